@@ -1,0 +1,194 @@
+"""``fireflys`` command line: arch, compile, info, golden, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .arch import PRESETS, ArchError, parse_arch
+from .compile import ConfigError
+from .golden import InputError
+from .memimg import MemImageError
+from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
+
+USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _fraction(text: str) -> float:
+    v = float(text)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return v
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    a = parse_arch(args.arch)
+    print(f"arch: {a}")
+    print(f"{'layer':<6}{'kind':<6}{'in':>14}{'out':>14}{'kernel':>8}{'pad':>5}{'pool':>6}"
+          f"{'params':>10}")
+    for i, ly in enumerate(a.layers):
+        params = int(np.prod(ly.weight_shape))
+        print(f"L{i:<5}{ly.kind:<6}{'x'.join(map(str, ly.in_shape)):>14}"
+              f"{'x'.join(map(str, ly.out_shape)):>14}{f'{ly.kh}x{ly.kw}':>8}{ly.pad:>5}"
+              f"{ly.pool:>6}{params:>10}")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .compile import compile_to_dir, random_model
+
+    model = random_model(
+        args.arch, sparsity=args.random_sparsity, T=args.T, seed=args.seed,
+        encoding=args.encoding, in_bits=args.in_bits, k=args.leak_k, reset=args.reset,
+        readout=args.readout, rate=args.rate, pco=args.pco, pci=args.pci,
+    )
+    paths = compile_to_dir(model, args.out)
+    _print_model(model)
+    for what, p in paths.items():
+        print(f"wrote {what}: {p}")
+    return 0
+
+
+def _print_model(model: CompiledModel) -> None:
+    print(f"arch {model.arch}  T={model.T}  input={model.encoding}/{model.in_bits}b  "
+          f"readout={model.readout}")
+    print(f"{'layer':<6}{'core':<18}{'k':>3}{'reset':>9}{'PCO':>5}{'PCI':>5}{'nnz':>8}"
+          f"{'sparsity':>10}  widths")
+    for name, ly in zip(model.layer_names(), model.layers, strict=True):
+        w = " ".join(f"{k}={v}" for k, v in ly.widths.items())
+        print(f"{name:<6}{ly.geom.token():<18}{ly.k:>3}{ly.reset:>9}{ly.pco:>5}{ly.pci:>5}"
+              f"{ly.nnz:>8}{ly.sparsity:>10.3f}  {w}")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    _print_model(load_model(args.model_dir))
+    return 0
+
+
+def _frames(model: CompiledModel, dataset: str, n: int, seed: int):
+    from .compile import random_input
+
+    if dataset == "random":
+        return random_input(model, n, np.random.default_rng(seed)), None
+    from .data import load_digits
+
+    if model.encoding != "direct" or model.arch.in_shape != (1, 8, 8):
+        raise InputError(f"dataset 'digits' gives 1x8x8 direct frames; model takes "
+                         f"{'x'.join(map(str, model.arch.in_shape))} {model.encoding} input")
+    x, y = load_digits(model.in_bits)
+    return x[:n], y[:n]
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from . import golden
+
+    model = load_model(args.model_dir)
+    x, y = _frames(model, args.dataset, args.frames, args.seed)
+    res = golden.run(model, x)
+    report = {
+        "model": str(Path(args.model_dir)), "frames": res.frames, "dataset": args.dataset,
+        "spike_density": [None if s is None else float(s.mean()) for s in res.spikes],
+        "work_per_frame": [w / res.frames for w in res.work],
+        "accuracy": None if y is None else float((res.pred == y).mean()),
+        "predictions": res.pred.tolist()[:32],
+    }
+    print(f"golden model: {res.frames} frames ({args.dataset})")
+    print(f"{'layer':<6}{'spike density':>15}{'work/frame':>14}")
+    for i, (d, w) in enumerate(zip(report["spike_density"], report["work_per_frame"],
+                                   strict=True)):
+        print(f"L{i:<5}{'-' if d is None else f'{d:.4f}':>15}{w:>14.1f}")
+    if report["accuracy"] is not None:
+        print(f"accuracy: {report['accuracy'] * 100:.2f} %")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_golden, write_report
+
+    r = bench_golden(args.arch, args.sparsity, args.batch, args.repeats)
+    out = write_report(r, Path(args.out_dir) / "bench_golden.json")
+    print(f"golden model, {r['arch']}, {args.sparsity:.0%} sparse, batch {r['batch']}, T={r['T']}: "
+          f"{r['frames_per_s']:.0f} frames/s (best of {args.repeats}: {r['seconds_best']} s), "
+          f"peak RSS {r['peak_rss_mib']} MiB")
+    print(f"wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fireflys",
+        description="FireFly-S flow: sparse SNN -> integer model -> verified FPGA accelerator.",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("arch", help="parse an architecture string and print its shapes")
+    a.add_argument("arch", help=f"string like 1x28x28-8c3p1-mp2-10fc or a preset {list(PRESETS)}")
+    a.set_defaults(func=cmd_arch)
+
+    c = sub.add_parser("compile", help="compile a model (random sparse int4 weights) to a "
+                       "model directory: model.json, weights.npz, mem/*.hex")
+    c.add_argument("--arch", required=True, help="architecture string or preset")
+    c.add_argument("--random-sparsity", type=_fraction, required=True, metavar="S",
+                   help="untrained model: fraction of int4 weights that are zero (0..1)")
+    c.add_argument("--out", required=True, help="output model directory")
+    c.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--encoding", choices=ENCODINGS, default="direct")
+    c.add_argument("--in-bits", type=int, default=8, help="bits per input pixel (direct)")
+    c.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    c.add_argument("--reset", choices=RESETS, default="zero")
+    c.add_argument("--readout", choices=READOUTS, default="integrate")
+    c.add_argument("--rate", type=_fraction, default=0.15,
+                   help="target firing rate used to calibrate thresholds (default 0.15)")
+    c.add_argument("--pco", type=_int_list, help="output-channel parallelism per layer, a,b,...")
+    c.add_argument("--pci", type=_int_list, help="input segment width per layer, a,b,...")
+    c.set_defaults(func=cmd_compile)
+
+    i = sub.add_parser("info", help="validate a model directory and print its layers")
+    i.add_argument("model_dir")
+    i.set_defaults(func=cmd_info)
+
+    g = sub.add_parser("golden", help="run the numpy golden model on frames")
+    g.add_argument("model_dir")
+    g.add_argument("--dataset", choices=("random", "digits"), default="random")
+    g.add_argument("--frames", type=int, default=256)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--json", help="write a JSON report here")
+    g.set_defaults(func=cmd_golden)
+
+    b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
+    b.add_argument("--arch", default="scnn5")
+    b.add_argument("--sparsity", type=_fraction, default=0.9)
+    b.add_argument("--batch", type=int, default=256)
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--out-dir", default="reports")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as e:
+        print(f"fireflys {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

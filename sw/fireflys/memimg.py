@@ -1,0 +1,149 @@
+"""Memory images for ``$readmemh``: writer, strict reader, and the per-core image set.
+
+A ``.hex`` file holds one word per line, ``ceil(width / 4)`` lowercase hex digits, two's
+complement for signed words, no address markers. The reader also accepts blank lines and
+``//`` comments (as ``$readmemh`` does) and rejects anything else with file and line named.
+Layout of the image set: see docs/format.md ("Memory images").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .bitmap import PackedLayer, pack_layer
+from .model import CompiledModel
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+class MemImageError(ValueError):
+    """A memory image that cannot be read; the message names the file and line."""
+
+
+def digits(width: int) -> int:
+    return max(1, -(-width // 4))
+
+
+def to_word(value: int, width: int) -> int:
+    """Two's complement encoding of ``value`` in ``width`` bits (error if it does not fit)."""
+    lo, hi = -(1 << (width - 1)), (1 << width) - 1
+    if not lo <= value <= hi:
+        raise ValueError(f"value {value} does not fit in {width} bits")
+    return value & ((1 << width) - 1)
+
+
+def from_word(word: int, width: int) -> int:
+    """Signed value of a ``width``-bit two's complement word."""
+    return word - (1 << width) if word >> (width - 1) & 1 else word
+
+
+def write_hex(path: str | Path, words: Iterable[int], width: int) -> int:
+    """Write words (signed or unsigned ints) as a ``$readmemh`` image; return the depth."""
+    n = digits(width)
+    lines = [f"{to_word(int(w), width):0{n}x}" for w in words]
+    Path(path).write_text("\n".join(lines) + "\n" if lines else "")
+    return len(lines)
+
+
+def read_hex(path: str | Path, width: int, depth: int | None = None) -> list[int]:
+    """Read a ``$readmemh`` image written by :func:`write_hex`; words are returned unsigned."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise MemImageError(f"{p}: cannot read ({e})") from None
+    words: list[int] = []
+    n = digits(width)
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if not _HEX.match(line):
+            raise MemImageError(f"{p}:{lineno}: not a hex word: {raw.strip()!r}")
+        if len(line) > n:
+            raise MemImageError(f"{p}:{lineno}: '{line}' has more than {n} digits ({width} bits)")
+        word = int(line, 16)
+        if word >> width:
+            raise MemImageError(f"{p}:{lineno}: '{line}' does not fit in {width} bits")
+        words.append(word)
+    if depth is not None and len(words) != depth:
+        raise MemImageError(f"{p}: {len(words)} words, expected {depth}")
+    return words
+
+
+def addr_width(depth: int) -> int:
+    """Bits needed to address ``depth`` words (at least 1)."""
+    return max(1, (max(depth, 1) - 1).bit_length())
+
+
+def _detector_images(
+    out: Path, prefix: str, p: PackedLayer, d: int, bias: np.ndarray, theta: np.ndarray | None,
+    widths: dict[str, int],
+) -> list[dict[str, object]]:
+    groups = p.groups
+    cos = [g * p.pco + d for g in range(groups)]
+    nnz = len(p.values[d])
+    wt_depth = max(1, nnz)
+    base_w = max(1, wt_depth.bit_length())
+    files: list[tuple[str, Sequence[int], int]] = [
+        ("mask", [int(m) for m in p.masks[d].reshape(-1)], p.pci),
+        ("wt", [int(v) for v in p.values[d]] or [0], 4),
+        ("base", [int(b) for b in p.bases[d]], base_w),
+        ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"]),
+    ]
+    if theta is not None:
+        files.append(("theta", [int(theta[c]) if c < p.co else 0 for c in cos], widths["theta"]))
+    entries = []
+    for kind, words, width in files:
+        name = f"{prefix}_d{d}_{kind}.hex"
+        depth = write_hex(out / name, words, width)
+        entries.append({"file": name, "kind": kind, "detector": d, "width": width,
+                        "depth": depth})
+    return entries
+
+
+def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
+    """Write every core's memory images and a ``memories.json`` manifest into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = []
+    for name, ly in zip(model.layer_names(), model.layers, strict=True):
+        p = pack_layer(ly)
+        entries = []
+        for d in range(p.pco):
+            entries += _detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths)
+        layers.append({
+            "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups,
+            "segments_per_window": p.nseg, "segments_per_position": p.segs_per_pos,
+            "nnz_per_detector": [len(v) for v in p.values], "files": entries,
+        })
+    manifest = out / "memories.json"
+    manifest.write_text(json.dumps({"layers": layers}, indent=2) + "\n")
+    return manifest
+
+
+def read_memories(model: CompiledModel, mem_dir: str | Path) -> list[PackedLayer]:
+    """Read the image set back into :class:`PackedLayer` objects (validating every file)."""
+    mem = Path(mem_dir)
+    packed = []
+    for name, ly in zip(model.layer_names(), model.layers, strict=True):
+        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups
+        masks = np.zeros_like(ref.masks)
+        values, bases = [], np.zeros_like(ref.bases)
+        for d in range(ref.pco):
+            m = read_hex(mem / f"{name}_d{d}_mask.hex", ref.pci, ref.groups * ref.nseg)
+            masks[d] = np.array(m, dtype=np.uint64).reshape(ref.groups, ref.nseg)
+            nnz = int(sum(int(x).bit_count() for x in m))
+            wt = read_hex(mem / f"{name}_d{d}_wt.hex", 4, max(1, nnz))
+            values.append(np.array([from_word(w, 4) for w in wt[:nnz]], dtype=np.int8))
+            bw = max(1, max(1, nnz).bit_length())
+            bases[d] = read_hex(mem / f"{name}_d{d}_base.hex", bw, ref.groups)
+        counts = np.bitwise_count(masks).sum(axis=-1).astype(np.int64)
+        packed.append(PackedLayer(ref.co, ref.ci, ref.kh, ref.kw, ref.pco, ref.pci, masks,
+                                  values, bases, counts))
+    return packed
