@@ -49,13 +49,15 @@ def reference(model: CompiledModel, frames: np.ndarray):
                     v = v - (v // (2**ly.k))  # floor division == arithmetic shift
                 v = v + cur[t]
                 s = v > ly.theta.astype(np.int64)[:, None, None]
-                v = np.where(s, 0, v) if ly.reset == "zero" else np.where(s, v - ly.theta[:, None, None], v)
+                th = ly.theta.astype(np.int64)[:, None, None]
+                v = np.where(s, 0, v) if ly.reset == "zero" else np.where(s, v - th, v)
                 if g.pool == 2:
                     ph, pw = s.shape[1] // 2, s.shape[2] // 2
                     p = np.zeros((s.shape[0], ph, pw), dtype=bool)
                     for oy in range(ph):
                         for ox in range(pw):
-                            p[:, oy, ox] = s[:, 2 * oy : 2 * oy + 2, 2 * ox : 2 * ox + 2].any(axis=(1, 2))
+                            quad = s[:, 2 * oy : 2 * oy + 2, 2 * ox : 2 * ox + 2]
+                            p[:, oy, ox] = quad.any(axis=(1, 2))
                     s = p
                 out.append(s)
             spikes_frame.append(np.stack(out))

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .model import CompiledModel, CoreLayer
-from .widths import leak
 
 
 class InputError(ValueError):
@@ -54,10 +53,9 @@ def check_input(model: CompiledModel, x: np.ndarray) -> np.ndarray:
     c, h, w = model.arch.in_shape
     want = (c, h, w) if model.encoding == "direct" else (model.T, c, h, w)
     if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
-        raise InputError(
-            f"input frames have shape {list(x.shape)}, expected [batch, {', '.join(map(str, want))}]"
-            f" for {model.encoding} input"
-        )
+        dims = ", ".join(map(str, want))
+        raise InputError(f"input frames have shape {list(x.shape)}, expected [batch, {dims}] "
+                         f"for {model.encoding} input")
     if x.dtype.kind not in "iub":
         raise InputError(f"input frames must be integers, got dtype {x.dtype}")
     hi = model.xmax(0)

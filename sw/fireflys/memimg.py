@@ -29,11 +29,13 @@ def digits(width: int) -> int:
     return max(1, -(-width // 4))
 
 
-def to_word(value: int, width: int) -> int:
-    """Two's complement encoding of ``value`` in ``width`` bits (error if it does not fit)."""
-    lo, hi = -(1 << (width - 1)), (1 << width) - 1
+def to_word(value: int, width: int, signed: bool) -> int:
+    """Encode ``value`` as a ``width``-bit word (two's complement if ``signed``); error if it
+    does not fit."""
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
     if not lo <= value <= hi:
-        raise ValueError(f"value {value} does not fit in {width} bits")
+        kind = "signed" if signed else "unsigned"
+        raise ValueError(f"value {value} does not fit in {width} bits ({kind})")
     return value & ((1 << width) - 1)
 
 
@@ -42,10 +44,10 @@ def from_word(word: int, width: int) -> int:
     return word - (1 << width) if word >> (width - 1) & 1 else word
 
 
-def write_hex(path: str | Path, words: Iterable[int], width: int) -> int:
-    """Write words (signed or unsigned ints) as a ``$readmemh`` image; return the depth."""
+def write_hex(path: str | Path, words: Iterable[int], width: int, signed: bool) -> int:
+    """Write words as a ``$readmemh`` image; return the depth."""
     n = digits(width)
-    lines = [f"{to_word(int(w), width):0{n}x}" for w in words]
+    lines = [f"{to_word(int(w), width, signed):0{n}x}" for w in words]
     Path(path).write_text("\n".join(lines) + "\n" if lines else "")
     return len(lines)
 
@@ -90,20 +92,21 @@ def _detector_images(
     nnz = len(p.values[d])
     wt_depth = max(1, nnz)
     base_w = max(1, wt_depth.bit_length())
-    files: list[tuple[str, Sequence[int], int]] = [
-        ("mask", [int(m) for m in p.masks[d].reshape(-1)], p.pci),
-        ("wt", [int(v) for v in p.values[d]] or [0], 4),
-        ("base", [int(b) for b in p.bases[d]], base_w),
-        ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"]),
+    files: list[tuple[str, Sequence[int], int, bool]] = [
+        ("mask", [int(m) for m in p.masks[d].reshape(-1)], p.pci, False),
+        ("wt", [int(v) for v in p.values[d]] or [0], 4, True),
+        ("base", [int(b) for b in p.bases[d]], base_w, False),
+        ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"], True),
     ]
     if theta is not None:
-        files.append(("theta", [int(theta[c]) if c < p.co else 0 for c in cos], widths["theta"]))
+        files.append(("theta", [int(theta[c]) if c < p.co else 0 for c in cos],
+                      widths["theta"], True))
     entries = []
-    for kind, words, width in files:
+    for kind, words, width, signed in files:
         name = f"{prefix}_d{d}_{kind}.hex"
-        depth = write_hex(out / name, words, width)
+        depth = write_hex(out / name, words, width, signed)
         entries.append({"file": name, "kind": kind, "detector": d, "width": width,
-                        "depth": depth})
+                        "signed": signed, "depth": depth})
     return entries
 
 

@@ -1,4 +1,4 @@
-"""The compiled integer model: ``model.json`` + ``weights.npz`` (format documented in docs/format.md).
+"""The compiled integer model: ``model.json`` + ``weights.npz`` (documented in docs/format.md).
 
 :func:`save_model` writes both files; :func:`load_model` validates every field and raises
 :class:`ModelFormatError` with a one-line message naming the file, the layer and the field.
@@ -318,7 +318,8 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         pco = lc.int_in(lj, "pco", 1, co)
         pci = lc.int_in(lj, "pci", 1, MAX_PCI)
         wj = lc.get(lj, "widths")
-        keys = {"acc", "bias"} | ({"theta", "v"} if neuron else set()) | ({"score"} if last else set())
+        keys = {"acc", "bias"} | ({"theta", "v"} if neuron else set())
+        keys |= {"score"} if last else set()
         if not isinstance(wj, dict) or set(wj) != keys:
             got = sorted(wj) if isinstance(wj, dict) else wj
             raise lc.err("widths", f"expected keys {sorted(keys)}, got {got}")

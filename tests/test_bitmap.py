@@ -1,0 +1,130 @@
+"""Bitmap packer: exact round trip, detector assignment, window order, memory images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fireflys.bitmap import pack_hw, pack_layer, unpack_hw, unpack_layer
+from fireflys.compile import compile_to_dir, random_model
+from fireflys.memimg import MemImageError, from_word, read_hex, read_memories, write_hex
+from fireflys.model import load_model
+
+
+@st.composite
+def weights(draw):
+    co = draw(st.integers(1, 20))
+    kh = draw(st.sampled_from([1, 2, 3]))
+    kw = draw(st.sampled_from([1, 3]))
+    ci = draw(st.integers(1, 70))
+    density = draw(st.sampled_from([0.0, 1.0, 0.5, 0.1, 0.01, 0.9]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    vals = rng.integers(-8, 8, (co, kh, kw, ci))
+    vals[vals == 0] = 1
+    w = np.where(rng.random(vals.shape) < density, vals, 0).astype(np.int8)
+    pco = draw(st.integers(1, co))
+    pci = draw(st.sampled_from([1, 3, 7, 8, 16, 32, 33, 64]))
+    return w, pco, pci
+
+
+@settings(max_examples=500)
+@given(weights())
+def test_round_trip(case) -> None:
+    w, pco, pci = case
+    p = pack_hw(w, pco, pci)
+    np.testing.assert_array_equal(unpack_hw(p), w)
+    assert sum(len(v) for v in p.values) == np.count_nonzero(w)
+    # channel co lives in detector co % PCO, group co // PCO, at its base address
+    co = w.shape[0]
+    for c in range(co):
+        d, g = c % pco, c // pco
+        nz = w[c].reshape(-1)[w[c].reshape(-1) != 0]
+        b = p.bases[d, g]
+        np.testing.assert_array_equal(p.values[d][b : b + len(nz)], nz)
+        assert p.counts[d, g] == len(nz)
+    assert p.masks.max(initial=0) < (1 << pci)
+
+
+@pytest.mark.parametrize("fill", [0, 1])
+@pytest.mark.parametrize(("co", "pco", "ci", "pci"), [(1, 1, 1, 1), (5, 2, 9, 8), (16, 4, 64, 64),
+                                                      (7, 7, 3, 16)])
+def test_all_zero_and_all_dense(fill, co, pco, ci, pci) -> None:
+    w = np.full((co, 3, 3, ci), fill * -8, dtype=np.int8)
+    p = pack_hw(w, pco, pci)
+    np.testing.assert_array_equal(unpack_hw(p), w)
+    expected_mask = ((1 << min(pci, ci)) - 1) if fill else 0
+    if fill and ci % pci == 0:
+        assert (p.masks[:, : co // pco] == expected_mask).all()
+    if not fill:
+        assert all(len(v) == 0 for v in p.values) and not p.masks.any()
+
+
+def test_segment_layout_is_window_order() -> None:
+    """Segment s = (ky*KW + kx) * ceil(CI/PCI) + j holds channels j*PCI .. j*PCI+PCI-1."""
+    w = np.zeros((1, 3, 3, 10), dtype=np.int8)
+    w[0, 1, 2, 9] = 5  # ky=1 kx=2 ci=9 ; PCI=4 -> 3 segments per position, j=2, bit 1
+    w[0, 0, 0, 0] = -3
+    p = pack_hw(w, 1, 4)
+    s = (1 * 3 + 2) * 3 + 2
+    assert p.masks[0, 0, s] == 0b10 and p.masks[0, 0, 0] == 1
+    assert p.values[0].tolist() == [-3, 5]
+
+
+def test_fc_columns_are_permuted_to_pixel_major() -> None:
+    """FC weights are stored in torch (c, h, w) order; the hardware reads [pixel][c]."""
+    m = random_model("2x3x3-4c3p1-5fc", sparsity=0.0, seed=1, calib_frames=4)
+    fc = m.layers[-1]
+    p = pack_layer(fc)
+    hw = unpack_hw(p)  # CO, H, W, C
+    c, y, x = 1, 2, 0
+    assert hw[3, y, x, c] == fc.weight[3, c * 9 + y * 3 + x]
+    np.testing.assert_array_equal(unpack_layer(p, "fc", fc.geom.in_shape), fc.weight)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_memory_images_round_trip(tmp_path, seed) -> None:
+    m = random_model("3x7x7-9c3p1-mp2-5c1-6fc", sparsity=[0.0, 0.5, 0.9, 1.0][seed % 4],
+                     seed=seed, calib_frames=4, pco=[4, 2, 6], pci=[2, 8, 16])
+    compile_to_dir(m, tmp_path)
+    back = read_memories(load_model(tmp_path), tmp_path / "mem")
+    for ly, p in zip(m.layers, back, strict=True):
+        np.testing.assert_array_equal(unpack_layer(p, ly.geom.kind, ly.geom.in_shape), ly.weight)
+
+
+def test_hex_words(tmp_path) -> None:
+    f = tmp_path / "a.hex"
+    write_hex(f, [-8, 7, 0, -1], 4, signed=True)
+    assert f.read_text() == "8\n7\n0\nf\n"
+    assert [from_word(w, 4) for w in read_hex(f, 4, 4)] == [-8, 7, 0, -1]
+    write_hex(f, [0x1FF, -300], 10, signed=True)
+    assert f.read_text().split() == ["1ff", "2d4"]
+    write_hex(f, [1023], 10, signed=False)
+    assert f.read_text() == "3ff\n"
+    with pytest.raises(ValueError, match="does not fit"):
+        write_hex(f, [8], 4, signed=True)
+    with pytest.raises(ValueError, match="does not fit"):
+        write_hex(f, [-1], 4, signed=False)
+
+
+@pytest.mark.parametrize(("text", "msg"), [
+    ("1\nzz\n", ":2: not a hex word"),
+    ("1\n123\n", "has more than 1 digits"),
+    ("1\n2\n", "2 words, expected 3"),
+    ("@10\n", "not a hex word"),
+])
+def test_hex_reader_errors(tmp_path, text, msg) -> None:
+    f = tmp_path / "b.hex"
+    f.write_text(text)
+    with pytest.raises(MemImageError, match=msg):
+        read_hex(f, 4, 3)
+
+
+def test_hex_reader_width_and_comments(tmp_path) -> None:
+    f = tmp_path / "c.hex"
+    f.write_text("// header\n7 // x\n\n3f\n")
+    assert read_hex(f, 6) == [7, 0x3F]
+    with pytest.raises(MemImageError, match="does not fit in 5 bits"):
+        read_hex(f, 5)

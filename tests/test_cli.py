@@ -1,0 +1,67 @@
+"""The fireflys command line: help, compile, info, golden, and clear errors (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fireflys.cli import main
+from fireflys.model import load_model
+
+
+def test_help_lists_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "fireflys.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for cmd in ("arch", "compile", "info", "golden", "bench"):
+        assert cmd in out
+
+
+def test_compile_info_golden(tmp_path, capsys) -> None:
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.8",
+                 "--out", str(d), "--pco", "2,4,3", "--pci", "1,8,16", "-T", "3"]) == 0
+    m = load_model(d)
+    assert [ly.pco for ly in m.layers] == [2, 4, 3] and m.T == 3
+    assert (d / "mem" / "memories.json").is_file() and (d / "mem" / "L1_d3_mask.hex").is_file()
+    assert main(["info", str(d)]) == 0
+    rep = tmp_path / "g.json"
+    assert main(["golden", str(d), "--dataset", "digits", "--frames", "50", "--json",
+                 str(rep)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy:" in out and "L2" in out
+    r = json.loads(rep.read_text())
+    assert r["frames"] == 50 and 0.0 <= r["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(("argv", "msg"), [
+    (["arch", "1x28x28-8c3s2-10fc"], "arch token 1 '8c3s2': strided"),
+    (["compile", "--arch", "scnn5", "--random-sparsity", "0.9", "--out", "{tmp}/x",
+      "--pco", "1,2"], "--pco needs 6 values"),
+    (["compile", "--arch", "scnn5", "--random-sparsity", "0.9", "--out", "{tmp}/x",
+      "--pci", "1,8,8,8,8,65"], "--pci value 65 for layer 5"),
+    (["compile", "--arch", "scnn5", "--random-sparsity", "0.9", "--out", "{tmp}/x",
+      "--in-bits", "17"], "--in-bits must be in 1..16"),
+    (["info", "{tmp}/nowhere"], "model.json: file not found"),
+])
+def test_user_errors_exit_2(tmp_path, capsys, argv, msg) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err
+
+
+def test_golden_digits_needs_matching_model(tmp_path, capsys) -> None:
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x6x6-4c3-5fc", "--random-sparsity", "0.5",
+                 "--out", str(d)]) == 0
+    assert main(["golden", str(d), "--dataset", "digits"]) == 2
+    assert "dataset 'digits' gives 1x8x8" in capsys.readouterr().err
+
+
+def test_bad_fraction_is_argparse_error(tmp_path) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["compile", "--arch", "scnn5", "--random-sparsity", "1.5", "--out", str(tmp_path)])
+    assert e.value.code == 2
