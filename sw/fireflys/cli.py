@@ -68,7 +68,8 @@ def _print_model(model: CompiledModel) -> None:
           f"{'sparsity':>10}  widths")
     for name, ly in zip(model.layer_names(), model.layers, strict=True):
         w = " ".join(f"{k}={v}" for k, v in ly.widths.items())
-        print(f"{name:<6}{ly.geom.token():<18}{ly.k:>3}{ly.reset:>9}{ly.pco:>5}{ly.pci:>5}"
+        k, reset = (str(ly.k), ly.reset) if ly.neuron else ("-", "-")
+        print(f"{name:<6}{ly.geom.token():<18}{k:>3}{reset:>9}{ly.pco:>5}{ly.pci:>5}"
               f"{ly.nnz:>8}{ly.sparsity:>10.3f}  {w}")
 
 

@@ -90,15 +90,14 @@ def hw_weight(ly: CoreLayer) -> np.ndarray:
 def current(x: np.ndarray, ly: CoreLayer, acc_width: int | None = None) -> np.ndarray:
     """Synaptic current W*x + b, channels last: inputs [N, H, W, C] -> [N, Ho, Wo, CO].
 
-    im2col in the hardware window order (ky, kx, ci), then one matrix product in a float type
-    that is exact for ``acc_width`` (default: the layer's ``widths['acc']``) bits.
+    im2col, then one matrix product in a float type that is exact for ``acc_width`` (default:
+    the layer's ``widths['acc']``) bits.
     """
     g = ly.geom
     dt = exact_dtype(ly.widths["acc"] if acc_width is None else acc_width)
-    xf = x.astype(dt)
     if g.pad:
-        xf = np.pad(xf, ((0, 0), (g.pad, g.pad), (g.pad, g.pad), (0, 0)))
-    win = sliding_window_view(xf, (g.kh, g.kw), axis=(1, 2))  # N, Ho, Wo, C, KH, KW
+        x = np.pad(x, ((0, 0), (g.pad, g.pad), (g.pad, g.pad), (0, 0)))
+    win = sliding_window_view(x.astype(dt), (g.kh, g.kw), axis=(1, 2))  # N, Ho, Wo, C, KH, KW
     n, ho, wo, c = win.shape[:4]
     cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, g.kh * g.kw * c)
     wmat = hw_weight(ly).reshape(g.out_ch, -1).astype(dt)
