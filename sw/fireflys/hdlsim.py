@@ -35,8 +35,10 @@ def hdl_sources(*names: str) -> list[Path]:
 
 def _build_dir(top: str, sources: Sequence[Path], parameters: Mapping[str, object],
                root: Path) -> Path:
-    key = json.dumps([top, [str(s) for s in sources], {k: str(v) for k, v in
-                                                     sorted(parameters.items())}])
+    h = hashlib.sha1()
+    for s in sources:
+        h.update(str(s).encode() + b"\0" + Path(s).read_bytes())
+    key = json.dumps([top, h.hexdigest(), {k: str(v) for k, v in sorted(parameters.items())}])
     return root / f"{top}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
 

@@ -83,19 +83,46 @@ def addr_width(depth: int) -> int:
     return max(1, (max(depth, 1) - 1).bit_length())
 
 
+def wt_depth(p: PackedLayer) -> int:
+    """Depth of every detector's weight ROM in a core: the largest non-zero count plus one
+    spare word, so that every segment pointer (at most nnz) is a valid address."""
+    return max(len(v) for v in p.values) + 1
+
+
+def segment_pointers(p: PackedLayer) -> np.ndarray:
+    """[PCO, G, nseg] address of each segment's first non-zero weight in its detector's ROM."""
+    seg_counts = np.bitwise_count(p.masks).astype(np.int64)  # d, g, s
+    flat = seg_counts.reshape(p.pco, -1)
+    ptr = np.zeros_like(flat)
+    ptr[:, 1:] = np.cumsum(flat, axis=1)[:, :-1]
+    return ptr.reshape(seg_counts.shape)
+
+
+def _concat(words: np.ndarray, width: int) -> int:
+    """Pack a row of words into one integer, element i at bits [i*width, (i+1)*width)."""
+    out = 0
+    for i, w in enumerate(words):
+        out |= int(w) << (i * width)
+    return out
+
+
+def _split(word: int, width: int, n: int) -> list[int]:
+    return [(word >> (i * width)) & ((1 << width) - 1) for i in range(n)]
+
+
 def _detector_images(
     out: Path, prefix: str, p: PackedLayer, d: int, bias: np.ndarray, theta: np.ndarray | None,
     widths: dict[str, int],
 ) -> list[dict[str, object]]:
-    groups = p.groups
-    cos = [g * p.pco + d for g in range(groups)]
-    nnz = len(p.values[d])
-    wt_depth = max(1, nnz)
-    base_w = max(1, wt_depth.bit_length())
+    depth = wt_depth(p)
+    aw = addr_width(depth)
+    cos = [g * p.pco + d for g in range(p.groups)]
+    ptrs = segment_pointers(p)[d]
+    values = [int(v) for v in p.values[d]]
     files: list[tuple[str, Sequence[int], int, bool]] = [
-        ("mask", [int(m) for m in p.masks[d].reshape(-1)], p.pci, False),
-        ("wt", [int(v) for v in p.values[d]] or [0], 4, True),
-        ("base", [int(b) for b in p.bases[d]], base_w, False),
+        ("mask", [_concat(p.masks[d, g], p.pci) for g in range(p.groups)], p.nseg * p.pci, False),
+        ("ptr", [_concat(ptrs[g], aw) for g in range(p.groups)], p.nseg * aw, False),
+        ("wt", values + [0] * (depth - len(values)), 4, True),
         ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"], True),
     ]
     if theta is not None:
@@ -104,9 +131,9 @@ def _detector_images(
     entries = []
     for kind, words, width, signed in files:
         name = f"{prefix}_d{d}_{kind}.hex"
-        depth = write_hex(out / name, words, width, signed)
+        n = write_hex(out / name, words, width, signed)
         entries.append({"file": name, "kind": kind, "detector": d, "width": width,
-                        "signed": signed, "depth": depth})
+                        "signed": signed, "depth": n})
     return entries
 
 
@@ -123,6 +150,7 @@ def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
         layers.append({
             "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups,
             "segments_per_window": p.nseg, "segments_per_position": p.segs_per_pos,
+            "wt_depth": wt_depth(p), "ptr_width": addr_width(wt_depth(p)),
             "nnz_per_detector": [len(v) for v in p.values], "files": entries,
         })
     manifest = out / "memories.json"
@@ -131,21 +159,31 @@ def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
 
 
 def read_memories(model: CompiledModel, mem_dir: str | Path) -> list[PackedLayer]:
-    """Read the image set back into :class:`PackedLayer` objects (validating every file)."""
+    """Read the image set back into :class:`PackedLayer` objects, validating every file
+    (depths, widths, segment pointers consistent with the masks)."""
     mem = Path(mem_dir)
     packed = []
     for name, ly in zip(model.layer_names(), model.layers, strict=True):
-        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups
+        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups, ROM depth
+        depth = wt_depth(ref)
+        aw = addr_width(depth)
         masks = np.zeros_like(ref.masks)
         values, bases = [], np.zeros_like(ref.bases)
         for d in range(ref.pco):
-            m = read_hex(mem / f"{name}_d{d}_mask.hex", ref.pci, ref.groups * ref.nseg)
-            masks[d] = np.array(m, dtype=np.uint64).reshape(ref.groups, ref.nseg)
-            nnz = int(sum(int(x).bit_count() for x in m))
-            wt = read_hex(mem / f"{name}_d{d}_wt.hex", 4, max(1, nnz))
+            f = mem / f"{name}_d{d}_mask.hex"
+            for g, word in enumerate(read_hex(f, ref.nseg * ref.pci, ref.groups)):
+                masks[d, g] = np.array(_split(word, ref.pci, ref.nseg), dtype=np.uint64)
+            nnz = int(np.bitwise_count(masks[d]).sum())
+            wt = read_hex(mem / f"{name}_d{d}_wt.hex", 4, depth)
             values.append(np.array([from_word(w, 4) for w in wt[:nnz]], dtype=np.int8))
-            bw = max(1, max(1, nnz).bit_length())
-            bases[d] = read_hex(mem / f"{name}_d{d}_base.hex", bw, ref.groups)
+            fp = mem / f"{name}_d{d}_ptr.hex"
+            ptr_words = read_hex(fp, ref.nseg * aw, ref.groups)
+            ptrs = np.array([_split(w, aw, ref.nseg) for w in ptr_words], dtype=np.int64)
+            counts = np.bitwise_count(masks[d]).astype(np.int64).reshape(-1)
+            expect = np.concatenate([[0], np.cumsum(counts)[:-1]]).reshape(ptrs.shape)
+            if not np.array_equal(ptrs, expect):
+                raise MemImageError(f"{fp}: segment pointers disagree with the masks")
+            bases[d] = ptrs[:, 0]
         counts = np.bitwise_count(masks).sum(axis=-1).astype(np.int64)
         packed.append(PackedLayer(ref.co, ref.ci, ref.kh, ref.kw, ref.pco, ref.pci, masks,
                                   values, bases, counts))

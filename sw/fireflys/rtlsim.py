@@ -1,0 +1,259 @@
+"""Run a compiled model's RTL (Verilator + cocotb) against the golden model.
+
+:func:`simulate` generates the hardware, encodes the frames as stream beats, derives every
+core's expected output stream from the golden model's per-layer spikes, runs the cocotb
+system testbench (``sim/tb_system.py``) and returns what it measured. The testbench stops
+at the first difference and names it (core, frame, pixel, time step, channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import golden
+from .hdlsim import REPO, hdl_sources, run_cocotb
+from .hwgen import RTL_MODULES, TOP, core_params, generate, sources
+from .memimg import write_memories
+from .model import CompiledModel
+
+
+class MismatchError(AssertionError):
+    """The RTL disagreed with the golden model; the message locates the first difference."""
+
+
+def _pack_rows(bits: np.ndarray) -> list[str]:
+    """bits [N, nbits] (bit i of row n) -> hex strings, one per row."""
+    n, nbits = bits.shape
+    padded = np.zeros((n, -(-nbits // 8) * 8), dtype=np.uint8)
+    padded[:, :nbits] = bits
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little").to_bytes(len(row), "big").hex() or "0"
+            for row in packed]
+
+
+def encode_frames(model: CompiledModel, x: np.ndarray) -> list[list[str]]:
+    """Input beats per frame (raster order), bit ``l * C + c`` of each pixel word."""
+    x = golden.check_input(model, x)
+    c, h, w = model.arch.in_shape
+    if model.encoding == "direct":
+        planes = ((x[:, None] >> np.arange(model.in_bits)[None, :, None, None, None]) & 1)
+    else:
+        planes = x  # [B, T, C, H, W]
+    # -> [B, H*W, L*C] with bit index l*C + c
+    bits = planes.transpose(0, 3, 4, 1, 2).reshape(len(x), h * w, -1).astype(np.uint8)
+    return [_pack_rows(f) for f in bits]
+
+
+def _spike_words(s: np.ndarray) -> list[list[str]]:
+    """Golden spikes [B, T, C, H, W] -> per frame, per pixel: word with bit t * C + c."""
+    b, t, c, h, w = s.shape
+    bits = s.transpose(0, 3, 4, 1, 2).reshape(b, h * w, t * c).astype(np.uint8)
+    return [_pack_rows(f) for f in bits]
+
+
+def _score_words(scores: np.ndarray, width: int) -> list[list[str]]:
+    mask = (1 << width) - 1
+    out = []
+    for row in scores:
+        word = 0
+        for i, v in enumerate(row):
+            word |= (int(v) & mask) << (i * width)
+        out.append([format(word, "x")])
+    return out
+
+
+def expected_streams(model: CompiledModel, res: golden.GoldenResult) -> list[list[list[str]]]:
+    """Per core, per frame, the hex words the core must emit."""
+    streams = []
+    for ly, s in zip(model.layers, res.spikes, strict=True):
+        if s is None:
+            streams.append(_score_words(res.scores, ly.widths["score"]))
+        else:
+            streams.append(_spike_words(s))
+    return streams
+
+
+def expected_outputs(model: CompiledModel, res: golden.GoldenResult) -> list[str]:
+    width = model.layers[-1].widths["score"]
+    ncls = model.num_classes
+    out = []
+    for pred, row in zip(res.pred, res.scores, strict=True):
+        word = int(pred) << (ncls * width)
+        for i, v in enumerate(row):
+            word |= (int(v) & ((1 << width) - 1)) << (i * width)
+        out.append(format(word, "x"))
+    return out
+
+
+@dataclass
+class SimResult:
+    frames: int
+    cycles: int
+    frame_period: float  # cycles between output frames in steady state
+    busy: list[int]
+    pairs: list[int]
+    pixels: list[int]
+    ideal: list[float]  # per frame: work / PCO
+    work: list[int]  # per frame (golden)
+    pred: list[int]
+    frame_error: bool
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def per_frame(self, values: list[int]) -> list[float]:
+        return [v / self.frames for v in values]
+
+
+def _model_key(model_dir: Path, skip: bool) -> str:
+    h = hashlib.sha256()
+    for f in ("model.json", "weights.npz"):
+        h.update((model_dir / f).read_bytes())
+    h.update(b"skip" if skip else b"dense")
+    return h.hexdigest()[:16]
+
+
+def simulate(
+    model: CompiledModel,
+    model_dir: str | Path,
+    x: np.ndarray,
+    *,
+    skip: bool = True,
+    in_gap: float = 0.0,
+    out_stall: float = 0.0,
+    reset_after: int | None = None,
+    seed: int = 1,
+    work_dir: str | Path | None = None,
+    waves: bool = False,
+) -> SimResult:
+    """Stream frames ``x`` through the model's RTL; raise :class:`MismatchError` on the first
+    difference from the golden model (any core's output stream, or the final scores)."""
+    mdir = Path(model_dir)
+    key = _model_key(mdir, skip)
+    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
+    hw = wdir / "hw"
+    if not (hw / "hw.json").is_file():
+        generate(model, hw, skip=skip)
+    res = golden.run(model, x)
+    stim = {
+        "frames": encode_frames(model, x),
+        "taps": expected_streams(model, res),
+        "outputs": expected_outputs(model, res),
+        "core_shapes": [list(ly.geom.out_shape) for ly in model.layers],
+        "T": model.T,
+        "score_core": [ly.theta is None for ly in model.layers],
+        "in_gap": in_gap, "out_stall": out_stall, "seed": seed,
+        "reset_after": reset_after,
+    }
+    run_dir = wdir / f"run-{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stim_path = run_dir / "stim.json"
+    result_path = run_dir / "result.json"
+    stim_path.write_text(json.dumps(stim))
+    result_path.unlink(missing_ok=True)
+    try:
+        run_cocotb(TOP, sources(hw), "tb_system", seed=seed, waves=waves,
+                   build_root=wdir / "sim_build",
+                   extra_env={"FIREFLYS_STIM": str(stim_path),
+                              "FIREFLYS_RESULT": str(result_path)})
+    except Exception as e:
+        if result_path.is_file():
+            r = json.loads(result_path.read_text())
+            if r.get("mismatch"):
+                raise MismatchError(r["mismatch"]) from None
+        raise MismatchError(str(e).splitlines()[0]) from e
+    r = json.loads(result_path.read_text())
+    pco = [ly.pco for ly in model.layers]
+    frames = len(x)
+    return SimResult(
+        frames=frames, cycles=r["cycles"], frame_period=r["frame_period"], busy=r["busy"],
+        pairs=r["pairs"], pixels=r["pixels"],
+        ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
+        work=[w // max(frames, 1) for w in res.work], pred=res.pred.tolist(),
+        frame_error=r["frame_error"], raw=r,
+    )
+
+
+def layer_inputs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
+                 index: int) -> list[list[str]]:
+    """Input beats per frame of core ``index``: the frames, or the previous core's spikes."""
+    if index == 0:
+        return encode_frames(model, x)
+    prev = res.spikes[index - 1]
+    assert prev is not None
+    return _spike_words(prev)
+
+
+def detector_results(model: CompiledModel, x: np.ndarray, index: int) -> list[list]:
+    """Per detector, in order: [group, sums] for every output pixel and group, where sums are
+    the accumulated currents without bias (one per step, or one for direct input)."""
+    ly = model.layers[index]
+    g = ly.geom
+    xx = golden.to_nhwc(golden.check_input(model, x))
+    for i in range(index):
+        prev = model.layers[i]
+        direct = i == 0 and model.encoding == "direct"
+        if direct:
+            cur = np.broadcast_to(golden.current(xx, prev)[:, None],
+                                  (len(x), model.T, *prev.geom.conv_shape[1:], prev.geom.out_ch))
+        else:
+            flat = xx.reshape(-1, *xx.shape[2:])
+            cur = golden.current(flat, prev).reshape(len(x), model.T, *golden.current(
+                flat[:1], prev).shape[1:])
+        s = golden.fire(cur, prev.theta, prev.k, prev.reset)
+        xx = golden.pool(s) if prev.geom.pool == 2 else s
+    direct = index == 0 and model.encoding == "direct"
+    if direct:
+        acc = golden.current(xx, ly) - ly.bias  # [B, Ho, Wo, CO]
+        acc = acc[:, None]
+    else:
+        flat = xx.reshape(-1, *xx.shape[2:])
+        cur = golden.current(flat, ly)
+        acc = (cur - ly.bias).reshape(len(x), model.T, *cur.shape[1:])  # B, T, Ho, Wo, CO
+    _, ho, wo = g.conv_shape
+    groups = -(-g.out_ch // ly.pco)
+    out: list[list] = [[] for _ in range(ly.pco)]
+    for b in range(len(x)):
+        for p in range(ho * wo):
+            y, xq = divmod(p, wo)
+            for d in range(ly.pco):
+                for gi in range(groups):
+                    co = gi * ly.pco + d
+                    sums = ([int(v) for v in acc[b, :, y, xq, co]] if co < g.out_ch
+                            else [0] * acc.shape[1])
+                    out[d].append([gi, sums])
+    return out
+
+
+def simulate_core(
+    model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
+    skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
+) -> dict[str, Any]:
+    """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
+    output word against the golden model. Returns the core's counters."""
+    wdir = Path(work_dir)
+    mem = wdir / "mem"
+    write_memories(model, mem)
+    cp = core_params(model, mem, skip)[index]
+    res = golden.run(model, x)
+    beats = [w for f in layer_inputs(model, x, res, index) for w in f]
+    outs = [w for f in expected_streams(model, res)[index] for w in f]
+    ly = model.layers[index]
+    results = detector_results(model, x, index)
+    stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
+            "num_acc": len(results[0][0][1]) if results[0] else 1,
+            "groups": -(-ly.geom.out_ch // ly.pco), "in_gap": in_gap, "out_stall": out_stall,
+            "seed": seed}
+    stim_path, result_path = wdir / "stim.json", wdir / "result.json"
+    stim_path.write_text(json.dumps(stim))
+    run_cocotb("sparse_core", [*hdl_sources(*RTL_MODULES)], "tb_core", parameters=cp.params,
+               seed=seed, build_root=wdir / "sim_build",
+               extra_env={"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path)})
+    return json.loads(result_path.read_text())
+
+
+__all__ = ["MismatchError", "SimResult", "core_params", "encode_frames", "simulate"]
