@@ -121,14 +121,12 @@ module line_buffer #(
       assign px       = in_image ? mem[addr] : '0;
       for (genvar l = 0; l < L; l++) begin : g_l
         for (genvar j = 0; j < Spp; j++) begin : g_j
-          for (genvar b = 0; b < Pci; b++) begin : g_b
-            localparam int unsigned Ch  = j * Pci + b;
-            localparam int unsigned Seg = (ky * KW + kx) * Spp + j;
-            if (Ch < Ci) begin : g_ch
-              assign win[(l * Nseg + Seg) * Pci + b] = px[l * Ci + Ch];
-            end else begin : g_pad
-              assign win[(l * Nseg + Seg) * Pci + b] = 1'b0;
-            end
+          localparam int unsigned Seg = (ky * KW + kx) * Spp + j;
+          localparam int unsigned Nb  = (Ci - j * Pci < Pci) ? Ci - j * Pci : Pci;
+          if (Nb == Pci) begin : g_full
+            assign win[(l * Nseg + Seg) * Pci +: Pci] = px[l * Ci + j * Pci +: Pci];
+          end else begin : g_part  // last segment: channels padded with zeros
+            assign win[(l * Nseg + Seg) * Pci +: Pci] = Pci'(px[l * Ci + j * Pci +: Nb]);
           end
         end
       end

@@ -168,11 +168,11 @@ module sparse_detector #(
     for (int unsigned s = 0; s < Nseg; s++) oh_s[s] = (SW'(s) == s_idx);
     for (int unsigned b = 0; b < Pci; b++) oh_b[b] = (BW'(b) == b_idx);
   end
-  for (genvar l = 0; l < L; l++) begin : g_clr_l
-    for (genvar s = 0; s < Nseg; s++) begin : g_clr_s
-      for (genvar b = 0; b < Pci; b++) begin : g_clr_b
-        localparam int unsigned P = (l * Nseg + s) * Pci + b;
-        assign vec_rest[P] = vec_q[P] & ~(oh_l[l] & oh_s[s] & oh_b[b]);
+  always_comb begin
+    for (int unsigned l = 0; l < L; l++) begin
+      for (int unsigned s = 0; s < Nseg; s++) begin
+        vec_rest[(l * Nseg + s) * Pci +: Pci] = vec_q[(l * Nseg + s) * Pci +: Pci]
+                                              & ~((oh_l[l] && oh_s[s]) ? oh_b : '0);
       end
     end
   end
@@ -188,11 +188,11 @@ module sparse_detector #(
       if (!rst_ni) hit_q <= '0;
       else if (starting || load_next) hit_q <= load_hits;
     end
-    for (genvar l = 0; l < L; l++) begin : g_hl
-      for (genvar s = 0; s < Nseg; s++) begin : g_hs
-        for (genvar b = 0; b < Pci; b++) begin : g_hb
-          localparam int unsigned P = (l * Nseg + s) * Pci + b;
-          assign hit_sel[P] = hit_q[P] & oh_l[l] & oh_s[s] & oh_b[b];
+    always_comb begin
+      for (int unsigned l = 0; l < L; l++) begin
+        for (int unsigned s = 0; s < Nseg; s++) begin
+          hit_sel[(l * Nseg + s) * Pci +: Pci] = hit_q[(l * Nseg + s) * Pci +: Pci]
+                                               & ((oh_l[l] && oh_s[s]) ? oh_b : '0);
         end
       end
     end

@@ -110,7 +110,7 @@ def _split(word: int, width: int, n: int) -> list[int]:
     return [(word >> (i * width)) & ((1 << width) - 1) for i in range(n)]
 
 
-def _detector_images(
+def write_detector_images(
     out: Path, prefix: str, p: PackedLayer, d: int, bias: np.ndarray, theta: np.ndarray | None,
     widths: dict[str, int],
 ) -> list[dict[str, object]]:
@@ -146,7 +146,7 @@ def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
         p = pack_layer(ly)
         entries = []
         for d in range(p.pco):
-            entries += _detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths)
+            entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths)
         layers.append({
             "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups,
             "segments_per_window": p.nseg, "segments_per_position": p.segs_per_pos,

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from . import golden
-from .hdlsim import REPO, hdl_sources, run_cocotb
+from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
 from .hwgen import RTL_MODULES, TOP, core_params, generate, sources
-from .memimg import write_memories
+from .memimg import write_hex, write_memories
+from .tbgen import TB_TOP, tb_sv
 from .model import CompiledModel
 
 
@@ -100,7 +101,7 @@ class SimResult:
     pairs: list[int]
     pixels: list[int]
     ideal: list[float]  # per frame: work / PCO
-    work: list[int]  # per frame (golden)
+    work: list[int]  # total over all frames (golden)
     pred: list[int]
     frame_error: bool
     raw: dict[str, Any] = field(default_factory=dict)
@@ -125,55 +126,73 @@ def simulate(
     skip: bool = True,
     in_gap: float = 0.0,
     out_stall: float = 0.0,
-    reset_after: int | None = None,
+    reset_at: int | None = None,
     seed: int = 1,
     work_dir: str | Path | None = None,
     waves: bool = False,
 ) -> SimResult:
-    """Stream frames ``x`` through the model's RTL; raise :class:`MismatchError` on the first
-    difference from the golden model (any core's output stream, or the final scores)."""
+    """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
+    the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
+    frame is sent again) and check every core's output stream and the final outputs against
+    the golden model; raise :class:`MismatchError` naming the first difference."""
     mdir = Path(model_dir)
     key = _model_key(mdir, skip)
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
         generate(model, hw, skip=skip)
+    cores = core_params(model, hw / "mem", skip)
     res = golden.run(model, x)
-    stim = {
-        "frames": encode_frames(model, x),
-        "taps": expected_streams(model, res),
-        "outputs": expected_outputs(model, res),
-        "core_shapes": [list(ly.geom.out_shape) for ly in model.layers],
-        "T": model.T,
-        "score_core": [ly.theta is None for ly in model.layers],
-        "in_gap": in_gap, "out_stall": out_stall, "seed": seed,
-        "reset_after": reset_after,
-    }
-    run_dir = wdir / f"run-{seed}"
+    frames = len(x)
+    run_dir = (wdir / f"run-{frames}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    stim_path = run_dir / "stim.json"
-    result_path = run_dir / "result.json"
+    in_w = cores[0].in_w
+    write_hex(run_dir / "in.hex", [int(v, 16) for f in encode_frames(model, x) for v in f],
+              in_w, signed=False)
+    outs = expected_outputs(model, res)
+    out_w = model.num_classes * model.layers[-1].widths["score"] + max(
+        1, (model.num_classes - 1).bit_length())
+    write_hex(run_dir / "out.hex", [int(v, 16) for v in outs], out_w, signed=False)
+    for i, (c, stream) in enumerate(zip(cores, expected_streams(model, res), strict=True)):
+        write_hex(run_dir / f"tap{i}.hex", [int(v, 16) for f in stream for v in f], c.out_w,
+                  signed=False)
+    _, h0, w0 = model.arch.in_shape
+    tb = run_dir / f"{TB_TOP}.sv"
+    tb.write_text(tb_sv(cores, out_w, h0 * w0, frames))
+    stim = {
+        "frames": frames,
+        "core_shapes": [list(ly.geom.out_shape) for ly in model.layers],
+        "score_core": [ly.theta is None for ly in model.layers],
+        "conv_pixels": [frames * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
+                        for ly in model.layers],
+        "in_gap_pct": round(in_gap * 100), "out_stall_pct": round(out_stall * 100),
+        "seed": seed, "reset_at": reset_at,
+        "max_cycles": 100_000 + 50 * frames * (sum(res.work) // max(frames, 1) + 1000),
+    }
+    stim_path, result_path = run_dir / "stim.json", run_dir / "result.json"
     stim_path.write_text(json.dumps(stim))
     result_path.unlink(missing_ok=True)
     try:
-        run_cocotb(TOP, sources(hw), "tb_system", seed=seed, waves=waves,
-                   build_root=wdir / "sim_build",
+        run_cocotb(TB_TOP, [*sources(hw), tb], "tb_system", seed=seed, waves=waves,
+                   parameters={"Dir": f'"{run_dir}"'}, build_root=wdir / "sim_build",
                    extra_env={"FIREFLYS_STIM": str(stim_path),
                               "FIREFLYS_RESULT": str(result_path)})
-    except Exception as e:
+    except SimulationError:
         if result_path.is_file():
             r = json.loads(result_path.read_text())
             if r.get("mismatch"):
                 raise MismatchError(r["mismatch"]) from None
-        raise MismatchError(str(e).splitlines()[0]) from e
+        raise
     r = json.loads(result_path.read_text())
     pco = [ly.pco for ly in model.layers]
-    frames = len(x)
+    tail = frames - 1 - frames // 2
+    period = ((r["last_out"] - r["mid_out"]) / tail if tail > 0
+              else r["last_out"] / max(frames, 1))
     return SimResult(
-        frames=frames, cycles=r["cycles"], frame_period=r["frame_period"], busy=r["busy"],
+        frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=[w // max(frames, 1) for w in res.work], pred=res.pred.tolist(),
+        work=list(res.work), pred=res.pred.tolist(),
         frame_error=r["frame_error"], raw=r,
     )
 
@@ -247,6 +266,7 @@ def simulate_core(
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
             "num_acc": len(results[0][0][1]) if results[0] else 1,
             "groups": -(-ly.geom.out_ch // ly.pco), "in_gap": in_gap, "out_stall": out_stall,
+            "conv_pixels": len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2],
             "seed": seed}
     stim_path, result_path = wdir / "stim.json", wdir / "result.json"
     stim_path.write_text(json.dumps(stim))

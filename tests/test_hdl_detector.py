@@ -1,0 +1,95 @@
+"""Sparsity detector (cocotb + Verilator) against a Python model; PCI swept 8..64."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fireflys.bitmap import pack_hw
+from fireflys.hdlsim import hdl_sources, run_cocotb
+from fireflys.memimg import addr_width, write_detector_images, wt_depth
+
+
+def _word(bits: np.ndarray) -> str:
+    return format(int("".join(str(int(b)) for b in bits.reshape(-1)[::-1]) or "0", 2), "x")
+
+
+def make_cases(w: np.ndarray, lp: int, pci: int, direct: bool, skip: bool,
+               rng: np.random.Generator, bias: np.ndarray) -> list[dict]:
+    """w: [G, KH, KW, CI] weights of one detector's channels (PCO = 1)."""
+    g_n, kh, kw, ci = w.shape
+    spp = -(-ci // pci)
+    full = np.zeros((g_n, kh, kw, spp * pci), dtype=np.int64)
+    full[..., :ci] = w
+    flat = full.reshape(g_n, -1)  # window order (ky, kx, ci padded)
+    n = flat.shape[1]
+    cases = []
+    kinds = ["zero", "ones", "single", "random", "random", "sparse", "random"]
+    for kind in kinds:
+        if kind == "zero":
+            win = np.zeros((lp, n), dtype=np.int64)
+        elif kind == "ones":
+            win = np.ones((lp, n), dtype=np.int64)
+        elif kind == "single":
+            win = np.zeros((lp, n), dtype=np.int64)
+            win[rng.integers(lp), rng.integers(n)] = 1
+        else:
+            win = (rng.random((lp, n)) < (0.05 if kind == "sparse" else 0.4)).astype(np.int64)
+        results, cycles, pairs = [], 0, 0
+        for g in range(g_n):
+            hits = win * (flat[g] != 0)[None]
+            np_ = int(hits.sum())
+            pairs += np_
+            cycles += max(1, np_) if skip else lp * n
+            if direct:
+                sums = [int(sum((hits[b] * flat[g]).sum() << b for b in range(lp)))]
+            else:
+                sums = [int((hits[t] * flat[g]).sum()) for t in range(lp)]
+            results.append([g, sums, int(bias[g])])
+        cases.append({"window": _word(win), "results": results, "pairs": pairs,
+                      "cycles": cycles, "gap": int(rng.integers(0, 3))})
+    return cases
+
+
+# every PCI with skipping for spike and direct input; the dense baseline at two PCIs
+CASES = [(p, d, True) for p in (8, 16, 32, 64) for d in (False, True)]
+CASES += [(8, False, False), (16, True, False)]
+
+
+@pytest.mark.parametrize(("pci", "direct", "skip"), CASES)
+def test_detector(tmp_path, pci: int, direct: bool, skip: bool) -> None:
+    rng = np.random.default_rng(pci + 100 * direct + 1000 * skip)
+    groups, kh, kw = 3, 3, 3
+    ci = pci + pci // 2 + 1  # not a multiple of PCI
+    lp = 4 if not direct else 3
+    vals = rng.integers(-8, 8, (groups, kh, kw, ci))
+    vals[vals == 0] = 7
+    dens = [1.0, 0.3, 0.0]  # dense, sparse, empty channel
+    w = np.stack([np.where(rng.random(vals[g].shape) < dens[g], vals[g], 0)
+                  for g in range(groups)]).astype(np.int8)
+    bias = rng.integers(-5, 6, groups)
+    p = pack_hw(w, 1, pci)
+    widths = {"bias": 5, "theta": 4}
+    write_detector_images(tmp_path, "D", p, 0, bias, np.ones(groups, dtype=np.int64), widths)
+    acc_w = 20
+    cases = make_cases(w.astype(np.int64), lp, pci, direct, skip, rng, bias)
+    stim = tmp_path / "stim.json"
+    stim.write_text(json.dumps({"cases": cases, "acc_w": acc_w, "num_acc": 1 if direct else lp,
+                                "bias_w": widths["bias"]}))
+    pre = str(tmp_path / "D_d0_")
+    run_cocotb(
+        "sparse_detector", hdl_sources("sparse_detector", "lsb_encoder", "popcount", "sync_rom"),
+        "tb_detector",
+        parameters={
+            "L": lp, "Nseg": p.nseg, "Pci": pci, "Groups": groups, "WtDepth": wt_depth(p),
+            "AccW": acc_w, "BiasW": widths["bias"], "ThetaW": widths["theta"],
+            "Direct": int(direct), "Skip": int(skip),
+            "MaskFile": f'"{pre}mask.hex"', "PtrFile": f'"{pre}ptr.hex"',
+            "WtFile": f'"{pre}wt.hex"', "BiasFile": f'"{pre}bias.hex"',
+            "ThetaFile": f'"{pre}theta.hex"',
+        },
+        extra_env={"FIREFLYS_STIM": str(stim)},
+    )
+    assert addr_width(wt_depth(p)) >= 1
