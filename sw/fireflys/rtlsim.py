@@ -18,10 +18,10 @@ import numpy as np
 
 from . import golden
 from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
-from .hwgen import RTL_MODULES, TOP, core_params, generate, sources
+from .hwgen import RTL_MODULES, core_params, generate, sources
 from .memimg import write_hex, write_memories
-from .tbgen import TB_TOP, tb_sv
 from .model import CompiledModel
+from .tbgen import TB_TOP, tb_sv
 
 
 class MismatchError(AssertionError):
