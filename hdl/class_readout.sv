@@ -7,7 +7,7 @@ module class_readout #(
   parameter int unsigned ScoreW     = 16,
   parameter bit          FromSpikes = 1'b0,
   // derived
-  parameter int unsigned ClsW       = (Co > 1) ? $clog2(Co) : 1,
+  parameter int unsigned ClsW       = (Co > 1) ? unsigned'($clog2(Co)) : 1,
   parameter int unsigned InW        = FromSpikes ? T * Co : Co * ScoreW,
   parameter int unsigned OutW       = ClsW + Co * ScoreW
 ) (

@@ -41,17 +41,20 @@ module lif_neuron #(
     /* verilator lint_on UNUSEDSIGNAL */
     assign unused_theta = theta_i;
   end else begin : g_lif
-    logic signed [VW-1:0]   v [T+1];
-    logic signed [VW-1:0]   pre [T];
-    logic signed [CmpW-1:0] th;
-    assign th = CmpW'($signed(theta_i));
+    // membrane arithmetic in NW > VW, AccW, ThetaW bits: the compiler's bounds keep every
+    // value inside VW bits, the extra width only avoids narrowing casts
+    localparam int unsigned NW = ((VW > CmpW) ? VW : CmpW) + ((AccW > VW) ? AccW - VW : 0);
+    logic signed [NW-1:0] v [T+1];
+    logic signed [NW-1:0] pre [T];
+    logic signed [NW-1:0] th;
+    assign th = NW'($signed(theta_i));
     always_comb begin
       v[0] = '0;
       for (int unsigned t = 0; t < T; t++) begin
-        pre[t] = ((K == 0) ? v[t] : v[t] - (v[t] >>> K)) + VW'(cur[t]);
-        spikes_o[t] = CmpW'(pre[t]) > th;
+        pre[t] = ((K == 0) ? v[t] : v[t] - (v[t] >>> K)) + NW'(cur[t]);
+        spikes_o[t] = pre[t] > th;
         if (!spikes_o[t]) v[t+1] = pre[t];
-        else if (ResetSub) v[t+1] = pre[t] - VW'($signed(theta_i));
+        else if (ResetSub) v[t+1] = pre[t] - th;
         else v[t+1] = '0;
       end
     end

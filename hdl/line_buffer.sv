@@ -61,14 +61,15 @@ module line_buffer #(
   // padding, the next row's first window can reach further back than this one)
   logic signed [IW-1:0] col_lo, col_hi, row_lo, row_hi, next_row, first_needed, last_needed;
   always_comb begin
-    col_lo = IW'(ox_q) - IW'(Pad);
-    col_hi = IW'(ox_q) - IW'(Pad) + IW'(KW - 1);
+    col_lo = $signed(IW'(ox_q)) - $signed(IW'(Pad));
+    col_hi = col_lo + $signed(IW'(KW - 1));
     if (col_lo < 0) col_lo = '0;
     if (col_hi > IW'(W - 1)) col_hi = IW'(W - 1);
-    row_lo = (row_base_q < 0) ? '0 : row_base_q;
-    row_hi = row_base_q + IW'((KH - 1) * W);
+    row_lo = row_base_q;
+    if (row_lo < 0) row_lo = '0;
+    row_hi = row_base_q + $signed(IW'((KH - 1) * W));
     if (row_hi > IW'((H - 1) * W)) row_hi = IW'((H - 1) * W);
-    next_row = row_base_q + IW'(W);
+    next_row = row_base_q + $signed(IW'(W));
     if (next_row < 0) next_row = '0;
     first_needed = row_lo + col_lo;
     if (row_base_q < 0 && next_row < first_needed) first_needed = next_row;
@@ -77,8 +78,10 @@ module line_buffer #(
 
   logic frame_full, can_write, can_gather, gather, last_win;
   assign frame_full = (n_in_q == NW'(H * W));
-  assign can_write  = !frame_full && (IW'(n_in_q) < first_needed + IW'(Depth));
-  assign can_gather = IW'(n_in_q) > last_needed;
+  logic signed [IW-1:0] n_in_s;
+  assign n_in_s     = $signed(IW'(n_in_q));
+  assign can_write  = !frame_full && (n_in_s < first_needed + $signed(IW'(Depth)));
+  assign can_gather = n_in_s > last_needed;
   assign gather     = can_gather && (!win_valid_o || win_ready_i);
   assign last_win   = (oy_q == YW'(Ho - 1)) && (ox_q == XW'(Wo - 1));
   assign in_ready_o = can_write;
@@ -137,10 +140,10 @@ module line_buffer #(
   logic signed [IW-1:0] wb_step;
   logic [AW-1:0]        wbase_next;
   always_comb begin
-    wb_step = IW'(wbase_q) + ((ox_q == XW'(Wo - 1)) ? IW'(RowDelta) : IW'(1));
-    if (wb_step < 0) wb_step = wb_step + IW'(Depth);
-    else if (wb_step >= IW'(Depth)) wb_step = wb_step - IW'(Depth);
-    wbase_next = AW'(wb_step);
+    wb_step = $signed(IW'(wbase_q)) + ((ox_q == XW'(Wo - 1)) ? IW'(RowDelta) : IW'(1));
+    if (wb_step < 0) wb_step = wb_step + $signed(IW'(Depth));
+    else if (wb_step >= $signed(IW'(Depth))) wb_step = wb_step - $signed(IW'(Depth));
+    wbase_next = AW'($unsigned(wb_step));
   end
 
   always_ff @(posedge clk_i) begin
@@ -153,7 +156,7 @@ module line_buffer #(
       wptr_q      <= '0;
       oy_q        <= '0;
       ox_q        <= '0;
-      row_base_q  <= -IW'(Pad * W);
+      row_base_q  <= -$signed(IW'(Pad * W));
       wbase_q     <= AW'(InitB);
       win_valid_o <= 1'b0;
       win_data_o  <= '0;
@@ -169,7 +172,7 @@ module line_buffer #(
         wptr_q     <= '0;
         oy_q       <= '0;
         ox_q       <= '0;
-        row_base_q <= -IW'(Pad * W);
+        row_base_q <= -$signed(IW'(Pad * W));
         wbase_q    <= AW'(InitB);
       end else begin
         if (in_valid_i && can_write) begin
@@ -181,7 +184,7 @@ module line_buffer #(
           if (ox_q == XW'(Wo - 1)) begin
             ox_q       <= '0;
             oy_q       <= oy_q + YW'(1);
-            row_base_q <= row_base_q + IW'(W);
+            row_base_q <= row_base_q + $signed(IW'(W));
           end else begin
             ox_q <= ox_q + XW'(1);
           end

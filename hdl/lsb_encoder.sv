@@ -17,7 +17,10 @@ module lsb_encoder #(
     logic [N-1:0]           v;
     logic [N-1:0][IdxW-1:0] ix;
     if (l == 0) begin : g_in
-      assign v  = Pad'(bits_i);
+      always_comb begin
+        v = '0;
+        v[Width-1:0] = bits_i;
+      end
       assign ix = '0;
     end else begin : g_node
       for (genvar j = 0; j < N; j++) begin : g_j

@@ -15,7 +15,10 @@ module popcount #(
     logic [N-1:0][CntW-1:0] c;
     if (l == 0) begin : g_in
       logic [Pad-1:0] padded;
-      assign padded = Pad'(bits_i);
+      always_comb begin
+        padded = '0;
+        padded[Width-1:0] = bits_i;
+      end
       for (genvar j = 0; j < N; j++) begin : g_j
         assign c[j] = CntW'(padded[j]);
       end

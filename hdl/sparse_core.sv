@@ -31,7 +31,7 @@ module sparse_core #(
   parameter bit          Skip      = 1'b1,
   parameter int unsigned Pool      = 1,
   parameter int unsigned Hold      = 1,
-  parameter string       MemPrefix = "L0",   // <MemPrefix>_d<d>_{mask,ptr,wt,bias,theta}.hex
+  parameter string       MemPrefix = "",     // <MemPrefix>_d<d>_{mask,ptr,wt,bias,theta}.hex
   // derived
   parameter int unsigned InW       = L * Ci,
   parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
@@ -50,7 +50,7 @@ module sparse_core #(
 );
 
   localparam int unsigned Groups = (Co + Pco - 1) / Pco;
-  localparam int unsigned GroupW = (Groups > 1) ? $clog2(Groups) : 1;
+  localparam int unsigned GroupW = (Groups > 1) ? unsigned'($clog2(Groups)) : 1;
   localparam int unsigned Spp    = (Ci + Pci - 1) / Pci;
   localparam int unsigned Nseg   = KH * KW * Spp;
   localparam int unsigned VecW   = L * Nseg * Pci;
@@ -92,12 +92,14 @@ module sparse_core #(
   assign det_window = starting ? win_data : win_q;
 
   for (genvar d = 0; d < Pco; d++) begin : g_det
-    localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
+    localparam bit    Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
+    localparam string Pre  = $sformatf("%s_d%0d_", MemPrefix, d);
     sparse_detector #(
       .L(L), .Nseg(Nseg), .Pci(Pci), .Groups(Groups), .WtDepth(WtDepth), .AccW(AccW),
       .BiasW(BiasW), .ThetaW(ThetaW), .Direct(Direct), .Skip(Skip), .HasTheta(!Score),
-      .MaskFile({Pre, "mask.hex"}), .PtrFile({Pre, "ptr.hex"}), .WtFile({Pre, "wt.hex"}),
-      .BiasFile({Pre, "bias.hex"}), .ThetaFile({Pre, "theta.hex"})
+      .MaskFile(Init ? {Pre, "mask.hex"} : ""), .PtrFile(Init ? {Pre, "ptr.hex"} : ""),
+      .WtFile(Init ? {Pre, "wt.hex"} : ""), .BiasFile(Init ? {Pre, "bias.hex"} : ""),
+      .ThetaFile(Init ? {Pre, "theta.hex"} : "")
     ) u_det (
       .clk_i      (clk_i),
       .rst_ni     (rst_ni),

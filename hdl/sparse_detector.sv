@@ -309,7 +309,7 @@ module sparse_detector #(
       if (tok_valid_q && tok_last_q) begin
         res_group_o <= tok_grp_q;
         for (int unsigned a = 0; a < NumAcc; a++) begin
-          res_acc_o[a*AccW +: AccW] <= acc_next[a];
+          res_acc_o[a*AccW +: AccW] <= $unsigned(acc_next[a]);
           acc_q[a] <= '0;
         end
       end else begin

@@ -14,8 +14,8 @@ module stream_fifo #(
   output logic [Width-1:0] out_data_o
 );
 
-  localparam int unsigned AW = (Depth > 1) ? $clog2(Depth) : 1;
-  localparam int unsigned CW = $clog2(Depth + 1);
+  localparam int unsigned AW = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+  localparam int unsigned CW = unsigned'($clog2(Depth + 1));
 
   (* ram_style = "distributed" *) logic [Width-1:0] mem [Depth];
   logic [AW-1:0] rd_q, wr_q;

@@ -1,4 +1,4 @@
-"""``fireflys`` command line: arch, compile, info, golden, bench."""
+"""``fireflys`` command line: arch, compile, info, golden, simulate, bench."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import numpy as np
 from .arch import PRESETS, ArchError, parse_arch
 from .compile import ConfigError
 from .golden import InputError
+from .hdlsim import SimulationError
 from .memimg import MemImageError
 from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
 
-USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError)
+USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError,
+               SimulationError)
 
 
 def _int_list(text: str) -> list[int]:
@@ -119,6 +121,41 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .rtlsim import MismatchError, perf_report, simulate
+
+    model = load_model(args.model_dir)
+    x, y = _frames(model, args.dataset, args.frames, args.seed)
+    print(f"simulating {len(x)} frames of {model.arch} with Verilator "
+          f"({'dense baseline' if args.dense else 'sparse'}; the first build takes a while)...",
+          flush=True)
+    try:
+        r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
+                     out_stall=args.out_stall, seed=args.seed)
+    except MismatchError as e:
+        print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
+        return 1
+    rep = perf_report(model, r, labels=y)
+    print(f"0 mismatches: every core's output stream and all {r.frames} outputs equal the golden"
+          " model")
+    if rep["accuracy"] is not None:
+        print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
+    print(f"{'core':<6}{'PCO':>5}{'work/frame':>12}{'ideal':>10}{'measured':>10}{'ratio':>8}"
+          f"{'pairs ok':>10}")
+    for c in rep["cores"]:
+        print(f"{c['name']:<6}{c['pco']:>5}{c['work_per_frame']:>12.1f}{c['ideal_cycles']:>10.1f}"
+              f"{c['busy_cycles']:>10.1f}{c['ratio']:>8.3f}{str(c['pairs_match_work']):>10}")
+    print(f"frame period {rep['frame_period_cycles']:.0f} cycles (slowest core ideal "
+          f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
+          "333 MHz")
+    default = Path("reports") / f"sim_{Path(args.model_dir).name}.json"
+    out = Path(args.json) if args.json else default
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_golden, write_report
 
@@ -172,6 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--json", help="write a JSON report here")
     g.set_defaults(func=cmd_golden)
+
+    s = sub.add_parser("simulate", help="run the model's RTL (Verilator + cocotb) against "
+                       "the golden model; per-core cycles vs ideal")
+    s.add_argument("model_dir")
+    s.add_argument("--frames", type=int, default=32)
+    s.add_argument("--dataset", choices=("random", "digits"), default="random")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
+    s.add_argument("--in-gap", type=_fraction, default=0.0, help="input gap probability")
+    s.add_argument("--out-stall", type=_fraction, default=0.0,
+                   help="output back-pressure probability")
+    s.add_argument("--json", help="report path (default reports/sim_<model dir name>.json)")
+    s.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

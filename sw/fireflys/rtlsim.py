@@ -197,6 +197,33 @@ def simulate(
     )
 
 
+CLOCK_HZ = 333e6  # KV260 target clock (FireFly-S)
+
+
+def perf_report(model: CompiledModel, r: SimResult,
+                labels: np.ndarray | None = None) -> dict[str, Any]:
+    """Per core: work, ideal cycles (work / PCO), measured busy cycles, their ratio."""
+    cores = []
+    for i, ly in enumerate(model.layers):
+        ideal = r.ideal[i]
+        busy = r.busy[i] / r.frames
+        cores.append({
+            "name": f"L{i}", "core": ly.geom.token(), "pco": ly.pco, "pci": ly.pci,
+            "work_per_frame": r.work[i] / r.frames, "ideal_cycles": ideal,
+            "busy_cycles": busy, "ratio": busy / ideal if ideal else float("inf"),
+            "pairs_match_work": r.pairs[i] == r.work[i],
+        })
+    slowest = max(c["ideal_cycles"] for c in cores)
+    acc = None if labels is None else float((np.array(r.pred) == labels).mean())
+    return {
+        "arch": str(model.arch), "T": model.T, "frames": r.frames, "accuracy": acc,
+        "frame_period_cycles": r.frame_period, "slowest_ideal_cycles": slowest,
+        "period_vs_ideal": r.frame_period / slowest if slowest else None,
+        "frames_per_s_at_333mhz": CLOCK_HZ / r.frame_period if r.frame_period else None,
+        "total_cycles": r.cycles, "cores": cores,
+    }
+
+
 def layer_inputs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
                  index: int) -> list[list[str]]:
     """Input beats per frame of core ``index``: the frames, or the previous core's spikes."""
