@@ -14,8 +14,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+
+from tbutil import start
 
 
 def _signed(v: int, w: int) -> int:
@@ -33,14 +34,7 @@ async def core_matches_golden(dut) -> None:
     pco = len(results)
     dets = [dut.g_det[d].u_det for d in range(pco)]
 
-    cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-    dut.rst_ni.value = 0
-    dut.in_valid_i.value = 0
-    dut.in_data_i.value = 0
-    dut.out_ready_i.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk_i)
-    dut.rst_ni.value = 1
+    await start(dut, "in_valid_i", "in_data_i", "out_ready_i")
 
     bi, oi = 0, 0
     rpos = [0] * pco

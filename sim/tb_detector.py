@@ -12,8 +12,9 @@ import json
 import os
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+
+from tbutil import start
 
 
 def _signed(v: int, w: int) -> int:
@@ -24,13 +25,7 @@ def _signed(v: int, w: int) -> int:
 async def windows(dut) -> None:
     stim = json.loads(open(os.environ["FIREFLYS_STIM"]).read())
     acc_w, num_acc = stim["acc_w"], stim["num_acc"]
-    cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-    dut.rst_ni.value = 0
-    dut.start_i.value = 0
-    dut.window_i.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk_i)
-    dut.rst_ni.value = 1
+    await start(dut, "start_i", "window_i")
     await RisingEdge(dut.clk_i)
     for wi, case in enumerate(stim["cases"]):
         dut.window_i.value = int(case["window"], 16)

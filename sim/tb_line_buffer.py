@@ -8,8 +8,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+
+from tbutil import start
 
 
 @cocotb.test()
@@ -18,14 +19,7 @@ async def windows_match_im2col(dut) -> None:
     rng = random.Random(stim["seed"])
     beats = [int(v, 16) for v in stim["beats"]]
     wins = [int(v, 16) for v in stim["windows"]]
-    cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-    dut.rst_ni.value = 0
-    dut.in_valid_i.value = 0
-    dut.in_data_i.value = 0
-    dut.win_ready_i.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk_i)
-    dut.rst_ni.value = 1
+    await start(dut, "in_valid_i", "in_data_i", "win_ready_i")
     bi, wi, cycle = 0, 0, 0
     while wi < len(wins):
         await RisingEdge(dut.clk_i)
