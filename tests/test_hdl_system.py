@@ -27,6 +27,7 @@ def test_backpressure_and_gaps(tmp_path) -> None:
     r = simulate(model, tmp_path / "model", x, in_gap=0.4, out_stall=0.5, seed=3,
                  work_dir=tmp_path / "w")
     assert r.pairs == golden.run(model, x).work  # each pair exactly once, per core
+    assert r.busy == r.predicted  # the cycle model is exact, back-pressure notwithstanding
     assert r.pixels == [len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
                         for ly in model.layers]
     assert not r.frame_error
@@ -54,6 +55,7 @@ def test_dense_baseline_same_outputs_more_cycles(tmp_path) -> None:
     sparse = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "s")
     dense = simulate(model, tmp_path / "model", x, skip=False, work_dir=tmp_path / "d")
     assert dense.pairs == sparse.pairs
+    assert dense.busy == dense.predicted and sparse.busy == sparse.predicted
     assert all(d > 2 * s for d, s in zip(dense.busy, sparse.busy, strict=True))
 
 
@@ -68,6 +70,7 @@ def test_scnn5_random_sparse(tmp_path) -> None:
     r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.3,
                  work_dir=tmp_path / "w")
     assert r.pairs == golden.run(model, x).work
+    assert r.busy == r.predicted
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
 from .hwgen import RTL_MODULES, core_params, generate, sources
 from .memimg import write_hex, write_memories
 from .model import CompiledModel
+from .perf import predict_busy
 from .tbgen import TB_TOP, tb_sv
 
 
@@ -102,6 +103,7 @@ class SimResult:
     pixels: list[int]
     ideal: list[float]  # per frame: work / PCO
     work: list[int]  # total over all frames (golden)
+    predicted: list[int]  # busy cycles over all frames from the cycle model (fireflys.perf)
     pred: list[int]
     frame_error: bool
     raw: dict[str, Any] = field(default_factory=dict)
@@ -192,7 +194,7 @@ def simulate(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=list(res.work), pred=res.pred.tolist(),
+        work=list(res.work), predicted=predict_busy(model, x, res, skip), pred=res.pred.tolist(),
         frame_error=r["frame_error"], raw=r,
     )
 
@@ -211,6 +213,8 @@ def perf_report(model: CompiledModel, r: SimResult,
             "name": f"L{i}", "core": ly.geom.token(), "pco": ly.pco, "pci": ly.pci,
             "work_per_frame": r.work[i] / r.frames, "ideal_cycles": ideal,
             "busy_cycles": busy, "ratio": busy / ideal if ideal else float("inf"),
+            "predicted_cycles": r.predicted[i] / r.frames,
+            "prediction_error": (r.predicted[i] - r.busy[i]) / r.busy[i] if r.busy[i] else 0.0,
             "pairs_match_work": r.pairs[i] == r.work[i],
         })
     slowest = max(c["ideal_cycles"] for c in cores)
