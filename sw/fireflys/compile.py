@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from .arch import Arch, Layer, parse_arch
-from .bitmap import PackedLayer, pack_layer
 from .golden import check_input, current, fire, pool, to_nhwc
 from .memimg import write_memories
 from .model import (
@@ -167,7 +166,3 @@ def compile_to_dir(model: CompiledModel, out_dir: str | Path) -> dict[str, Path]
     js = save_model(model, out)
     manifest = write_memories(model, out / "mem")
     return {"model": js, "weights": out / "weights.npz", "memories": manifest}
-
-
-def pack_all(model: CompiledModel) -> list[PackedLayer]:
-    return [pack_layer(ly) for ly in model.layers]

@@ -238,24 +238,18 @@ def layer_inputs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
     return _spike_words(prev)
 
 
-def detector_results(model: CompiledModel, x: np.ndarray, index: int) -> list[list]:
+def detector_results(model: CompiledModel, x: np.ndarray, index: int,
+                     res: golden.GoldenResult) -> list[list]:
     """Per detector, in order: [group, sums] for every output pixel and group, where sums are
     the accumulated currents without bias (one per step, or one for direct input)."""
     ly = model.layers[index]
     g = ly.geom
-    xx = golden.to_nhwc(golden.check_input(model, x))
-    for i in range(index):
-        prev = model.layers[i]
-        direct = i == 0 and model.encoding == "direct"
-        if direct:
-            cur = np.broadcast_to(golden.current(xx, prev)[:, None],
-                                  (len(x), model.T, *prev.geom.conv_shape[1:], prev.geom.out_ch))
-        else:
-            flat = xx.reshape(-1, *xx.shape[2:])
-            cur = golden.current(flat, prev).reshape(len(x), model.T, *golden.current(
-                flat[:1], prev).shape[1:])
-        s = golden.fire(cur, prev.theta, prev.k, prev.reset)
-        xx = golden.pool(s) if prev.geom.pool == 2 else s
+    if index == 0:
+        xx = golden.to_nhwc(golden.check_input(model, x))
+    else:
+        prev = res.spikes[index - 1]
+        assert prev is not None
+        xx = golden.to_nhwc(prev.astype(np.int64))
     direct = index == 0 and model.encoding == "direct"
     if direct:
         acc = golden.current(xx, ly) - ly.bias  # [B, Ho, Wo, CO]
@@ -293,7 +287,7 @@ def simulate_core(
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]
     outs = [w for f in expected_streams(model, res)[index] for w in f]
     ly = model.layers[index]
-    results = detector_results(model, x, index)
+    results = detector_results(model, x, index, res)
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
             "num_acc": len(results[0][0][1]) if results[0] else 1,
             "groups": -(-ly.geom.out_ch // ly.pco), "in_gap": in_gap, "out_stall": out_stall,
