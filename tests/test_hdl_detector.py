@@ -10,10 +10,7 @@ import pytest
 from fireflys.bitmap import pack_hw
 from fireflys.hdlsim import hdl_sources, run_cocotb
 from fireflys.memimg import addr_width, write_detector_images, wt_depth
-
-
-def _word(bits: np.ndarray) -> str:
-    return format(int("".join(str(int(b)) for b in bits.reshape(-1)[::-1]) or "0", 2), "x")
+from fireflys.rtlsim import pack_rows
 
 
 def make_cases(w: np.ndarray, lp: int, pci: int, direct: bool, skip: bool,
@@ -48,8 +45,8 @@ def make_cases(w: np.ndarray, lp: int, pci: int, direct: bool, skip: bool,
             else:
                 sums = [int((hits[t] * flat[g]).sum()) for t in range(lp)]
             results.append([g, sums, int(bias[g])])
-        cases.append({"window": _word(win), "results": results, "pairs": pairs,
-                      "cycles": cycles, "gap": int(rng.integers(0, 3))})
+        cases.append({"window": pack_rows(win.reshape(1, -1))[0], "results": results,
+                      "pairs": pairs, "cycles": cycles, "gap": int(rng.integers(0, 3))})
     return cases
 
 

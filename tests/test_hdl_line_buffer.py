@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 
 from fireflys.hdlsim import hdl_sources, run_cocotb
-
-
-def _words(bits: np.ndarray) -> list[str]:
-    return [format(int("".join(str(int(b)) for b in row[::-1]) or "0", 2), "x") for row in bits]
+from fireflys.rtlsim import pack_rows
 
 
 def expected(x: np.ndarray, kh: int, kw: int, pad: int, pci: int) -> tuple[list[str], list[str]]:
     """x [F, L, C, H, W] 0/1 -> input beats (bit l*C+c) and windows (detector layout)."""
     f, lp, c, h, w = x.shape
-    beats = _words(x.transpose(0, 3, 4, 1, 2).reshape(f * h * w, lp * c))
+    beats = pack_rows(x.transpose(0, 3, 4, 1, 2).reshape(f * h * w, lp * c))
     spp = -(-c // pci)
     xp = np.pad(x, ((0, 0), (0, 0), (0, spp * pci - c), (pad, pad), (pad, pad)))
     ho, wo = h + 2 * pad - kh + 1, w + 2 * pad - kw + 1
@@ -28,7 +25,7 @@ def expected(x: np.ndarray, kh: int, kw: int, pad: int, pci: int) -> tuple[list[
                 win = xp[fi, :, :, oy : oy + kh, ox : ox + kw]  # L, Cp, KH, KW
                 # bit (l*Nseg + s)*Pci + b, s = (ky*KW + kx)*spp + j, ci = j*Pci + b
                 rows.append(win.transpose(0, 2, 3, 1).reshape(-1))
-    return beats, _words(np.array(rows))
+    return beats, pack_rows(np.array(rows))
 
 
 CASES = [  # (H, W, KH/KW, pad, C, PCI, L)

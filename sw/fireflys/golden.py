@@ -179,6 +179,17 @@ def to_nhwc(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(a, -3, -1))
 
 
+def layer_input(model: CompiledModel, x: np.ndarray, res: GoldenResult,
+                index: int) -> np.ndarray:
+    """Input of layer ``index``, channels last (int64): the frames, or the previous layer's
+    spikes from the golden run ``res`` of ``x``."""
+    if index == 0:
+        return to_nhwc(check_input(model, x))
+    prev = res.spikes[index - 1]
+    assert prev is not None, "only the last layer may lack spikes"
+    return to_nhwc(prev.astype(np.int64))
+
+
 def run(
     model: CompiledModel, x: np.ndarray, *, trace: bool = False, chunk: int = 32
 ) -> GoldenResult:

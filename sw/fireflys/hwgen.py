@@ -86,13 +86,18 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
     return (",\n" + indent).join(ln.rstrip(",") for ln in lines)
 
 
+def output_width(model: CompiledModel) -> int:
+    """Bits of an output beat: the predicted class above num_classes scores."""
+    ncls = model.num_classes
+    return max(1, (ncls - 1).bit_length()) + ncls * model.layers[-1].widths["score"]
+
+
 def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
     last = model.layers[-1]
     score_w = last.widths["score"]
     ncls = model.num_classes
-    cls_w = max(1, (ncls - 1).bit_length())
     in_w = cores[0].in_w
-    out_w = cls_w + ncls * score_w
+    out_w = output_width(model)
     _, h0, w0 = model.arch.in_shape
     pix = h0 * w0
     pw = max(1, pix.bit_length())

@@ -98,11 +98,13 @@ def segment_pointers(p: PackedLayer) -> np.ndarray:
     return ptr.reshape(seg_counts.shape)
 
 
-def _concat(words: np.ndarray, width: int) -> int:
-    """Pack a row of words into one integer, element i at bits [i*width, (i+1)*width)."""
+def pack_fields(values, width: int) -> int:
+    """Pack values into one integer, element i at bits [i*width, (i+1)*width), each in
+    ``width``-bit two's complement."""
+    mask = (1 << width) - 1
     out = 0
-    for i, w in enumerate(words):
-        out |= int(w) << (i * width)
+    for i, v in enumerate(values):
+        out |= (int(v) & mask) << (i * width)
     return out
 
 
@@ -120,8 +122,8 @@ def write_detector_images(
     ptrs = segment_pointers(p)[d]
     values = [int(v) for v in p.values[d]]
     files: list[tuple[str, Sequence[int], int, bool]] = [
-        ("mask", [_concat(p.masks[d, g], p.pci) for g in range(p.groups)], p.nseg * p.pci, False),
-        ("ptr", [_concat(ptrs[g], aw) for g in range(p.groups)], p.nseg * aw, False),
+        ("mask", [pack_fields(m, p.pci) for m in p.masks[d]], p.nseg * p.pci, False),
+        ("ptr", [pack_fields(row, aw) for row in ptrs], p.nseg * aw, False),
         ("wt", values + [0] * (depth - len(values)), 4, True),
         ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"], True),
     ]

@@ -26,13 +26,11 @@ def pair_counts(model: CompiledModel, x: np.ndarray,
                 res: golden.GoldenResult | None = None) -> list[np.ndarray]:
     """Per layer: pairs k[frame, pixel, channel] over all planes of each output pixel."""
     res = res if res is not None else golden.run(model, x)
-    inputs = [golden.to_nhwc(golden.check_input(model, x))]
-    inputs += [golden.to_nhwc(s.astype(np.int64)) for s in res.spikes[:-1] if s is not None]
     out = []
     for i, ly in enumerate(model.layers):
         ones = replace(ly, weight=(ly.weight != 0).astype(np.int8),
                        bias=np.zeros_like(ly.bias))
-        inp = inputs[i]
+        inp = golden.layer_input(model, x, res, i)
         if i == 0 and model.encoding == "direct":
             counts = np.bitwise_count(inp.astype(np.uint64)).astype(np.int64)
             k = golden.current(counts, ones, 40)  # B, Ho, Wo, CO

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import golden
 from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
-from .hwgen import RTL_MODULES, core_params, generate, sources
-from .memimg import write_hex, write_memories
+from .hwgen import RTL_MODULES, core_params, generate, output_width, sources
+from .memimg import pack_fields, write_hex, write_memories
 from .model import CompiledModel
 from .perf import predict_busy
 from .tbgen import TB_TOP, tb_sv
@@ -29,7 +29,7 @@ class MismatchError(AssertionError):
     """The RTL disagreed with the golden model; the message locates the first difference."""
 
 
-def _pack_rows(bits: np.ndarray) -> list[str]:
+def pack_rows(bits: np.ndarray) -> list[str]:
     """bits [N, nbits] (bit i of row n) -> hex strings, one per row."""
     n, nbits = bits.shape
     padded = np.zeros((n, -(-nbits // 8) * 8), dtype=np.uint8)
@@ -49,25 +49,18 @@ def encode_frames(model: CompiledModel, x: np.ndarray) -> list[list[str]]:
         planes = x  # [B, T, C, H, W]
     # -> [B, H*W, L*C] with bit index l*C + c
     bits = planes.transpose(0, 3, 4, 1, 2).reshape(len(x), h * w, -1).astype(np.uint8)
-    return [_pack_rows(f) for f in bits]
+    return [pack_rows(f) for f in bits]
 
 
 def _spike_words(s: np.ndarray) -> list[list[str]]:
     """Golden spikes [B, T, C, H, W] -> per frame, per pixel: word with bit t * C + c."""
     b, t, c, h, w = s.shape
     bits = s.transpose(0, 3, 4, 1, 2).reshape(b, h * w, t * c).astype(np.uint8)
-    return [_pack_rows(f) for f in bits]
+    return [pack_rows(f) for f in bits]
 
 
 def _score_words(scores: np.ndarray, width: int) -> list[list[str]]:
-    mask = (1 << width) - 1
-    out = []
-    for row in scores:
-        word = 0
-        for i, v in enumerate(row):
-            word |= (int(v) & mask) << (i * width)
-        out.append([format(word, "x")])
-    return out
+    return [[format(pack_fields(row, width), "x")] for row in scores]
 
 
 def expected_streams(model: CompiledModel, res: golden.GoldenResult) -> list[list[list[str]]]:
@@ -83,14 +76,9 @@ def expected_streams(model: CompiledModel, res: golden.GoldenResult) -> list[lis
 
 def expected_outputs(model: CompiledModel, res: golden.GoldenResult) -> list[str]:
     width = model.layers[-1].widths["score"]
-    ncls = model.num_classes
-    out = []
-    for pred, row in zip(res.pred, res.scores, strict=True):
-        word = int(pred) << (ncls * width)
-        for i, v in enumerate(row):
-            word |= (int(v) & ((1 << width) - 1)) << (i * width)
-        out.append(format(word, "x"))
-    return out
+    shift = model.num_classes * width
+    return [format(int(pred) << shift | pack_fields(row, width), "x")
+            for pred, row in zip(res.pred, res.scores, strict=True)]
 
 
 @dataclass
@@ -152,8 +140,7 @@ def simulate(
     write_hex(run_dir / "in.hex", [int(v, 16) for f in encode_frames(model, x) for v in f],
               in_w, signed=False)
     outs = expected_outputs(model, res)
-    out_w = model.num_classes * model.layers[-1].widths["score"] + max(
-        1, (model.num_classes - 1).bit_length())
+    out_w = output_width(model)
     write_hex(run_dir / "out.hex", [int(v, 16) for v in outs], out_w, signed=False)
     for i, (c, stream) in enumerate(zip(cores, expected_streams(model, res), strict=True)):
         write_hex(run_dir / f"tap{i}.hex", [int(v, 16) for f in stream for v in f], c.out_w,
@@ -244,12 +231,7 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
     the accumulated currents without bias (one per step, or one for direct input)."""
     ly = model.layers[index]
     g = ly.geom
-    if index == 0:
-        xx = golden.to_nhwc(golden.check_input(model, x))
-    else:
-        prev = res.spikes[index - 1]
-        assert prev is not None
-        xx = golden.to_nhwc(prev.astype(np.int64))
+    xx = golden.layer_input(model, x, res, index)
     direct = index == 0 and model.encoding == "direct"
     if direct:
         acc = golden.current(xx, ly) - ly.bias  # [B, Ho, Wo, CO]
