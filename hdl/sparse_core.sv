@@ -1,11 +1,13 @@
 // One layer = one core: line buffer (orchestrator), Pco sparsity detectors, neuron units,
 // output assembly and optional 2x2 OR-pool. Conv and FC share it (FC: KH = H, KW = W, Pad 0).
 //
-// Loop order: output pixel -> channel group (co = g * Pco + d on detector d) -> t -> window.
-// Each detector walks its groups independently; detectors meet only at pixel boundaries.
-// Output pixels are assembled in two ping-pong buffers, so a new pixel starts while the
-// previous one's last results drain. Output word: spikes, bit t * Co + c (Score = 0), or the
-// integrate-readout scores, score c at [c * ScoreW +: ScoreW] (Score = 1).
+// Loop order: output pixel -> channel group -> t -> window. Channel c sits in slot
+// SlotOf[c] = g * Pco + d: group g of detector d (the compiler balances the non-zero weights
+// over the detectors). Each detector walks its groups on its own, skipping groups without
+// pairs, and may run one pixel ahead of the slowest (window stage + per-detector window copy).
+// Output pixels are assembled in NumBuf buffers preset to the empty-channel outputs.
+// Output word: spikes, bit t * Co + c (Score = 0), or the integrate-readout scores, score c
+// at [c * ScoreW +: ScoreW] (Score = 1).
 module sparse_core #(
   parameter int unsigned L         = 4,      // window planes: T, or IN_BITS for direct input
   parameter int unsigned T         = 4,
@@ -31,7 +33,12 @@ module sparse_core #(
   parameter bit          Skip      = 1'b1,
   parameter int unsigned Pool      = 1,
   parameter int unsigned Hold      = 1,
-  parameter string       MemPrefix = "",     // <MemPrefix>_d<d>_{mask,ptr,wt,bias,theta}.hex
+  parameter int unsigned Look      = 1,      // groups per detector mask word, divides Groups
+  parameter int unsigned SlotW     = 16,
+  parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c at [c*SlotW +: SlotW];
+                                               // all zero: plain order, slot c
+  parameter string       MemPrefix = "",     // <MemPrefix>_d<d>_{mask,ptr,wt,bias,theta}.hex,
+                                             // <MemPrefix>_empty.hex
   // derived
   parameter int unsigned InW       = L * Ci,
   parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
@@ -44,9 +51,10 @@ module sparse_core #(
   output logic            out_valid_o,
   input  logic            out_ready_i,
   output logic [OutW-1:0] out_data_o,
-  output logic [31:0]     cnt_busy_o,    // cycles with a detector working
+  output logic [31:0]     cnt_busy_o,    // cycles with a detector working on a pixel
   output logic [31:0]     cnt_pairs_o,   // (non-zero weight, spike) pairs accumulated
-  output logic [31:0]     cnt_pixels_o   // output pixels (before pooling) produced
+  output logic [31:0]     cnt_pixels_o,  // output pixels (before pooling) produced
+  output logic [Pco*32-1:0] cnt_occ_o    // per detector: cycles working on a pixel
 );
 
   localparam int unsigned Groups = (Co + Pco - 1) / Pco;
@@ -59,9 +67,32 @@ module sparse_core #(
   localparam int unsigned Wo     = W + 2 * Pad - KW + 1;
   localparam int unsigned PixW   = Score ? Co * ScoreW : T * Co;
 
+  localparam bit PlainSlots = (SlotOf == '0);
+
+  function automatic int unsigned slot(input int unsigned c);
+    return PlainSlots ? c : 32'(SlotOf[c*SlotW +: SlotW]);
+  endfunction
+
+  // every channel in its own slot < Groups * Pco
+  function automatic bit slots_ok();
+    for (int unsigned c = 0; c < Co; c++) begin
+      if (slot(c) >= Groups * Pco) return 1'b0;
+      for (int unsigned e = 0; e < c; e++) begin
+        if (slot(c) == slot(e)) return 1'b0;
+      end
+    end
+    return 1'b1;
+  endfunction
+  if (!slots_ok()) begin : g_bad_slots
+    $error("sparse_core: SlotOf must give every channel its own slot < Groups * Pco");
+  end
+  if (Groups % Look != 0) begin : g_bad_look
+    $error("sparse_core: Look must divide the number of groups");
+  end
+
   // ------------------------------------------------------------------ orchestrator
   logic            win_valid, win_ready;
-  logic [VecW-1:0] win_data, win_q;
+  logic [VecW-1:0] win_data;
 
   line_buffer #(
     .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Pci(Pci), .Hold(Hold)
@@ -76,8 +107,15 @@ module sparse_core #(
     .win_data_o (win_data)
   );
 
+  // ------------------------------------------------------------------ window stage
+  // One window waits here until every detector has taken it; each detector keeps its own
+  // copy, so a detector may run one pixel ahead of the slowest.
+  logic            stage_valid_q, stage_load, all_taken;
+  logic [VecW-1:0] stage_q;
+  logic [Pco-1:0]  taken_q, take;
+
   // ------------------------------------------------------------------ detectors
-  logic [Pco-1:0]              det_idle, res_valid, pair;
+  logic [Pco-1:0]              det_busy, res_valid, det_done, pair;
   logic [GroupW-1:0]           res_group [Pco];
   logic [NumAcc*AccW-1:0]      res_acc [Pco];
   logic [BiasW-1:0]            res_bias [Pco];
@@ -87,30 +125,29 @@ module sparse_core #(
   logic [ScoreW-1:0]           score [Pco];
   /* verilator lint_on UNUSEDSIGNAL */
 
-  logic starting;
-  logic [VecW-1:0] det_window;
-  assign det_window = starting ? win_data : win_q;
+  localparam bit Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
 
   for (genvar d = 0; d < Pco; d++) begin : g_det
-    localparam bit    Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
-    localparam string Pre  = $sformatf("%s_d%0d_", MemPrefix, d);
+    localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
     sparse_detector #(
-      .L(L), .Nseg(Nseg), .Pci(Pci), .Groups(Groups), .WtDepth(WtDepth), .AccW(AccW),
-      .BiasW(BiasW), .ThetaW(ThetaW), .Direct(Direct), .Skip(Skip), .HasTheta(!Score),
-      .MaskFile(Init ? {Pre, "mask.hex"} : ""), .PtrFile(Init ? {Pre, "ptr.hex"} : ""),
-      .WtFile(Init ? {Pre, "wt.hex"} : ""), .BiasFile(Init ? {Pre, "bias.hex"} : ""),
-      .ThetaFile(Init ? {Pre, "theta.hex"} : "")
+      .L(L), .Nseg(Nseg), .Pci(Pci), .Groups(Groups), .Look(Look), .WtDepth(WtDepth),
+      .AccW(AccW), .BiasW(BiasW), .ThetaW(ThetaW), .Direct(Direct), .Skip(Skip),
+      .HasTheta(!Score), .MaskFile(Init ? {Pre, "mask.hex"} : ""),
+      .PtrFile(Init ? {Pre, "ptr.hex"} : ""), .WtFile(Init ? {Pre, "wt.hex"} : ""),
+      .BiasFile(Init ? {Pre, "bias.hex"} : ""), .ThetaFile(Init ? {Pre, "theta.hex"} : "")
     ) u_det (
       .clk_i      (clk_i),
       .rst_ni     (rst_ni),
-      .start_i    (starting),
-      .window_i   (det_window),
-      .idle_o     (det_idle[d]),
+      .win_valid_i(stage_valid_q && !taken_q[d]),
+      .window_i   (stage_q),
+      .win_take_o (take[d]),
+      .busy_o     (det_busy[d]),
       .res_valid_o(res_valid[d]),
       .res_group_o(res_group[d]),
       .res_acc_o  (res_acc[d]),
       .res_bias_o (res_bias[d]),
       .res_theta_o(res_theta[d]),
+      .done_o     (det_done[d]),
       .pair_o     (pair[d])
     );
 
@@ -126,41 +163,60 @@ module sparse_core #(
     );
   end
 
-  // ------------------------------------------------------------------ pixel scheduling
-  // Two output buffers; buffer b is 'used' from the start of its pixel until it is handed to
-  // the output register. det_par[d]: buffer detector d is currently writing.
-  logic [PixW-1:0] buf_q [2];
-  logic [1:0]      used_q;
-  logic [Pco-1:0]  done_q [2];
-  logic [Pco-1:0]  det_par_q;
-  logic            start_par_q, out_par_q;
+  // ------------------------------------------------------------------ pixel buffers
+  // NumBuf output-pixel buffers, allocated in pixel order when a window enters the stage and
+  // preset to the outputs of channels without pairs (the compiler's empty-output image);
+  // each detector writes its results into the buffer of the pixel it is finishing
+  // (det_buf_q) and moves on at done; a buffer complete for every detector is handed to the
+  // output register, oldest first.
+  localparam int unsigned NumBuf = 4;
+  localparam int unsigned BufW   = 2;
 
-  logic [Pco-1:0] finish;  // detector writes its last group this cycle
-  for (genvar d = 0; d < Pco; d++) begin : g_fin
-    assign finish[d] = res_valid[d] && (res_group[d] == GroupW'(Groups - 1));
-  end
+  logic [PixW-1:0]    buf_q [NumBuf];
+  logic [NumBuf-1:0]  used_q;
+  logic [Pco-1:0]     done_q [NumBuf];
+  logic [BufW-1:0]    det_buf_q [Pco];
+  logic [BufW-1:0]    alloc_q, out_q;
+  logic [PixW-1:0]    empty_out;
 
-  assign starting  = win_valid && (&det_idle) && !used_q[start_par_q];
-  assign win_ready = starting;
+  sync_rom #(.Width(PixW), .Depth(1), .InitFile(Init ? {MemPrefix, "_empty.hex"} : ""),
+             .AddrWidth(1)) u_empty (
+    .clk_i (clk_i),
+    .en_i  (1'b1),
+    .addr_i(1'b0),
+    .data_o(empty_out)
+  );
+
+  assign all_taken  = &(taken_q | take);
+  assign stage_load = win_valid && (!stage_valid_q || all_taken) && !used_q[alloc_q];
+  assign win_ready  = stage_load;
 
   logic oq_valid, oq_ready, handoff;
   logic [PixW-1:0] oq_data;
-  assign handoff = used_q[out_par_q] && (&done_q[out_par_q]) && (!oq_valid || oq_ready);
+  assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
 
-  // result writes, one static slot per channel
+  // per channel: preset at allocation, result of its (detector, group) slot otherwise
   for (genvar c = 0; c < Co; c++) begin : g_wr
-    localparam int unsigned D = c % Pco;
-    localparam int unsigned G = c / Pco;
+    localparam int unsigned S = slot(c);
+    localparam int unsigned D = S % Pco;
+    localparam int unsigned G = S / Pco;
     logic we;
     assign we = res_valid[D] && (res_group[D] == GroupW'(G));
-    if (Score) begin : g_score
-      always_ff @(posedge clk_i) begin
-        if (we) buf_q[det_par_q[D]][c*ScoreW +: ScoreW] <= score[D];
-      end
-    end else begin : g_spikes
-      always_ff @(posedge clk_i) begin
-        if (we) begin
-          for (int unsigned t = 0; t < T; t++) buf_q[det_par_q[D]][t*Co + c] <= spikes[D][t];
+    for (genvar b = 0; b < NumBuf; b++) begin : g_buf
+      logic preset, write;
+      assign preset = stage_load && (alloc_q == BufW'(b));
+      assign write  = we && (det_buf_q[D] == BufW'(b));
+      if (Score) begin : g_score
+        always_ff @(posedge clk_i) begin
+          if (preset)     buf_q[b][c*ScoreW +: ScoreW] <= empty_out[c*ScoreW +: ScoreW];
+          else if (write) buf_q[b][c*ScoreW +: ScoreW] <= score[D];
+        end
+      end else begin : g_spikes
+        always_ff @(posedge clk_i) begin
+          for (int unsigned t = 0; t < T; t++) begin
+            if (preset)     buf_q[b][t*Co + c] <= empty_out[t*Co + c];
+            else if (write) buf_q[b][t*Co + c] <= spikes[D][t];
+          end
         end
       end
     end
@@ -168,34 +224,42 @@ module sparse_core #(
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      used_q      <= '0;
-      done_q[0]   <= '0;
-      done_q[1]   <= '0;
-      det_par_q   <= '0;
-      start_par_q <= 1'b0;
-      out_par_q   <= 1'b0;
-      win_q       <= '0;
-      oq_valid    <= 1'b0;
-      oq_data     <= '0;
+      stage_valid_q <= 1'b0;
+      stage_q       <= '0;
+      taken_q       <= '0;
+      used_q        <= '0;
+      for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
+      for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
+      alloc_q  <= '0;
+      out_q    <= '0;
+      oq_valid <= 1'b0;
+      oq_data  <= '0;
     end else begin
-      if (starting) begin
-        win_q               <= win_data;
-        used_q[start_par_q] <= 1'b1;
-        start_par_q         <= !start_par_q;
+      if (stage_load) begin
+        stage_valid_q   <= 1'b1;
+        stage_q         <= win_data;
+        taken_q         <= '0;
+        used_q[alloc_q] <= 1'b1;
+        alloc_q         <= alloc_q + BufW'(1);
+      end else if (all_taken) begin
+        stage_valid_q <= 1'b0;
+        taken_q       <= '0;
+      end else begin
+        taken_q <= taken_q | take;
       end
       for (int unsigned d = 0; d < Pco; d++) begin
-        if (finish[d]) begin
-          done_q[det_par_q[d]][d] <= 1'b1;
-          det_par_q[d]            <= !det_par_q[d];
+        if (det_done[d]) begin
+          done_q[det_buf_q[d]][d] <= 1'b1;
+          det_buf_q[d]            <= det_buf_q[d] + BufW'(1);
         end
       end
       if (oq_ready) oq_valid <= 1'b0;
       if (handoff) begin
-        oq_valid          <= 1'b1;
-        oq_data           <= buf_q[out_par_q];
-        used_q[out_par_q] <= 1'b0;
-        done_q[out_par_q] <= '0;
-        out_par_q         <= !out_par_q;
+        oq_valid      <= 1'b1;
+        oq_data       <= buf_q[out_q];
+        used_q[out_q] <= 1'b0;
+        done_q[out_q] <= '0;
+        out_q         <= out_q + BufW'(1);
       end
     end
   end
@@ -230,10 +294,14 @@ module sparse_core #(
       cnt_busy_o   <= '0;
       cnt_pairs_o  <= '0;
       cnt_pixels_o <= '0;
+      cnt_occ_o    <= '0;
     end else begin
-      if (!(&det_idle)) cnt_busy_o <= cnt_busy_o + 32'd1;
+      if (|det_busy) cnt_busy_o <= cnt_busy_o + 32'd1;
       cnt_pairs_o <= cnt_pairs_o + pairs_now;
       if (handoff) cnt_pixels_o <= cnt_pixels_o + 32'd1;
+      for (int unsigned d = 0; d < Pco; d++) begin
+        if (det_busy[d]) cnt_occ_o[d*32 +: 32] <= cnt_occ_o[d*32 +: 32] + 32'd1;
+      end
     end
   end
 

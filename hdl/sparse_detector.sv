@@ -1,22 +1,30 @@
 // Dual-side sparsity detector: one per parallel output channel of a core.
 //
-// For each group g (output channel co = g * Pco + d of this detector d) the window, L planes of
-// Nseg segments of Pci bits, is ANDed with the channel's weight mask. The detector then peels
-// the lowest set bit every cycle with a three-level log-depth encoder (plane, segment, bit), so
-// empty segments and planes cost nothing (look-ahead over the whole window). The packed
-// non-zero weight of a pair sits at ptr[s] + popcount(mask[s] & below(b)), where ptr[s] is the
-// address of segment s's first non-zero weight (a compiler table, no runtime prefix sums).
-// A group without any pair costs one cycle. Results (one per group, in order) carry the
-// accumulated sums; the bias and threshold of the group arrive with them.
+// For each group g (output channel of slot g * Pco + d, assigned by the compiler) the window,
+// L planes of Nseg segments of Pci bits, is ANDed with the channel's weight mask. The detector
+// peels the lowest set bit every cycle with a three-level log-depth encoder (plane, segment,
+// bit), so empty segments and planes cost nothing (look-ahead over the whole window). The
+// packed non-zero weight of a pair sits at ptr[s] + popcount(mask[s] & below(b)), where ptr[s]
+// is the address of segment s's first non-zero weight (a compiler table, no prefix sums).
+//
+// Group look-ahead: one mask ROM word holds the masks of Look consecutive groups; the groups
+// of a word with no pair are skipped at no cost (their outputs are the core's preset values),
+// an entirely empty word costs one cycle. So a pixel costs, per word, the pairs of its groups,
+// or 1 when it has none (Look = 1: max(1, pairs) per group).
+//
+// Decoupling: the detector keeps its own copy of the window, takes the next window from the
+// core the cycle its last group finishes (win_take_o), and reports the end of each pixel
+// (done_o, with the pixel's last result). busy_o: a pixel is open (occupied cycles).
 //
 // Direct = 1: the planes are input bit-planes; a pair of plane l adds w << l to one sum.
-// Skip   = 0: dense baseline of the same datapath: every window position costs a cycle and
-//             only (mask & spike) positions accumulate.
+// Skip   = 0: dense baseline of the same datapath: every group, every window position costs a
+//             cycle and only (mask & spike) positions accumulate.
 module sparse_detector #(
   parameter int unsigned L         = 4,
   parameter int unsigned Nseg      = 9,
   parameter int unsigned Pci       = 16,
   parameter int unsigned Groups    = 1,
+  parameter int unsigned Look      = 1,     // groups per mask word, divides Groups
   parameter int unsigned WtDepth   = 1,
   parameter int unsigned AccW      = 16,
   parameter int unsigned BiasW     = 8,
@@ -38,50 +46,153 @@ module sparse_detector #(
 ) (
   input  logic                     clk_i,
   input  logic                     rst_ni,
-  input  logic                     start_i,      // begin a window; window_i stable until idle
+  input  logic                     win_valid_i,  // a window this detector has not taken yet
   input  logic [VecW-1:0]          window_i,     // bit (l * Nseg + s) * Pci + b
-  output logic                     idle_o,
-  output logic                     res_valid_o,  // one result per group, groups in order
+  output logic                     win_take_o,   // the window is taken this cycle
+  output logic                     busy_o,       // a pixel is open
+  output logic                     res_valid_o,  // one result per loaded group, in order
   output logic [GroupW-1:0]        res_group_o,
   output logic [NumAcc*AccW-1:0]   res_acc_o,    // sum of plane l at [l*AccW +: AccW]
   output logic [BiasW-1:0]         res_bias_o,
   output logic [ThetaW-1:0]        res_theta_o,
+  output logic                     done_o,       // the pixel ends (with its last result)
   output logic                     pair_o        // a non-zero (weight, spike) pair accumulated
 );
 
-  localparam int unsigned LW   = (L > 1) ? $clog2(L) : 1;
-  localparam int unsigned SW   = (Nseg > 1) ? $clog2(Nseg) : 1;
-  localparam int unsigned BW   = (Pci > 1) ? $clog2(Pci) : 1;
-  localparam int unsigned CntW = $clog2(Pci + 1);
+  localparam int unsigned Words    = Groups / Look;
+  localparam int unsigned WordW    = Look * SegW;
+  localparam int unsigned WIdxW    = (Words > 1) ? $clog2(Words) : 1;
+  localparam int unsigned JW       = (Look > 1) ? $clog2(Look) : 1;
+  localparam int unsigned LW       = (L > 1) ? $clog2(L) : 1;
+  localparam int unsigned SW       = (Nseg > 1) ? $clog2(Nseg) : 1;
+  localparam int unsigned BW       = (Pci > 1) ? $clog2(Pci) : 1;
+  localparam int unsigned CntW     = $clog2(Pci + 1);
   localparam int unsigned PtrWordW = Nseg * AddrW;
 
-  // ------------------------------------------------------------------ per-group ROMs
-  logic [GroupW-1:0]   grp_rd;
-  logic [SegW-1:0]     mask_rom;
-  logic [PtrWordW-1:0] ptr_rom;
+  // ------------------------------------------------------------------ ROMs
+  logic [WIdxW-1:0]    word_rd;
+  logic [GroupW-1:0]   ptr_rd;
+  logic [WordW-1:0]    mask_rom;  // masks of the word after the current one
+  logic [PtrWordW-1:0] ptr_rom;   // segment pointers of the group being peeled
 
-  sync_rom #(.Width(SegW), .Depth(Groups), .InitFile(MaskFile), .AddrWidth(GroupW)) u_mask (
+  sync_rom #(.Width(WordW), .Depth(Words), .InitFile(MaskFile), .AddrWidth(WIdxW)) u_mask (
     .clk_i (clk_i),
     .en_i  (1'b1),
-    .addr_i(grp_rd),
+    .addr_i(word_rd),
     .data_o(mask_rom)
   );
   sync_rom #(.Width(PtrWordW), .Depth(Groups), .InitFile(PtrFile), .AddrWidth(GroupW)) u_ptr (
     .clk_i (clk_i),
     .en_i  (1'b1),
-    .addr_i(grp_rd),
+    .addr_i(ptr_rd),
     .data_o(ptr_rom)
   );
+
+  // ------------------------------------------------------------------ scan state
+  logic              open_q;   // a pixel is in progress
+  logic [VecW-1:0]   win_q;    // its window
+  logic [WIdxW-1:0]  word_q;   // current word (Words - 1 while no pixel is open)
+  logic [GroupW-1:0] base_q;   // its first group (counter, no multiplier)
+  logic [WordW-1:0]  wmask_q;  // its masks
+  logic [Look-1:0]   pend_q;   // its groups with pairs not yet loaded
 
   // ------------------------------------------------------------------ peel state
   logic                active_q;
   logic [GroupW-1:0]   grp_q;
   logic [VecW-1:0]     vec_q;     // positions still to visit
   logic [SegW-1:0]     mask_q;
-  logic [PtrWordW-1:0] ptr_q;
-  logic [VecW-1:0]     load_hits;  // window & mask of the group being loaded
-  logic                last_pos, load_next, starting;
+  logic [VecW-1:0]     vec_rest;
+  logic                last_pos;
 
+  // the vector of a group: window AND mask
+  function automatic logic [VecW-1:0] group_vec(input logic [VecW-1:0] win,
+                                                input logic [SegW-1:0] mask);
+    logic [VecW-1:0] v;
+    for (int unsigned l = 0; l < L; l++) v[l*SegW +: SegW] = win[l*SegW +: SegW] & mask;
+    return v;
+  endfunction
+
+  // what happens this cycle: the peeler is free when idle or on its group's last position
+  logic free, last_word, take, advance, from_pend, done_now;
+  assign free      = !active_q || last_pos;
+  assign last_word = (word_q == WIdxW'(Words - 1));
+  assign from_pend = free && open_q && (pend_q != '0);
+  assign advance   = free && open_q && (pend_q == '0) && !last_word;
+  assign done_now  = free && open_q && (pend_q == '0) && last_word;
+  assign take      = free && (!open_q || done_now) && win_valid_i;
+  assign win_take_o = take;
+
+  // groups of the new word (taken window or next word) that have pairs
+  logic [VecW-1:0]  src_win;
+  logic [Look-1:0]  nonempty, cand;
+  assign src_win = take ? window_i : win_q;
+  for (genvar j = 0; j < Look; j++) begin : g_nonempty
+    if (Skip) begin : g_skip
+      assign nonempty[j] = |group_vec(src_win, mask_rom[j*SegW +: SegW]);
+    end else begin : g_dense
+      assign nonempty[j] = 1'b1;  // dense baseline: every group is visited
+    end
+  end
+  assign cand = from_pend ? pend_q : nonempty;
+
+  logic          sel_any;
+  logic [JW-1:0] sel;
+  lsb_encoder #(.Width(Look), .IdxW(JW)) u_enc_group (
+    .bits_i (cand),
+    .valid_o(sel_any),
+    .idx_o  (sel)
+  );
+
+  logic [Look-1:0]   sel_oh;
+  logic [WordW-1:0]  src_word;
+  logic [SegW-1:0]   load_mask;
+  logic [GroupW-1:0] base_next, load_grp;
+  logic              load;
+  always_comb begin
+    for (int unsigned j = 0; j < Look; j++) sel_oh[j] = (JW'(j) == sel);
+  end
+  assign src_word = from_pend ? wmask_q : mask_rom;
+  always_comb begin
+    load_mask = '0;
+    for (int unsigned j = 0; j < Look; j++) begin
+      if (sel_oh[j]) load_mask = src_word[j*SegW +: SegW];
+    end
+  end
+  assign base_next = take ? '0 : (advance ? base_q + GroupW'(Look) : base_q);
+  assign load_grp  = base_next + GroupW'(32'(sel));
+  assign load      = (take || advance || from_pend) && sel_any;
+
+  // ROM addresses: the word after the next current word, the group being peeled
+  logic [WIdxW-1:0] word_next;
+  assign word_next = take ? '0 : (advance ? word_q + WIdxW'(1) : word_q);
+  assign word_rd   = (word_next == WIdxW'(Words - 1)) ? '0 : word_next + WIdxW'(1);
+  assign ptr_rd    = load ? load_grp : grp_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      open_q  <= 1'b0;
+      win_q   <= '0;
+      word_q  <= WIdxW'(Words - 1);
+      base_q  <= '0;
+      wmask_q <= '0;
+      pend_q  <= '0;
+    end else if (take || advance) begin
+      open_q  <= 1'b1;
+      word_q  <= word_next;
+      base_q  <= base_next;
+      wmask_q <= mask_rom;
+      pend_q  <= nonempty & ~sel_oh;
+      if (take) win_q <= window_i;
+    end else if (from_pend) begin
+      pend_q <= pend_q & ~sel_oh;
+    end else if (done_now) begin
+      open_q <= 1'b0;
+    end
+  end
+
+  assign busy_o = open_q;
+
+  // ------------------------------------------------------------------ peeler
   // lowest position: plane, then segment, then bit
   logic [L-1:0]    plane_any;
   logic            any;
@@ -129,7 +240,7 @@ module sparse_detector #(
       if (SW'(s) == s_idx) begin
         seg_bits = plane_bits[s*Pci +: Pci];
         mask_seg = mask_q[s*Pci +: Pci];
-        ptr_seg  = ptr_q[s*AddrW +: AddrW];
+        ptr_seg  = ptr_rom[s*AddrW +: AddrW];
       end
     end
   end
@@ -162,7 +273,6 @@ module sparse_detector #(
   logic [L-1:0]    oh_l;
   logic [Nseg-1:0] oh_s;
   logic [Pci-1:0]  oh_b;
-  logic [VecW-1:0] vec_rest;
   always_comb begin
     for (int unsigned l = 0; l < L; l++) oh_l[l] = (LW'(l) == l_idx);
     for (int unsigned s = 0; s < Nseg; s++) oh_s[s] = (SW'(s) == s_idx);
@@ -177,6 +287,10 @@ module sparse_detector #(
     end
   end
 
+  // the hits of the group being loaded
+  logic [VecW-1:0] load_hits;
+  assign load_hits = group_vec(src_win, load_mask);
+
   // is the peeled position a real pair? (always, when skipping; else window & mask there)
   logic hit;
   if (Skip) begin : g_hit_skip
@@ -186,7 +300,7 @@ module sparse_detector #(
     logic [VecW-1:0] hit_sel;
     always_ff @(posedge clk_i) begin
       if (!rst_ni) hit_q <= '0;
-      else if (starting || load_next) hit_q <= load_hits;
+      else if (load) hit_q <= load_hits;
     end
     always_comb begin
       for (int unsigned l = 0; l < L; l++) begin
@@ -199,35 +313,8 @@ module sparse_detector #(
     assign hit = |hit_sel;
   end
 
-  // the vector of a group: window AND mask (skipping) or every position (dense)
-  function automatic logic [VecW-1:0] group_vec(input logic [VecW-1:0] win,
-                                                input logic [SegW-1:0] mask);
-    logic [VecW-1:0] v;
-    for (int unsigned l = 0; l < L; l++) v[l*SegW +: SegW] = win[l*SegW +: SegW] & mask;
-    return v;
-  endfunction
-
-  assign load_hits = group_vec(window_i, mask_rom);
-
-  // group finishes when its last position is peeled (or it had none)
-  assign last_pos  = active_q && (vec_rest == '0);
-  assign starting  = !active_q && start_i;
-  assign load_next = last_pos && (grp_q != GroupW'(Groups - 1));
-
-  // ROM read address: the group that will be loaded next
-  always_comb begin
-    if (starting) begin
-      grp_rd = (Groups > 1) ? GroupW'(1) : '0;
-    end else if (!active_q) begin
-      grp_rd = '0;
-    end else if (load_next) begin
-      grp_rd = (32'(grp_q) + 2 < Groups) ? grp_q + GroupW'(2) : grp_q + GroupW'(1);
-    end else if (last_pos) begin
-      grp_rd = '0;  // last group: present group 0 for the next window
-    end else begin
-      grp_rd = (32'(grp_q) + 1 < Groups) ? grp_q + GroupW'(1) : grp_q;
-    end
-  end
+  // a group finishes when its last position is peeled
+  assign last_pos = active_q && (vec_rest == '0);
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -235,20 +322,28 @@ module sparse_detector #(
       grp_q    <= '0;
       vec_q    <= '0;
       mask_q   <= '0;
-      ptr_q    <= '0;
-    end else if (starting || load_next) begin
+    end else if (load) begin
       active_q <= 1'b1;
-      grp_q    <= starting ? '0 : grp_q + GroupW'(1);
+      grp_q    <= load_grp;
       vec_q    <= Skip ? load_hits : '1;
-      mask_q   <= mask_rom;
-      ptr_q    <= ptr_rom;
+      mask_q   <= load_mask;
     end else if (active_q) begin
       vec_q <= vec_rest;
       if (last_pos) active_q <= 1'b0;
     end
   end
 
-  assign idle_o = !active_q;
+  // the end of a pixel travels with the token and result stages
+  logic done_d1_q;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      done_d1_q <= 1'b0;
+      done_o    <= 1'b0;
+    end else begin
+      done_d1_q <= done_now;
+      done_o    <= done_d1_q;
+    end
+  end
 
   // ------------------------------------------------------------------ token -> weight ROM
   logic              tok_valid_q, tok_pair_q, tok_last_q;

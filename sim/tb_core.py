@@ -62,8 +62,8 @@ async def core_matches_golden(dut) -> None:
                 got = [_signed((word >> (a * acc_w)) & ((1 << acc_w) - 1), acc_w)
                        for a in range(num_acc)]
                 assert (got_g, got) == (grp, want), (
-                    f"detector {d} result {k} (pixel {k // stim['groups']}): group {got_g} "
-                    f"sums {got}, golden group {grp} sums {want}")
+                    f"detector {d} result {k}: group {got_g} sums {got}, golden group {grp} "
+                    f"sums {want}")
                 rpos[d] += 1
         if dut.out_valid_o.value and dut.out_ready_i.value:
             got = int(dut.out_data_o.value)
@@ -79,4 +79,5 @@ async def core_matches_golden(dut) -> None:
     with open(os.environ["FIREFLYS_RESULT"], "w") as f:
         json.dump({"cycles": cycle, "busy": int(dut.cnt_busy_o.value),
                    "pairs": int(dut.cnt_pairs_o.value),
-                   "pixels": int(dut.cnt_pixels_o.value)}, f)
+                   "pixels": int(dut.cnt_pixels_o.value),
+                   "occ_word": str(int(dut.cnt_occ_o.value))}, f)

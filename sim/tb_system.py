@@ -86,6 +86,7 @@ async def stream_frames(dut) -> None:
         "busy": [int(getattr(top, f"core{i}_busy").value) for i in range(n_cores)],
         "pairs": [int(getattr(top, f"core{i}_pairs").value) for i in range(n_cores)],
         "pixels": [int(getattr(top, f"core{i}_pixels").value) for i in range(n_cores)],
+        "occ_words": [str(int(getattr(top, f"core{i}_occ").value)) for i in range(n_cores)],
         "frame_count": int(top.frame_count_o.value),
         "frame_error": bool(top.frame_error_o.value),
     })

@@ -7,10 +7,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fireflys import golden
 from fireflys.bitmap import pack_hw, pack_layer, unpack_hw, unpack_layer
 from fireflys.compile import compile_to_dir, random_model
-from fireflys.memimg import MemImageError, from_word, read_hex, read_memories, write_hex
+from fireflys.memimg import (
+    MemImageError,
+    empty_output,
+    from_word,
+    read_hex,
+    read_memories,
+    write_hex,
+)
 from fireflys.model import load_model
+from fireflys.sched import channel_slots, slot_of
 
 
 @st.composite
@@ -27,20 +36,25 @@ def weights(draw):
     w = np.where(rng.random(vals.shape) < density, vals, 0).astype(np.int8)
     pco = draw(st.integers(1, co))
     pci = draw(st.sampled_from([1, 3, 7, 8, 16, 32, 33, 64]))
-    return w, pco, pci
+    balanced = draw(st.booleans())
+    return w, pco, pci, balanced
 
 
 @settings(max_examples=500)
 @given(weights())
 def test_round_trip(case) -> None:
-    w, pco, pci = case
-    p = pack_hw(w, pco, pci)
+    w, pco, pci, balanced = case
+    co = w.shape[0]
+    slots = channel_slots(np.count_nonzero(w.reshape(co, -1), axis=1), pco) if balanced else None
+    p = pack_hw(w, pco, pci, slots)
     np.testing.assert_array_equal(unpack_hw(p), w)
     assert sum(len(v) for v in p.values) == np.count_nonzero(w)
-    # channel co lives in detector co % PCO, group co // PCO, at its base address
-    co = w.shape[0]
+    # channel c lives in its slot s = g * PCO + d (plain: s = c), at its group's base address
+    where = slot_of(p.slots)
+    if not balanced:
+        np.testing.assert_array_equal(where, np.arange(co))
     for c in range(co):
-        d, g = c % pco, c // pco
+        d, g = int(where[c]) % pco, int(where[c]) // pco
         nz = w[c].reshape(-1)[w[c].reshape(-1) != 0]
         b = p.bases[d, g]
         np.testing.assert_array_equal(p.values[d][b : b + len(nz)], nz)
@@ -128,3 +142,26 @@ def test_hex_reader_width_and_comments(tmp_path) -> None:
     assert read_hex(f, 6) == [7, 0x3F]
     with pytest.raises(MemImageError, match="does not fit in 5 bits"):
         read_hex(f, 5)
+
+
+@pytest.mark.parametrize(("encoding", "readout"), [("direct", "integrate"), ("spikes", "spikes")])
+def test_empty_output_is_the_zero_input_response(encoding: str, readout: str) -> None:
+    """A frame of zeros gives every channel of the first layer no pair: its output at every
+    pixel is the empty-output word (wide enough to need more than 64 bits)."""
+    m = random_model("4x3x3-40c3p1-24fc", sparsity=0.5, seed=2, calib_frames=4, T=3,
+                     encoding=encoding, readout=readout, k=1)
+    res = golden.run(m, np.zeros((1, *(() if encoding == "direct" else (m.T,)),
+                                  *m.arch.in_shape), dtype=np.int64))
+    word, width = empty_output(m, 0)
+    assert width == m.T * 40
+    s = res.pre_pool[0][0]  # T, C, H, W
+    for y in range(3):
+        for x in range(3):
+            bits = s[:, :, y, x].reshape(-1)  # t * C + c
+            assert word == sum(1 << int(i) for i in np.flatnonzero(bits))
+    last, last_w = empty_output(m, 1)
+    if readout == "integrate":  # scores T * bias, two's complement fields
+        sw = m.layers[1].widths["score"]
+        assert last_w == 24 * sw
+        got = [from_word((last >> (c * sw)) & ((1 << sw) - 1), sw) for c in range(24)]
+        assert got == (m.T * m.layers[1].bias).tolist()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fireflys import golden
 from fireflys.compile import random_input, random_model
+from fireflys.perf import predict_occupancy
 from fireflys.rtlsim import simulate_core
 
 CASES = {
@@ -23,6 +25,11 @@ CASES = {
                            dict(encoding="spikes", sparsity=0.99, pco=[4, 3], pci=[4, 8])),
     "conv-sp100": ("4x5x5-5c3p1-3fc", 0, dict(encoding="spikes", sparsity=1.0, pco=[2, 3],
                                                pci=[4, 8])),
+    # group look-ahead: Look = 1 with 4 groups, and 2 words of Look = 2 (window bits decide)
+    "conv-look1-4groups-sp90": ("32x4x4-8c3p1-3fc", 0, dict(encoding="spikes", sparsity=0.9,
+                                                             pco=[2, 3], pci=[16, 8])),
+    "conv-look2-2words-sp80": ("16x5x5-8c3p1-3fc", 0, dict(encoding="spikes", sparsity=0.8,
+                                                            pco=[2, 3], pci=[16, 8])),
     "direct-first-layer": ("1x8x8-8c3p1-5fc", 0, dict(in_bits=4, sparsity=0.5, pco=[3, 5],
                                                        pci=[1, 4])),
     "fc-integrate-readout": ("4x3x3-6c3p1-10fc", 1, dict(encoding="spikes", sparsity=0.9,
@@ -39,7 +46,8 @@ def test_core_matches_golden(tmp_path, case: str) -> None:
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 3, np.random.default_rng(4), density=0.3)
     r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5)
-    from fireflys import golden
-
     work = golden.run(model, x).work[index]
     assert r["pairs"] == work  # every (non-zero weight, spike) pair, each exactly once
+    # every detector's working cycles are exactly the cycle model's, stalls notwithstanding
+    assert r["occ"] == predict_occupancy(model, x)[index]
+    assert max(r["occ"]) <= r["busy"] <= sum(r["occ"])

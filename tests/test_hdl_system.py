@@ -22,12 +22,20 @@ def _setup(tmp_path, arch=SMALL, frames=24, sparsity=0.5, **opts):
     return model, x
 
 
+def _check_cycles(r) -> None:
+    """Every detector's working cycles equal the cycle model's, stalls notwithstanding; the
+    core's busy cycles lie between its busiest detector's and their sum."""
+    assert r.occ == r.predicted_occ
+    for occ, busy in zip(r.occ, r.busy, strict=True):
+        assert max(occ) <= busy <= sum(occ)
+
+
 def test_backpressure_and_gaps(tmp_path) -> None:
     model, x = _setup(tmp_path, pco=[4, 3, 2], pci=[2, 4, 8])
     r = simulate(model, tmp_path / "model", x, in_gap=0.4, out_stall=0.5, seed=3,
                  work_dir=tmp_path / "w")
     assert r.pairs == golden.run(model, x).work  # each pair exactly once, per core
-    assert r.busy == r.predicted  # the cycle model is exact, back-pressure notwithstanding
+    _check_cycles(r)
     assert r.pixels == [len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
                         for ly in model.layers]
     assert not r.frame_error
@@ -55,7 +63,8 @@ def test_dense_baseline_same_outputs_more_cycles(tmp_path) -> None:
     sparse = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "s")
     dense = simulate(model, tmp_path / "model", x, skip=False, work_dir=tmp_path / "d")
     assert dense.pairs == sparse.pairs
-    assert dense.busy == dense.predicted and sparse.busy == sparse.predicted
+    _check_cycles(dense)
+    _check_cycles(sparse)
     assert all(d > 2 * s for d, s in zip(dense.busy, sparse.busy, strict=True))
 
 
@@ -70,7 +79,7 @@ def test_scnn5_random_sparse(tmp_path) -> None:
     r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.3,
                  work_dir=tmp_path / "w")
     assert r.pairs == golden.run(model, x).work
-    assert r.busy == r.predicted
+    _check_cycles(r)
 
 
 @pytest.mark.slow

@@ -140,13 +140,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           " model")
     if rep["accuracy"] is not None:
         print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
-    print("cycles per frame: ideal = work / PCO, predicted = fireflys.perf, measured = RTL busy")
+    print("cycles per frame: ideal = work / PCO, predicted = fireflys.perf, measured = RTL busy;"
+          " ratio = measured / ideal; pairs ok: RTL pairs == golden work; det ok: every "
+          "detector's cycles == model")
     print(f"{'core':<6}{'PCO':>5}{'work/frame':>12}{'ideal':>10}{'predicted':>11}{'measured':>10}"
-          f"{'ratio':>8}{'pairs ok':>10}")
+          f"{'ratio':>8}{'pairs ok':>10}{'det ok':>8}")
     for c in rep["cores"]:
         print(f"{c['name']:<6}{c['pco']:>5}{c['work_per_frame']:>12.1f}{c['ideal_cycles']:>10.1f}"
               f"{c['predicted_cycles']:>11.1f}{c['busy_cycles']:>10.1f}{c['ratio']:>8.3f}"
-              f"{str(c['pairs_match_work']):>10}")
+              f"{str(c['pairs_match_work']):>10}{str(c['detector_cycles_match_model']):>8}")
     print(f"frame period {rep['frame_period_cycles']:.0f} cycles (slowest core ideal "
           f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
           "333 MHz")

@@ -27,6 +27,9 @@ from .bitmap import pack_layer
 from .hdlsim import hdl_sources
 from .memimg import write_memories, wt_depth
 from .model import CompiledModel
+from .sched import core_look, planes, slot_of
+
+SLOT_W = 16  # bits per entry of a core's SlotOf parameter
 
 RTL_MODULES = (
     "sync_rom", "lsb_encoder", "popcount", "sparse_detector", "lif_neuron", "line_buffer",
@@ -52,21 +55,26 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True) -> list[
         g = ly.geom
         ci, h, w = g.in_shape
         direct = i == 0 and model.encoding == "direct"
-        planes = model.in_bits if direct else model.T
+        nplanes = planes(model, i)
         score = not ly.neuron
         wd = ly.widths
+        packed = pack_layer(ly)
+        slots = slot_of(packed.slots)
+        slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(slots))
         p = {
-            "L": planes, "T": model.T, "Ci": ci, "H": h, "W": w, "KH": g.kh, "KW": g.kw,
+            "L": nplanes, "T": model.T, "Ci": ci, "H": h, "W": w, "KH": g.kh, "KW": g.kw,
             "Pad": g.pad, "Co": g.out_ch, "Pco": ly.pco, "Pci": ly.pci,
-            "WtDepth": wt_depth(pack_layer(ly)), "AccW": wd["acc"], "BiasW": wd["bias"],
+            "WtDepth": wt_depth(packed), "AccW": wd["acc"], "BiasW": wd["bias"],
             "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
             "ScoreW": wd["score"] if i == n - 1 and score else 2, "K": ly.k,
             "ResetSub": int(ly.reset == "subtract"), "Direct": int(direct), "Score": int(score),
             "Skip": int(skip), "Pool": g.pool, "Hold": w if g.kind == "conv" else 1,
+            "Look": core_look(model, i), "SlotW": SLOT_W,
+            "SlotOf": f"{SLOT_W * g.out_ch}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / f"L{i}").resolve()}"',
         }
         out_w = g.out_ch * wd["score"] if score else model.T * g.out_ch
-        cores.append(CoreParams(f"L{i}", p, planes * ci, out_w, g.out_shape, score))
+        cores.append(CoreParams(f"L{i}", p, nplanes * ci, out_w, g.out_shape, score))
     return cores
 
 
@@ -131,6 +139,7 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
             f"  logic [{c.in_w - 1}:0] core{i}_in_data;",
             f"  logic [{c.out_w - 1}:0] core{i}_data;",
             f"  logic [31:0] core{i}_busy, core{i}_pairs, core{i}_pixels;",
+            f"  logic [{32 * c.params['Pco'] - 1}:0] core{i}_occ;",
         ]
     s += ["", "  assign core0_in_valid = s_axis_tvalid;",
           "  assign s_axis_tready = core0_in_ready;",
@@ -151,7 +160,8 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
             f"    .out_data_o  (core{i}_data),",
             f"    .cnt_busy_o  (core{i}_busy),",
             f"    .cnt_pairs_o (core{i}_pairs),",
-            f"    .cnt_pixels_o(core{i}_pixels)",
+            f"    .cnt_pixels_o(core{i}_pixels),",
+            f"    .cnt_occ_o   (core{i}_occ)",
             "  );",
             f"  assign tap_fire_o[{i}] = core{i}_valid && core{i}_ready;",
             "",

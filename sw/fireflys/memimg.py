@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import golden
 from .bitmap import PackedLayer, pack_layer
 from .model import CompiledModel
+from .sched import core_look
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
@@ -112,23 +114,33 @@ def _split(word: int, width: int, n: int) -> list[int]:
     return [(word >> (i * width)) & ((1 << width) - 1) for i in range(n)]
 
 
+def mask_words(p: PackedLayer, d: int, look: int) -> list[int]:
+    """Detector ``d``'s mask ROM: word w holds groups w * look .. w * look + look - 1, group j
+    of the word at bits [j * nseg * pci, (j + 1) * nseg * pci)."""
+    seg_w = p.nseg * p.pci
+    groups = [pack_fields(m, p.pci) for m in p.masks[d]]
+    return [pack_fields(groups[w : w + look], seg_w) for w in range(0, p.groups, look)]
+
+
 def write_detector_images(
     out: Path, prefix: str, p: PackedLayer, d: int, bias: np.ndarray, theta: np.ndarray | None,
-    widths: dict[str, int],
+    widths: dict[str, int], look: int = 1,
 ) -> list[dict[str, object]]:
+    if p.groups % look:
+        raise ValueError(f"look {look} must divide the {p.groups} groups")
     depth = wt_depth(p)
     aw = addr_width(depth)
-    cos = [g * p.pco + d for g in range(p.groups)]
+    cos = [int(p.slots[g * p.pco + d]) for g in range(p.groups)]
     ptrs = segment_pointers(p)[d]
     values = [int(v) for v in p.values[d]]
     files: list[tuple[str, Sequence[int], int, bool]] = [
-        ("mask", [pack_fields(m, p.pci) for m in p.masks[d]], p.nseg * p.pci, False),
+        ("mask", mask_words(p, d, look), look * p.nseg * p.pci, False),
         ("ptr", [pack_fields(row, aw) for row in ptrs], p.nseg * aw, False),
         ("wt", values + [0] * (depth - len(values)), 4, True),
-        ("bias", [int(bias[c]) if c < p.co else 0 for c in cos], widths["bias"], True),
+        ("bias", [int(bias[c]) if c >= 0 else 0 for c in cos], widths["bias"], True),
     ]
     if theta is not None:
-        files.append(("theta", [int(theta[c]) if c < p.co else 0 for c in cos],
+        files.append(("theta", [int(theta[c]) if c >= 0 else 0 for c in cos],
                       widths["theta"], True))
     entries = []
     for kind, words, width, signed in files:
@@ -139,20 +151,40 @@ def write_detector_images(
     return entries
 
 
+def empty_output(model: CompiledModel, index: int) -> tuple[int, int]:
+    """(word, width) of core ``index``'s output pixel when no channel has a pair: every
+    current is the bias. Spikes at bit t * CO + c, or integrate-readout scores at
+    [c * score_w, (c + 1) * score_w)."""
+    ly = model.layers[index]
+    co = ly.geom.out_ch
+    cur = np.broadcast_to(ly.bias.astype(np.int64), (1, model.T, 1, 1, co))
+    if ly.theta is None:
+        return pack_fields(cur.sum(axis=1).reshape(-1), ly.widths["score"]), \
+            co * ly.widths["score"]
+    s = golden.fire(cur, ly.theta, ly.k, ly.reset).reshape(model.T * co)
+    return sum(1 << int(i) for i in np.flatnonzero(s)), model.T * co
+
+
 def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
     """Write every core's memory images and a ``memories.json`` manifest into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layers = []
-    for name, ly in zip(model.layer_names(), model.layers, strict=True):
+    for i, (name, ly) in enumerate(zip(model.layer_names(), model.layers, strict=True)):
         p = pack_layer(ly)
+        look = core_look(model, i)
         entries = []
         for d in range(p.pco):
-            entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths)
+            entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths, look)
+        word, width = empty_output(model, i)
+        write_hex(out / f"{name}_empty.hex", [word], width, False)
+        entries.append({"file": f"{name}_empty.hex", "kind": "empty", "width": width,
+                        "signed": False, "depth": 1})
         layers.append({
-            "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups,
+            "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups, "look": look,
             "segments_per_window": p.nseg, "segments_per_position": p.segs_per_pos,
             "wt_depth": wt_depth(p), "ptr_width": addr_width(wt_depth(p)),
+            "slots": p.slots.tolist(),
             "nnz_per_detector": [len(v) for v in p.values], "files": entries,
         })
     manifest = out / "memories.json"
@@ -165,16 +197,20 @@ def read_memories(model: CompiledModel, mem_dir: str | Path) -> list[PackedLayer
     (depths, widths, segment pointers consistent with the masks)."""
     mem = Path(mem_dir)
     packed = []
-    for name, ly in zip(model.layer_names(), model.layers, strict=True):
-        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups, ROM depth
+    for i, (name, ly) in enumerate(zip(model.layer_names(), model.layers, strict=True)):
+        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups, slots, ROM depth
+        look = core_look(model, i)
+        seg_w = ref.nseg * ref.pci
         depth = wt_depth(ref)
         aw = addr_width(depth)
         masks = np.zeros_like(ref.masks)
         values, bases = [], np.zeros_like(ref.bases)
         for d in range(ref.pco):
             f = mem / f"{name}_d{d}_mask.hex"
-            for g, word in enumerate(read_hex(f, ref.nseg * ref.pci, ref.groups)):
-                masks[d, g] = np.array(_split(word, ref.pci, ref.nseg), dtype=np.uint64)
+            for w, word in enumerate(read_hex(f, look * seg_w, ref.groups // look)):
+                for j, gw in enumerate(_split(word, seg_w, look)):
+                    masks[d, w * look + j] = np.array(_split(gw, ref.pci, ref.nseg),
+                                                      dtype=np.uint64)
             nnz = int(np.bitwise_count(masks[d]).sum())
             wt = read_hex(mem / f"{name}_d{d}_wt.hex", 4, depth)
             values.append(np.array([from_word(w, 4) for w in wt[:nnz]], dtype=np.int8))
@@ -186,7 +222,12 @@ def read_memories(model: CompiledModel, mem_dir: str | Path) -> list[PackedLayer
             if not np.array_equal(ptrs, expect):
                 raise MemImageError(f"{fp}: segment pointers disagree with the masks")
             bases[d] = ptrs[:, 0]
+        word, width = empty_output(model, i)
+        fe = mem / f"{name}_empty.hex"
+        if read_hex(fe, width, 1) != [word]:
+            raise MemImageError(f"{fe}: empty-channel outputs disagree with the model's "
+                                f"biases and thresholds")
         counts = np.bitwise_count(masks).sum(axis=-1).astype(np.int64)
         packed.append(PackedLayer(ref.co, ref.ci, ref.kh, ref.kw, ref.pco, ref.pci, masks,
-                                  values, bases, counts))
+                                  values, bases, counts, ref.slots))
     return packed

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from . import golden
+from .bitmap import layer_slots
 from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
 from .hwgen import RTL_MODULES, core_params, generate, output_width, sources
 from .memimg import pack_fields, write_hex, write_memories
 from .model import CompiledModel
-from .perf import predict_busy
+from .perf import pair_counts, predict_busy, predict_occupancy
 from .tbgen import TB_TOP, tb_sv
 
 
@@ -92,6 +93,8 @@ class SimResult:
     ideal: list[float]  # per frame: work / PCO
     work: list[int]  # total over all frames (golden)
     predicted: list[int]  # busy cycles over all frames from the cycle model (fireflys.perf)
+    occ: list[list[int]]  # per core and detector: cycles working on pixels (RTL)
+    predicted_occ: list[list[int]]  # the same from the cycle model (exact)
     pred: list[int]
     frame_error: bool
     raw: dict[str, Any] = field(default_factory=dict)
@@ -100,10 +103,16 @@ class SimResult:
         return [v / self.frames for v in values]
 
 
+GENERATOR_SOURCES = ("bitmap.py", "hwgen.py", "memimg.py", "sched.py", "tbgen.py")
+
+
 def _model_key(model_dir: Path, skip: bool) -> str:
+    """Build-cache key: the model files and the generator's own sources."""
     h = hashlib.sha256()
     for f in ("model.json", "weights.npz"):
         h.update((model_dir / f).read_bytes())
+    for f in GENERATOR_SOURCES:
+        h.update((Path(__file__).parent / f).read_bytes())
     h.update(b"skip" if skip else b"dense")
     return h.hexdigest()[:16]
 
@@ -181,7 +190,9 @@ def simulate(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=list(res.work), predicted=predict_busy(model, x, res, skip), pred=res.pred.tolist(),
+        work=list(res.work), predicted=predict_busy(model, x, res, skip),
+        occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
+        predicted_occ=predict_occupancy(model, x, res, skip), pred=res.pred.tolist(),
         frame_error=r["frame_error"], raw=r,
     )
 
@@ -202,6 +213,8 @@ def perf_report(model: CompiledModel, r: SimResult,
             "busy_cycles": busy, "ratio": busy / ideal if ideal else float("inf"),
             "predicted_cycles": r.predicted[i] / r.frames,
             "prediction_error": (r.predicted[i] - r.busy[i]) / r.busy[i] if r.busy[i] else 0.0,
+            "detector_cycles": [v / r.frames for v in r.occ[i]],
+            "detector_cycles_match_model": r.occ[i] == r.predicted_occ[i],
             "pairs_match_work": r.pairs[i] == r.work[i],
         })
     slowest = max(c["ideal_cycles"] for c in cores)
@@ -226,9 +239,10 @@ def layer_inputs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
 
 
 def detector_results(model: CompiledModel, x: np.ndarray, index: int,
-                     res: golden.GoldenResult) -> list[list]:
-    """Per detector, in order: [group, sums] for every output pixel and group, where sums are
-    the accumulated currents without bias (one per step, or one for direct input)."""
+                     res: golden.GoldenResult, skip: bool = True) -> list[list]:
+    """Per detector, in order: [group, sums] for every output pixel and loaded group (with
+    ``skip``, only groups with a pair), where sums are the accumulated currents without bias
+    (one per step, or one for direct input)."""
     ly = model.layers[index]
     g = ly.geom
     xx = golden.layer_input(model, x, res, index)
@@ -241,15 +255,19 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
         cur = golden.current(flat, ly)
         acc = (cur - ly.bias).reshape(len(x), model.T, *cur.shape[1:])  # B, T, Ho, Wo, CO
     _, ho, wo = g.conv_shape
-    groups = -(-g.out_ch // ly.pco)
+    slots = layer_slots(ly)
+    groups = len(slots) // ly.pco
+    k = pair_counts(model, x, res)[index]  # B, pixels, CO
     out: list[list] = [[] for _ in range(ly.pco)]
     for b in range(len(x)):
         for p in range(ho * wo):
             y, xq = divmod(p, wo)
             for d in range(ly.pco):
                 for gi in range(groups):
-                    co = gi * ly.pco + d
-                    sums = ([int(v) for v in acc[b, :, y, xq, co]] if co < g.out_ch
+                    co = int(slots[gi * ly.pco + d])
+                    if skip and (co < 0 or k[b, p, co] == 0):
+                        continue  # no pair: skipped, the core presets its output
+                    sums = ([int(v) for v in acc[b, :, y, xq, co]] if co >= 0
                             else [0] * acc.shape[1])
                     out[d].append([gi, sums])
     return out
@@ -269,9 +287,10 @@ def simulate_core(
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]
     outs = [w for f in expected_streams(model, res)[index] for w in f]
     ly = model.layers[index]
-    results = detector_results(model, x, index, res)
+    results = detector_results(model, x, index, res, skip)
+    num_acc = 1 if index == 0 and model.encoding == "direct" else model.T
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
-            "num_acc": len(results[0][0][1]) if results[0] else 1,
+            "num_acc": num_acc,
             "groups": -(-ly.geom.out_ch // ly.pco), "in_gap": in_gap, "out_stall": out_stall,
             "conv_pixels": len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2],
             "seed": seed}
@@ -280,7 +299,14 @@ def simulate_core(
     run_cocotb("sparse_core", [*hdl_sources(*RTL_MODULES)], "tb_core", parameters=cp.params,
                seed=seed, build_root=wdir / "sim_build",
                extra_env={"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path)})
-    return json.loads(result_path.read_text())
+    r = json.loads(result_path.read_text())
+    r["occ"] = split_counters(int(r.pop("occ_word")), ly.pco)
+    return r
+
+
+def split_counters(word: int, n: int) -> list[int]:
+    """The n 32-bit counters of a packed counter vector, counter 0 in the low bits."""
+    return [(word >> (32 * d)) & 0xFFFF_FFFF for d in range(n)]
 
 
 __all__ = ["MismatchError", "SimResult", "core_params", "encode_frames", "simulate"]
