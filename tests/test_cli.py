@@ -15,7 +15,7 @@ from fireflys.model import load_model
 def test_help_lists_commands() -> None:
     out = subprocess.run([sys.executable, "-m", "fireflys.cli", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    for cmd in ("arch", "compile", "info", "golden", "bench"):
+    for cmd in ("arch", "compile", "info", "golden", "simulate", "train", "compare", "bench"):
         assert cmd in out
 
 
@@ -65,3 +65,17 @@ def test_bad_fraction_is_argparse_error(tmp_path) -> None:
     with pytest.raises(SystemExit) as e:
         main(["compile", "--arch", "scnn5", "--random-sparsity", "1.5", "--out", str(tmp_path)])
     assert e.value.code == 2
+
+
+def test_train_smoke_and_compare_errors(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "1x8x8-4c3p1-mp2-10fc", "--dataset", "digits", "--epochs",
+                 "1", "--max-steps", "3", "--batch", "32", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "bit-exact check on 256 validation frames: 0 mismatches" in out
+    assert load_model(run / "model").arch.in_shape == (1, 8, 8)
+    assert main(["train", "--arch", "scnn5", "--dataset", "mnist", "--data-dir",
+                 str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
+    assert "MNIST train split not found in" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "empty")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err

@@ -11,13 +11,14 @@ import numpy as np
 
 from .arch import PRESETS, ArchError, parse_arch
 from .compile import ConfigError
+from .data import DatasetError
 from .golden import InputError
 from .hdlsim import SimulationError
 from .memimg import MemImageError
 from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
 
 USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError,
-               SimulationError)
+               SimulationError, DatasetError)
 
 
 def _int_list(text: str) -> list[int]:
@@ -160,6 +161,77 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, TrainError, train
+
+    arch = PRESETS.get(args.arch, args.arch)
+    cfg = TrainConfig(
+        arch=arch, dataset=args.dataset, out=args.out, data_dir=args.data_dir,
+        epochs=args.epochs, batch=args.batch, lr=args.lr, sparsity=args.sparsity,
+        alpha=args.alpha, adapt_every=args.adapt_every, weight_decay=args.weight_decay,
+        T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
+        seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads)
+    try:
+        r = train(cfg, resume=args.resume)
+    except TrainError as e:
+        print(f"fireflys train: error: {e}", file=sys.stderr)
+        return 2
+    last = r.history[-1]
+    c = r.check
+    print(f"validation: {r.val_note}")
+    print(f"accuracy: PyTorch eval {last.val_acc * 100:.2f} %, golden (exported) "
+          f"{c['golden_val_acc'] * 100:.2f} %")
+    print(f"int4 weight sparsity: {last.sparsity * 100:.2f} % of the architecture's weights "
+          f"({c['exported_weight_sparsity'] * 100:.2f} % of the exported model's, after "
+          f"removing {sum(c['removed_silent_channels'])} silent channels)")
+    bad = sum(c["spike_mismatches_per_layer"]) + c["score_mismatches"]
+    print(f"bit-exact check on {c['frames']} validation frames: {bad} mismatches "
+          f"(spikes per layer {c['spike_mismatches_per_layer']}, scores "
+          f"{c['score_mismatches']})")
+    print(f"training time: {sum(h.seconds for h in r.history):.0f} s; wrote {r.files['model']},"
+          f" {r.files['metrics']}, plots {r.files['plot_curves']}")
+    return 0 if bad == 0 else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """PyTorch (eval) vs golden vs RTL on the same validation frames of a training run."""
+    import torch
+
+    from .rtlsim import MismatchError, simulate
+    from .train import TrainError, load_dataset, load_run
+
+    try:
+        net, cfg = load_run(args.run_dir)
+    except TrainError as e:
+        print(f"fireflys compare: error: {e}", file=sys.stderr)
+        return 2
+    model_dir = Path(args.run_dir) / "model"
+    model = load_model(model_dir)
+    _, _, xva, yva, note = load_dataset(cfg)
+    x, y = xva[: args.frames], yva[: args.frames]
+    with torch.no_grad():
+        p_torch = net(torch.as_tensor(x)).argmax(dim=1).numpy()
+    from . import golden
+
+    p_gold = golden.run(model, x).pred
+    print(f"{len(x)} frames: {note}; RTL with Verilator "
+          f"({args.in_gap:.0%} input gaps, {args.out_stall:.0%} output stalls)...", flush=True)
+    try:
+        r = simulate(model, model_dir, x, in_gap=args.in_gap, out_stall=args.out_stall)
+    except MismatchError as e:
+        print(f"fireflys compare: RTL != golden: {e}", file=sys.stderr)
+        return 1
+    p_rtl = np.array(r.pred)
+    sp = 1 - sum(ly.nnz for ly in model.layers) / sum(ly.weight.size for ly in model.layers)
+    print(f"{'':<10}{'accuracy':>10}{'disagreements vs golden':>26}")
+    for name, p in (("PyTorch", p_torch), ("golden", p_gold), ("RTL", p_rtl)):
+        print(f"{name:<10}{(p == y).mean() * 100:>9.2f}%{int((p != p_gold).sum()):>26}")
+    print(f"weight sparsity {sp * 100:.2f} %; RTL per-core streams all equal the golden model")
+    same = np.array_equal(p_torch, p_gold) and np.array_equal(p_rtl, p_gold)
+    print("identical predictions: " + ("yes" if same else "NO"))
+    return 0 if same else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_golden, write_report
 
@@ -226,6 +298,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output back-pressure probability")
     s.add_argument("--json", help="report path (default reports/sim_<model dir name>.json)")
     s.set_defaults(func=cmd_simulate)
+
+    t = sub.add_parser("train", help="train a sparse 4-bit SNN (Grad R + LSQ, snntorch) and "
+                       "export it as a compiled model (OUT/model)")
+    t.add_argument("--arch", required=True, help="architecture string or preset")
+    t.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
+    t.add_argument("--data-dir", help="MNIST IDX directory (default ../shared/datasets/mnist)")
+    t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "
+                   "model/)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
+    t.add_argument("--sparsity", type=_fraction, default=0.9, help="target weight sparsity")
+    t.add_argument("--alpha", type=float, default=2e-3,
+                   help="initial Grad R Laplace prior strength (adapted within alpha/100 .. "
+                   "alpha*100 to follow a sparsity ramp to the target)")
+    t.add_argument("--adapt-every", type=int, default=10,
+                   help="steps between prior-strength updates (0: fixed alpha)")
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
+    t.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    t.add_argument("--reset", choices=RESETS, default="zero")
+    t.add_argument("--readout", choices=READOUTS, default="integrate")
+    t.add_argument("--in-bits", type=int, default=8)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.set_defaults(func=cmd_train)
+
+    cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
+                        "frames of a training run (must be identical)")
+    cp.add_argument("run_dir", help="a `fireflys train --out` directory")
+    cp.add_argument("--frames", type=int, default=200)
+    cp.add_argument("--in-gap", type=_fraction, default=0.2)
+    cp.add_argument("--out-stall", type=_fraction, default=0.2)
+    cp.set_defaults(func=cmd_compare)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

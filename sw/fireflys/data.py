@@ -1,12 +1,30 @@
 """Datasets as integer frames for the compiled model.
 
-``digits`` is the embedded default (scikit-learn's 1797 8x8 handwritten digits, shipped with
-the package, no download): pixels 0..16 rescaled to IN_BITS unsigned integers.
+- ``digits``: the embedded default (scikit-learn's 1797 8x8 handwritten digits, shipped with
+  the package, no download): pixels 0..16 rescaled to IN_BITS unsigned integers.
+- ``mnist``: IDX files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
+  optionally the ``t10k-*`` test split) in a directory, read locally only. Pixels 0..255
+  rescaled to IN_BITS.
+
+Every loader returns ``([N, C, H, W] int64 pixels, [N] int64 labels)``; problems raise
+:class:`DatasetError` naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import numpy as np
+
+from .hdlsim import REPO
+
+DEFAULT_MNIST_DIR = REPO.parent / "shared" / "datasets" / "mnist"
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DatasetError(ValueError):
+    """A dataset that is missing or unreadable; the message names the file or directory."""
 
 
 def quantize_pixels(x: np.ndarray, in_bits: int, full_scale: float) -> np.ndarray:
@@ -25,3 +43,81 @@ def load_digits(in_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
     d = _load()
     x = quantize_pixels(d.images, in_bits, 16.0)[:, None]
     return x, d.target.astype(np.int64)
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """One IDX file (raw or gzip): magic 0x00 0x00 <type> <ndim>, big-endian int32 sizes,
+    then the data."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DatasetError(f"{p}: cannot read ({e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise DatasetError(f"{p}: not an IDX file (bad magic {raw[:4].hex() or 'empty'})")
+    ndim = raw[3]
+    head = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < head:
+        raise DatasetError(f"{p}: truncated IDX header")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    dt = np.dtype(IDX_TYPES[raw[2]])
+    want = int(np.prod(dims)) * dt.itemsize
+    if len(raw) - head != want:
+        raise DatasetError(f"{p}: IDX data has {len(raw) - head} bytes, dimensions {dims} "
+                           f"need {want}")
+    return np.frombuffer(raw, dtype=dt, offset=head).reshape(dims)
+
+
+def _idx_file(d: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def mnist_split_available(data_dir: str | Path, split: str) -> bool:
+    d = Path(data_dir)
+    pre = "train" if split == "train" else "t10k"
+    return all(_idx_file(d, f"{pre}-{k}") for k in ("images-idx3-ubyte", "labels-idx1-ubyte"))
+
+
+def load_mnist(data_dir: str | Path | None = None, split: str = "train",
+               in_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST ``split`` ('train' or 'test') as ([N, 1, 28, 28] int64 pixels, [N] labels)."""
+    d = Path(data_dir) if data_dir is not None else DEFAULT_MNIST_DIR
+    pre = {"train": "train", "test": "t10k"}.get(split)
+    if pre is None:
+        raise DatasetError(f"MNIST split must be 'train' or 'test', got {split!r}")
+    files = {}
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        f = _idx_file(d, f"{pre}-{kind}")
+        if f is None:
+            raise DatasetError(
+                f"MNIST {split} split not found in {d}: expected {pre}-{kind} or "
+                f"{pre}-{kind}.gz (IDX files from the MNIST distribution); put them there or "
+                f"pass --data-dir")
+        files[kind] = f
+    img = read_idx(files["images-idx3-ubyte"])
+    lab = read_idx(files["labels-idx1-ubyte"])
+    if img.ndim != 3 or img.dtype != np.uint8:
+        raise DatasetError(f"{files['images-idx3-ubyte']}: expected uint8 images [N, H, W], "
+                           f"got {img.dtype} {list(img.shape)}")
+    if lab.ndim != 1 or lab.dtype != np.uint8:
+        raise DatasetError(f"{files['labels-idx1-ubyte']}: expected uint8 labels [N], got "
+                           f"{lab.dtype} {list(lab.shape)}")
+    if len(img) != len(lab):
+        raise DatasetError(f"{files['labels-idx1-ubyte']}: {len(lab)} labels for {len(img)} "
+                           f"images in {files['images-idx3-ubyte'].name}")
+    if lab.size and lab.max() > 9:
+        raise DatasetError(f"{files['labels-idx1-ubyte']}: label {int(lab.max())} is not a "
+                           "digit 0..9")
+    return quantize_pixels(img, in_bits, 255.0)[:, None], lab.astype(np.int64)
+
+
+def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held-out): a seeded random ``fraction`` of ``n`` held out."""
+    idx = np.random.default_rng(seed).permutation(n)
+    k = int(round(n * fraction))
+    return np.sort(idx[k:]), np.sort(idx[:k])

@@ -1,0 +1,323 @@
+"""Training: snntorch surrogate gradients + Gradient Rewiring + per-channel LSQ, jointly.
+
+:func:`train` runs epochs with a tqdm bar (loss, accuracy, sparsity), evaluates the integer
+(eval-mode) network on the validation frames after each epoch, keeps a checkpoint that
+:func:`train` can resume from, and finally exports the compiled model, checks it bit for bit
+against the golden model on validation frames, and writes ``metrics.json`` and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import golden
+from .arch import parse_arch
+from .compile import compile_to_dir
+from .data import (
+    DatasetError,
+    holdout_split,
+    load_digits,
+    load_mnist,
+    mnist_split_available,
+)
+from .export import export
+from .prune import add_prior_grad, laplace_mu
+from .snn import SpikingNet
+
+
+class TrainError(ValueError):
+    """Bad training options or an unusable checkpoint."""
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    dataset: str = "digits"
+    out: str = "runs/run"
+    data_dir: str | None = None
+    epochs: int = 10
+    batch: int = 128
+    lr: float = 2e-3
+    sparsity: float = 0.9  # target weight sparsity (Grad R prior)
+    alpha: float = 2e-3  # initial Laplace prior strength (adapted within x/100 .. x*100)
+    adapt_every: int = 10  # steps between alpha updates following the sparsity ramp (0: off)
+    weight_decay: float = 1e-4  # on the Grad R hidden parameters
+    T: int = 4
+    k: int = 1
+    reset: str = "zero"
+    readout: str = "integrate"
+    in_bits: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    max_steps: int | None = None  # per epoch (tests, smoke runs)
+    holdout: float = 0.2  # held-out fraction when the dataset has no test split
+    check_frames: int = 256  # validation frames checked bit for bit against the golden model
+    threads: int | None = None
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    train_acc: float
+    val_acc: float
+    sparsity: float
+    layer_sparsity: list[float]
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    history: list[EpochLog] = field(default_factory=list)
+    val_note: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+
+
+def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """(train x, train y, validation x, validation y, a note saying what validation is)."""
+    if cfg.dataset == "digits":
+        x, y = load_digits(cfg.in_bits)
+        tr, va = holdout_split(len(x), cfg.holdout, cfg.seed)
+        return x[tr], y[tr], x[va], y[va], (f"held-out {cfg.holdout:.0%} of scikit-learn "
+                                            f"digits ({len(va)} frames)")
+    if cfg.dataset == "mnist":
+        x, y = load_mnist(cfg.data_dir, "train", cfg.in_bits)
+        d = cfg.data_dir
+        from .data import DEFAULT_MNIST_DIR
+
+        if mnist_split_available(d if d is not None else DEFAULT_MNIST_DIR, "test"):
+            xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
+            return x, y, xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
+        tr, va = holdout_split(len(x), 10_000 / len(x), cfg.seed)
+        return x[tr], y[tr], x[va], y[va], (
+            f"no t10k test files: held-out {len(va)} frames of the MNIST training split "
+            "(never trained on)")
+    raise DatasetError(f"unknown dataset {cfg.dataset!r}: choose 'digits' or 'mnist'")
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    parse_arch(cfg.arch)
+    for name, ok in (("epochs", cfg.epochs >= 1), ("batch", cfg.batch >= 1),
+                     ("lr", cfg.lr > 0), ("sparsity", 0 < cfg.sparsity < 1),
+                     ("alpha", cfg.alpha > 0), ("T", 1 <= cfg.T <= 64),
+                     ("k", 0 <= cfg.k <= 15), ("reset", cfg.reset in ("zero", "subtract")),
+                     ("readout", cfg.readout in ("integrate", "spikes"))):
+        if not ok:
+            raise TrainError(f"bad --{name}: {getattr(cfg, name)!r}")
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainError("--device cuda requested but torch sees no CUDA device")
+
+
+def evaluate(net: SpikingNet, x: np.ndarray, y: np.ndarray, device: str,
+             batch: int = 256) -> float:
+    """Accuracy of the integer (eval-mode) network."""
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            s = net(torch.as_tensor(x[i : i + batch], device=device))
+            correct += int((s.argmax(dim=1).cpu().numpy() == y[i : i + batch]).sum())
+    return correct / max(len(x), 1)
+
+
+def check_bit_exact(net: SpikingNet, exported, x: np.ndarray) -> dict[str, Any]:
+    """Eval-mode PyTorch vs the golden model on the exported integers: every layer's spikes at
+    every time step, and the scores. Returns mismatch counts (all must be 0)."""
+    net.eval()
+    with torch.no_grad():
+        scores, traces = net(torch.as_tensor(x), trace=True)
+    g = golden.run(exported.model, x)
+    layers = []
+    for i, tr in enumerate(traces):
+        if tr.spikes is None:
+            layers.append(0)
+            continue
+        mine = tr.spikes.cpu().numpy().astype(bool)  # B, T, C, H, W
+        kept = exported.kept[i]
+        removed = np.setdiff1d(np.arange(mine.shape[2]), kept)
+        ref = g.pre_pool[i].astype(bool)
+        layers.append(int((mine[:, :, kept] != ref).sum()) + int(mine[:, :, removed].sum()))
+    sc = scores.cpu().numpy()
+    score_mm = int((sc.astype(np.int64) != g.scores).sum()) + int((sc != np.round(sc)).sum())
+    return {"frames": len(x), "spike_mismatches_per_layer": layers,
+            "score_mismatches": score_mm,
+            "prediction_mismatches": int((sc.argmax(axis=1) != g.pred).sum())}
+
+
+def one_cycle(peak: float, step: int, total: int, warm: float = 0.15) -> float:
+    """Learning rate at ``step`` (1-based) of ``total``: linear warm-up to ``peak`` over
+    ``warm`` of the run, then cosine down to peak / 1000 (a function of the step only, so a
+    resumed or extended run continues the same curve)."""
+    w = max(1.0, warm * total)
+    if step <= w:
+        return peak * (0.04 + 0.96 * step / w)
+    f = min(1.0, (step - w) / max(1.0, total - w))
+    return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * f)))
+
+
+def sparsity_ramp(start: float, target: float, step: int, total: int,
+                  reach: float = 0.5) -> float:
+    """Sparsity the run should have reached after ``step`` of ``total`` steps: linear from
+    ``start`` (the initial network's) to ``target`` at ``reach`` of the run, then flat."""
+    return start + (target - start) * min(1.0, step / max(1.0, reach * total))
+
+
+def overall_sparsity(net: SpikingNet) -> float:
+    sizes = [ly.weight.theta.numel() for ly in net.layers]
+    return float(np.average(net.weight_sparsity(), weights=sizes))
+
+
+def adapt_alpha(net: SpikingNet, alpha: float, want: float, lo: float, hi: float,
+                rate: float = 1.2) -> float:
+    """Grad R's prior strength sets the sparsity only indirectly (the Laplace location is far
+    below zero for useful alphas), so alpha follows the ramp: up when the exported int4
+    weights are less sparse than wanted, down otherwise, within [lo, hi]."""
+    now = overall_sparsity(net)
+    return float(np.clip(alpha * (rate if now < want else 1 / rate), lo, hi))
+
+
+def load_run(run_dir: str | Path) -> tuple[SpikingNet, TrainConfig]:
+    """The trained network (eval mode, CPU) and configuration of a run directory."""
+    ckpt = Path(run_dir) / "checkpoint.pt"
+    if not ckpt.is_file():
+        raise TrainError(f"{ckpt}: no checkpoint (is {run_dir} a `fireflys train` run?)")
+    try:
+        st = torch.load(ckpt, map_location="cpu", weights_only=False)
+        cfg = TrainConfig(**st["config"])
+        net = SpikingNet(parse_arch(cfg.arch), T=cfg.T, encoding="direct", in_bits=cfg.in_bits,
+                         k=cfg.k, reset=cfg.reset, readout=cfg.readout, seed=cfg.seed)
+        net.load_state_dict(st["net"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        raise TrainError(f"{ckpt}: unreadable checkpoint ({e})") from None
+    net.eval()
+    return net, cfg
+
+
+def _optimizer(net: SpikingNet, cfg: TrainConfig) -> torch.optim.Optimizer:
+    hidden = [p.theta for p in net.gradr_params()]
+    ids = {id(p) for p in hidden}
+    rest = [p for p in net.parameters() if id(p) not in ids]
+    return torch.optim.AdamW([{"params": hidden, "weight_decay": cfg.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+
+
+def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainResult:
+    _check_config(cfg)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    xtr, ytr, xva, yva, note = load_dataset(cfg)
+    arch = parse_arch(cfg.arch)
+    if tuple(xtr.shape[1:]) != arch.in_shape:
+        raise TrainError(f"dataset {cfg.dataset} frames are {list(xtr.shape[1:])}, the "
+                         f"architecture's input is {list(arch.in_shape)}")
+    if arch.num_classes < int(ytr.max()) + 1:
+        raise TrainError(f"architecture has {arch.num_classes} outputs, the dataset "
+                         f"{int(ytr.max()) + 1} classes")
+    net = SpikingNet(arch, T=cfg.T, encoding="direct", in_bits=cfg.in_bits, k=cfg.k,
+                     reset=cfg.reset, readout=cfg.readout, seed=cfg.seed).to(cfg.device)
+    opt = _optimizer(net, cfg)
+    steps_per_epoch = -(-len(xtr) // cfg.batch)
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    alpha = cfg.alpha
+    result = TrainResult(cfg, val_note=note)
+    total_steps = cfg.epochs * steps_per_epoch
+    ckpt = out / "checkpoint.pt"
+    start = 0
+    if resume:
+        if not ckpt.is_file():
+            raise TrainError(f"--resume: no checkpoint at {ckpt}")
+        try:
+            st = torch.load(ckpt, map_location=cfg.device, weights_only=False)
+            net.load_state_dict(st["net"])
+            opt.load_state_dict(st["opt"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise TrainError(f"{ckpt}: checkpoint does not match this configuration ({e})") \
+                from None
+        start = st["epoch"]
+        alpha = st["alpha"]
+        result.history = [EpochLog(**h) for h in st["history"]]
+    sp0 = overall_sparsity(net) if not resume else st.get("sparsity0", 0.0)
+    rng = np.random.default_rng(cfg.seed + start)
+    xtr_t = torch.as_tensor(xtr, dtype=torch.float32)
+    ytr_t = torch.as_tensor(ytr)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.time()
+        net.train()
+        order = torch.as_tensor(rng.permutation(len(xtr)))
+        tot_loss, tot_ok, seen = 0.0, 0, 0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=quiet, leave=False)
+        for step in bar:
+            idx = order[step * cfg.batch : (step + 1) * cfg.batch]
+            xb, yb = xtr_t[idx].to(cfg.device), ytr_t[idx].to(cfg.device)
+            gstep = epoch * steps_per_epoch + step + 1
+            for group in opt.param_groups:
+                group["lr"] = one_cycle(cfg.lr, gstep, total_steps)
+            scores = net(xb)
+            loss = F.cross_entropy(scores / cfg.T, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            add_prior_grad(net.gradr_params(), alpha, laplace_mu(cfg.sparsity, alpha))
+            opt.step()
+            if cfg.adapt_every and gstep % cfg.adapt_every == 0:
+                want = sparsity_ramp(sp0, cfg.sparsity, gstep, total_steps)
+                alpha = adapt_alpha(net, alpha, want, cfg.alpha / 100, cfg.alpha * 100)
+            tot_loss += float(loss.detach()) * len(idx)
+            tot_ok += int((scores.argmax(dim=1) == yb).sum())
+            seen += len(idx)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}",
+                                alpha=f"{alpha:.1e}")
+        layer_sp = net.weight_sparsity()
+        sizes = [ly.weight.theta.numel() for ly in net.layers]
+        sp = float(np.average(layer_sp, weights=sizes))
+        val = evaluate(net, xva, yva, cfg.device)
+        log = EpochLog(epoch + 1, tot_loss / seen, tot_ok / seen, val, sp, layer_sp,
+                       time.time() - t0)
+        result.history.append(log)
+        if not quiet:
+            print(f"epoch {log.epoch}/{cfg.epochs}: loss {log.loss:.4f} train {log.train_acc:.4f}"
+                  f" val {log.val_acc:.4f} sparsity {log.sparsity:.4f} ({log.seconds:.0f} s)",
+                  flush=True)
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(),
+                    "epoch": epoch + 1, "alpha": alpha, "sparsity0": sp0,
+                    "history": [asdict(h) for h in result.history], "config": asdict(cfg)},
+                   ckpt)
+    net = net.cpu()
+    exported = export(net)
+    files = compile_to_dir(exported.model, out / "model")
+    result.files = {k: str(v) for k, v in files.items()}
+    result.check = check_bit_exact(net, exported, xva[: cfg.check_frames])
+    g = golden.run(exported.model, xva)
+    result.check["golden_val_acc"] = float((g.pred == yva).mean())
+    result.check["removed_silent_channels"] = [
+        int(ly.out_ch - len(k)) for ly, k in zip(arch.layers, exported.kept, strict=True)]
+    result.check["exported_weight_sparsity"] = 1 - sum(
+        ly.nnz for ly in exported.model.layers) / sum(
+        ly.weight.size for ly in exported.model.layers)
+    metrics = {"config": asdict(cfg), "validation": note,
+               "history": [asdict(h) for h in result.history], "check": result.check,
+               "exported_arch": str(exported.model.arch)}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    result.files["metrics"] = str(out / "metrics.json")
+    from .plots import training_plots
+
+    result.files.update({k: str(v) for k, v in training_plots(result, exported.model,
+                                                                out).items()})
+    return result

@@ -1,0 +1,84 @@
+"""Dataset loaders: MNIST IDX (gz and raw), clear errors for missing and corrupt files."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from fireflys.data import DatasetError, holdout_split, load_mnist, mnist_split_available, read_idx
+
+
+def _idx(arr: np.ndarray, code: int = 0x08) -> bytes:
+    return struct.pack(">BBBB", 0, 0, code, arr.ndim) + b"".join(
+        struct.pack(">I", d) for d in arr.shape) + arr.astype(np.uint8).tobytes()
+
+
+def _write(d, split: str, img: np.ndarray, lab: np.ndarray, gz: bool) -> None:
+    for kind, arr in (("images-idx3-ubyte", img), ("labels-idx1-ubyte", lab)):
+        raw = _idx(arr)
+        name = f"{split}-{kind}" + (".gz" if gz else "")
+        (d / name).write_bytes(gzip.compress(raw) if gz else raw)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mnist_round_trip(tmp_path, gz: bool) -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    lab = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    _write(tmp_path, "train", img, lab, gz)
+    x, y = load_mnist(tmp_path, "train")
+    assert x.shape == (5, 1, 28, 28) and x.dtype == np.int64
+    np.testing.assert_array_equal(x[:, 0], img)  # 8 bits: pixels unchanged
+    np.testing.assert_array_equal(y, lab)
+    x4, _ = load_mnist(tmp_path, "train", in_bits=4)
+    assert x4.max() <= 15
+    assert mnist_split_available(tmp_path, "train") and not mnist_split_available(tmp_path,
+                                                                                  "test")
+
+
+def test_missing_files_name_the_directory_and_files(tmp_path) -> None:
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte or "
+                       r"train-images-idx3-ubyte\.gz.*--data-dir"):
+        load_mnist(tmp_path, "train")
+
+
+@pytest.mark.parametrize("corrupt", ["magic", "truncated", "count", "label", "gzip"])
+def test_corrupt_files(tmp_path, corrupt: str) -> None:
+    img = np.zeros((3, 28, 28), dtype=np.uint8)
+    lab = np.array([1, 2, 3], dtype=np.uint8)
+    _write(tmp_path, "train", img, lab, gz=False)
+    f_img, f_lab = tmp_path / "train-images-idx3-ubyte", tmp_path / "train-labels-idx1-ubyte"
+    if corrupt == "magic":
+        f_img.write_bytes(b"\x01\x02" + f_img.read_bytes()[2:])
+        msg = "train-images-idx3-ubyte: not an IDX file"
+    elif corrupt == "truncated":
+        f_img.write_bytes(f_img.read_bytes()[:-7])
+        msg = "IDX data has .* bytes, dimensions \\[3, 28, 28\\]"
+    elif corrupt == "count":
+        f_lab.write_bytes(_idx(np.array([1, 2], dtype=np.uint8)))
+        msg = "2 labels for 3 images"
+    elif corrupt == "label":
+        f_lab.write_bytes(_idx(np.array([1, 2, 12], dtype=np.uint8)))
+        msg = "label 12 is not a digit"
+    else:
+        (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
+        f_img.unlink()
+        msg = "cannot read"
+    with pytest.raises(DatasetError, match=msg):
+        load_mnist(tmp_path, "train")
+
+
+def test_read_idx_rejects_empty(tmp_path) -> None:
+    (tmp_path / "e").write_bytes(b"")
+    with pytest.raises(DatasetError, match="not an IDX file"):
+        read_idx(tmp_path / "e")
+
+
+def test_holdout_split_is_a_seeded_partition() -> None:
+    tr, va = holdout_split(100, 0.2, 3)
+    assert len(va) == 20 and len(tr) == 80
+    assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
+    np.testing.assert_array_equal(holdout_split(100, 0.2, 3)[1], va)

@@ -1,0 +1,133 @@
+"""Training pieces: LSQ, Grad R, silent channels, and a tiny end-to-end run whose eval-mode
+PyTorch network equals the golden model on the exported integers, bit for bit."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fireflys import golden
+from fireflys.arch import parse_arch
+from fireflys.data import load_digits
+from fireflys.export import export
+from fireflys.model import load_model
+from fireflys.prune import GradRParam, bias_only_spikes, laplace_mu, silent_channels
+from fireflys.quant import fake_quant, to_int
+from fireflys.snn import SpikingNet
+from fireflys.train import TrainConfig, TrainError, check_bit_exact, train
+
+TINY = "1x8x8-6c3p1-mp2-8c3p1-10fc"
+
+
+@pytest.mark.parametrize("target", [0.3, 0.5, 0.9, 0.94])
+def test_laplace_mass_below_zero_is_the_target(target: float) -> None:
+    alpha = 2e-3
+    mu = laplace_mu(target, alpha)
+    # Laplace CDF at 0
+    cdf = 0.5 * math.exp(alpha * (0 - mu)) if 0 < mu else 1 - 0.5 * math.exp(-alpha * (0 - mu))
+    assert cdf == pytest.approx(target)
+
+
+def test_gradr_prunes_and_regrows() -> None:
+    p = GradRParam(torch.tensor([0.5, -0.5, 0.2]))
+    with torch.no_grad():
+        p.theta[2] = -0.1  # pruned
+    w = p()
+    assert w.tolist() == [0.5, -0.5, 0.0]
+    (w * torch.tensor([1.0, 1.0, -3.0])).sum().backward()
+    # the gradient reaches the pruned theta (ReLU ignored), signed by the fixed sign
+    assert p.theta.grad.tolist() == [1.0, -1.0, -3.0]
+
+
+def test_fake_quant_matches_exported_integers() -> None:
+    x = torch.randn(1000) * 3
+    step = torch.tensor(0.37)
+    np.testing.assert_allclose(fake_quant(x, step, -8, 7).numpy(),
+                               (to_int(x, step, -8, 7) * step).numpy(), rtol=1e-6)
+    assert int(to_int(x, step, -8, 7).min()) >= -8 and int(to_int(x, step, -8, 7).max()) <= 7
+
+
+def test_silent_channel_rule() -> None:
+    w = np.zeros((3, 2, 3, 3), dtype=np.int64)
+    w[0, 0, 1, 1] = 2
+    bias, theta = np.array([0, -1, 3]), np.array([1, 1, 4])
+    # ch1: no weights, negative bias -> silent; ch2: no weights but bias 3 + leak -> fires
+    assert bias_only_spikes(bias, theta, 4, 1, "zero")[:, 2].any()
+    assert silent_channels(w, bias, theta, 4, 1, "zero").tolist() == [1]
+
+
+def _trained_net(readout: str = "integrate", reset: str = "zero", k: int = 1) -> SpikingNet:
+    torch.manual_seed(0)
+    net = SpikingNet(parse_arch(TINY), T=4, seed=1, readout=readout, reset=reset, k=k)
+    x, y = load_digits()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    for i in range(6):
+        net.train()
+        opt.zero_grad()
+        s = net(torch.as_tensor(x[i * 64 : (i + 1) * 64], dtype=torch.float32))
+        torch.nn.functional.cross_entropy(s / 4, torch.as_tensor(y[i * 64 : (i + 1) * 64])
+                                          ).backward()
+        opt.step()
+    return net
+
+
+@pytest.mark.parametrize(("readout", "reset", "k"), [("integrate", "zero", 1),
+                                                      ("spikes", "subtract", 2),
+                                                      ("integrate", "zero", 0)])
+def test_eval_mode_equals_golden_bit_for_bit(readout: str, reset: str, k: int) -> None:
+    net = _trained_net(readout, reset, k)
+    x, _ = load_digits()
+    ex = export(net)
+    c = check_bit_exact(net, ex, x[:300])
+    assert c["spike_mismatches_per_layer"] == [0] * 3
+    assert c["score_mismatches"] == 0 and c["prediction_mismatches"] == 0
+
+
+def test_silent_channels_are_removed_and_nothing_changes() -> None:
+    net = _trained_net()
+    with torch.no_grad():  # make channels 1 and 4 of L0 silent: no weights, negative bias
+        for c in (1, 4):
+            net.layers[0].weight.theta[c] = -1.0
+            net.layers[0].bias.theta[c] = 5.0
+            net.layers[0].bias.sign[c] = -1.0
+    ex = export(net)
+    assert ex.kept[0].tolist() == [0, 2, 3, 5]
+    assert str(ex.model.arch) == "1x8x8-4c3p1-mp2-8c3p1-10fc"
+    x, _ = load_digits()
+    c = check_bit_exact(net, ex, x[:200])
+    assert sum(c["spike_mismatches_per_layer"]) == 0 and c["score_mismatches"] == 0
+
+
+def test_train_export_reload_and_resume(tmp_path) -> None:
+    cfg = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "run"), epochs=1,
+                      batch=32, max_steps=4, check_frames=64, sparsity=0.5)
+    r = train(cfg, quiet=True)
+    assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
+    m = load_model(tmp_path / "run" / "model")  # the compiled model reloads and validates
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["history"][0]["epoch"] == 1
+    x, y = load_digits()
+    g = golden.run(m, x)
+    assert abs(metrics["check"]["golden_val_acc"] - r.history[-1].val_acc) < 1e-12
+    assert 0.0 <= (g.pred == y).mean() <= 1.0
+    for f in ("plot_curves", "plot_layers", "plot_hist"):
+        assert (tmp_path / "run" / r.files[f].split("/")[-1]).stat().st_size > 1000
+    # resume: one more epoch on top of the checkpoint
+    cfg.epochs = 2
+    r2 = train(cfg, resume=True, quiet=True)
+    assert [h.epoch for h in r2.history] == [1, 2]
+    assert r2.history[0] == r.history[0]
+
+
+def test_bad_options(tmp_path) -> None:
+    with pytest.raises(TrainError, match="--resume: no checkpoint"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x")), resume=True, quiet=True)
+    with pytest.raises(TrainError, match="bad --sparsity"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), sparsity=1.5), quiet=True)
+    with pytest.raises(TrainError, match=r"frames are \[1, 8, 8\], the architecture's input "
+                       r"is \[1, 28, 28\]"):
+        train(TrainConfig(arch="scnn5", out=str(tmp_path / "x"), epochs=1), quiet=True)
