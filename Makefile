@@ -83,7 +83,7 @@ TRAIN_EPOCHS ?= 8
 
 bench-train: setup
 	fireflys train --arch scnn5 --dataset mnist --epochs $(TRAIN_EPOCHS) --batch 128 \
-	    --sparsity 0.95 --out runs/scnn5_mnist
+	    --sparsity 0.95 --alpha 5e-4 --out runs/scnn5_mnist
 	cp runs/scnn5_mnist/metrics.json reports/train_scnn5_mnist.json
 
 clean:

@@ -8,7 +8,15 @@ import struct
 import numpy as np
 import pytest
 
-from fireflys.data import DatasetError, holdout_split, load_mnist, mnist_split_available, read_idx
+from fireflys.data import (
+    DatasetError,
+    holdout_split,
+    load_cifar10,
+    load_dvs_gesture,
+    load_mnist,
+    mnist_split_available,
+    read_idx,
+)
 
 
 def _idx(arr: np.ndarray, code: int = 0x08) -> bytes:
@@ -82,3 +90,49 @@ def test_holdout_split_is_a_seeded_partition() -> None:
     assert len(va) == 20 and len(tr) == 80
     assert sorted(np.concatenate([tr, va]).tolist()) == list(range(100))
     np.testing.assert_array_equal(holdout_split(100, 0.2, 3)[1], va)
+
+
+def test_cifar10_pickles(tmp_path) -> None:
+    import pickle
+
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for n in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        x = rng.integers(0, 256, (2, 3072)).astype(np.uint8)
+        with open(d / n, "wb") as f:
+            pickle.dump({b"data": x, b"labels": [3, 7]}, f)
+    x, y = load_cifar10(tmp_path, "train")
+    assert x.shape == (10, 3, 32, 32) and y.tolist() == [3, 7] * 5
+    xt, _ = load_cifar10(tmp_path, "test")
+    with open(d / "test_batch", "rb") as f:
+        raw = pickle.load(f)[b"data"]
+    np.testing.assert_array_equal(xt.reshape(2, -1), raw)  # channel-major, as stored
+    (d / "data_batch_3").write_bytes(b"not a pickle")
+    with pytest.raises(DatasetError, match="data_batch_3: cannot read CIFAR-10 batch"):
+        load_cifar10(tmp_path, "train")
+    with pytest.raises(DatasetError, match="CIFAR-10 train split: .*not found"):
+        load_cifar10(tmp_path / "nope", "train")
+
+
+def test_dvs_gesture_tonic_layout(tmp_path) -> None:
+    u = tmp_path / "DVSGesture" / "ibmGestureTrain" / "user01_fluorescent"
+    u.mkdir(parents=True)
+    # class 4: events at pixel (x=127, y=0) polarity 1 early, (x=0, y=64) polarity 0 late
+    ev = np.array([[127, 0, 1, 1000], [0, 64, 0, 9000], [5, 5, 1, 5000]])
+    np.save(u / "4.npy", ev)
+    np.save(u / "0.npy", np.zeros((0, 4), dtype=np.int64))
+    x, y = load_dvs_gesture(tmp_path, "train", T=2, size=48)
+    assert x.shape == (2, 2, 2, 48, 48) and y.tolist() == [0, 4]
+    f = x[1]
+    assert f[0, 1, 0, 47] == 1 and f[1, 0, 24, 0] == 1 and f.sum() == 3
+    assert x[0].sum() == 0
+    np.save(u / "12.npy", ev)
+    with pytest.raises(DatasetError, match="class 12 outside 0..10"):
+        load_dvs_gesture(tmp_path, "train")
+    (u / "12.npy").unlink()
+    np.save(u / "3.npy", ev[:, :3])
+    with pytest.raises(DatasetError, match=r"3.npy: events must be \[N, 4\]"):
+        load_dvs_gesture(tmp_path, "train")
+    with pytest.raises(DatasetError, match="no <user>/<class>.npy files"):
+        load_dvs_gesture(tmp_path, "test")

@@ -131,3 +131,25 @@ def test_bad_options(tmp_path) -> None:
     with pytest.raises(TrainError, match=r"frames are \[1, 8, 8\], the architecture's input "
                        r"is \[1, 28, 28\]"):
         train(TrainConfig(arch="scnn5", out=str(tmp_path / "x"), epochs=1), quiet=True)
+
+
+def test_spike_input_training_on_dvs_layout(tmp_path) -> None:
+    """Event data (DVS-Gesture files in tonic's layout) trains with spike encoding and
+    exports bit-exactly."""
+    rng = np.random.default_rng(0)
+    for split in ("ibmGestureTrain", "ibmGestureTest"):
+        for u in range(3):
+            d = tmp_path / split / f"user{u:02d}_led"
+            d.mkdir(parents=True)
+            for c in range(11):
+                n = 300
+                ev = np.stack([rng.integers(0, 128, n), rng.integers(0, 128, n),
+                               rng.integers(0, 2, n), np.sort(rng.integers(0, 10**6, n))], 1)
+                np.save(d / f"{c}.npy", ev)
+    cfg = TrainConfig(arch="2x16x16-4c3p1-mp2-11fc", dataset="dvs-gesture",
+                      data_dir=str(tmp_path), out=str(tmp_path / "run"), epochs=1, batch=8,
+                      max_steps=3, check_frames=33)
+    r = train(cfg, quiet=True)
+    assert "DVS-Gesture test split (33 recordings)" in r.val_note
+    assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
+    assert load_model(tmp_path / "run" / "model").encoding == "spikes"

@@ -302,8 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a sparse 4-bit SNN (Grad R + LSQ, snntorch) and "
                        "export it as a compiled model (OUT/model)")
     t.add_argument("--arch", required=True, help="architecture string or preset")
-    t.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
-    t.add_argument("--data-dir", help="MNIST IDX directory (default ../shared/datasets/mnist)")
+    t.add_argument("--dataset", choices=("digits", "mnist", "cifar10", "dvs-gesture"),
+                   default="digits", help="digits: embedded; mnist: IDX files; cifar10: python "
+                   "pickle batches; dvs-gesture: tonic's on-disk layout (local files only)")
+    t.add_argument("--data-dir", help="dataset directory (MNIST default: "
+                   "../shared/datasets/mnist)")
     t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "
                    "model/)")
     t.add_argument("--epochs", type=int, default=10)

@@ -121,3 +121,104 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     idx = np.random.default_rng(seed).permutation(n)
     k = int(round(n * fraction))
     return np.sort(idx[k:]), np.sort(idx[:k])
+
+
+# ------------------------------------------------------------------ CIFAR-10
+CIFAR_DIR = "cifar-10-batches-py"
+
+
+def _unpickle(path: Path) -> dict:
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+        raise DatasetError(f"{path}: cannot read CIFAR-10 batch ({e})") from None
+    if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+        raise DatasetError(f"{path}: not a CIFAR-10 python batch (needs b'data' and "
+                           "b'labels')")
+    return d
+
+
+def load_cifar10(data_dir: str | Path, split: str = "train",
+                 in_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-10 python pickle batches (``data_batch_1..5``, ``test_batch``, directly in
+    ``data_dir`` or in its ``cifar-10-batches-py``) as ([N, 3, 32, 32] pixels, [N] labels)."""
+    d = Path(data_dir)
+    if (d / CIFAR_DIR).is_dir():
+        d = d / CIFAR_DIR
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    xs, ys = [], []
+    for n in names:
+        f = d / n
+        if not f.is_file():
+            raise DatasetError(f"CIFAR-10 {split} split: {f} not found (expected the python "
+                               f"batches {', '.join(names)} in {d}); pass --data-dir")
+        b = _unpickle(f)
+        x = np.asarray(b[b"data"])
+        y = np.asarray(b[b"labels"])
+        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3072:
+            raise DatasetError(f"{f}: b'data' must be uint8 [N, 3072], got {x.dtype} "
+                               f"{list(x.shape)}")
+        if len(y) != len(x):
+            raise DatasetError(f"{f}: {len(y)} labels for {len(x)} images")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DatasetError(f"{f}: labels must be 0..9")
+        xs.append(x.reshape(-1, 3, 32, 32))
+        ys.append(y.astype(np.int64))
+    return quantize_pixels(np.concatenate(xs), in_bits, 255.0), np.concatenate(ys)
+
+
+# ------------------------------------------------------------------ DVS-Gesture
+DVS_SENSOR = 128
+DVS_CLASSES = 11
+
+
+def events_to_frames(ev: np.ndarray, T: int, size: int) -> np.ndarray:
+    """Events [N, 4] = (x, y, polarity, t) -> binary frames [T, 2, size, size]: T equal time
+    bins over the recording, the 128x128 sensor scaled down to size x size, 1 where a pixel
+    saw at least one event of that polarity in that bin."""
+    out = np.zeros((T, 2, size, size), dtype=np.int64)
+    if not len(ev):
+        return out
+    x, y, p, t = (ev[:, i].astype(np.int64) for i in range(4))
+    t0, t1 = int(t.min()), int(t.max())
+    b = np.minimum((t - t0) * T // max(1, t1 - t0 + 1), T - 1)
+    out[b, (p > 0).astype(np.int64), y * size // DVS_SENSOR, x * size // DVS_SENSOR] = 1
+    return out
+
+
+def load_dvs_gesture(data_dir: str | Path, split: str = "train", T: int = 4,
+                     size: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """DVS-Gesture in tonic's on-disk layout: ``<dir>/ibmGestureTrain/<user_lighting>/<c>.npy``
+    (and ``ibmGestureTest``), each file an [N, 4] event array (x, y, polarity, t) of class c.
+    Returns ([N, T, 2, size, size] binary frames, [N] labels)."""
+    d = Path(data_dir)
+    if (d / "DVSGesture").is_dir():
+        d = d / "DVSGesture"
+    sub = d / ("ibmGestureTrain" if split == "train" else "ibmGestureTest")
+    files = sorted(sub.glob("*/*.npy"))
+    if not files:
+        raise DatasetError(f"DVS-Gesture {split} split: no <user>/<class>.npy files under "
+                           f"{sub} (tonic's DVSGesture layout); pass --data-dir")
+    xs, ys = [], []
+    for f in files:
+        try:
+            c = int(f.stem)
+        except ValueError:
+            raise DatasetError(f"{f}: file name must be the class number 0..10") from None
+        if not 0 <= c < DVS_CLASSES:
+            raise DatasetError(f"{f}: class {c} outside 0..{DVS_CLASSES - 1}")
+        try:
+            ev = np.load(f)
+        except (OSError, ValueError) as e:
+            raise DatasetError(f"{f}: cannot read ({e})") from None
+        if ev.ndim != 2 or ev.shape[1] != 4:
+            raise DatasetError(f"{f}: events must be [N, 4] (x, y, p, t), got "
+                               f"{list(ev.shape)}")
+        if len(ev) and (ev[:, :2].min() < 0 or ev[:, :2].max() >= DVS_SENSOR):
+            raise DatasetError(f"{f}: x/y outside the {DVS_SENSOR}x{DVS_SENSOR} sensor")
+        xs.append(events_to_frames(ev, T, size))
+        ys.append(c)
+    return np.stack(xs), np.array(ys, dtype=np.int64)

@@ -26,7 +26,9 @@ from .compile import compile_to_dir
 from .data import (
     DatasetError,
     holdout_split,
+    load_cifar10,
     load_digits,
+    load_dvs_gesture,
     load_mnist,
     mnist_split_available,
 )
@@ -85,8 +87,34 @@ class TrainResult:
     check: dict[str, Any] = field(default_factory=dict)
 
 
+ENCODING = {"digits": "direct", "mnist": "direct", "cifar10": "direct", "dvs-gesture": "spikes"}
+
+
+def _with_holdout(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, what: str):
+    tr, va = holdout_split(len(x), cfg.holdout, cfg.seed)
+    return x[tr], y[tr], x[va], y[va], (f"no test split: held-out {cfg.holdout:.0%} of the "
+                                        f"{what} training split ({len(va)} frames)")
+
+
 def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """(train x, train y, validation x, validation y, a note saying what validation is)."""
+    if cfg.dataset in ("cifar10", "dvs-gesture"):
+        if cfg.data_dir is None:
+            raise DatasetError(f"--dataset {cfg.dataset} needs --data-dir (local files only)")
+        if cfg.dataset == "cifar10":
+            x, y = load_cifar10(cfg.data_dir, "train", cfg.in_bits)
+            try:
+                xt, yt = load_cifar10(cfg.data_dir, "test", cfg.in_bits)
+            except DatasetError:
+                return _with_holdout(x, y, cfg, "CIFAR-10")
+            return x, y, xt, yt, f"CIFAR-10 test batch ({len(xt)} frames)"
+        size = parse_arch(cfg.arch).in_shape[1]
+        x, y = load_dvs_gesture(cfg.data_dir, "train", cfg.T, size)
+        try:
+            xt, yt = load_dvs_gesture(cfg.data_dir, "test", cfg.T, size)
+        except DatasetError:
+            return _with_holdout(x, y, cfg, "DVS-Gesture")
+        return x, y, xt, yt, f"DVS-Gesture test split ({len(xt)} recordings)"
     if cfg.dataset == "digits":
         x, y = load_digits(cfg.in_bits)
         tr, va = holdout_split(len(x), cfg.holdout, cfg.seed)
@@ -104,7 +132,7 @@ def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         return x[tr], y[tr], x[va], y[va], (
             f"no t10k test files: held-out {len(va)} frames of the MNIST training split "
             "(never trained on)")
-    raise DatasetError(f"unknown dataset {cfg.dataset!r}: choose 'digits' or 'mnist'")
+    raise DatasetError(f"unknown dataset {cfg.dataset!r}: choose one of {list(ENCODING)}")
 
 
 def _check_config(cfg: TrainConfig) -> None:
@@ -196,8 +224,9 @@ def load_run(run_dir: str | Path) -> tuple[SpikingNet, TrainConfig]:
     try:
         st = torch.load(ckpt, map_location="cpu", weights_only=False)
         cfg = TrainConfig(**st["config"])
-        net = SpikingNet(parse_arch(cfg.arch), T=cfg.T, encoding="direct", in_bits=cfg.in_bits,
-                         k=cfg.k, reset=cfg.reset, readout=cfg.readout, seed=cfg.seed)
+        net = SpikingNet(parse_arch(cfg.arch), T=cfg.T, encoding=ENCODING[cfg.dataset],
+                         in_bits=cfg.in_bits, k=cfg.k, reset=cfg.reset, readout=cfg.readout,
+                         seed=cfg.seed)
         net.load_state_dict(st["net"])
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise TrainError(f"{ckpt}: unreadable checkpoint ({e})") from None
@@ -222,13 +251,15 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainR
     out.mkdir(parents=True, exist_ok=True)
     xtr, ytr, xva, yva, note = load_dataset(cfg)
     arch = parse_arch(cfg.arch)
-    if tuple(xtr.shape[1:]) != arch.in_shape:
-        raise TrainError(f"dataset {cfg.dataset} frames are {list(xtr.shape[1:])}, the "
+    enc = ENCODING[cfg.dataset]
+    frame = tuple(xtr.shape[2:] if enc == "spikes" else xtr.shape[1:])
+    if frame != arch.in_shape:
+        raise TrainError(f"dataset {cfg.dataset} frames are {list(frame)}, the "
                          f"architecture's input is {list(arch.in_shape)}")
     if arch.num_classes < int(ytr.max()) + 1:
         raise TrainError(f"architecture has {arch.num_classes} outputs, the dataset "
                          f"{int(ytr.max()) + 1} classes")
-    net = SpikingNet(arch, T=cfg.T, encoding="direct", in_bits=cfg.in_bits, k=cfg.k,
+    net = SpikingNet(arch, T=cfg.T, encoding=enc, in_bits=cfg.in_bits, k=cfg.k,
                      reset=cfg.reset, readout=cfg.readout, seed=cfg.seed).to(cfg.device)
     opt = _optimizer(net, cfg)
     steps_per_epoch = -(-len(xtr) // cfg.batch)
