@@ -51,7 +51,7 @@ demo: setup
 	fireflys train --arch $(DEMO_ARCH) --dataset digits --epochs 30 --batch 64 --lr 5e-3 \
 	    --sparsity 0.8 --out $(DEMO_RUN)
 	fireflys info $(DEMO_RUN)/model
-	fireflys compare $(DEMO_RUN) --frames 200
+	fireflys compare $(DEMO_RUN) --frames 0 --rtl-frames 200
 
 $(DEMO_MODEL)/model.json: | setup
 	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
@@ -83,7 +83,7 @@ TRAIN_EPOCHS ?= 8
 
 bench-train: setup
 	fireflys train --arch scnn5 --dataset mnist --epochs $(TRAIN_EPOCHS) --batch 128 \
-	    --sparsity 0.95 --alpha 5e-4 --out runs/scnn5_mnist
+	    --sparsity 0.95 --alpha 5e-4 --check-frames 0 --out runs/scnn5_mnist
 	cp runs/scnn5_mnist/metrics.json reports/train_scnn5_mnist.json
 
 clean:

@@ -170,7 +170,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch=args.batch, lr=args.lr, sparsity=args.sparsity,
         alpha=args.alpha, adapt_every=args.adapt_every, weight_decay=args.weight_decay,
         T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
-        seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads)
+        seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
+        check_frames=args.check_frames)
     try:
         r = train(cfg, resume=args.resume)
     except TrainError as e:
@@ -197,8 +198,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """PyTorch (eval) vs golden vs RTL on the same validation frames of a training run."""
     import torch
 
+    from .export import export
     from .rtlsim import MismatchError, simulate
-    from .train import TrainError, load_dataset, load_run
+    from .train import TrainError, check_bit_exact, load_dataset, load_run
 
     try:
         net, cfg = load_run(args.run_dir)
@@ -208,27 +210,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     model_dir = Path(args.run_dir) / "model"
     model = load_model(model_dir)
     _, _, xva, yva, note = load_dataset(cfg)
-    x, y = xva[: args.frames], yva[: args.frames]
+    n = args.frames or len(xva)
+    x, y = xva[:n], yva[:n]
+    ex = export(net)
+    if str(ex.model.arch) != str(model.arch) or any(
+            not np.array_equal(a.weight, b.weight) for a, b in zip(ex.model.layers,
+                                                                    model.layers, strict=True)):
+        print(f"fireflys compare: error: {model_dir} is not the export of "
+              f"{args.run_dir}/checkpoint.pt", file=sys.stderr)
+        return 2
+    print(f"{len(x)} frames: {note}; PyTorch eval vs golden, every layer and time step...",
+          flush=True)
+    chk = check_bit_exact(net, ex, x)
     with torch.no_grad():
-        p_torch = net(torch.as_tensor(x)).argmax(dim=1).numpy()
+        p_torch = np.concatenate([net(torch.as_tensor(x[i : i + 256])).argmax(dim=1).numpy()
+                                  for i in range(0, len(x), 256)])
     from . import golden
 
     p_gold = golden.run(model, x).pred
-    print(f"{len(x)} frames: {note}; RTL with Verilator "
+    m = min(args.rtl_frames, len(x))
+    print(f"spike mismatches per layer {chk['spike_mismatches_per_layer']}, score mismatches "
+          f"{chk['score_mismatches']}; RTL (Verilator) on the first {m} frames "
           f"({args.in_gap:.0%} input gaps, {args.out_stall:.0%} output stalls)...", flush=True)
     try:
-        r = simulate(model, model_dir, x, in_gap=args.in_gap, out_stall=args.out_stall)
+        r = simulate(model, model_dir, x[:m], in_gap=args.in_gap, out_stall=args.out_stall)
     except MismatchError as e:
         print(f"fireflys compare: RTL != golden: {e}", file=sys.stderr)
         return 1
     p_rtl = np.array(r.pred)
     sp = 1 - sum(ly.nnz for ly in model.layers) / sum(ly.weight.size for ly in model.layers)
-    print(f"{'':<10}{'accuracy':>10}{'disagreements vs golden':>26}")
-    for name, p in (("PyTorch", p_torch), ("golden", p_gold), ("RTL", p_rtl)):
-        print(f"{name:<10}{(p == y).mean() * 100:>9.2f}%{int((p != p_gold).sum()):>26}")
-    print(f"weight sparsity {sp * 100:.2f} %; RTL per-core streams all equal the golden model")
-    same = np.array_equal(p_torch, p_gold) and np.array_equal(p_rtl, p_gold)
-    print("identical predictions: " + ("yes" if same else "NO"))
+    print(f"{'':<10}{'frames':>8}{'accuracy':>10}{'disagreements vs golden':>26}")
+    for name, p, k in (("PyTorch", p_torch, n), ("golden", p_gold, n), ("RTL", p_rtl, m)):
+        print(f"{name:<10}{k:>8}{(p == y[:k]).mean() * 100:>9.2f}%"
+              f"{int((p != p_gold[:k]).sum()):>26}")
+    print(f"weight sparsity {sp * 100:.2f} % (exported model); RTL per-core streams all equal "
+          "the golden model")
+    same = (np.array_equal(p_torch, p_gold) and np.array_equal(p_rtl, p_gold[:m])
+            and sum(chk["spike_mismatches_per_layer"]) == 0 and chk["score_mismatches"] == 0)
+    print("identical (spikes, scores, predictions): " + ("yes" if same else "NO"))
     return 0 if same else 1
 
 
@@ -329,12 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
+                   "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)
 
     cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
                         "frames of a training run (must be identical)")
     cp.add_argument("run_dir", help="a `fireflys train --out` directory")
-    cp.add_argument("--frames", type=int, default=200)
+    cp.add_argument("--frames", type=int, default=200,
+                    help="validation frames for PyTorch vs golden (0: all)")
+    cp.add_argument("--rtl-frames", type=int, default=200,
+                    help="how many of them also go through the RTL")
     cp.add_argument("--in-gap", type=_fraction, default=0.2)
     cp.add_argument("--out-stall", type=_fraction, default=0.2)
     cp.set_defaults(func=cmd_compare)
