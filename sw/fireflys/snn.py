@@ -104,25 +104,24 @@ class QLayer(nn.Module):
         s = grad_scale(self.scale, self.g_w).abs() + 1e-8
         return s.expand(self.geom.out_ch) if self.n_scale == 1 else s
 
-    def quantized(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Fake-quantized (weight, bias, threshold) in float units and the channel unit u."""
+    def _quantize_with(self, quant) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                     torch.Tensor]:
         s = self._scale()
         w = self.weight()
-        wq = fake_quant(w, channel_view(s, w.dim()), W_QN, W_QP)
         u = s * self.in_unit
-        bq = fake_quant(self.bias(), u, B_QN, B_QP)
-        th = None if self.theta is None else fake_quant(self.theta, u, TH_QN, TH_QP)
-        return wq, bq, th, u
+        qw = quant(w, channel_view(s, w.dim()), W_QN, W_QP)
+        qb = quant(self.bias(), u, B_QN, B_QP)
+        qt = None if self.theta is None else quant(self.theta, u, TH_QN, TH_QP)
+        return qw, qb, qt, u
+
+    def quantized(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Fake-quantized (weight, bias, threshold) in float units and the channel unit u."""
+        return self._quantize_with(fake_quant)
 
     def integers(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The exported integers: int4 weights, bias and threshold in units of u."""
         with torch.no_grad():
-            s = self._scale()
-            w = self.weight()
-            qw = to_int(w, channel_view(s, w.dim()), W_QN, W_QP)
-            u = s * self.in_unit
-            qb = to_int(self.bias(), u, B_QN, B_QP)
-            qt = None if self.theta is None else to_int(self.theta, u, TH_QN, TH_QP)
+            qw, qb, qt, _ = self._quantize_with(to_int)
         return qw, qb, qt
 
     # ------------------------------------------------------------------ forward
