@@ -79,3 +79,21 @@ def test_train_smoke_and_compare_errors(tmp_path, capsys) -> None:
     assert "MNIST train split not found in" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "empty")]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_plan_balances_and_applies(tmp_path, capsys) -> None:
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.5",
+                 "--out", str(d)]) == 0
+    js = tmp_path / "plan.json"
+    assert main(["plan", str(d), "--max-detectors", "9", "--frames", "4", "--json", str(js),
+                 "--apply", str(tmp_path / "planned")]) == 0
+    rep = json.loads(js.read_text())
+    assert sum(rep["pco"]) <= 9
+    # the planned bottleneck is no slower than the compile default (PCO 4 each = 12 detectors
+    # would be more; with 9 the slowest core gets the most)
+    slowest = max(c["predicted"] for c in rep["cores"])
+    assert slowest == rep["period_cycles"]
+    assert [ly.pco for ly in load_model(tmp_path / "planned").layers] == rep["pco"]
+    assert main(["plan", str(d)]) == 2
+    assert "give --target-fps or --max-detectors" in capsys.readouterr().err

@@ -251,6 +251,46 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .compile import compile_to_dir
+    from .plan import plan, with_pco
+
+    model = load_model(args.model_dir)
+    x, _ = _frames(model, args.dataset, args.frames, args.seed)
+    target = None
+    if args.target_fps:
+        target = args.clock_mhz * 1e6 / args.target_fps
+    if target is None and args.max_detectors is None:
+        raise ConfigError("give --target-fps or --max-detectors (or both)")
+    if args.max_detectors is not None and args.max_detectors < len(model.layers):
+        raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
+    p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors)
+    print(f"parallelism plan for {model.arch} from {len(x)} {args.dataset} frames "
+          "(cycles per frame predicted by fireflys.perf)")
+    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
+    for c, ly in zip(p.cores, model.layers, strict=True):
+        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
+    fps = args.clock_mhz * 1e6 / p.period
+    print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
+          f"{p.detectors} detectors; --pco {','.join(map(str, p.pco))}")
+    if target is not None and p.period > target:
+        print(f"note: target {target:.0f} cycles not reached within the limits")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({
+            "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
+            "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
+            "detectors": p.detectors, "frames_per_s": fps, "clock_mhz": args.clock_mhz,
+            "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
+                       "candidates": {str(k): v for k, v in c.candidates.items()}}
+                      for c in p.cores]}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.apply:
+        compile_to_dir(with_pco(model, p.pco), args.apply)
+        print(f"wrote the model with this plan to {args.apply}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_golden, write_report
 
@@ -351,6 +391,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)
+
+    pl = sub.add_parser("plan", help="choose each core's PCO to balance the pipeline "
+                        "(measured spike/weight densities + cycle model)")
+    pl.add_argument("model_dir")
+    pl.add_argument("--dataset", choices=("random", "digits"), default="random")
+    pl.add_argument("--frames", type=int, default=16, help="calibration frames")
+    pl.add_argument("--seed", type=int, default=1)
+    pl.add_argument("--target-fps", type=float, help="stop once this frame rate is reached")
+    pl.add_argument("--clock-mhz", type=float, default=333.0)
+    pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
+    pl.add_argument("--json", help="write the plan here")
+    pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
+    pl.set_defaults(func=cmd_plan)
 
     cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
                         "frames of a training run (must be identical)")
