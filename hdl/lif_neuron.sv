@@ -31,10 +31,17 @@ module lif_neuron #(
   end
 
   if (Score) begin : g_score
+    // summed wider than both operands, then the low ScoreW bits (the compiler's bound keeps
+    // the true score inside ScoreW bits)
+    localparam int unsigned SumW = ((ScoreW > AccW) ? ScoreW : AccW) + 1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic signed [SumW-1:0] sum;
+    /* verilator lint_on UNUSEDSIGNAL */
     always_comb begin
-      score_o = '0;
-      for (int unsigned t = 0; t < T; t++) score_o = score_o + ScoreW'(cur[t]);
+      sum = '0;
+      for (int unsigned t = 0; t < T; t++) sum = sum + SumW'(cur[t]);
     end
+    assign score_o = sum[ScoreW-1:0];
     assign spikes_o = '0;
     /* verilator lint_off UNUSEDSIGNAL */
     logic [ThetaW-1:0] unused_theta;

@@ -20,7 +20,11 @@ module popcount #(
         padded[Width-1:0] = bits_i;
       end
       for (genvar j = 0; j < N; j++) begin : g_j
-        assign c[j] = CntW'(padded[j]);
+        if (CntW == 1) begin : g_bit
+          assign c[j] = padded[j];
+        end else begin : g_ext
+          assign c[j] = CntW'(padded[j]);
+        end
       end
     end else begin : g_node
       for (genvar j = 0; j < N; j++) begin : g_j

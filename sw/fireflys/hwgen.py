@@ -94,6 +94,21 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
     return (",\n" + indent).join(ln.rstrip(",") for ln in lines)
 
 
+def perf_words(cores: list[CoreParams]) -> int:
+    """32-bit words of the top's ``perf_counters_o``."""
+    return sum(3 + int(c.params["Pco"]) for c in cores)
+
+
+def perf_layout(cores: list[CoreParams]) -> list[str]:
+    """Names of the 32-bit words of ``perf_counters_o``, word 0 in the low bits: per core,
+    busy cycles, pairs, output pixels, then each detector's working cycles."""
+    out = []
+    for c in cores:
+        out += [f"{c.name}.busy", f"{c.name}.pairs", f"{c.name}.pixels"]
+        out += [f"{c.name}.det{d}_cycles" for d in range(int(c.params["Pco"]))]
+    return out
+
+
 def output_width(model: CompiledModel) -> int:
     """Bits of an output beat: the predicted class above num_classes scores."""
     ncls = model.num_classes
@@ -127,7 +142,8 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
         "  output logic frame_error_o,",
         "  output logic [31:0] cycle_count_o,",
         "  output logic [31:0] frame_count_o,",
-        f"  output logic [{n - 1}:0] tap_fire_o",
+        f"  output logic [{n - 1}:0] tap_fire_o,",
+        f"  output logic [{32 * perf_words(cores) - 1}:0] perf_counters_o  // see perf_layout()",
         ");",
         "",
         f"  localparam int unsigned FramePixels = {pix};",
@@ -180,6 +196,10 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
                 "  );",
                 "",
             ]
+    words = []
+    for i, c in enumerate(cores):
+        words += [f"core{i}_busy", f"core{i}_pairs", f"core{i}_pixels", f"core{i}_occ"]
+    s += [f"  assign perf_counters_o = {{{', '.join(reversed(words))}}};", ""]
     li = n - 1
     s += [
         f"  class_readout #(.Co({ncls}), .T({model.T}), .ScoreW({score_w}), "

@@ -13,7 +13,7 @@ the words, held until reset.
 
 from __future__ import annotations
 
-from .hwgen import CoreParams
+from .hwgen import CoreParams, perf_words
 
 TB_TOP = "fireflys_tb"
 
@@ -54,13 +54,15 @@ def tb_sv(cores: list[CoreParams], out_w: int, frame_pixels: int, frames: int) -
         f"  logic [{out_w - 1}:0] m_data;",
         "  logic [31:0] cycles, frames_out;",
         f"  logic [{n - 1}:0] tap_fire;",
+        f"  logic [{32 * perf_words(cores) - 1}:0] perf;  // read by the testbench",
         "",
         "  fireflys_top u_dut (",
         "    .clk_i(clk_i), .rst_ni(rst_ni),",
         "    .s_axis_tvalid(s_valid), .s_axis_tready(s_ready), .s_axis_tdata(s_data),",
         "    .s_axis_tlast(s_last), .m_axis_tvalid(m_valid), .m_axis_tready(m_ready),",
         "    .m_axis_tdata(m_data), .m_axis_tlast(m_last), .frame_error_o(frame_error),",
-        "    .cycle_count_o(cycles), .frame_count_o(frames_out), .tap_fire_o(tap_fire)",
+        "    .cycle_count_o(cycles), .frame_count_o(frames_out), .tap_fire_o(tap_fire),",
+        "    .perf_counters_o(perf)",
         "  );",
         "",
         "  logic [31:0] lfsr_in, lfsr_out, in_idx;",
