@@ -197,7 +197,7 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
                 "",
             ]
     words = []
-    for i, c in enumerate(cores):
+    for i in range(n):
         words += [f"core{i}_busy", f"core{i}_pairs", f"core{i}_pixels", f"core{i}_occ"]
     s += [f"  assign perf_counters_o = {{{', '.join(reversed(words))}}};", ""]
     li = n - 1
