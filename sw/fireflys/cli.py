@@ -251,6 +251,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .hwgen import generate
+
+    model = load_model(args.model_dir)
+    name = args.name or "".join(c if c.isalnum() else "_" for c in Path(args.model_dir).name)
+    out = Path(args.out)
+    try:
+        files = generate(model, out, skip=not args.dense, name=name)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    for k in ("top", "mem", "manifest", "core"):
+        print(f"wrote {k}: {files[k]}")
+    print(f"FuseSoC: fusesoc --cores-root . --cores-root {out} run --target=lint "
+          f"fireflys:model:{name}")
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from .compile import compile_to_dir
     from .plan import plan, with_pco
@@ -391,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)
+
+    ge = sub.add_parser("generate", help="write the hardware of a compiled model: memory "
+                        "images, the SystemVerilog top and a FuseSoC core")
+    ge.add_argument("model_dir")
+    ge.add_argument("--out", required=True, help="output directory")
+    ge.add_argument("--name", help="FuseSoC core name fireflys:model:NAME (default: the "
+                    "model directory's name)")
+    ge.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
+    ge.set_defaults(func=cmd_generate)
 
     pl = sub.add_parser("plan", help="choose each core's PCO to balance the pipeline "
                         "(measured spike/weight densities + cycle model)")
