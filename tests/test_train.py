@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,22 @@ def test_spike_input_training_on_dvs_layout(tmp_path) -> None:
     assert "DVS-Gesture test split (33 recordings)" in r.val_note
     assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
     assert load_model(tmp_path / "run" / "model").encoding == "spikes"
+
+
+def test_ddp_two_ranks_with_torchrun(tmp_path) -> None:
+    """Multi-process training is PyTorch DDP under torchrun (gloo on CPU here): two ranks
+    share each batch, rank 0 exports, the export is bit-exact."""
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "fireflys.cli",
+                        "train", "--arch", "1x8x8-4c3p1-mp2-10fc", "--dataset", "digits",
+                        "--epochs", "2", "--max-steps", "3", "--batch", "32", "--threads", "1",
+                        "--out", str(tmp_path / "ddp")], capture_output=True, text=True,
+                       check=False, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "0 mismatches" in r.stdout
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]

@@ -177,6 +177,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainError as e:
         print(f"fireflys train: error: {e}", file=sys.stderr)
         return 2
+    if not r.reporting:
+        return 0
     last = r.history[-1]
     c = r.check
     print(f"validation: {r.val_note}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -85,6 +86,7 @@ class TrainResult:
     val_note: str = ""
     files: dict[str, str] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
+    reporting: bool = True  # False on DDP ranks other than 0 (they export and report nothing)
 
 
 ENCODING = {"digits": "direct", "mnist": "direct", "cifar10": "direct", "dvs-gesture": "spikes"}
@@ -247,8 +249,42 @@ def _optimizer(net: SpikingNet, cfg: TrainConfig) -> torch.optim.Optimizer:
                               {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
 
 
+def distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank) when started by torchrun, else (0, 1, 0)."""
+    env = os.environ
+    return int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), \
+        int(env.get("LOCAL_RANK", "0"))
+
+
 def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainResult:
+    """Train, export and check (see the module docstring). Under ``torchrun`` (WORLD_SIZE >
+    1) this is PyTorch DDP: every rank trains on its share of each batch (gloo on CPU, NCCL
+    on CUDA, one GPU per local rank); rank 0 evaluates, checkpoints and exports."""
     _check_config(cfg)
+    rank, world, local = distributed()
+    own_group = False
+    if world > 1:
+        import torch.distributed as dist
+
+        if cfg.device.startswith("cuda"):
+            cfg.device = f"cuda:{local}"
+            torch.cuda.set_device(local)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if cfg.device.startswith("cuda") else "gloo")
+            own_group = True
+    main = rank == 0
+    quiet = quiet or not main
+    try:
+        return _train(cfg, resume, quiet, rank, world, main)
+    finally:
+        if own_group:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
+           main: bool) -> TrainResult:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -292,6 +328,13 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainR
     rng = np.random.default_rng(cfg.seed + start)
     xtr_t = torch.as_tensor(xtr, dtype=torch.float32)
     ytr_t = torch.as_tensor(ytr)
+    model: torch.nn.Module = net
+    if world > 1:
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(net, device_ids=[torch.cuda.current_device()]
+                                        if cfg.device.startswith("cuda") else None)
     for epoch in range(start, cfg.epochs):
         t0 = time.time()
         net.train()
@@ -300,12 +343,12 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainR
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=quiet, leave=False)
         for step in bar:
-            idx = order[step * cfg.batch : (step + 1) * cfg.batch]
+            idx = order[step * cfg.batch : (step + 1) * cfg.batch][rank::world]
             xb, yb = xtr_t[idx].to(cfg.device), ytr_t[idx].to(cfg.device)
             gstep = epoch * steps_per_epoch + step + 1
             for group in opt.param_groups:
                 group["lr"] = one_cycle(cfg.lr, gstep, total_steps)
-            scores = net(xb)
+            scores = model(xb)
             loss = F.cross_entropy(scores / cfg.T, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -320,6 +363,9 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainR
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}",
                                 alpha=f"{alpha:.1e}")
+        if not main:  # rank 0 evaluates and checkpoints; the others wait for it
+            dist.barrier()
+            continue
         layer_sp = net.weight_sparsity()
         sizes = [ly.weight.theta.numel() for ly in net.layers]
         sp = float(np.average(layer_sp, weights=sizes))
@@ -335,6 +381,11 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> TrainR
                     "epoch": epoch + 1, "alpha": alpha, "sparsity0": sp0,
                     "history": [asdict(h) for h in result.history], "config": asdict(cfg)},
                    ckpt)
+        if world > 1:
+            dist.barrier()
+    if not main:
+        result.reporting = False
+        return result
     net = net.cpu()
     exported = export(net)
     files = compile_to_dir(exported.model, out / "model")
