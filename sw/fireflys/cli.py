@@ -196,6 +196,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if bad == 0 else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .compile import compile_to_dir
+    from .export import export
+    from .train import TrainError, load_run
+
+    try:
+        net, _ = load_run(args.run_dir)
+    except TrainError as e:
+        print(f"fireflys export: error: {e}", file=sys.stderr)
+        return 2
+    ex = export(net)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "model"
+    files = compile_to_dir(ex.model, out)
+    removed = sum(g.out_ch - len(k) for g, k in zip(net.arch.layers, ex.kept, strict=True))
+    print(f"exported {ex.model.arch} ({removed} silent channels removed) to {files['model']}")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """PyTorch (eval) vs golden vs RTL on the same validation frames of a training run."""
     import torch
@@ -432,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", help="write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     pl.set_defaults(func=cmd_plan)
+
+    ex = sub.add_parser("export", help="export a training run's checkpoint as a compiled "
+                        "model (default RUN_DIR/model)")
+    ex.add_argument("run_dir")
+    ex.add_argument("--out", help="model directory (default RUN_DIR/model)")
+    ex.set_defaults(func=cmd_export)
 
     cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
                         "frames of a training run (must be identical)")
