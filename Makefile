@@ -91,7 +91,7 @@ bench: setup
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
 	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
 
-TRAIN_EPOCHS ?= 8
+TRAIN_EPOCHS ?= 12
 
 bench-train: setup
 	fireflys train --arch scnn5 --dataset mnist --epochs $(TRAIN_EPOCHS) --batch 128 \
