@@ -55,10 +55,13 @@ def pair_counts(model: CompiledModel, x: np.ndarray,
 
 
 def pixel_costs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None = None,
-                skip: bool = True) -> list[np.ndarray]:
-    """Per layer: cycles C[frame, pixel, detector] each detector spends on each pixel."""
+                skip: bool = True, counts: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Per layer: cycles C[frame, pixel, detector] each detector spends on each pixel.
+    ``counts``: :func:`pair_counts` of ``x`` when already known (they do not depend on the
+    layers' PCO)."""
+    counts = counts if counts is not None else pair_counts(model, x, res)
     out = []
-    for i, (ly, k) in enumerate(zip(model.layers, pair_counts(model, x, res), strict=True)):
+    for i, (ly, k) in enumerate(zip(model.layers, counts, strict=True)):
         b, px, _ = k.shape
         slots = layer_slots(ly)
         groups = len(slots) // ly.pco
@@ -114,14 +117,24 @@ def schedule(costs: np.ndarray) -> np.ndarray:
                      for f in range(b)], dtype=np.int64)
 
 
+def occupancy(costs: list[np.ndarray]) -> list[list[int]]:
+    """Per layer and detector: cycles working on pixels, summed over frames (exact)."""
+    return [c.sum(axis=(0, 1)).tolist() for c in costs]
+
+
+def busy(costs: list[np.ndarray]) -> list[int]:
+    """Per layer: predicted busy cycles of the core, summed over frames."""
+    return [int(schedule(c).sum()) for c in costs]
+
+
 def predict_occupancy(model: CompiledModel, x: np.ndarray,
                       res: golden.GoldenResult | None = None, skip: bool = True
                       ) -> list[list[int]]:
     """Per layer and detector: cycles working on pixels, over all frames of ``x`` (exact)."""
-    return [c.sum(axis=(0, 1)).tolist() for c in pixel_costs(model, x, res, skip)]
+    return occupancy(pixel_costs(model, x, res, skip))
 
 
 def predict_busy(model: CompiledModel, x: np.ndarray,
                  res: golden.GoldenResult | None = None, skip: bool = True) -> list[int]:
     """Per layer: predicted busy cycles of the core over all frames of ``x``."""
-    return [int(schedule(c).sum()) for c in pixel_costs(model, x, res, skip)]
+    return busy(pixel_costs(model, x, res, skip))

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import golden
 from .model import CompiledModel
-from .perf import pixel_costs, schedule
+from .perf import pair_counts, pixel_costs, schedule
 
 
 @dataclass
@@ -62,15 +61,16 @@ def candidate_pcos(co: int, limit: int = 16) -> list[int]:
     return out
 
 
-def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16
-                  ) -> list[dict[int, float]]:
-    """Per core: candidate PCO -> predicted busy cycles per frame on frames ``x``."""
-    res = golden.run(model, x)
+def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
+                  counts: list[np.ndarray] | None = None) -> list[dict[int, float]]:
+    """Per core: candidate PCO -> predicted busy cycles per frame on frames ``x``
+    (``counts``: their :func:`fireflys.perf.pair_counts`, when known)."""
+    counts = counts if counts is not None else pair_counts(model, x)  # independent of PCO
     table: list[dict[int, float]] = [{} for _ in model.layers]
     cands = [candidate_pcos(ly.geom.out_ch, limit) for ly in model.layers]
     for j in range(max(len(c) for c in cands)):
         pco = [c[min(j, len(c) - 1)] for c in cands]
-        costs = pixel_costs(with_pco(model, pco), x, res)
+        costs = pixel_costs(with_pco(model, pco), x, counts=counts)
         for i, c in enumerate(costs):
             table[i].setdefault(pco[i], float(schedule(c).mean()))
     return table
@@ -79,8 +79,9 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
          max_detectors: int | None = None, limit: int = 16) -> Plan:
     """Balance the pipeline (see the module docstring)."""
-    table = predict_table(model, x, limit)
-    work = golden.run(model, x).work
+    counts = pair_counts(model, x)
+    table = predict_table(model, x, limit, counts)
+    work = [int(k.sum()) for k in counts]  # the golden model's work: every pair
     frames = len(x)
     choice = [min(t) for t in table]  # PCO 1
 

@@ -22,7 +22,7 @@ from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
 from .hwgen import RTL_MODULES, core_params, generate, output_width, sources
 from .memimg import pack_fields, write_hex, write_memories
 from .model import CompiledModel
-from .perf import pair_counts, predict_busy, predict_occupancy
+from .perf import busy, occupancy, pair_counts, pixel_costs
 from .tbgen import TB_TOP, tb_sv
 
 
@@ -182,6 +182,7 @@ def simulate(
                 raise MismatchError(r["mismatch"]) from None
         raise
     r = json.loads(result_path.read_text())
+    costs = pixel_costs(model, x, res, skip)
     pco = [ly.pco for ly in model.layers]
     tail = frames - 1 - frames // 2
     period = ((r["last_out"] - r["mid_out"]) / tail if tail > 0
@@ -190,9 +191,9 @@ def simulate(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=list(res.work), predicted=predict_busy(model, x, res, skip),
+        work=list(res.work), predicted=busy(costs),
         occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
-        predicted_occ=predict_occupancy(model, x, res, skip), pred=res.pred.tolist(),
+        predicted_occ=occupancy(costs), pred=res.pred.tolist(),
         frame_error=r["frame_error"], raw=r,
     )
 
