@@ -77,8 +77,13 @@ def _idx_file(d: Path, stem: str) -> Path | None:
     return None
 
 
-def mnist_split_available(data_dir: str | Path, split: str) -> bool:
-    d = Path(data_dir)
+def _mnist_dir(data_dir: str | Path | None) -> Path:
+    return Path(data_dir) if data_dir is not None else DEFAULT_MNIST_DIR
+
+
+def mnist_split_available(data_dir: str | Path | None, split: str) -> bool:
+    """Whether ``split``'s IDX files are in ``data_dir`` (None: the default directory)."""
+    d = _mnist_dir(data_dir)
     pre = "train" if split == "train" else "t10k"
     return all(_idx_file(d, f"{pre}-{k}") for k in ("images-idx3-ubyte", "labels-idx1-ubyte"))
 
@@ -86,7 +91,7 @@ def mnist_split_available(data_dir: str | Path, split: str) -> bool:
 def load_mnist(data_dir: str | Path | None = None, split: str = "train",
                in_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """MNIST ``split`` ('train' or 'test') as ([N, 1, 28, 28] int64 pixels, [N] labels)."""
-    d = Path(data_dir) if data_dir is not None else DEFAULT_MNIST_DIR
+    d = _mnist_dir(data_dir)
     pre = {"train": "train", "test": "t10k"}.get(split)
     if pre is None:
         raise DatasetError(f"MNIST split must be 'train' or 'test', got {split!r}")

@@ -81,10 +81,11 @@ class LayerTrace:
 class QLayer(nn.Module):
     """One conv or FC layer with GradR weight and bias, LSQ scale, threshold and neuron."""
 
-    def __init__(self, geom: Layer, *, in_unit: float, neuron: bool, per_channel: bool,
-                 k: int, reset: str, generator: torch.Generator) -> None:
+    def __init__(self, geom: Layer, *, T: int, in_unit: float, neuron: bool,
+                 per_channel: bool, k: int, reset: str, generator: torch.Generator) -> None:
         super().__init__()
         self.geom = geom
+        self.t_steps = T
         self.in_unit = in_unit
         shape = geom.weight_shape
         fan_in = geom.fan_in
@@ -181,10 +182,9 @@ class SpikingNet(nn.Module):
             last = i == n - 1
             direct = i == 0 and encoding == "direct"
             neuron = not (last and readout == "integrate")
-            ly = QLayer(g, in_unit=1.0 / ((1 << in_bits) - 1) if direct else 1.0,
-                        neuron=neuron, per_channel=neuron, k=k, reset=reset, generator=gen)
-            ly.t_steps = T
-            layers.append(ly)
+            layers.append(QLayer(g, T=T, in_unit=1.0 / ((1 << in_bits) - 1) if direct else 1.0,
+                                 neuron=neuron, per_channel=neuron, k=k, reset=reset,
+                                 generator=gen))
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor, trace: bool = False):

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from . import golden
 from .arch import parse_arch
-from .compile import compile_to_dir
+from .compile import ConfigError, compile_to_dir
 from .data import (
     DatasetError,
     holdout_split,
@@ -38,8 +38,9 @@ from .prune import add_prior_grad, laplace_mu
 from .snn import SpikingNet
 
 
-class TrainError(ValueError):
-    """Bad training options or an unusable checkpoint."""
+class TrainError(ConfigError):
+    """Bad training options or an unusable checkpoint (the CLI reports it like any other
+    option error: one line, exit status 2)."""
 
 
 @dataclass
@@ -124,10 +125,7 @@ def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
                                             f"digits ({len(va)} frames)")
     if cfg.dataset == "mnist":
         x, y = load_mnist(cfg.data_dir, "train", cfg.in_bits)
-        d = cfg.data_dir
-        from .data import DEFAULT_MNIST_DIR
-
-        if mnist_split_available(d if d is not None else DEFAULT_MNIST_DIR, "test"):
+        if mnist_split_available(cfg.data_dir, "test"):
             xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
             return x, y, xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
         tr, va = holdout_split(len(x), 10_000 / len(x), cfg.seed)
@@ -162,15 +160,17 @@ def evaluate(net: SpikingNet, x: np.ndarray, y: np.ndarray, device: str,
     return correct / max(len(x), 1)
 
 
-def check_bit_exact(net: SpikingNet, exported, x: np.ndarray, chunk: int = 128
-                    ) -> dict[str, Any]:
+def check_bit_exact(net: SpikingNet, exported, x: np.ndarray, chunk: int = 128,
+                    keep_pred: bool = False) -> dict[str, Any]:
     """Eval-mode PyTorch vs the golden model on the exported integers: every layer's spikes at
     every time step, and the scores, in chunks of frames. Returns mismatch counts (all must
-    be 0); spikes of removed silent channels count as mismatches too."""
+    be 0); spikes of removed silent channels count as mismatches too. ``keep_pred``: also
+    the PyTorch and golden predictions (``torch_pred``, ``golden_pred``)."""
     net.eval()
     n_layers = len(net.layers)
     layers = [0] * n_layers
     score_mm = pred_mm = 0
+    preds: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for i0 in range(0, len(x), chunk):
         xb = x[i0 : i0 + chunk]
         with torch.no_grad():
@@ -187,8 +187,13 @@ def check_bit_exact(net: SpikingNet, exported, x: np.ndarray, chunk: int = 128
         sc = scores.cpu().numpy()
         score_mm += int((sc.astype(np.int64) != g.scores).sum()) + int((sc != np.round(sc)).sum())
         pred_mm += int((sc.argmax(axis=1) != g.pred).sum())
-    return {"frames": len(x), "spike_mismatches_per_layer": layers,
-            "score_mismatches": score_mm, "prediction_mismatches": pred_mm}
+        preds[0].append(sc.argmax(axis=1))
+        preds[1].append(g.pred)
+    out: dict[str, Any] = {"frames": len(x), "spike_mismatches_per_layer": layers,
+                           "score_mismatches": score_mm, "prediction_mismatches": pred_mm}
+    if keep_pred:
+        out["torch_pred"], out["golden_pred"] = (np.concatenate(p) for p in preds)
+    return out
 
 
 def one_cycle(peak: float, step: int, total: int, warm: float = 0.15) -> float:
