@@ -291,8 +291,7 @@ def simulate_core(
     results = detector_results(model, x, index, res, skip)
     num_acc = 1 if index == 0 and model.encoding == "direct" else model.T
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
-            "num_acc": num_acc,
-            "groups": -(-ly.geom.out_ch // ly.pco), "in_gap": in_gap, "out_stall": out_stall,
+            "num_acc": num_acc, "in_gap": in_gap, "out_stall": out_stall,
             "conv_pixels": len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2],
             "seed": seed}
     stim_path, result_path = wdir / "stim.json", wdir / "result.json"
