@@ -91,11 +91,12 @@ bench: setup
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
 	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
 
-TRAIN_EPOCHS ?= 12
+TRAIN_EPOCHS ?= 24
 
 bench-train: setup
 	fireflys train --arch scnn5 --dataset mnist --epochs $(TRAIN_EPOCHS) --batch 128 \
-	    --sparsity 0.95 --alpha 5e-4 --check-frames 0 --out runs/scnn5_mnist
+	    --sparsity 0.94 --alpha 5e-4 --ramp cubic --reach 0.6 --check-frames 0 \
+	    --out runs/scnn5_mnist
 	cp runs/scnn5_mnist/metrics.json reports/train_scnn5_mnist.json
 
 clean:

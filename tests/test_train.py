@@ -19,7 +19,7 @@ from fireflys.model import load_model
 from fireflys.prune import GradRParam, bias_only_spikes, laplace_mu, silent_channels
 from fireflys.quant import fake_quant, to_int
 from fireflys.snn import SpikingNet
-from fireflys.train import TrainConfig, TrainError, check_bit_exact, train
+from fireflys.train import TrainConfig, TrainError, check_bit_exact, sparsity_ramp, train
 
 TINY = "1x8x8-6c3p1-mp2-8c3p1-10fc"
 
@@ -129,6 +129,10 @@ def test_bad_options(tmp_path) -> None:
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x")), resume=True, quiet=True)
     with pytest.raises(TrainError, match="bad --sparsity"):
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), sparsity=1.5), quiet=True)
+    with pytest.raises(TrainError, match="bad --ramp: 'quadratic'"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), ramp="quadratic"), quiet=True)
+    with pytest.raises(TrainError, match="bad --reach: 0.0"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), reach=0.0), quiet=True)
     with pytest.raises(TrainError, match=r"frames are \[1, 8, 8\], the architecture's input "
                        r"is \[1, 28, 28\]"):
         train(TrainConfig(arch="scnn5", out=str(tmp_path / "x"), epochs=1), quiet=True)
@@ -173,3 +177,21 @@ def test_ddp_two_ranks_with_torchrun(tmp_path) -> None:
     assert "0 mismatches" in r.stdout
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+
+
+@pytest.mark.parametrize("shape", ["linear", "cubic"])
+def test_sparsity_ramp_shapes(shape: str) -> None:
+    """Both ramps start at the initial sparsity, rise monotonically, reach the target exactly
+    at ``reach`` of the run and stay there; the cubic one is ahead of the linear one."""
+    total, reach = 1000, 0.6
+    vals = [sparsity_ramp(0.2, 0.9, s, total, reach, shape) for s in range(total + 1)]
+    assert vals[0] == pytest.approx(0.2)
+    assert bool(np.all(np.diff(vals) >= 0))
+    assert vals[600] == pytest.approx(0.9) and vals[-1] == pytest.approx(0.9)
+    assert vals[599] < 0.9
+    lin = sparsity_ramp(0.2, 0.9, 300, total, reach, "linear")
+    assert lin == pytest.approx(0.2 + 0.7 * 0.5)
+    if shape == "cubic":
+        assert vals[300] == pytest.approx(0.2 + 0.7 * (1 - 0.5 ** 3))
+    with pytest.raises(TrainError, match="unknown sparsity ramp"):
+        sparsity_ramp(0.2, 0.9, 1, total, reach, "step")

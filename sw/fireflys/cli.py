@@ -168,7 +168,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         arch=arch, dataset=args.dataset, out=args.out, data_dir=args.data_dir,
         epochs=args.epochs, batch=args.batch, lr=args.lr, sparsity=args.sparsity,
-        alpha=args.alpha, adapt_every=args.adapt_every, weight_decay=args.weight_decay,
+        alpha=args.alpha, adapt_every=args.adapt_every, ramp=args.ramp, reach=args.reach,
+        weight_decay=args.weight_decay,
         T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
         seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
         check_frames=args.check_frames)
@@ -401,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "alpha*100 to follow a sparsity ramp to the target)")
     t.add_argument("--adapt-every", type=int, default=10,
                    help="steps between prior-strength updates (0: fixed alpha)")
+    t.add_argument("--ramp", choices=("linear", "cubic"), default="linear",
+                   help="sparsity ramp shape: linear, or cubic (fast early, gentle near the "
+                   "target)")
+    t.add_argument("--reach", type=_fraction, default=0.5,
+                   help="fraction of the run at which the ramp reaches the target (default 0.5)")
     t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
     t.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")

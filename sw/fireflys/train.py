@@ -55,6 +55,8 @@ class TrainConfig:
     sparsity: float = 0.9  # target weight sparsity (Grad R prior)
     alpha: float = 2e-3  # initial Laplace prior strength (adapted within x/100 .. x*100)
     adapt_every: int = 10  # steps between alpha updates following the sparsity ramp (0: off)
+    ramp: str = "linear"  # shape of the sparsity ramp: linear or cubic (fast early, gentle late)
+    reach: float = 0.5  # fraction of the run at which the ramp reaches the target
     weight_decay: float = 1e-4  # on the Grad R hidden parameters
     T: int = 4
     k: int = 1
@@ -141,7 +143,8 @@ def _check_config(cfg: TrainConfig) -> None:
                      ("lr", cfg.lr > 0), ("sparsity", 0 < cfg.sparsity < 1),
                      ("alpha", cfg.alpha > 0), ("T", 1 <= cfg.T <= 64),
                      ("k", 0 <= cfg.k <= 15), ("reset", cfg.reset in ("zero", "subtract")),
-                     ("readout", cfg.readout in ("integrate", "spikes"))):
+                     ("readout", cfg.readout in ("integrate", "spikes")),
+                     ("ramp", cfg.ramp in RAMPS), ("reach", 0 < cfg.reach <= 1)):
         if not ok:
             raise TrainError(f"bad --{name}: {getattr(cfg, name)!r}")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
@@ -207,11 +210,21 @@ def one_cycle(peak: float, step: int, total: int, warm: float = 0.15) -> float:
     return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * f)))
 
 
+RAMPS = ("linear", "cubic")
+
+
 def sparsity_ramp(start: float, target: float, step: int, total: int,
-                  reach: float = 0.5) -> float:
-    """Sparsity the run should have reached after ``step`` of ``total`` steps: linear from
-    ``start`` (the initial network's) to ``target`` at ``reach`` of the run, then flat."""
-    return start + (target - start) * min(1.0, step / max(1.0, reach * total))
+                  reach: float = 0.5, shape: str = "linear") -> float:
+    """Sparsity the run should have reached after ``step`` of ``total`` steps: from ``start``
+    (the initial network's) to ``target`` at ``reach`` of the run, then flat. ``linear``
+    prunes at a constant rate; ``cubic`` (gradual pruning, Zhu & Gupta 2017) prunes fast
+    while the network is plastic and slowly near the target, 1 - (1 - f)^3."""
+    f = min(1.0, step / max(1.0, reach * total))
+    if shape == "cubic":
+        f = 1.0 - (1.0 - f) ** 3
+    elif shape != "linear":
+        raise TrainError(f"unknown sparsity ramp {shape!r}: choose one of {list(RAMPS)}")
+    return start + (target - start) * f
 
 
 def overall_sparsity(net: SpikingNet) -> float:
@@ -360,7 +373,8 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
             add_prior_grad(net.gradr_params(), alpha, laplace_mu(cfg.sparsity, alpha))
             opt.step()
             if cfg.adapt_every and gstep % cfg.adapt_every == 0:
-                want = sparsity_ramp(sp0, cfg.sparsity, gstep, total_steps)
+                want = sparsity_ramp(sp0, cfg.sparsity, gstep, total_steps, cfg.reach,
+                                     cfg.ramp)
                 alpha = adapt_alpha(net, alpha, want, cfg.alpha / 100, cfg.alpha * 100)
             tot_loss += float(loss.detach()) * len(idx)
             tot_ok += int((scores.argmax(dim=1) == yb).sum())
