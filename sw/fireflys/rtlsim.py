@@ -19,10 +19,11 @@ import numpy as np
 from . import golden
 from .bitmap import layer_slots
 from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
-from .hwgen import RTL_MODULES, core_params, generate, output_width, sources
+from .hwgen import RTL_MODULES, TOP, core_params, generate, output_width, sources
 from .memimg import pack_fields, write_hex, write_memories
 from .model import CompiledModel
 from .perf import busy, occupancy, pair_counts, pixel_costs
+from .synth import gate_netlist
 from .tbgen import TB_TOP, tb_sv
 
 
@@ -129,11 +130,15 @@ def simulate(
     seed: int = 1,
     work_dir: str | Path | None = None,
     waves: bool = False,
+    gate_level: bool = False,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
     frame is sent again) and check every core's output stream and the final outputs against
-    the golden model; raise :class:`MismatchError` naming the first difference."""
+    the golden model; raise :class:`MismatchError` naming the first difference.
+
+    ``gate_level``: simulate Yosys' generic gate netlist of the generated top instead of the
+    RTL (same testbench and checks; catches frontend miscompiles)."""
     mdir = Path(model_dir)
     key = _model_key(mdir, skip)
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
@@ -143,7 +148,7 @@ def simulate(
     cores = core_params(model, hw / "mem", skip)
     res = golden.run(model, x)
     frames = len(x)
-    run_dir = (wdir / f"run-{frames}").resolve()
+    run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     in_w = cores[0].in_w
     write_hex(run_dir / "in.hex", [int(v, 16) for f in encode_frames(model, x) for v in f],
@@ -170,9 +175,13 @@ def simulate(
     stim_path, result_path = run_dir / "stim.json", run_dir / "result.json"
     stim_path.write_text(json.dumps(stim))
     result_path.unlink(missing_ok=True)
+    design = sources(hw)
+    if gate_level:
+        design = [gate_netlist(design, TOP, wdir / "gl")]
     try:
-        run_cocotb(TB_TOP, [*sources(hw), tb], "tb_system", seed=seed, waves=waves,
-                   parameters={"Dir": f'"{run_dir}"'}, build_root=wdir / "sim_build",
+        run_cocotb(TB_TOP, [*design, tb], "tb_system", seed=seed, waves=waves,
+                   parameters={"Dir": f'"{run_dir}"'},
+                   build_root=wdir / ("sim_build_gl" if gate_level else "sim_build"),
                    extra_env={"FIREFLYS_STIM": str(stim_path),
                               "FIREFLYS_RESULT": str(result_path)})
     except SimulationError:
