@@ -77,7 +77,7 @@ lint: setup
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
 
 MODEL ?= $(DEMO_RUN)/model
-MODEL_NAME = $(subst -,_,$(notdir $(abspath $(MODEL))))
+MODEL_NAME ?= $(subst -,_,$(notdir $(patsubst %/model,%,$(abspath $(MODEL)))))
 
 lint-model: hw-model
 	$(FLOW) run --target=lint $(FLOW_CORE)

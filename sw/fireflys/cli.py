@@ -1,4 +1,4 @@
-"""``fireflys`` command line: arch, compile, info, golden, simulate, bench."""
+"""``fireflys`` command line (``fireflys --help`` lists the commands)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from .golden import InputError
 from .hdlsim import SimulationError
 from .memimg import MemImageError
 from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
+from .report import ReportError
+from .synth import SynthError
 
 USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError,
-               SimulationError, DatasetError)
+               SimulationError, DatasetError, ReportError, SynthError)
 
 
 def _int_list(text: str) -> list[int]:
@@ -276,6 +278,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build, table, write
+
+    model = load_model(args.model_dir)
+    opt = {k: Path(v) if v else None for k, v in
+           (("dense", args.dense), ("synth", args.synth), ("pnr", args.pnr))}
+    name = args.name or Path(args.model_dir).resolve().name
+    rep = build(model, Path(args.rtl), name, preset=args.preset, **opt)
+    files = write(rep, Path(args.out))
+    print(table(rep))
+    print("wrote " + ", ".join(str(f) for f in files.values()))
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from .compile import compile_to_dir
     from .plan import plan, with_pco
@@ -460,6 +476,19 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--in-gap", type=_fraction, default=0.2)
     cp.add_argument("--out-stall", type=_fraction, default=0.2)
     cp.set_defaults(func=cmd_compare)
+
+    rp = sub.add_parser("report", help="hardware report of a compiled model: ops, cycles per "
+                        "core (RTL), resources (Yosys), Fmax (nextpnr), plots, FireFly-S table")
+    rp.add_argument("model_dir")
+    rp.add_argument("--rtl", required=True, help="`fireflys simulate --json` of this model")
+    rp.add_argument("--dense", help="`fireflys simulate --dense --json` (dense baseline)")
+    rp.add_argument("--synth", help="<core>.stat.json of the FuseSoC synth target")
+    rp.add_argument("--pnr", help="pnr_report.json of the FuseSoC pnr_ecp5 target")
+    rp.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
+                    help="compare with FireFly-S's published numbers for this network")
+    rp.add_argument("--name", help="report name (default: the model directory's name)")
+    rp.add_argument("--out", required=True, help="output directory (report.json, .txt, PNGs)")
+    rp.set_defaults(func=cmd_report)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

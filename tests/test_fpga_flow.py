@@ -1,0 +1,191 @@
+"""FPGA flows of a generated model: the yosys shim Edalize runs, the FuseSoC synth and
+kv260 targets, resource parsing and the hardware report."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fireflys.cli import main
+from fireflys.compile import compile_to_dir, random_model
+from fireflys.hdlsim import HDL, REPO
+from fireflys.model import load_model
+from fireflys.report import FIREFLY_S, ReportError, build, pnr_fmax, write
+from fireflys.synth import SynthError, cell_summary, resources
+from fireflys.yosys_shim import main as shim_main
+from fireflys.yosys_shim import mounts, record_tcl
+
+TINY = "1x6x6-4c3p1-mp2-5fc"
+
+
+def _generated(name: str) -> tuple[Path, Path]:
+    """A compiled tiny model and its generated hardware under build/ (FuseSoC's work
+    directories go to build/<core>/, one per test thanks to distinct core names)."""
+    base = REPO / "build" / "flow-tests" / name
+    (REPO / "build" / "FUSESOC_IGNORE").parent.mkdir(parents=True, exist_ok=True)
+    (REPO / "build" / "FUSESOC_IGNORE").touch()
+    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4, pco=[2, 2], pci=[1, 4])
+    compile_to_dir(model, base / "model")
+    assert main(["generate", str(base / "model"), "--out", str(base / "hw"),
+                 "--name", name]) == 0
+    return base / "model", base / "hw"
+
+
+def _fusesoc(hw: Path, target: str, name: str, setup: bool = False) -> Path:
+    work = REPO / "build" / f"fireflys_model_{name}_0.1.0" / target
+    shutil.rmtree(work, ignore_errors=True)
+    cmd = [shutil.which("fusesoc") or "fusesoc", "--cores-root", ".", "--cores-root",
+           str(hw), "run", *(["--setup"] if setup else []), f"--target={target}",
+           f"fireflys:model:{name}"]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return work
+
+
+# ----------------------------------------------------------------------------- yosys shim
+def test_shim_records_yosys_commands_of_a_tcl_template(tmp_path, monkeypatch) -> None:
+    """Tcl control flow and paths are evaluated; Yosys commands (imported or via `yosys`)
+    are recorded in order with their arguments."""
+    (tmp_path / "procs.tcl").write_text("proc read_files {} {\n read_verilog -sv {a b.sv}\n}\n")
+    t = tmp_path / "t.tcl"
+    t.write_text("yosys -import\nsource procs.tcl\nset top my_top\n"
+                 "proc read_verilog {args} { lappend ::srcs [lindex $args end] }\n"
+                 "read_files\n"
+                 "foreach f $::srcs { yosys read_slang $f }\n"
+                 "synth_xilinx -family xcup -top $top\n"
+                 "if {0} { never_this }\n")
+    monkeypatch.chdir(tmp_path)
+    cmds = record_tcl(t)
+    assert cmds == ['read_slang "a b.sv"', "synth_xilinx -family xcup -top my_top"]
+
+
+def test_shim_reports_tcl_errors(tmp_path, capsys) -> None:
+    t = tmp_path / "bad.tcl"
+    t.write_text("set x [expr {1 +}]\n")
+    assert shim_main(["-l", str(tmp_path / "y.log"), "-p", f"tcl {t}"]) == 1
+    err = capsys.readouterr().err
+    assert str(t) in err and "Tcl error" in err
+
+
+def test_shim_mounts_hide_nothing_under_tmp(tmp_path) -> None:
+    """YoWASP mounts a private /tmp; the shim mounts the host's directory of a run under
+    /tmp one level down so a clone there stays readable."""
+    m = mounts([tmp_path / "x.ys", Path("/work")])
+    entries = dict(e.split("=", 1) for e in m.split(":"))
+    top = "/tmp/" + tmp_path.relative_to("/tmp").parts[0]
+    assert entries[top] == top
+    assert "/tmp" not in entries and entries.get("/usr") == "/usr"
+
+
+# ----------------------------------------------------------------------------- FuseSoC
+def test_kv260_setup_writes_a_complete_vivado_project() -> None:
+    """`fusesoc run --setup --target=kv260` (no Vivado needed) writes a project that names
+    every RTL source, the generated top, every memory image, the XDC and the OOC script."""
+    name = "flow_kv260"
+    _, hw = _generated(name)
+    work = _fusesoc(hw, "kv260", name, setup=True)
+    (tcl,) = work.glob(f"fireflys_model_{name}_0.1.0.tcl")
+    text = tcl.read_text()
+    assert "xczu5ev-sfvc784-2-i" in text
+    for sv in sorted(HDL.glob("*.sv")):
+        if sv.stem in ("sync_rom", "sparse_core", "sparse_detector", "lif_neuron"):
+            assert re.search(rf"read_verilog -sv \S*{sv.name}", text), sv.name
+    assert "fireflys_top.sv" in text
+    mems = sorted(p.name for p in (hw / "mem").glob("*.hex"))
+    assert mems and all(m in text for m in mems), "memory image missing from the project"
+    assert re.search(r"read_mem \S*L0_d0_mask\.hex", text)
+    assert re.search(r"read_xdc \S*kv260\.xdc", text)
+    assert "kv260_ooc.tcl" in text
+    xdc = (REPO / "constraints" / "kv260.xdc").read_text()
+    assert "create_clock -period 3.000" in xdc and "clk_i" in xdc
+
+
+def test_synth_target_reports_resources_per_core() -> None:
+    """The real flow: FuseSoC -> Edalize -> yosys shim -> YoWASP Yosys (yosys-slang,
+    synth_xilinx -family xcup); the statistics have every core, LUTs, FFs and BRAMs."""
+    name = "flow_synth"
+    model_dir, hw = _generated(name)
+    work = _fusesoc(hw, "synth", name)
+    stat = work / f"fireflys_model_{name}_0.1.0.stat.json"
+    res = resources(stat)
+    model = load_model(model_dir)
+    assert len(res["cores"]) == len(model.layers)
+    t = res["total"]
+    assert t["lut"] > 0 and t["ff"] > 0 and t["bram36"] > 0 and t["dsp"] == 0
+    assert all(c["lut"] > 0 and c["ff"] > 0 for c in res["cores"])
+    assert t["lut"] == pytest.approx(sum(c["lut"] for c in res["cores"]) + res["glue"]["lut"])
+    assert (work / f"fireflys_model_{name}_0.1.0.json").is_file()
+    log = (work / "yosys.log").read_text()
+    assert "ERROR" not in log and "synth_xilinx -family xcup" in log
+
+
+# ----------------------------------------------------------------------------- parsing
+def test_cell_summary_counts_xilinx_resources() -> None:
+    s = cell_summary({"LUT6": 10, "LUT2": 3, "RAM32M16": 2, "FDRE": 7, "FDSE": 1,
+                      "RAMB18E2": 3, "RAMB36E2": 1, "CARRY8": 2, "DSP48E2": 1, "IBUF": 9})
+    assert s == {"lut_logic": 13, "lut_mem": 16, "lut": 29, "ff": 8, "bram36": 2.5,
+                 "uram": 0, "dsp": 1, "carry": 2}
+
+
+def test_bad_statistics_and_reports_are_named(tmp_path) -> None:
+    with pytest.raises(SynthError, match="no Yosys statistics"):
+        resources(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("{ not json")
+    with pytest.raises(SynthError, match=r"bad\.json: not a Yosys `stat -json` file"):
+        resources(tmp_path / "bad.json")
+    (tmp_path / "pnr.json").write_text(json.dumps({"utilization": {}}))
+    with pytest.raises(ReportError, match="no fmax"):
+        pnr_fmax(tmp_path / "pnr.json")
+
+
+def _fake_sim(model, period: float) -> dict:
+    cores = []
+    for i, ly in enumerate(model.layers):
+        cores.append({"name": f"L{i}", "pco": ly.pco, "pci": ly.pci, "work_per_frame": 100.0,
+                      "ideal_cycles": 100.0 / ly.pco, "predicted_cycles": 60.0,
+                      "busy_cycles": 62.0, "ratio": 62.0 / (100.0 / ly.pco),
+                      "prediction_error": -2 / 62})
+    return {"arch": str(model.arch), "frames": 4, "frame_period_cycles": period,
+            "slowest_ideal_cycles": 50.0, "cores": cores}
+
+
+def test_report_json_plots_and_firefly_table(tmp_path) -> None:
+    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4, pco=[2, 2], pci=[1, 4])
+    (tmp_path / "rtl.json").write_text(json.dumps(_fake_sim(model, 333.0)))
+    stat = {"modules": {
+        "\\fireflys_top": {"num_cells_by_type": {"LUT3": 5, "FDRE": 2,
+                                                 "sparse_core$fireflys_top.u_core0": 1}},
+        "\\sparse_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 40, "FDRE": 30,
+                                                                      "RAMB18E2": 2}},
+        "\\sparse_detector$fireflys_top.u_core0.g_det[0].u_det": {
+            "num_cells_by_type": {"LUT4": 10}},
+        "\\sparse_core$fireflys_top.u_core1": {"num_cells_by_type": {"LUT6": 20, "FDRE": 9}}}}
+    (tmp_path / "stat.json").write_text(json.dumps(stat))
+    (tmp_path / "pnr.json").write_text(json.dumps(
+        {"fmax": {"clk": {"achieved": 111.0, "constraint": 333.0}},
+         "utilization": {"TRELLIS_COMB": {"used": 90, "available": 83640}}}))
+    rep = build(model, tmp_path / "rtl.json", "tiny", synth=tmp_path / "stat.json",
+                pnr=tmp_path / "pnr.json", preset="scnn5")
+    assert rep["fps_at_333mhz"] == pytest.approx(1e6)
+    assert rep["fps_at_ecp5_fmax"] == pytest.approx(111e6 / 333)
+    assert [c["resources_xcup"]["lut"] for c in rep["layers"]] == [50, 20]
+    assert rep["resources_xcup"]["total"]["lut"] == 75
+    assert rep["firefly_s"]["theirs"] == FIREFLY_S["scnn5"]
+    assert rep["layers"][0]["dense_pairs_per_frame"] == 6 * 6 * 4 * 9 * model.in_bits
+    files = write(rep, tmp_path / "out")
+    for k in ("cycles", "sparsity", "resources", "json", "txt"):
+        assert files[k].is_file() and files[k].stat().st_size > 0
+    assert "FireFly-S" in files["txt"].read_text()
+
+    other = random_model("1x6x6-3c3p1-5fc", sparsity=0.5, seed=4, calib_frames=4)
+    with pytest.raises(ReportError, match="simulated architecture"):
+        build(other, tmp_path / "rtl.json", "x")
+    (tmp_path / "stat1.json").write_text(json.dumps({"modules": {
+        "\\sparse_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
+    with pytest.raises(ReportError, match="1 cores synthesized"):
+        build(model, tmp_path / "rtl.json", "x", synth=tmp_path / "stat1.json")
