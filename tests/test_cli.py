@@ -96,4 +96,31 @@ def test_plan_balances_and_applies(tmp_path, capsys) -> None:
     assert slowest == rep["period_cycles"]
     assert [ly.pco for ly in load_model(tmp_path / "planned").layers] == rep["pco"]
     assert main(["plan", str(d)]) == 2
-    assert "give --target-fps or --max-detectors" in capsys.readouterr().err
+    assert "give --target-fps, --max-detectors or --max-luts" in capsys.readouterr().err
+
+
+def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
+    """--max-luts: the plan's LUTs (fireflys.area) stay within the budget, a larger budget
+    buys more detectors and a shorter period, and a budget below one detector per core is
+    refused with the floor it needs."""
+    from fireflys.area import model_luts
+
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.5",
+                 "--out", str(d)]) == 0
+    model = load_model(d)
+    floor = model_luts(model, [1, 1, 1])
+    plans = []
+    for budget in (floor * 1.5, floor * 4):
+        js = tmp_path / f"plan{budget:.0f}.json"
+        assert main(["plan", str(d), "--max-luts", str(budget), "--frames", "4",
+                     "--json", str(js)]) == 0
+        rep = json.loads(js.read_text())
+        assert rep["luts_predicted"] <= budget
+        assert rep["luts_predicted"] == pytest.approx(model_luts(model, rep["pco"]))
+        plans.append(rep)
+    assert sum(plans[1]["pco"]) > sum(plans[0]["pco"])
+    assert plans[1]["period_cycles"] < plans[0]["period_cycles"]
+    capsys.readouterr()
+    assert main(["plan", str(d), "--max-luts", "10"]) == 2
+    assert "below the" in capsys.readouterr().err

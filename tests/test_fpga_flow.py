@@ -189,3 +189,27 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
         "\\sparse_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
     with pytest.raises(ReportError, match="1 cores synthesized"):
         build(model, tmp_path / "rtl.json", "x", synth=tmp_path / "stat1.json")
+
+
+def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
+    """fireflys.area: detector LUTs summed over each detector's submodules, per core; the
+    least-squares fit reproduces three synthetic cores made from known coefficients."""
+    from fireflys import area
+
+    model = random_model("2x8x8-4c3p1-6c3p1-mp2-5fc", sparsity=0.5, seed=2, calib_frames=4,
+                         pco=[2, 2, 1], pci=[2, 4, 6])
+    a, b, c = 3.0, 1.5, 50.0
+    mods = {}
+    for i in range(3):
+        v = area.vec_bits(model, i)
+        want = a * v + b * area.look_for(model, i, model.layers[i].pco) * v + c
+        for d in range(model.layers[i].pco):
+            path = f"fireflys_top.u_core{i}.g_det[{d}].u_det"
+            mods[f"\\sparse_detector${path}"] = {"num_cells_by_type": {
+                "LUT6": int(want) - 10, "FDRE": 5, f"lsb_encoder${path}.u_enc_bit": 1}}
+            mods[f"\\lsb_encoder${path}.u_enc_bit"] = {"num_cells_by_type": {"LUT3": 10}}
+    (tmp_path / "s.json").write_text(json.dumps({"modules": mods}))
+    got = area.measured_detector_luts(tmp_path / "s.json")
+    assert set(got) == {0, 1, 2}
+    fa, fb, fc = area.fit([(model, tmp_path / "s.json")])
+    assert (fa, fb, fc) == pytest.approx((a, b, c), abs=0.02)

@@ -301,11 +301,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     target = None
     if args.target_fps:
         target = args.clock_mhz * 1e6 / args.target_fps
-    if target is None and args.max_detectors is None:
-        raise ConfigError("give --target-fps or --max-detectors (or both)")
+    if target is None and args.max_detectors is None and args.max_luts is None:
+        raise ConfigError("give --target-fps, --max-detectors or --max-luts (or several)")
     if args.max_detectors is not None and args.max_detectors < len(model.layers):
         raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
-    p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors)
+    if args.max_luts is not None:
+        from .area import model_luts
+
+        floor = model_luts(model, [1] * len(model.layers))
+        if args.max_luts < floor:
+            raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
+                              "predicted for one detector per core")
+    p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
+             max_luts=args.max_luts)
     print(f"parallelism plan for {model.arch} from {len(x)} {args.dataset} frames "
           "(cycles per frame predicted by fireflys.perf)")
     print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
@@ -313,7 +321,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors; --pco {','.join(map(str, p.pco))}")
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.area); "
+          f"--pco {','.join(map(str, p.pco))}")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -321,7 +330,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps({
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
-            "detectors": p.detectors, "frames_per_s": fps, "clock_mhz": args.clock_mhz,
+            "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
+            "clock_mhz": args.clock_mhz,
             "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores]}, indent=2) + "\n")
@@ -456,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--target-fps", type=float, help="stop once this frame rate is reached")
     pl.add_argument("--clock-mhz", type=float, default=333.0)
     pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
+    pl.add_argument("--max-luts", type=float,
+                    help="budget: LUTs predicted by fireflys.area (fitted to Yosys xcup results)")
     pl.add_argument("--json", help="write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     pl.set_defaults(func=cmd_plan)

@@ -5,9 +5,10 @@ The frame period of the pipeline is set by its slowest core. For every core and 
 PCO, :mod:`fireflys.perf` predicts the core's cycles per frame on a calibration batch (the
 golden model's real pair counts, the compiler's channel slots and look-ahead, the detector
 scheduling); the planner then starts from PCO = 1 everywhere and repeatedly gives the
-bottleneck core its next larger PCO, until the period meets ``target_cycles`` or the total
+bottleneck core its next larger PCO, until the period meets ``target_cycles``, or the total
 number of detectors (the dominant cost: each has its own mask/weight ROMs and peeling logic)
-would exceed ``max_detectors``.
+would exceed ``max_detectors``, or the LUTs predicted by :mod:`fireflys.area` (fitted to
+Yosys results) would exceed ``max_luts``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .area import model_luts
 from .model import CompiledModel
 from .perf import pair_counts, pixel_costs, schedule
 
@@ -35,6 +37,7 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
+    luts: float = 0.0  # predicted by fireflys.area
 
     @property
     def pco(self) -> list[int]:
@@ -77,7 +80,8 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
 
 
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
-         max_detectors: int | None = None, limit: int = 16) -> Plan:
+         max_detectors: int | None = None, max_luts: float | None = None,
+         limit: int = 16) -> Plan:
     """Balance the pipeline (see the module docstring)."""
     counts = pair_counts(model, x)
     table = predict_table(model, x, limit, counts)
@@ -97,7 +101,10 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
             break
         if max_detectors is not None and sum(choice) - choice[i] + larger[0] > max_detectors:
             break
+        trial = [*choice[:i], larger[0], *choice[i + 1:]]
+        if max_luts is not None and model_luts(model, trial) > max_luts:
+            break
         choice[i] = larger[0]
     cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i])
              for i, p in enumerate(choice)]
-    return Plan(cores, period(), sum(choice))
+    return Plan(cores, period(), sum(choice), model_luts(model, choice))

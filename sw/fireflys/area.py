@@ -1,0 +1,101 @@
+"""Area model for the planner: LUTs of a core as a function of its PCO.
+
+A sparsity detector holds and peels its whole window (``VecW`` = planes x KH x KW x
+ceil(Ci/Pci) x Pci bits: window copy, visit vector, clear logic) and tests the ``Look``
+groups of a mask word against it (Look x VecW AND/OR), so its LUTs are modelled as
+
+    a * VecW + b * Look * VecW + c
+
+and a core as PCO detectors plus the shared window stage and output buffers,
+``d * VecW + e * Co * T``. The coefficients are least-squares fits to Yosys
+``synth_xilinx -family xcup`` results of generated models (:func:`fit`); the defaults come
+from the digits demo model and scnn5 (see docs/fpga.md), and ``fireflys plan --max-luts``
+uses them to stay within a LUT budget.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .model import CompiledModel
+from .sched import look, planes
+from .synth import load_stat
+
+
+@dataclass(frozen=True)
+class AreaModel:
+    a: float = 4.23  # LUT per window bit (per detector)
+    b: float = 1.28  # LUT per look-ahead bit (Look x VecW, per detector)
+    c: float = 64.0  # LUT per detector
+    d: float = 0.4  # LUT per window bit (per core: window stage)
+    e: float = 2.0  # LUT per output bit of a pixel (per core: output buffers, neurons' mux)
+
+
+DEFAULT = AreaModel()
+
+
+def vec_bits(model: CompiledModel, index: int) -> int:
+    ly = model.layers[index]
+    g = ly.geom
+    return planes(model, index) * g.kh * g.kw * -(-g.in_shape[0] // ly.pci) * ly.pci
+
+
+def look_for(model: CompiledModel, index: int, pco: int) -> int:
+    return look(-(-model.layers[index].geom.out_ch // pco), vec_bits(model, index))
+
+
+def detector_luts(model: CompiledModel, index: int, pco: int,
+                  m: AreaModel = DEFAULT) -> float:
+    v = vec_bits(model, index)
+    return m.a * v + m.b * look_for(model, index, pco) * v + m.c
+
+
+def core_luts(model: CompiledModel, index: int, pco: int, m: AreaModel = DEFAULT) -> float:
+    g = model.layers[index].geom
+    return (pco * detector_luts(model, index, pco, m) + m.d * vec_bits(model, index)
+            + m.e * g.out_ch * model.T)
+
+
+def model_luts(model: CompiledModel, pco: list[int], m: AreaModel = DEFAULT) -> float:
+    return sum(core_luts(model, i, p, m) for i, p in enumerate(pco))
+
+
+_DET = re.compile(r"sparse_detector\$fireflys_top\.u_core(\d+)\.g_det\[\d+\]\.u_det$")
+
+
+def measured_detector_luts(stat: Path) -> dict[int, float]:
+    """Mean LUTs of one detector (with its encoders and popcount) per core, from a
+    hierarchical ``synth_xilinx`` statistics file."""
+    from .synth import cell_summary
+
+    mods = load_stat(stat)
+    per: dict[int, list[float]] = {}
+    for name, mt in ((n.lstrip("\\"), _DET.search(n.lstrip("\\"))) for n in mods):
+        if not mt:
+            continue
+        path = name.split("$", 1)[1]
+        total = 0.0
+        for sub, m in mods.items():  # the detector and its submodules
+            sp = sub.lstrip("\\").split("$", 1)[-1]
+            if sp == path or sp.startswith(path + "."):
+                total += cell_summary({c: int(k) for c, k in
+                                       m.get("num_cells_by_type", {}).items()
+                                       if "$" not in c})["lut"]
+        per.setdefault(int(mt.group(1)), []).append(total)
+    return {i: float(np.mean(v)) for i, v in per.items()}
+
+
+def fit(samples: list[tuple[CompiledModel, Path]]) -> tuple[float, float, float]:
+    """Least-squares (a, b, c) from synthesized models: every core's mean detector LUTs."""
+    rows, ys = [], []
+    for model, stat in samples:
+        for i, luts in measured_detector_luts(stat).items():
+            v = vec_bits(model, i)
+            rows.append([v, look_for(model, i, model.layers[i].pco) * v, 1.0])
+            ys.append(luts)
+    sol, *_ = np.linalg.lstsq(np.array(rows), np.array(ys), rcond=None)
+    return float(sol[0]), float(sol[1]), float(sol[2])
