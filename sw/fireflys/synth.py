@@ -66,7 +66,7 @@ LUTRAM = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2,
           "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1,
           "RAM128X1S": 2, "SRL16E": 1, "SRLC32E": 1}  # LUTs each primitive occupies
 BRAM36 = {"RAMB36E2": 1.0, "RAMB18E2": 0.5, "RAMB36E1": 1.0, "RAMB18E1": 0.5}
-CORE_RE = re.compile(r"fireflys_top\.u_core(\d+)")
+CORE_RE = re.compile(r"(?:fireflys_top|u_top)\.u_core(\d+)")
 
 
 def load_stat(path: Path) -> dict[str, Any]:
