@@ -20,8 +20,8 @@ not stalled while the consumer gathers the window it is working on.
 from __future__ import annotations
 
 import json
-import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -356,12 +356,19 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     }
     hw = out / "hw.json"
     hw.write_text(json.dumps(manifest, indent=2) + "\n")
+    for src, dst in FLOW_FILES:
+        (out / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out / dst)
     core = out / "fireflys_model.core"
     core.write_text(core_file(model, out, name))
     return {"top": top, "manifest": hw, "mem": mem, "core": core}
 
 
 TEMPLATE = Path(__file__).resolve().parent / "tcl" / "yosys_synth.tcl"
+# copied next to the generated core (FuseSoC wants a core's files inside its directory)
+FLOW_FILES = [(TEMPLATE, "flow/yosys_synth.tcl"),
+              (REPO / "constraints" / "kv260.xdc", "flow/kv260.xdc"),
+              (REPO / "constraints" / "kv260_ooc.tcl", "flow/kv260_ooc.tcl")]
 KV260_PART = "xczu5ev-sfvc784-2-i"
 # --freq: a target the current single-cycle peel loop can meet on ECP5 (see docs/fpga.md);
 # Fmax is measured either way. router2: far faster than router1 on these designs.
@@ -381,10 +388,6 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
     project for the KV260 at 333 MHz; only ``run --setup`` works without Vivado)."""
     mems = sorted(p.relative_to(out).as_posix() for p in (out / "mem").glob("*.hex"))
 
-    def rel(p: Path) -> str:
-        return Path(os.path.relpath(p, out)).as_posix()
-
-    cons = REPO / "constraints"
     lines = [
         "CAPI=2:",
         f"name: fireflys:model:{name}:0.1.0",
@@ -405,12 +408,12 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
         "    file_type: mem",
         "  yosys_tcl:",
         "    files:",
-        f"      - {rel(TEMPLATE)}: {{copyto: fireflys_yosys.tcl}}",
+        f"      - {FLOW_FILES[0][1]}: {{copyto: fireflys_yosys.tcl}}",
         "    file_type: user",
         "  kv260:",
         "    files:",
-        f"      - {rel(cons / 'kv260.xdc')}: {{file_type: xdc}}",
-        f"      - {rel(cons / 'kv260_ooc.tcl')}: {{file_type: tclSource}}",
+        f"      - {FLOW_FILES[1][1]}: {{file_type: xdc}}",
+        f"      - {FLOW_FILES[2][1]}: {{file_type: tclSource}}",
         "",
         "targets:",
         "  default: &default",
