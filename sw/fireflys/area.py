@@ -6,8 +6,8 @@ groups of a mask word against it (Look x VecW AND/OR), so its LUTs are modelled 
 
     a * VecW + b * Look * VecW + c
 
-and a core as PCO detectors plus the shared window stage and output buffers,
-``d * VecW + e * Co * T``. The coefficients are least-squares fits to Yosys
+(``c`` includes the detector's LIF neuron) and a core as PCO detectors plus the shared
+window stage and output buffers, ``d * VecW + e * Co * T``. The coefficients are least-squares fits to Yosys
 ``synth_xilinx -family xcup`` results of generated models (:func:`fit`); the defaults come
 from the digits demo model and scnn5 (see docs/fpga.md), and ``fireflys plan --max-luts``
 uses them to stay within a LUT budget.
@@ -28,11 +28,13 @@ from .synth import load_stat
 
 @dataclass(frozen=True)
 class AreaModel:
-    a: float = 4.23  # LUT per window bit (per detector)
-    b: float = 1.28  # LUT per look-ahead bit (Look x VecW, per detector)
-    c: float = 64.0  # LUT per detector
-    d: float = 0.4  # LUT per window bit (per core: window stage)
-    e: float = 2.0  # LUT per output bit of a pixel (per core: output buffers, neurons' mux)
+    # fitted to Yosys synth_xilinx -family xcup of the digits demo model and scnn5 (random
+    # 90 %, PCO 1,4,4,4,4,4): 9 cores, 33 detectors (docs/fpga.md)
+    a: float = 4.29  # LUT per window bit (per detector)
+    b: float = 1.44  # LUT per look-ahead bit (Look x VecW, per detector)
+    c: float = 170.0  # LUT per detector (18) and its LIF neuron (152)
+    d: float = 0.68  # LUT per window bit (per core: window stage, line buffer)
+    e: float = 13.4  # LUT per output bit of a pixel (per core: output buffers, pooling)
 
 
 DEFAULT = AreaModel()
