@@ -121,7 +121,8 @@ def test_synth_target_reports_resources_per_core() -> None:
     assert t["lut"] == pytest.approx(sum(c["lut"] for c in res["cores"]) + res["glue"]["lut"])
     assert (work / f"fireflys_model_{name}_0.1.0.json").is_file()
     log = (work / "yosys.log").read_text()
-    assert "ERROR" not in log and "synth_xilinx -family xcup" in log
+    assert "ERROR" not in log and "Executing SYNTH_XILINX pass" in log
+    assert "synth_xilinx -family xcup -top fireflys_top" in (work / "fireflys_yosys.ys").read_text()
 
 
 # ----------------------------------------------------------------------------- parsing
