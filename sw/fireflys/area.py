@@ -7,10 +7,10 @@ groups of a mask word against it (Look x VecW AND/OR), so its LUTs are modelled 
     a * VecW + b * Look * VecW + c
 
 (``c`` includes the detector's LIF neuron) and a core as PCO detectors plus the shared
-window stage and output buffers, ``d * VecW + e * Co * T``. The coefficients are least-squares fits to Yosys
-``synth_xilinx -family xcup`` results of generated models (:func:`fit`); the defaults come
-from the digits demo model and scnn5 (see docs/fpga.md), and ``fireflys plan --max-luts``
-uses them to stay within a LUT budget.
+window stage and output buffers, ``d * VecW + e * Co * T``. The coefficients are
+least-squares fits to Yosys ``synth_xilinx -family xcup`` results of generated models
+(:func:`fit`); the defaults come from the digits demo model and scnn5 (see docs/fpga.md),
+and ``fireflys plan --max-luts`` uses them to stay within a LUT budget.
 """
 
 from __future__ import annotations

