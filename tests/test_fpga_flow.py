@@ -214,3 +214,20 @@ def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
     assert set(got) == {0, 1, 2}
     fa, fb, fc = area.fit([(model, tmp_path / "s.json")])
     assert (fa, fb, fc) == pytest.approx((a, b, c), abs=0.02)
+
+
+def test_sim_target_checks_against_the_golden_model() -> None:
+    """`fusesoc run --target=sim`: the standalone Verilator testbench passes on the golden
+    model's outputs and fails, naming the frame, when one expected output is changed."""
+    name = "flow_sim"
+    _, hw = _generated(name)
+    cmd = [shutil.which("fusesoc") or "fusesoc", "--cores-root", ".", "--cores-root", str(hw),
+           "run", "--target=sim", f"fireflys:model:{name}"]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "PASS: 8 frames" in r.stdout, r.stdout[-2000:] + r.stderr
+    out = hw / "sim" / "out.hex"
+    lines = out.read_text().split()
+    lines[3] = f"{int(lines[3], 16) ^ 1:0{len(lines[3])}x}"
+    out.write_text("\n".join(lines) + "\n")
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    assert r.returncode != 0 and "FAIL: frame 3" in r.stdout + r.stderr, r.stdout[-2000:]

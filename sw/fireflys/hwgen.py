@@ -333,7 +333,7 @@ def pnr_top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
 
 
 def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
-             name: str = "model") -> dict[str, Path]:
+             name: str = "model", sim_frames: int = 8) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
@@ -359,6 +359,9 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     for src, dst in FLOW_FILES:
         (out / dst).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, out / dst)
+    from .tbgen import write_sim
+
+    write_sim(model, out, sim_frames)
     core = out / "fireflys_model.core"
     core.write_text(core_file(model, out, name))
     return {"top": top, "manifest": hw, "mem": mem, "core": core}
@@ -410,6 +413,9 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
         "    files:",
         f"      - {FLOW_FILES[0][1]}: {{copyto: fireflys_yosys.tcl}}",
         "    file_type: user",
+        "  sim_tb:",
+        "    files: [sim/fireflys_sim_tb.sv]",
+        "    file_type: systemVerilogSource",
         "  kv260:",
         "    files:",
         f"      - {FLOW_FILES[1][1]}: {{file_type: xdc}}",
@@ -426,6 +432,17 @@ def core_file(model: CompiledModel, out: Path, name: str) -> str:
         "    flow_options:",
         "      tool: verilator",
         "      verilator_options: [-Wall]",
+        "  sim:",
+        "    <<: *default",
+        "    description: standalone self-checking testbench (Verilator --binary), random "
+        "frames against the golden model's outputs",
+        "    filesets_append: [sim_tb]",
+        "    toplevel: fireflys_sim_tb",
+        "    flow: sim",
+        "    flow_options:",
+        "      tool: verilator",
+        "      mode: binary",
+        "      verilator_options: [-Wno-fatal]",
         "  synth:",
         "    <<: *default",
         "    description: Yosys (yosys-slang) synth_xilinx for the KV260's xczu5ev; "
