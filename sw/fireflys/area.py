@@ -23,7 +23,7 @@ import numpy as np
 
 from .model import CompiledModel
 from .sched import look, planes
-from .synth import load_stat
+from .synth import load_stat, module_summary
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,6 @@ _DET = re.compile(r"sparse_detector\$fireflys_top\.u_core(\d+)\.g_det\[\d+\]\.u_
 def measured_detector_luts(stat: Path) -> dict[int, float]:
     """Mean LUTs of one detector (with its encoders and popcount) per core, from a
     hierarchical ``synth_xilinx`` statistics file."""
-    from .synth import cell_summary
-
     mods = load_stat(stat)
     per: dict[int, list[float]] = {}
     for name, mt in ((n.lstrip("\\"), _DET.search(n.lstrip("\\"))) for n in mods):
@@ -84,9 +82,7 @@ def measured_detector_luts(stat: Path) -> dict[int, float]:
         for sub, m in mods.items():  # the detector and its submodules
             sp = sub.lstrip("\\").split("$", 1)[-1]
             if sp == path or sp.startswith(path + "."):
-                total += cell_summary({c: int(k) for c, k in
-                                       m.get("num_cells_by_type", {}).items()
-                                       if "$" not in c})["lut"]
+                total += module_summary(m)["lut"]
         per.setdefault(int(mt.group(1)), []).append(total)
     return {i: float(np.mean(v)) for i, v in per.items()}
 

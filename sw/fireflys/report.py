@@ -157,52 +157,51 @@ def table(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plots(rep: dict[str, Any], out: Path) -> dict[str, Path]:
+def _bars(path: Path, names: list[str], series: list[tuple[str, list[float]]], ylabel: str,
+          title: str, period: float | None = None, ylim: tuple[float, float] | None = None) -> Path:
+    """One grouped bar chart per core (one bar per series), saved as ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    files = {}
-    names = [f"{o['name']}\n{o['layer']}" for o in rep["layers"]]
     x = np.arange(len(names))
+    width = 0.8 / len(series)
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.bar(x - 0.27, [o["ideal_cycles"] for o in rep["layers"]], 0.27, label="ideal")
-    ax.bar(x, [o["predicted_cycles"] for o in rep["layers"]], 0.27, label="predicted")
-    ax.bar(x + 0.27, [o["busy_cycles"] for o in rep["layers"]], 0.27, label="measured (RTL)")
-    ax.axhline(rep["cycles_per_frame"], ls="--", c="gray", label="frame period")
-    ax.set(xticks=x, xticklabels=names, ylabel="cycles / frame",
-           title=f"{rep['model']}: cycles per core")
+    for k, (label, values) in enumerate(series):
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=label)
+    if period is not None:
+        ax.axhline(period, ls="--", c="gray", label="frame period")
+    ax.set(xticks=x, xticklabels=names, ylabel=ylabel, title=title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.legend()
     fig.tight_layout()
-    files["cycles"] = out / "cycles.png"
-    fig.savefig(files["cycles"], dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+    return path
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.bar(x - 0.2, [o["weight_sparsity"] for o in rep["layers"]], 0.4, label="weights")
-    ax.bar(x + 0.2, [1 - o["pair_density"] for o in rep["layers"]], 0.4,
-           label="(weight, input) pairs skipped")
-    ax.set(xticks=x, xticklabels=names, ylabel="sparsity", ylim=(0, 1),
-           title=f"{rep['model']}: sparsity per layer")
-    ax.legend()
-    fig.tight_layout()
-    files["sparsity"] = out / "sparsity.png"
-    fig.savefig(files["sparsity"], dpi=100)
-    plt.close(fig)
 
+def plots(rep: dict[str, Any], out: Path) -> dict[str, Path]:
+    ly = rep["layers"]
+    names = [f"{o['name']}\n{o['layer']}" for o in ly]
+    files = {
+        "cycles": _bars(out / "cycles.png", names, [
+            ("ideal", [o["ideal_cycles"] for o in ly]),
+            ("predicted", [o["predicted_cycles"] for o in ly]),
+            ("measured (RTL)", [o["busy_cycles"] for o in ly])],
+            "cycles / frame", f"{rep['model']}: cycles per core", rep["cycles_per_frame"]),
+        "sparsity": _bars(out / "sparsity.png", names, [
+            ("weights", [o["weight_sparsity"] for o in ly]),
+            ("(weight, input) pairs skipped", [1 - o["pair_density"] for o in ly])],
+            "sparsity", f"{rep['model']}: sparsity per layer", ylim=(0, 1)),
+    }
     if "resources_xcup" in rep:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        res = [o["resources_xcup"] for o in rep["layers"]]
-        ax.bar(x - 0.2, [r["lut"] for r in res], 0.4, label="LUT")
-        ax.bar(x + 0.2, [r["ff"] for r in res], 0.4, label="FF")
-        ax.set(xticks=x, xticklabels=names, ylabel="count",
-               title=f"{rep['model']}: resources per core (Yosys synth_xilinx xcup)")
-        ax.legend()
-        fig.tight_layout()
-        files["resources"] = out / "resources.png"
-        fig.savefig(files["resources"], dpi=100)
-        plt.close(fig)
+        res = [o["resources_xcup"] for o in ly]
+        files["resources"] = _bars(
+            out / "resources.png", names,
+            [("LUT", [r["lut"] for r in res]), ("FF", [r["ff"] for r in res])], "count",
+            f"{rep['model']}: resources per core (Yosys synth_xilinx xcup)")
     return files
 
 

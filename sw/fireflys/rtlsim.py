@@ -118,6 +118,18 @@ def _model_key(model_dir: Path, skip: bool) -> str:
     return h.hexdigest()[:16]
 
 
+def write_vectors(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult, in_w: int,
+                  out_dir: Path) -> int:
+    """``in.hex`` (the frames' input beats) and ``out.hex`` (the golden model's output
+    beats) under ``out_dir``; returns the output beat width."""
+    write_hex(out_dir / "in.hex", [int(v, 16) for f in encode_frames(model, x) for v in f],
+              in_w, signed=False)
+    out_w = output_width(model)
+    write_hex(out_dir / "out.hex", [int(v, 16) for v in expected_outputs(model, res)], out_w,
+              signed=False)
+    return out_w
+
+
 def simulate(
     model: CompiledModel,
     model_dir: str | Path,
@@ -150,12 +162,7 @@ def simulate(
     frames = len(x)
     run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    in_w = cores[0].in_w
-    write_hex(run_dir / "in.hex", [int(v, 16) for f in encode_frames(model, x) for v in f],
-              in_w, signed=False)
-    outs = expected_outputs(model, res)
-    out_w = output_width(model)
-    write_hex(run_dir / "out.hex", [int(v, 16) for v in outs], out_w, signed=False)
+    out_w = write_vectors(model, x, res, cores[0].in_w, run_dir)
     for i, (c, stream) in enumerate(zip(cores, expected_streams(model, res), strict=True)):
         write_hex(run_dir / f"tap{i}.hex", [int(v, 16) for f in stream for v in f], c.out_w,
                   signed=False)

@@ -43,7 +43,8 @@ def gate_netlist(sources: list[Path], top: str, out_dir: Path) -> Path:
     """Generic gate-level netlist of ``top`` (``synth``: Yosys' internal gates, ROMs and
     RAMs mapped to logic and flip-flops with their initial contents), hierarchy kept so that
     the top's internal stream wires stay visible to the testbench. Cached by the sources'
-    contents (memory images included through the top's parameters)."""
+    modification times (the generator rewrites the top, which names its memory images,
+    whenever it rewrites them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     net = out_dir / f"{top}_gl.v"
     stamp = out_dir / "sources.json"
@@ -95,6 +96,13 @@ def cell_summary(cells: dict[str, int]) -> dict[str, float]:
     }
 
 
+def module_summary(module: dict[str, Any]) -> dict[str, float]:
+    """:func:`cell_summary` of one ``stat -json`` module's own primitives (submodule
+    instances, whose names carry read_slang's ``$`` suffix, are left out)."""
+    return cell_summary({c: int(n) for c, n in module.get("num_cells_by_type", {}).items()
+                         if not c.startswith(("\\", "$")) and "$" not in c})
+
+
 def resources(stat_path: Path) -> dict[str, Any]:
     """Per-core and total resources of a hierarchical ``synth_xilinx`` run (each module of
     ``stat -json`` counted once: read_slang uniquifies every instance)."""
@@ -103,8 +111,7 @@ def resources(stat_path: Path) -> dict[str, Any]:
     total: dict[str, float] = {}
     other: dict[str, float] = {}
     for name, m in mods.items():
-        own = cell_summary({c: int(n) for c, n in m.get("num_cells_by_type", {}).items()
-                            if not c.startswith(("\\", "$")) and "$" not in c})
+        own = module_summary(m)
         mt = CORE_RE.search(name)
         dst = per_core.setdefault(int(mt.group(1)), {}) if mt else other
         for k, v in own.items():

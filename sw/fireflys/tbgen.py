@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .hwgen import TOP, CoreParams, core_params, output_width, perf_words
+from .hwgen import TOP, CoreParams, core_params, perf_words
 from .model import CompiledModel
 
 TB_TOP = "fireflys_tb"
@@ -228,19 +228,13 @@ def write_sim(model: CompiledModel, out: Path, frames: int = 8, seed: int = 0) -
     the ``sim`` target under ``out/sim/``; returns the testbench."""
     from . import golden
     from .compile import random_input
-    from .memimg import write_hex
-    from .rtlsim import encode_frames, expected_outputs
+    from .rtlsim import write_vectors
 
     d = (out / "sim").resolve()
     d.mkdir(parents=True, exist_ok=True)
     x = random_input(model, frames, np.random.default_rng(seed), density=0.3)
-    res = golden.run(model, x)
-    words = [int(v, 16) for f in encode_frames(model, x) for v in f]
     in_w = core_params(model, out / "mem")[0].in_w
-    write_hex(d / "in.hex", words, in_w, signed=False)
-    out_w = output_width(model)
-    write_hex(d / "out.hex", [int(v, 16) for v in expected_outputs(model, res)], out_w,
-              signed=False)
+    out_w = write_vectors(model, x, golden.run(model, x), in_w, d)
     _, h, w = model.arch.in_shape
     tb = d / f"{SIM_TB}.sv"
     tb.write_text(sim_tb_sv(in_w, out_w, h * w, frames, d))

@@ -61,9 +61,9 @@ def mounts(paths: list[Path]) -> str:
     the run needs are mounted one level down (the longer mount point wins)."""
     entries = [f"/{d}=/{d}" for d in sorted(os.listdir("/"))
                if d != "tmp" and os.path.isdir(f"/{d}") and os.access(f"/{d}", os.R_OK)]
-    tmp = {Path("/tmp", p.resolve().relative_to("/tmp").parts[0])
-           for p in paths if p.resolve().is_relative_to("/tmp")
-           and len(p.resolve().relative_to("/tmp").parts) > 0}
+    under = [p.resolve().relative_to("/tmp") for p in paths
+             if p.resolve().is_relative_to("/tmp")]
+    tmp = {Path("/tmp", r.parts[0]) for r in under if r.parts}
     entries += [f"{d}={d}" for d in sorted(tmp)]
     return ":".join(entries)
 
