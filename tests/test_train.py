@@ -19,7 +19,14 @@ from fireflys.model import load_model
 from fireflys.prune import GradRParam, bias_only_spikes, laplace_mu, silent_channels
 from fireflys.quant import fake_quant, to_int
 from fireflys.snn import SpikingNet
-from fireflys.train import TrainConfig, TrainError, check_bit_exact, sparsity_ramp, train
+from fireflys.train import (
+    TrainConfig,
+    TrainError,
+    check_bit_exact,
+    load_run,
+    sparsity_ramp,
+    train,
+)
 
 TINY = "1x8x8-6c3p1-mp2-8c3p1-10fc"
 
@@ -122,6 +129,26 @@ def test_train_export_reload_and_resume(tmp_path) -> None:
     r2 = train(cfg, resume=True, quiet=True)
     assert [h.epoch for h in r2.history] == [1, 2]
     assert r2.history[0] == r.history[0]
+    # init-from: a new run starts from the trained weights (a zero-step run keeps them exactly)
+    from fireflys.train import init_from_run
+
+    cfg3 = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "ft"), epochs=1,
+                       batch=32, max_steps=2, check_frames=32, sparsity=0.5,
+                       init_from=str(tmp_path / "run"))
+    net, _ = load_run(tmp_path / "run")
+    fresh = SpikingNet(parse_arch(TINY), T=cfg3.T, encoding="direct", seed=1)
+    init_from_run(fresh, cfg3)
+    for a, b in zip(fresh.state_dict().values(), net.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    r3 = train(cfg3, quiet=True)
+    assert [h.epoch for h in r3.history] == [1]
+    assert abs(r3.history[0].sparsity - r2.history[-1].sparsity) < 0.2
+    cfg3.seed = 7  # another held-out split: the initial run trained on its frames
+    with pytest.raises(TrainError, match="config field 'seed' is 0 there but 7 here"):
+        train(cfg3, quiet=True)
+    cfg3.seed, cfg3.init_from = 0, str(tmp_path / "nothing")
+    with pytest.raises(TrainError, match="--init-from: no checkpoint"):
+        train(cfg3, quiet=True)
 
 
 def test_bad_options(tmp_path) -> None:

@@ -174,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
         seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
-        check_frames=args.check_frames)
+        check_frames=args.check_frames, init_from=args.init_from)
     r = train(cfg, resume=args.resume)
     if not r.reporting:
         return 0
@@ -444,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--init-from", metavar="RUN", help="start from the trained weights of another "
+                   "run (same arch, dataset, seed, T, neuron): a fine-tuning / second pruning "
+                   "cycle with a fresh learning-rate curve")
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)

@@ -69,6 +69,7 @@ class TrainConfig:
     holdout: float = 0.2  # held-out fraction when the dataset has no test split
     check_frames: int = 256  # validation frames checked bit for bit (0: all of them)
     threads: int | None = None
+    init_from: str | None = None  # run directory whose trained weights start this run
 
 
 @dataclass
@@ -259,6 +260,33 @@ def load_run(run_dir: str | Path) -> tuple[SpikingNet, TrainConfig]:
     return net, cfg
 
 
+# fields that must equal the initial run's for its weights to mean the same network here and
+# for the held-out validation frames to be ones neither run trained on
+_INIT_SAME = ("arch", "dataset", "T", "k", "reset", "readout", "in_bits", "seed", "holdout")
+
+
+def init_from_run(net: SpikingNet, cfg: TrainConfig) -> None:
+    """Load the trained weights of the run ``cfg.init_from`` into ``net`` (fine-tuning or a
+    second pruning cycle: a fresh optimizer and learning-rate curve, the sparsity ramp starting
+    from that network's sparsity)."""
+    ckpt = Path(cfg.init_from or "") / "checkpoint.pt"
+    if not ckpt.is_file():
+        raise TrainError(f"--init-from: no checkpoint at {ckpt}")
+    try:
+        st = torch.load(ckpt, map_location=cfg.device, weights_only=False)
+        other = st["config"]
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError) as e:
+        raise TrainError(f"--init-from {ckpt}: unreadable checkpoint ({e})") from None
+    for f in _INIT_SAME:
+        if other.get(f) != getattr(cfg, f):
+            raise TrainError(f"--init-from {ckpt}: config field {f!r} is {other.get(f)!r} "
+                             f"there but {getattr(cfg, f)!r} here (must be equal)")
+    try:
+        net.load_state_dict(st["net"])
+    except (RuntimeError, KeyError) as e:
+        raise TrainError(f"--init-from {ckpt}: weights do not fit ({e})") from None
+
+
 def _optimizer(net: SpikingNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     hidden = [p.theta for p in net.gradr_params()]
     ids = {id(p) for p in hidden}
@@ -320,6 +348,8 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                          f"{int(ytr.max()) + 1} classes")
     net = SpikingNet(arch, T=cfg.T, encoding=enc, in_bits=cfg.in_bits, k=cfg.k,
                      reset=cfg.reset, readout=cfg.readout, seed=cfg.seed).to(cfg.device)
+    if cfg.init_from and not resume:
+        init_from_run(net, cfg)
     opt = _optimizer(net, cfg)
     steps_per_epoch = -(-len(xtr) // cfg.batch)
     if cfg.max_steps:
