@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal lint-model hw-model synth pnr kv260 bench \
 	bench-fpga bench-pnr bench-train clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
+	@echo "make formal    SymbiYosys proofs: FIFO, detector, neurons of two models -> reports/formal.json"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
@@ -77,6 +78,15 @@ lint: setup
 	ruff check sw tests sim
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
+
+# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo and sparse_detector properties, and
+# every neuron of a random demo-size model and a random scnn5 within the compiler's bounds
+FORMAL_MODELS := build/formal/models
+formal: setup
+	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --seed 0 --out $(FORMAL_MODELS)/demo_r80
+	fireflys compile --arch scnn5 --random-sparsity 0.9 --seed 0 --out $(FORMAL_MODELS)/scnn5_r90
+	fireflys formal --model $(FORMAL_MODELS)/demo_r80 --model $(FORMAL_MODELS)/scnn5_r90 \
+	    --json reports/formal.json
 
 MODEL ?= $(DEMO_RUN)/model
 MODEL_NAME ?= $(subst -,_,$(notdir $(patsubst %/model,%,$(abspath $(MODEL)))))

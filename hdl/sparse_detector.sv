@@ -57,6 +57,11 @@ module sparse_detector #(
   output logic [ThetaW-1:0]        res_theta_o,
   output logic                     done_o,       // the pixel ends (with its last result)
   output logic                     pair_o        // a non-zero (weight, spike) pair accumulated
+`ifdef FORMAL
+  ,  // the ROM contents, free inputs of the proof (see the FORMAL block below)
+  input  logic [Groups/Look*Look*Nseg*Pci-1:0] f_masks,
+  input  logic [Groups*AddrW-1:0]              f_base
+`endif
 );
 
   localparam int unsigned Words    = Groups / Look;
@@ -75,6 +80,33 @@ module sparse_detector #(
   logic [WordW-1:0]    mask_rom;  // masks of the word after the current one
   logic [PtrWordW-1:0] ptr_rom;   // segment pointers of the group being peeled
 
+`ifdef FORMAL
+  // Formal: the mask and pointer ROMs hold arbitrary constant contents (free nets, assumed
+  // stable), the pointers consistent with the masks as the compiler writes them: segment s of
+  // group g starts at base[g] + the number of mask bits of g in the segments before s.
+  function automatic logic [SegW-1:0] f_mask_of(input logic [GroupW-1:0] g);
+    return f_masks[32'(g) * SegW +: SegW];
+  endfunction
+  function automatic logic [WordW-1:0] f_word_of(input logic [WIdxW-1:0] w);
+    return f_masks[32'(w) * WordW +: WordW];
+  endfunction
+  function automatic logic [PtrWordW-1:0] f_ptr_of(input logic [GroupW-1:0] g);
+    logic [PtrWordW-1:0] p;
+    logic [SegW-1:0] m;
+    logic [AddrW-1:0] a;
+    m = f_mask_of(g);
+    a = f_base[32'(g) * AddrW +: AddrW];
+    for (int unsigned s = 0; s < Nseg; s++) begin
+      p[s*AddrW +: AddrW] = a;
+      for (int unsigned b = 0; b < Pci; b++) a = a + AddrW'(m[s*Pci + b]);
+    end
+    return p;
+  endfunction
+  always_ff @(posedge clk_i) begin
+    mask_rom <= f_word_of(word_rd);
+    ptr_rom  <= f_ptr_of(ptr_rd);
+  end
+`else
   sync_rom #(.Width(WordW), .Depth(Words), .InitFile(MaskFile), .AddrWidth(WIdxW)) u_mask (
     .clk_i (clk_i),
     .en_i  (1'b1),
@@ -87,6 +119,8 @@ module sparse_detector #(
     .addr_i(ptr_rd),
     .data_o(ptr_rom)
   );
+
+`endif
 
   // ------------------------------------------------------------------ scan state
   logic              open_q;   // a pixel is in progress
@@ -165,7 +199,8 @@ module sparse_detector #(
   // ROM addresses: the word after the next current word, the group being peeled
   logic [WIdxW-1:0] word_next;
   assign word_next = take ? '0 : (advance ? word_q + WIdxW'(1) : word_q);
-  assign word_rd   = (word_next == WIdxW'(Words - 1)) ? '0 : word_next + WIdxW'(1);
+  // (in reset: word 0, so a window taken in the first cycle after reset finds its masks)
+  assign word_rd   = (!rst_ni || word_next == WIdxW'(Words - 1)) ? '0 : word_next + WIdxW'(1);
   assign ptr_rd    = load ? load_grp : grp_q;
 
   always_ff @(posedge clk_i) begin
@@ -433,5 +468,123 @@ module sparse_detector #(
   end else begin : g_no_theta
     assign res_theta_o = '0;
   end
+
+`ifdef FORMAL
+  // Proved by sim/formal/sparse_detector.sby (k-induction, small parameters): for every
+  // window, the groups with pairs are loaded once each, in ascending order, groups without
+  // pairs never; each loaded group peels exactly the set bits of window & mask, one per cycle,
+  // each once, in ascending order; each pair's weight address is the group's base plus the
+  // rank of the position among the group's mask bits. The rest are inductive invariants.
+  logic f_init = 1'b1;
+  logic [Words*WordW-1:0] f_masks_q;
+  logic [Groups*AddrW-1:0] f_base_q;
+  logic [VecW-1:0] f_win_q;           // the window of the open pixel
+  logic [Groups-1:0] f_loaded_q;      // its groups loaded so far
+  logic [WIdxW-1:0] f_word_rd_q;      // the mask ROM address of the last cycle
+
+  function automatic logic f_nonempty(input logic [VecW-1:0] win, input logic [GroupW-1:0] g);
+    return group_vec(win, f_mask_of(g)) != '0;
+  endfunction
+
+  logic [VecW-1:0] f_pos, f_lw;
+  logic [SegW-1:0] f_plane_pos;
+  logic [AddrW-1:0] f_rank;
+  logic [Groups-1:0] f_before;
+  always_comb begin
+    f_pos = vec_q & ~vec_rest;
+    f_plane_pos = '0;
+    for (int unsigned l = 0; l < L; l++) f_plane_pos = f_plane_pos | f_pos[l*SegW +: SegW];
+    f_rank = '0;  // mask bits strictly below the position
+    for (int unsigned i = 0; i < SegW; i++) begin
+      if (mask_q[i] && (f_plane_pos & ~((SegW'(2) << i) - SegW'(1))) != '0) begin
+        f_rank = f_rank + AddrW'(1);
+      end
+    end
+    f_lw = take ? window_i : f_win_q;
+    f_before = take ? '0 : f_loaded_q;
+  end
+
+  always_ff @(posedge clk_i) begin
+    f_init <= 1'b0;
+    f_masks_q <= f_masks;
+    f_base_q <= f_base;
+    f_word_rd_q <= word_rd;
+    if (!rst_ni) begin
+      f_loaded_q <= '0;
+    end else begin
+      if (take) begin
+        f_win_q <= window_i;
+        f_loaded_q <= '0;
+      end
+      if (load) f_loaded_q[load_grp] <= 1'b1;
+      if (take && load) f_loaded_q <= Groups'(1) << load_grp;
+    end
+  end
+
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    if (!f_init) begin
+      assume (f_masks == f_masks_q);
+      assume (f_base == f_base_q);
+    end
+    if (!f_init && rst_ni && Skip) begin
+      // ---- peeling: one position per cycle, the lowest left, a pair of the group
+      if (active_q) begin
+        assert (vec_q != '0);
+        assert (f_pos != '0 && (f_pos & (f_pos - VecW'(1))) == '0);
+        assert ((vec_q & (f_pos - VecW'(1))) == '0);
+        assert ((vec_q & ~group_vec(f_win_q, f_mask_of(grp_q))) == '0);
+        assert (mask_q == f_mask_of(grp_q));
+        assert (f_loaded_q[grp_q]);
+        // ---- weight address = base + rank of the position among the group's mask bits
+        assert (ptr_rom == f_ptr_of(grp_q));
+        assert (wt_addr == f_base[32'(grp_q) * AddrW +: AddrW] + f_rank);
+      end
+      // ---- loading: every group with pairs once, ascending, none without pairs
+      if (load) begin
+        assert (load_hits == group_vec(f_lw, f_mask_of(load_grp)));
+        assert (load_hits != '0);
+        for (int unsigned g = 0; g < Groups; g++) begin
+          if (g < 32'(load_grp)) assert (f_before[g] == f_nonempty(f_lw, GroupW'(g)));
+          else assert (!f_before[g]);
+        end
+      end
+      // ---- the pixel ends after all its groups with pairs
+      if (done_now) begin
+        for (int unsigned g = 0; g < Groups; g++) begin
+          assert (f_loaded_q[g] == f_nonempty(f_win_q, GroupW'(g)));
+        end
+      end
+      // ---- progress: no idle cycle while a pixel is open (peel, load, next word or end)
+      if (open_q) assert (active_q || load || advance || done_now);
+      // ---- invariants
+      assert (mask_rom == f_word_of(f_word_rd_q));
+      if (!open_q) begin
+        assert (!active_q && pend_q == '0 && word_q == WIdxW'(Words - 1));
+      end else begin
+        assert (win_q == f_win_q);
+        assert (32'(base_q) == 32'(word_q) * Look);
+        assert (wmask_q == f_word_of(word_q));
+        assert (f_word_rd_q == ((word_q == WIdxW'(Words - 1)) ? '0 : word_q + WIdxW'(1)));
+        for (int unsigned g = 0; g < Groups; g++) begin
+          if (g < 32'(base_q)) begin
+            assert (f_loaded_q[g] == f_nonempty(f_win_q, GroupW'(g)));
+          end else if (g < 32'(base_q) + Look) begin
+            assert ((f_loaded_q[g] || pend_q[g - 32'(base_q)])
+                    == f_nonempty(f_win_q, GroupW'(g)));
+            assert (!(f_loaded_q[g] && pend_q[g - 32'(base_q)]));
+            if (active_q && pend_q[g - 32'(base_q)]) assert (g > 32'(grp_q));
+          end else begin
+            assert (!f_loaded_q[g]);
+          end
+        end
+        if (active_q) assert (32'(grp_q) >= 32'(base_q) && 32'(grp_q) < 32'(base_q) + Look);
+        for (int unsigned g = 0; g < Groups; g++) begin
+          if (active_q && g > 32'(grp_q)) assert (!f_loaded_q[g]);
+        end
+      end
+    end
+  end
+`endif
 
 endmodule

@@ -44,4 +44,46 @@ module stream_fifo #(
     end
   end
 
+`ifdef FORMAL
+  // Proved by sim/formal/stream_fifo.sby (data independence: the FIFO never looks at the data,
+  // so numbering the words pushed 0, 1, 2, ... and checking that they leave as 0, 1, 2, ...
+  // proves no word is dropped, duplicated or reordered; Width >= log2(Depth) + 2 bits keep
+  // the numbers of the words inside distinct).
+  logic f_init = 1'b1;
+  logic [Width-1:0] f_in_seq_q, f_out_seq_q;
+  logic f_stall_q;
+  logic [Width-1:0] f_data_q;
+  always_ff @(posedge clk_i) begin
+    f_init    <= 1'b0;
+    f_stall_q <= rst_ni && out_valid_o && !out_ready_i;
+    f_data_q  <= out_data_o;
+    if (!rst_ni) begin
+      f_in_seq_q  <= '0;
+      f_out_seq_q <= '0;
+    end else begin
+      if (push) f_in_seq_q <= f_in_seq_q + Width'(1);
+      if (pop) f_out_seq_q <= f_out_seq_q + Width'(1);
+    end
+  end
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    if (in_valid_i) assume (in_data_i == f_in_seq_q);
+    if (!f_init && rst_ni) begin
+      assert (cnt_q <= CW'(Depth));
+      assert (f_in_seq_q - f_out_seq_q == Width'(cnt_q));
+      assert (32'(rd_q) < Depth && 32'(wr_q) < Depth);
+      assert ((32'(wr_q) + Depth - 32'(rd_q)) % Depth == 32'(cnt_q) % Depth);
+      // the words inside are the next ones expected, in order
+      for (int unsigned i = 0; i < Depth; i++) begin
+        if (CW'(i) < cnt_q) begin
+          assert (mem[(32'(rd_q) + i) % Depth] == f_out_seq_q + Width'(i));
+        end
+      end
+      if (out_valid_o) assert (out_data_o == f_out_seq_q);
+      // a word offered and not taken stays offered, unchanged
+      if (f_stall_q) assert (out_valid_o && out_data_o == f_data_q);
+    end
+  end
+`endif
+
 endmodule

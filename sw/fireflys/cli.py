@@ -12,6 +12,7 @@ import numpy as np
 from .arch import PRESETS, ArchError, parse_arch
 from .compile import ConfigError
 from .data import DatasetError
+from .formal import FormalError
 from .golden import InputError
 from .hdlsim import SimulationError
 from .memimg import MemImageError
@@ -20,7 +21,7 @@ from .report import ReportError
 from .synth import SynthError
 
 USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError,
-               SimulationError, DatasetError, ReportError, SynthError)
+               SimulationError, DatasetError, ReportError, SynthError, FormalError)
 
 
 def _int_list(text: str) -> list[int]:
@@ -354,6 +355,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_formal(args: argparse.Namespace) -> int:
+    from . import formal
+
+    out = Path(args.out)
+    proofs = [] if args.no_rtl else formal.rtl_proofs(out / "rtl")
+    for d in args.model or []:
+        model = load_model(d)
+        label = Path(d).resolve().name.replace("-", "_")
+        proofs += formal.neuron_proofs(model, label, out / f"neurons_{label}")
+    if not proofs:
+        raise ConfigError("nothing to prove: give --model or leave out --no-rtl")
+    for pr in proofs:
+        print(f"{pr.status:7s} {pr.name:44s} {pr.seconds:7.1f} s")
+        if not pr.passed:
+            print("        " + pr.detail.replace("\n", "\n        "))
+    s = formal.summary(proofs)
+    print(f"{s['passed']}/{s['proofs']} proofs passed in {s['seconds']:.0f} s")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(s, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0 if s["passed"] == s["proofs"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fireflys",
@@ -504,6 +529,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--name", help="report name (default: the model directory's name)")
     rp.add_argument("--out", required=True, help="output directory (report.json, .txt, PNGs)")
     rp.set_defaults(func=cmd_report)
+
+    fo = sub.add_parser("formal", help="formal proofs (SymbiYosys + z3): FIFO and detector "
+                        "properties, and no neuron overflow within a model's bounds")
+    fo.add_argument("--model", action="append", metavar="DIR",
+                    help="a compiled model whose neurons to prove (repeatable)")
+    fo.add_argument("--no-rtl", action="store_true",
+                    help="skip the RTL proofs of sim/formal/*.sby")
+    fo.add_argument("--out", default="build/formal", help="work directory (default build/formal)")
+    fo.add_argument("--json", help="write the results (JSON)")
+    fo.set_defaults(func=cmd_formal)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

@@ -1,0 +1,89 @@
+// Synchronous FIFO with valid/ready on both sides (first-word fall-through).
+// Never drops, duplicates or reorders: a word leaves only on out_valid_o && out_ready_i.
+module stream_fifo #(
+  parameter int unsigned Width = 8,
+  parameter int unsigned Depth = 2
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  logic             in_valid_i,
+  output logic             in_ready_o,
+  input  logic [Width-1:0] in_data_i,
+  output logic             out_valid_o,
+  input  logic             out_ready_i,
+  output logic [Width-1:0] out_data_o
+);
+
+  localparam int unsigned AW = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+  localparam int unsigned CW = unsigned'($clog2(Depth + 1));
+
+  (* ram_style = "distributed" *) logic [Width-1:0] mem [Depth];
+  logic [AW-1:0] rd_q, wr_q;
+  logic [CW-1:0] cnt_q;
+
+  logic push, pop;
+  assign in_ready_o  = (cnt_q != CW'(Depth));
+  assign out_valid_o = (cnt_q != '0);
+  assign out_data_o  = mem[rd_q];
+  assign push = in_valid_i && in_ready_o;
+  assign pop  = out_valid_o && out_ready_i;
+
+  always_ff @(posedge clk_i) begin
+    if (push) mem[wr_q] <= in_data_i;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      rd_q  <= '0;
+      wr_q  <= '0;
+      cnt_q <= '0;
+    end else begin
+      if (push) wr_q <= (wr_q == AW'(Depth - 1)) ? '0 : wr_q + AW'(1);
+      if (pop) rd_q <= (rd_q == AW'(Depth - 1)) ? '0 : rd_q + AW'(1);
+      cnt_q <= cnt_q + CW'(push) - CW'(pop);
+    end
+  end
+
+`ifdef FORMAL
+  // Proved by sim/formal/stream_fifo.sby (data independence: the FIFO never looks at the data,
+  // so numbering the words pushed 0, 1, 2, ... and checking that they leave as 0, 1, 2, ...
+  // proves no word is dropped, duplicated or reordered; Width >= log2(Depth) + 2 bits keep
+  // the numbers of the words inside distinct).
+  logic f_init = 1'b1;
+  logic [Width-1:0] f_in_seq_q, f_out_seq_q;
+  logic f_stall_q;
+  logic [Width-1:0] f_data_q;
+  always_ff @(posedge clk_i) begin
+    f_init    <= 1'b0;
+    f_stall_q <= rst_ni && out_valid_o && !out_ready_i;
+    f_data_q  <= out_data_o;
+    if (!rst_ni) begin
+      f_in_seq_q  <= '0;
+      f_out_seq_q <= '0;
+    end else begin
+      if (push) f_in_seq_q <= f_in_seq_q + Width'(1);
+      if (pop) f_out_seq_q <= f_out_seq_q + Width'(1);
+    end
+  end
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    if (in_valid_i) assume (in_data_i == f_in_seq_q);
+    if (!f_init && rst_ni) begin
+      assert (cnt_q <= CW'(Depth));
+      assert (f_in_seq_q - f_out_seq_q == Width'(cnt_q));
+      assert (32'(rd_q) < Depth && 32'(wr_q) < Depth);
+      assert ((32'(wr_q) + Depth - 32'(rd_q)) % Depth == 32'(cnt_q) % Depth);
+      // the words inside are the next ones expected, in order
+      for (int unsigned i = 0; i < Depth; i++) begin
+        if (CW'(i) < cnt_q) begin
+          assert (mem[(32'(rd_q) + i) % Depth] == f_out_seq_q + Width'(i));
+        end
+      end
+      if (out_valid_o) assert (out_data_o == f_out_seq_q);
+      // a word offered and not taken stays offered, unchanged
+      if (f_stall_q) assert (out_valid_o && out_data_o == f_data_q);
+    end
+  end
+`endif
+
+endmodule

@@ -1,0 +1,98 @@
+`ifndef VERILATOR
+module testbench;
+  reg [4095:0] vcdfile;
+  reg clock;
+`else
+module testbench(input clock, output reg genclock);
+  initial genclock = 1;
+`endif
+  reg genclock = 1;
+  reg [31:0] cycle = 0;
+  reg [0:0] PI_rst_ni;
+  reg [0:0] PI_in_valid_i;
+  reg [3:0] PI_in_data_i;
+  reg [0:0] PI_out_ready_i;
+  reg [0:0] PI_clk_i;
+  stream_fifo UUT (
+    .rst_ni(PI_rst_ni),
+    .in_valid_i(PI_in_valid_i),
+    .in_data_i(PI_in_data_i),
+    .out_ready_i(PI_out_ready_i),
+    .clk_i(PI_clk_i)
+  );
+`ifndef VERILATOR
+  initial begin
+    if ($value$plusargs("vcd=%s", vcdfile)) begin
+      $dumpfile(vcdfile);
+      $dumpvars(0, testbench);
+    end
+    #5 clock = 0;
+    while (genclock) begin
+      #5 clock = 0;
+      #5 clock = 1;
+    end
+  end
+`endif
+  initial begin
+`ifndef VERILATOR
+    #1;
+`endif
+    UUT.cnt_q = 2'b00;
+    UUT.f_data_q = 4'b0000;
+    UUT.f_in_seq_q = 4'b0000;
+    UUT.f_init = 1'b1;
+    UUT.f_out_seq_q = 4'b0000;
+    UUT.f_stall_q = 1'b0;
+    UUT.rd_q = 1'b1;
+    UUT.wr_q = 1'b0;
+    UUT.mem[1'b1] = 4'b0000;
+    UUT.mem[1'b0] = 4'b1000;
+
+    // state 0
+    PI_rst_ni = 1'b0;
+    PI_in_valid_i = 1'b0;
+    PI_in_data_i = 4'b0000;
+    PI_out_ready_i = 1'b0;
+    PI_clk_i = 1'b0;
+  end
+  always @(posedge clock) begin
+    // state 1
+    if (cycle == 0) begin
+      PI_rst_ni <= 1'b1;
+      PI_in_valid_i <= 1'b1;
+      PI_in_data_i <= 4'b0000;
+      PI_out_ready_i <= 1'b0;
+      PI_clk_i <= 1'b0;
+    end
+
+    // state 2
+    if (cycle == 1) begin
+      PI_rst_ni <= 1'b1;
+      PI_in_valid_i <= 1'b1;
+      PI_in_data_i <= 4'b0001;
+      PI_out_ready_i <= 1'b0;
+      PI_clk_i <= 1'b0;
+    end
+
+    // state 3
+    if (cycle == 2) begin
+      PI_rst_ni <= 1'b1;
+      PI_in_valid_i <= 1'b1;
+      PI_in_data_i <= 4'b0010;
+      PI_out_ready_i <= 1'b0;
+      PI_clk_i <= 1'b0;
+    end
+
+    // state 4
+    if (cycle == 3) begin
+      PI_rst_ni <= 1'b1;
+      PI_in_valid_i <= 1'b0;
+      PI_in_data_i <= 4'b0000;
+      PI_out_ready_i <= 1'b0;
+      PI_clk_i <= 1'b0;
+    end
+
+    genclock <= cycle < 4;
+    cycle <= cycle + 1;
+  end
+endmodule
