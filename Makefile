@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability lint-model hw-model synth pnr kv260 bench \
 	bench-fpga bench-pnr bench-train clean
 
 help:
@@ -28,6 +28,9 @@ help:
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
 	@echo "make formal    SymbiYosys proofs: FIFO, detector, neurons of two models -> reports/formal.json"
+	@echo "make soak      10,000 MNIST frames through the trained scnn5's RTL (gaps, stalls, resets,"
+	@echo "               malformed frames) -> reports/soak.json"
+	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
@@ -79,14 +82,27 @@ lint: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
 
-# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo and sparse_detector properties, and
-# every neuron of a random demo-size model and a random scnn5 within the compiler's bounds
+# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, sparse_detector and frame_guard
+# properties, and every neuron of a random demo-size model and of the shipped trained scnn5
+# (models/scnn5_mnist) within the compiler's bounds
 FORMAL_MODELS := build/formal/models
 formal: setup
 	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --seed 0 --out $(FORMAL_MODELS)/demo_r80
-	fireflys compile --arch scnn5 --random-sparsity 0.9 --seed 0 --out $(FORMAL_MODELS)/scnn5_r90
-	fireflys formal --model $(FORMAL_MODELS)/demo_r80 --model $(FORMAL_MODELS)/scnn5_r90 \
+	fireflys formal --model $(FORMAL_MODELS)/demo_r80 --model models/scnn5_mnist \
 	    --json reports/formal.json
+
+# Soak: the shipped trained scnn5 (models/scnn5_mnist, from `make bench-train`) on the MNIST
+# held-out frames, 20 % input gaps, 20 % output stalls, resets and malformed frames ~0.2 % each
+SOAK_MODEL ?= models/scnn5_mnist
+SOAK_FRAMES ?= 10000
+soak: setup
+	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --json reports/soak.json
+
+# reports/reliability.json from the formal and soak results plus the bad-input campaign
+reliability: setup
+	test -f reports/formal.json || $(MAKE) formal
+	test -f reports/soak.json || $(MAKE) soak
+	fireflys reliability --examples 1000
 
 MODEL ?= $(DEMO_RUN)/model
 MODEL_NAME ?= $(subst -,_,$(notdir $(patsubst %/model,%,$(abspath $(MODEL)))))

@@ -385,7 +385,10 @@ module sparse_detector #(
   logic              tok_valid_q, tok_pair_q, tok_last_q;
   logic [LW-1:0]     tok_l_q;
   logic [GroupW-1:0] tok_grp_q;
+  // (AccW < 4 when every weight of the layer fits in fewer bits: the high bits go unused)
+  /* verilator lint_off UNUSEDSIGNAL */
   logic [3:0]        wt_rom;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   sync_rom #(.Width(4), .Depth(WtDepth), .InitFile(WtFile), .AddrWidth(AddrW)) u_wt (
     .clk_i (clk_i),

@@ -111,8 +111,13 @@ _HINTS = (
 )
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a one-line message (control characters escaped)."""
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
 def _fail(token: str, index: int, why: str) -> ArchError:
-    return ArchError(f"arch token {index} '{token}': {why}")
+    return ArchError(f"arch token {index} {_shown(token)}: {why}")
 
 
 def _positive(value: str, token: str, index: int, what: str, limit: int) -> int:
@@ -172,7 +177,7 @@ def parse_arch(text: str) -> Arch:
         layers.append(ly)
         cur = ly.out_shape
     if not layers:
-        raise ArchError(f"arch '{text}' has no layers")
+        raise ArchError(f"arch {_shown(text)} has no layers")
     if layers[-1].kind != "fc":
         raise _fail(tokens[-1], len(tokens) - 1, "the last layer must be fc (the classifier)")
     return Arch((shape[0], shape[1], shape[2]), tuple(layers))

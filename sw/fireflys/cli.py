@@ -89,6 +89,16 @@ def _frames(model: CompiledModel, dataset: str, n: int, seed: int):
 
     if dataset == "random":
         return random_input(model, n, np.random.default_rng(seed)), None
+    if dataset == "mnist":
+        from .data import holdout_split, load_mnist
+
+        if model.encoding != "direct" or model.arch.in_shape != (1, 28, 28):
+            raise InputError(f"dataset 'mnist' gives 1x28x28 direct frames; model takes "
+                             f"{'x'.join(map(str, model.arch.in_shape))} {model.encoding} "
+                             "input")
+        x, y = load_mnist(None, "train", model.in_bits)
+        _, va = holdout_split(len(x), 10_000 / len(x), 0)  # `fireflys train`'s held-out set
+        return x[va][:n], y[va][:n]
     from .data import load_digits
 
     if model.encoding != "direct" or model.arch.in_shape != (1, 8, 8):
@@ -355,6 +365,72 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from .soak import soak
+
+    model = load_model(args.model_dir)
+    x, _ = _frames(model, args.dataset, args.frames, args.seed)
+    print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} (Verilator; "
+          f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
+          f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
+          flush=True)
+    r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
+             reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed, quiet=False)
+    print(r.message)
+    print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(dict(r.as_dict(), model_dir=str(args.model_dir),
+                                                   dataset=args.dataset), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0 if r.passed else 1
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from . import badinput
+
+    def read(path: str, make: str) -> dict:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p} not found: run `make {make}` first")
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{p}: not JSON ({e})") from None
+
+    formal = read(args.formal, "formal")
+    soak = read(args.soak, "soak")
+    camps = []
+    for name, fn in badinput.CAMPAIGNS.items():
+        r = fn(args.examples)
+        camps.append(r.as_dict())
+        print(f"bad inputs {name:14s} tried {r.tried:6d}  named errors {r.named_errors:6d}  "
+              f"valid {r.accepted:5d}  crashes {len(r.crashes)}")
+        for c in r.crashes[:1]:
+            print("  " + c.replace("\n", "\n  "))
+    rep = {
+        "proofs": formal.get("proofs", 0), "proofs_passed": formal.get("passed", 0),
+        "proofs_failed": formal.get("failed", []),
+        "frames_soaked": soak.get("frames", 0) if soak.get("passed") else 0,
+        "soak": {k: soak.get(k) for k in ("model", "dataset", "frames", "resets", "malformed",
+                                          "cycles", "in_gap", "out_stall", "run_s", "message",
+                                          "passed")},
+        "bad_inputs_tried": sum(c["tried"] for c in camps),
+        "bad_inputs_named_errors": sum(c["named_errors"] for c in camps),
+        "crashes": sum(c["crashes"] for c in camps),
+        "campaigns": camps,
+    }
+    ok = (rep["proofs_passed"] == rep["proofs"] > 0 and bool(soak.get("passed"))
+          and rep["crashes"] == 0)
+    rep["ok"] = ok
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(rep, indent=2) + "\n")
+    print(f"proofs {rep['proofs_passed']}/{rep['proofs']} passed, {rep['frames_soaked']} frames "
+          f"soaked, {rep['bad_inputs_tried']} bad inputs tried, {rep['crashes']} crashes")
+    print(f"wrote {args.out}")
+    return 0 if ok else 1
+
+
 def cmd_formal(args: argparse.Namespace) -> int:
     from . import formal
 
@@ -529,6 +605,33 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--name", help="report name (default: the model directory's name)")
     rp.add_argument("--out", required=True, help="output directory (report.json, .txt, PNGs)")
     rp.set_defaults(func=cmd_report)
+
+    so = sub.add_parser("soak", help="stream many frames through a model's RTL (standalone "
+                        "Verilator testbench) with back-pressure, gaps, resets and malformed "
+                        "frames; 0 mismatches, no frame lost or duplicated")
+    so.add_argument("model_dir", help="compiled model directory")
+    so.add_argument("--frames", type=int, default=10_000)
+    so.add_argument("--dataset", choices=("random", "digits", "mnist"), default="random",
+                    help="random frames, scikit-learn digits, or the MNIST held-out frames")
+    so.add_argument("--in-gap", type=_fraction, default=0.2, help="input gap probability")
+    so.add_argument("--out-stall", type=_fraction, default=0.2,
+                    help="output back-pressure probability")
+    so.add_argument("--reset-rate", type=_fraction, default=0.002,
+                    help="probability of a reset before a frame")
+    so.add_argument("--bad-rate", type=_fraction, default=0.002,
+                    help="probability of a malformed frame (tlast early or late)")
+    so.add_argument("--seed", type=int, default=1)
+    so.add_argument("--work", default="build/soak", help="work directory")
+    so.add_argument("--json", default="reports/soak.json", help="result (JSON)")
+    so.set_defaults(func=cmd_soak)
+
+    rl = sub.add_parser("reliability", help="bad-input campaign (hypothesis) plus the formal "
+                        "and soak results -> reports/reliability.json")
+    rl.add_argument("--examples", type=int, default=1000, help="inputs per campaign")
+    rl.add_argument("--formal", default="reports/formal.json", help="`make formal`'s result")
+    rl.add_argument("--soak", default="reports/soak.json", help="`make soak`'s result")
+    rl.add_argument("--out", default="reports/reliability.json")
+    rl.set_defaults(func=cmd_reliability)
 
     fo = sub.add_parser("formal", help="formal proofs (SymbiYosys + z3): FIFO and detector "
                         "properties, and no neuron overflow within a model's bounds")
