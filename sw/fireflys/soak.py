@@ -94,7 +94,7 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
          plan: np.ndarray | None = None, quiet: bool = True) -> SoakResult:
     """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
     can be given (codes RESET | SHORT | LONG per frame) instead of the random one."""
-    work = Path(work)
+    work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     exe = build(model, work, len(x))
