@@ -17,11 +17,12 @@ from .golden import InputError
 from .hdlsim import SimulationError
 from .memimg import MemImageError
 from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
+from .phi import PhiError
 from .report import ReportError
 from .synth import SynthError
 
 USER_ERRORS = (ArchError, ModelFormatError, InputError, MemImageError, ConfigError,
-               SimulationError, DatasetError, ReportError, SynthError, FormalError)
+               SimulationError, DatasetError, ReportError, SynthError, FormalError, PhiError)
 
 
 def _int_list(text: str) -> list[int]:
@@ -386,6 +387,77 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return 0 if r.passed else 1
 
 
+def _calib_frames(model: CompiledModel, dataset: str, n: int, seed: int) -> np.ndarray:
+    """Calibration frames for Phi's pattern selection: training frames, never the held-out
+    validation frames that the report evaluates on."""
+    from .compile import random_input
+
+    if dataset == "random":
+        return random_input(model, n, np.random.default_rng(seed + 1))
+    from .data import holdout_split, load_digits, load_mnist
+
+    if dataset == "mnist":
+        _frames(model, "mnist", 0, seed)  # shape check
+        x, _ = load_mnist(None, "train", model.in_bits)
+        tr, _ = holdout_split(len(x), 10_000 / len(x), 0)
+    else:
+        _frames(model, "digits", 0, seed)
+        x, _ = load_digits(model.in_bits)
+        tr, _ = holdout_split(len(x), 0.2, 0)
+    return x[tr[:n]]
+
+
+def cmd_phi(args: argparse.Namespace) -> int:
+    from . import phi
+
+    model = load_model(args.model_dir)
+    if args.phi_cmd == "select":
+        calib = _calib_frames(model, args.dataset, args.frames, args.seed)
+        tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
+        checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
+        out = phi.save_tables(tables, model, args.model_dir)
+        for li, tl in tables.layers.items():
+            print(f"L{li}: {sum(len(p) for p in tl.patterns)} patterns over {len(tl.patterns)} "
+                  f"segment indices (k = {tl.k}), PWP width {tl.pwp_width} bits")
+        print(f"exact (P + R == A, currents == golden) on {sum(checked.values())} vectors")
+        print(f"wrote {out}")
+        return 0
+    tables = phi.load_tables(model, args.model_dir)
+    x, _ = _frames(model, args.dataset, args.frames, args.seed)
+    phi.check_exact(model, tables, x[: min(16, len(x))])
+    rep = phi.op_counts(model, tables, x)
+    print(f"Phi op counts per frame ({rep['frames']} {args.dataset} frames, q = {tables.q}, "
+          "pairs = (non-zero weight, spike) accumulations)")
+    print(f"{'layer':6s} {'token':11s} {'dense':>10s} {'zero-skip':>10s} {'Phi L1':>8s} "
+          f"{'Phi L2':>9s} {'Phi':>9s} {'zs/Phi':>7s} {'plain Phi':>10s} {'PWP bits':>9s} "
+          f"{'bitmap':>8s}")
+    for r in rep["layers"]:
+        print(f"{r['layer']:6s} {r['token']:11s} {r['dense']:10.0f} {r['zero_skip']:10.0f} "
+              f"{r.get('phi_l1', 0):8.0f} {r.get('phi_l2', r['zero_skip']):9.0f} "
+              f"{r['phi']:9.0f} {r['zero_skip'] / max(r['phi'], 1e-9):7.2f} "
+              f"{r['phi_plain']:10.0f} {r['pwp_bits']:9d} {r['bitmap_bits']:8d}")
+    t = rep["total"]
+    print(f"total: zero-skip {t['zero_skip']:.0f}, Phi {t['phi']:.0f} pairs/frame: "
+          f"{t['zs_over_phi']:.2f} x fewer than zero-skipping ({t['dense_over_phi']:.1f} x "
+          f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
+          f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(rep, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        from .report import _bars
+
+        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
+        p = _bars(Path(args.plot), names, [
+            ("zero-skipping", [r["zero_skip"] for r in rep["layers"]]),
+            ("Phi (mask-aware)", [r["phi"] for r in rep["layers"]]),
+            ("Phi as published", [r["phi_plain"] for r in rep["layers"]])],
+            "pairs / frame", f"work per layer, q = {tables.q}")
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_reliability(args: argparse.Namespace) -> int:
     from . import badinput
 
@@ -624,6 +696,28 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--work", default="build/soak", help="work directory")
     so.add_argument("--json", default="reports/soak.json", help="result (JSON)")
     so.set_defaults(func=cmd_soak)
+
+    ph = sub.add_parser("phi", help="Phi pattern-based hierarchical sparsity: select patterns "
+                        "and PWP tables, op-count report")
+    phs = ph.add_subparsers(dest="phi_cmd", required=True, metavar="STEP")
+    for name, hlp in (("select", "k-means patterns per layer and segment index on training "
+                       "frames -> MODEL/phi.npz (exactness checked)"),
+                      ("report", "per layer: dense, zero-skipping and Phi work, PWP storage")):
+        sp = phs.add_parser(name, help=hlp)
+        sp.add_argument("model_dir", help="compiled model directory")
+        sp.add_argument("--dataset", choices=("random", "digits", "mnist"), default="random")
+        sp.add_argument("--frames", type=int, default=256)
+        sp.add_argument("--seed", type=int, default=0)
+        if name == "select":
+            sp.add_argument("--q", type=int, default=16,
+                            help="patterns per segment index (default 16)")
+            sp.add_argument("--method", choices=("masked", "plain"), default="masked",
+                            help="masked: distance weighted by the non-zero weights (default); "
+                            "plain: Phi's Hamming distance")
+        else:
+            sp.add_argument("--json", help="write the report (JSON)")
+            sp.add_argument("--plot", help="write a PNG of the work per layer")
+        sp.set_defaults(func=cmd_phi)
 
     rl = sub.add_parser("reliability", help="bad-input campaign (hypothesis) plus the formal "
                         "and soak results -> reports/reliability.json")

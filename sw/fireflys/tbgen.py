@@ -305,7 +305,10 @@ def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Pa
         "                 frame_count, since_reset);",
         "        since_reset <= since_reset + 1;",
         "        f_out <= f_out + 1;",
-        "        if ((f_out + 1) % 100 == 0) $display(\"progress: %0d\", f_out + 1);",
+        "        if ((f_out + 1) % 100 == 0) begin",
+        "          $display(\"progress: %0d\", f_out + 1);",
+        "          $fflush();",
+        "        end",
         "        if (f_out + 1 == Frames) begin",
         "          if (frame_errors != bad_since_reset)",
         '            $fatal(1, "FAIL: frame_errors_o %0d, malformed frames sent %0d", '
