@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi lint-model hw-model synth pnr kv260 bench \
 	bench-fpga bench-pnr bench-train clean
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make soak      10,000 MNIST frames through the trained scnn5's RTL (gaps, stalls, resets,"
 	@echo "               malformed frames) -> reports/soak.json"
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
+	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
@@ -97,6 +98,12 @@ SOAK_MODEL ?= models/scnn5_mnist
 SOAK_FRAMES ?= 10000
 soak: setup
 	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --json reports/soak.json
+
+# Phi: patterns on 512 MNIST training frames, report on 512 held-out frames
+phi: setup
+	fireflys phi select $(SOAK_MODEL) --dataset mnist --frames 512 --q 16
+	fireflys phi report $(SOAK_MODEL) --dataset mnist --frames 512 \
+	    --json reports/phi_scnn5_mnist.json --plot reports/phi_scnn5_mnist.png
 
 # reports/reliability.json from the formal and soak results plus the bad-input campaign
 reliability: setup

@@ -408,7 +408,7 @@ def save_tables(tables: PhiTables, model: CompiledModel, model_dir: str | Path) 
             "weights_sha256": _weights_sha(d)}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     out = d / PHI_FILE
-    np.savez(out, **arrays)
+    np.savez_compressed(out, **arrays)
     return out
 
 
