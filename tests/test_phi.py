@@ -10,7 +10,7 @@ import pytest
 from fireflys import golden, phi
 from fireflys.cli import main
 from fireflys.compile import random_input
-from fireflys.model import save_model
+from fireflys.model import load_model, save_model
 from helpers import random_compiled
 
 ARCH = "2x6x6-5c3p1-mp2-7c3p1-6fc"
@@ -91,3 +91,43 @@ def test_phi_cli(tmp_path, capsys) -> None:
     assert "x fewer than zero-skipping" in out
     rep = json.loads((tmp_path / "r.json").read_text())
     assert len(rep["layers"]) == 3 and (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_paft_penalty_is_the_phi_work_and_finetune_runs(tmp_path) -> None:
+    """The differentiable penalty equals the Level-2 + zero-skipping pairs that phi counts
+    on the same spikes; a short PAFT run writes a bit-exact model with tables."""
+    import torch
+
+    from fireflys.export import export
+    from fireflys.phi_finetune import finetune, phi_penalty
+    from fireflys.train import TrainConfig, load_dataset, load_run, train
+
+    cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-8c3p1-10fc", dataset="digits",
+                      out=str(tmp_path / "run"), epochs=1, batch=32, max_steps=6,
+                      check_frames=32, sparsity=0.5)
+    train(cfg, quiet=True)
+    net, _ = load_run(tmp_path / "run")
+    ex = export(net)
+    xtr, _, xva, _, _ = load_dataset(cfg)
+    tables = phi.build_tables(ex.model, xtr[:64], q=4)
+    masks = {li: phi.segment_masks(ex.model.layers[li]) for li in tables.layers}
+    x = xva[:16]
+    with torch.no_grad():
+        _, traces = net(torch.as_tensor(x), trace=True)
+        traces = [type(t)(None if t.spikes is None else t.spikes.float(),
+                          None if t.out is None else t.out.float()) for t in traces]
+        pen = float(phi_penalty(traces, ex.model, tables, ex.kept, masks))
+    res = golden.run(ex.model, x)
+    want = 0
+    for li, tl in tables.layers.items():
+        vec = phi.layer_vectors(ex.model, x, res, li)
+        for s in range(vec.shape[1]):
+            c = phi.vector_costs(vec[:, s], tl.patterns[s], masks[li][:, s],
+                                 ex.model.layers[li].pci)
+            want += int(c["l2"].sum())
+    assert pen == pytest.approx(want)
+    r = finetune(tmp_path / "run", tmp_path / "paft", lam=1.0, epochs=1, max_steps=3,
+                 calib=64, frames_eval=32, quiet=True)
+    assert sum(r["bit_exact_check"]["spike_mismatches_per_layer"]) == 0
+    d = tmp_path / "paft" / "model"
+    assert phi.load_tables(load_model(d), d).layers and 0 <= r["accuracy_after"] <= 1

@@ -410,6 +410,23 @@ def _calib_frames(model: CompiledModel, dataset: str, n: int, seed: int) -> np.n
 def cmd_phi(args: argparse.Namespace) -> int:
     from . import phi
 
+    if args.phi_cmd == "finetune":
+        from .phi_finetune import finetune
+
+        r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
+                     q=args.q, batch=args.batch, threads=args.threads,
+                     max_steps=args.max_steps)
+        b, a = r["before"]["total"], r["after"]["total"]
+        print(f"{'':22s} {'before':>10s} {'after':>10s}")
+        print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
+              f"{r['accuracy_after'] * 100:10.2f}")
+        for key, name in (("zero_skip", "zero-skip pairs/frame"), ("phi", "Phi pairs/frame")):
+            print(f"{name:22s} {b[key]:10.0f} {a[key]:10.0f}")
+        print(f"{'zero-skip / Phi':22s} {b['zs_over_phi']:10.2f} {a['zs_over_phi']:10.2f}")
+        bad = sum(r["bit_exact_check"]["spike_mismatches_per_layer"])
+        print(f"validation: {r['validation']}; bit-exact check: {bad} mismatches; wrote "
+              f"{args.out}/model (with phi.npz), {args.out}/phi_finetune.json")
+        return 0 if bad == 0 else 1
     model = load_model(args.model_dir)
     if args.phi_cmd == "select":
         calib = _calib_frames(model, args.dataset, args.frames, args.seed)
@@ -718,6 +735,19 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--json", help="write the report (JSON)")
             sp.add_argument("--plot", help="write a PNG of the work per layer")
         sp.set_defaults(func=cmd_phi)
+    ft = phs.add_parser("finetune", help="pattern-aware fine-tuning of a training run: task "
+                        "loss + lam x Phi work; before/after accuracy and op counts")
+    ft.add_argument("run_dir", help="a `fireflys train --out` directory")
+    ft.add_argument("--out", required=True, help="output run directory")
+    ft.add_argument("--lam", type=float, default=1e-3, help="weight of the Phi work (per 1000 "
+                    "pairs per frame) in the loss")
+    ft.add_argument("--epochs", type=int, default=3)
+    ft.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
+    ft.add_argument("--q", type=int, default=16)
+    ft.add_argument("--batch", type=int, default=64)
+    ft.add_argument("--threads", type=int, help="torch CPU threads")
+    ft.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    ft.set_defaults(func=cmd_phi)
 
     rl = sub.add_parser("reliability", help="bad-input campaign (hypothesis) plus the formal "
                         "and soak results -> reports/reliability.json")

@@ -1,0 +1,177 @@
+"""Pattern-aware fine-tuning (PAFT) of a trained run for Phi.
+
+Loss = task loss + ``lam`` x (Phi work per frame / 1000), where the work of a vector ``a``
+(a segment of a detector window, see :mod:`fireflys.phi`) with its current pattern ``p`` is,
+summed over output channels with segment mask ``m``: ``popcount((a ^ p) & m)`` for the
+channels that use the pattern and ``popcount(a & m)`` for the others. For binary ``a`` and a
+fixed assignment this is linear in the spikes, ``sum_b G[b] * a[b]`` + const with
+``G = cp * (1 - 2 p) + cz`` (``cp``, ``cz``: per bit, the channels with a non-zero weight there
+that use / do not use the pattern), so the surrogate gradient of the spikes carries it.
+Assignments are recomputed every step from the network's current spikes; patterns and masks
+are re-derived from the exported model at every epoch start (and once more at the end).
+Grad R's prior stays on at the run's final strength, so the sparsity holds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import golden, phi
+from .compile import compile_to_dir
+from .export import export
+from .prune import add_prior_grad, laplace_mu
+from .train import _optimizer, check_bit_exact, load_dataset, load_run, one_cycle
+
+
+def _layer_vectors_torch(s: torch.Tensor, ly, kept: np.ndarray) -> torch.Tensor:
+    """Torch spikes [B, T, C_full, H, W] of the previous layer -> the compiled layer's segment
+    bits [R, nseg, k] (float, with the spikes' gradient)."""
+    g = ly.geom
+    co, kh, kw, ci, spp = phi._geometry(ly)
+    x = s[:, :, torch.as_tensor(kept)]
+    b, t = x.shape[:2]
+    x = x.reshape(b * t, *x.shape[2:])
+    if g.pad:
+        x = F.pad(x, (g.pad, g.pad, g.pad, g.pad))
+    if spp * ly.pci != ci:
+        x = F.pad(x, (0, 0, 0, 0, 0, spp * ly.pci - ci))
+    cols = F.unfold(x, (kh, kw))  # N, Cp*kh*kw, L (channel-major)
+    n, _, nl = cols.shape
+    cols = cols.reshape(n, spp * ly.pci, kh * kw, nl).permute(0, 3, 2, 1)
+    return cols.reshape(n * nl, kh * kw * spp, ly.pci)
+
+
+def _coefficients(bits: np.ndarray, pats: list[np.ndarray], masks: np.ndarray, k: int,
+                  method: str) -> tuple[np.ndarray, float]:
+    """G [R, nseg, k] of the module docstring for packed vectors ``bits`` [R, nseg], and the
+    constant that makes ``sum(G * a) + const`` the Level-2 plus zero-skipping pairs."""
+    out = np.zeros((*bits.shape, k), dtype=np.float32)
+    const = 0.0
+    for s in range(bits.shape[1]):
+        u, inv, cnt = np.unique(bits[:, s], return_inverse=True, return_counts=True)
+        best, use = phi.assign(u, pats[s], masks[:, s], k, method)
+        mb = phi._unpack_bits(masks[:, s], k).astype(np.float32)  # CO, k
+        cp = use.astype(np.float32) @ mb
+        cz = (~use).astype(np.float32) @ mb
+        p = np.where(best >= 0, pats[s][np.maximum(best, 0)] if len(pats[s]) else 0, 0)
+        pb = phi._unpack_bits(p.astype(np.uint64), k).astype(np.float32)
+        out[:, s] = (cp * (1 - 2 * pb) + cz)[inv.reshape(-1)]
+        const += float(((cp * pb).sum(axis=1) * cnt).sum())
+    return out, const
+
+
+def phi_penalty(traces, model, tables: phi.PhiTables, kept: list[np.ndarray],
+                masks: dict[int, np.ndarray]) -> torch.Tensor:
+    """Differentiable Phi work (pairs) of a batch, summed over the spike layers."""
+    total = torch.zeros(())
+    for li, tl in tables.layers.items():
+        ly = model.layers[li]
+        a = _layer_vectors_torch(traces[li - 1].out, ly, kept[li - 1])
+        bits = phi._pack_bits((a.detach() > 0.5).numpy().astype(np.uint8))
+        coef, const = _coefficients(bits, tl.patterns, masks[li], ly.pci, tables.method)
+        total = total + (torch.as_tensor(coef) * a).sum() + const
+    return total
+
+
+def _snapshot(net, xcal, xva, yva, q, frames_eval, method, seed):
+    net.eval()
+    ex = export(net)
+    tables = phi.build_tables(ex.model, xcal, q=q, method=method, seed=seed)
+    rep = phi.op_counts(ex.model, tables, xva[:frames_eval])
+    g = golden.run(ex.model, xva)
+    return ex, tables, rep, float((g.pred == yva).mean())
+
+
+def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs: int = 3,
+             lr: float = 2e-4, q: int = 16, calib: int = 512, frames_eval: int = 512,
+             method: str = "masked", batch: int = 64, threads: int | None = None,
+             max_steps: int | None = None, quiet: bool = False) -> dict[str, Any]:
+    """PAFT of the run in ``run_dir``; writes ``out`` (checkpoint, model/, phi.npz,
+    phi_finetune.json) and returns the before / after figures."""
+    if threads:
+        torch.set_num_threads(threads)
+    net, cfg = load_run(run_dir)
+    st = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu", weights_only=False)
+    alpha = float(st.get("alpha", cfg.alpha))
+    xtr, ytr, xva, yva, note = load_dataset(cfg)
+    xcal = xtr[:calib]
+    t0 = time.time()
+    ex, tables, before, acc0 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed)
+    if not quiet:
+        print(f"before: accuracy {acc0 * 100:.2f} %, Phi {before['total']['phi']:.0f} "
+              f"pairs/frame, zero-skip {before['total']['zero_skip']:.0f} "
+              f"({before['total']['zs_over_phi']:.2f} x)", flush=True)
+    cfg.lr = lr
+    opt = _optimizer(net, cfg)
+    steps = -(-len(xtr) // batch)
+    if max_steps:
+        steps = min(steps, max_steps)
+    total = epochs * steps
+    rng = np.random.default_rng(cfg.seed + 101)
+    xtr_t, ytr_t = torch.as_tensor(xtr, dtype=torch.float32), torch.as_tensor(ytr)
+    history = []
+    for ep in range(epochs):
+        if ep:
+            net.eval()
+            ex = export(net)
+            tables = phi.build_tables(ex.model, xcal, q=q, method=method, seed=cfg.seed)
+        masks = {li: phi.segment_masks(ex.model.layers[li]) for li in tables.layers}
+        net.train()
+        order = torch.as_tensor(rng.permutation(len(xtr)))
+        tl = tp = ok = seen = 0.0
+        bar = tqdm(range(steps), desc=f"PAFT epoch {ep + 1}/{epochs}", disable=quiet,
+                   leave=False)
+        for step in bar:
+            idx = order[step * batch:(step + 1) * batch]
+            xb, yb = xtr_t[idx], ytr_t[idx]
+            for grp in opt.param_groups:
+                grp["lr"] = one_cycle(lr, ep * steps + step + 1, total)
+            scores, traces = net(xb, trace=True)
+            task = F.cross_entropy(scores / cfg.T, yb)
+            work = phi_penalty(traces, ex.model, tables, ex.kept, masks) / len(idx)
+            loss = task + lam * work / 1000.0
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            add_prior_grad(net.gradr_params(), alpha, laplace_mu(cfg.sparsity, alpha))
+            opt.step()
+            tl += float(task.detach()) * len(idx)
+            tp += float(work.detach()) * len(idx)
+            ok += int((scores.argmax(1) == yb).sum())
+            seen += len(idx)
+            if step % 10 == 0:
+                bar.set_postfix(task=f"{tl / seen:.3f}", work=f"{tp / seen:.0f}",
+                                acc=f"{ok / seen:.3f}")
+        history.append({"epoch": ep + 1, "task_loss": tl / seen, "work_per_frame": tp / seen,
+                        "train_acc": ok / seen})
+        if not quiet:
+            print(f"PAFT epoch {ep + 1}/{epochs}: task loss {tl / seen:.4f}, Phi work "
+                  f"{tp / seen:.0f} pairs/frame (training batches), train {ok / seen:.4f}",
+                  flush=True)
+    ex, tables, after, acc1 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = compile_to_dir(ex.model, out / "model")
+    phi.save_tables(tables, ex.model, out / "model")
+    check = check_bit_exact(net, ex, xva[:256])
+    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "epoch": cfg.epochs,
+                "alpha": alpha, "sparsity0": st.get("sparsity0", 0.0),
+                "history": st.get("history", []), "config": asdict(cfg)},
+               out / "checkpoint.pt")
+    res = {"run": str(run_dir), "validation": note, "lam": lam, "epochs": epochs, "lr": lr,
+           "q": q, "method": method, "accuracy_before": acc0, "accuracy_after": acc1,
+           "sparsity_after": float(1 - sum(ly.nnz for ly in ex.model.layers)
+                                   / sum(ly.weight.size for ly in ex.model.layers)),
+           "before": before, "after": after, "history": history,
+           "bit_exact_check": check, "seconds": round(time.time() - t0, 1),
+           "model": str(files["model"])}
+    (out / "phi_finetune.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
+    return res
