@@ -99,7 +99,7 @@ def test_paft_penalty_is_the_phi_work_and_finetune_runs(tmp_path) -> None:
     import torch
 
     from fireflys.export import export
-    from fireflys.phi_finetune import finetune, phi_penalty
+    from fireflys.phi_finetune import coefficient_tables, finetune, phi_penalty
     from fireflys.train import TrainConfig, load_dataset, load_run, train
 
     cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-8c3p1-10fc", dataset="digits",
@@ -117,6 +117,9 @@ def test_paft_penalty_is_the_phi_work_and_finetune_runs(tmp_path) -> None:
         traces = [type(t)(None if t.spikes is None else t.spikes.float(),
                           None if t.out is None else t.out.float()) for t in traces]
         pen = float(phi_penalty(traces, ex.model, tables, ex.kept, masks))
+        lut = coefficient_tables(tables, ex.model, masks)
+        assert float(phi_penalty(traces, ex.model, tables, ex.kept, masks, lut)) == \
+            pytest.approx(pen)
     res = golden.run(ex.model, x)
     want = 0
     for li, tl in tables.layers.items():

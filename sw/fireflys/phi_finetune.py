@@ -50,35 +50,65 @@ def _layer_vectors_torch(s: torch.Tensor, ly, kept: np.ndarray) -> torch.Tensor:
     return cols.reshape(n * nl, kh * kw * spp, ly.pci)
 
 
+def _seg_coef(u: np.ndarray, pats: np.ndarray, masks: np.ndarray, k: int,
+              method: str) -> tuple[np.ndarray, np.ndarray]:
+    """For distinct vectors ``u`` of one segment index: G [n, k] of the module docstring and
+    the constant [n] that makes ``sum(G * a) + const`` their Level-2 plus zero-skipping
+    pairs."""
+    best, use = phi.assign(u, pats, masks, k, method)
+    mb = phi._unpack_bits(masks, k).astype(np.float32)  # CO, k
+    cp = use.astype(np.float32) @ mb
+    cz = (~use).astype(np.float32) @ mb
+    p = np.where(best >= 0, pats[np.maximum(best, 0)] if len(pats) else 0, 0)
+    pb = phi._unpack_bits(p.astype(np.uint64), k).astype(np.float32)
+    return cp * (1 - 2 * pb) + cz, (cp * pb).sum(axis=1)
+
+
 def _coefficients(bits: np.ndarray, pats: list[np.ndarray], masks: np.ndarray, k: int,
                   method: str) -> tuple[np.ndarray, float]:
-    """G [R, nseg, k] of the module docstring for packed vectors ``bits`` [R, nseg], and the
-    constant that makes ``sum(G * a) + const`` the Level-2 plus zero-skipping pairs."""
+    """G [R, nseg, k] for packed vectors ``bits`` [R, nseg] and the summed constant."""
     out = np.zeros((*bits.shape, k), dtype=np.float32)
     const = 0.0
     for s in range(bits.shape[1]):
         u, inv, cnt = np.unique(bits[:, s], return_inverse=True, return_counts=True)
-        best, use = phi.assign(u, pats[s], masks[:, s], k, method)
-        mb = phi._unpack_bits(masks[:, s], k).astype(np.float32)  # CO, k
-        cp = use.astype(np.float32) @ mb
-        cz = (~use).astype(np.float32) @ mb
-        p = np.where(best >= 0, pats[s][np.maximum(best, 0)] if len(pats[s]) else 0, 0)
-        pb = phi._unpack_bits(p.astype(np.uint64), k).astype(np.float32)
-        out[:, s] = (cp * (1 - 2 * pb) + cz)[inv.reshape(-1)]
-        const += float(((cp * pb).sum(axis=1) * cnt).sum())
+        g, c = _seg_coef(u, pats[s], masks[:, s], k, method)
+        out[:, s] = g[inv.reshape(-1)]
+        const += float((c * cnt).sum())
     return out, const
 
 
+def coefficient_tables(tables: phi.PhiTables, model, masks: dict[int, np.ndarray]
+                       ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per spike layer and segment index, G and the constant for every possible k-bit vector
+    (2**k rows): a training step only looks them up."""
+    out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for li, tl in tables.layers.items():
+        k = model.layers[li].pci
+        allv = np.arange(1 << k, dtype=np.uint64)
+        out[li] = [_seg_coef(allv, tl.patterns[s], masks[li][:, s], k, tables.method)
+                   for s in range(len(tl.patterns))]
+    return out
+
+
 def phi_penalty(traces, model, tables: phi.PhiTables, kept: list[np.ndarray],
-                masks: dict[int, np.ndarray]) -> torch.Tensor:
-    """Differentiable Phi work (pairs) of a batch, summed over the spike layers."""
+                masks: dict[int, np.ndarray],
+                lut: dict[int, list[tuple[np.ndarray, np.ndarray]]] | None = None
+                ) -> torch.Tensor:
+    """Differentiable Phi work (pairs) of a batch, summed over the spike layers (``lut``:
+    :func:`coefficient_tables`, much faster than assigning every step)."""
     total = torch.zeros(())
     for li, tl in tables.layers.items():
         ly = model.layers[li]
         a = _layer_vectors_torch(traces[li - 1].out, ly, kept[li - 1])
         bits = phi._pack_bits((a.detach() > 0.5).numpy().astype(np.uint8))
-        coef, const = _coefficients(bits, tl.patterns, masks[li], ly.pci, tables.method)
-        total = total + (torch.as_tensor(coef) * a).sum() + const
+        if lut is None:
+            coef, const = _coefficients(bits, tl.patterns, masks[li], ly.pci, tables.method)
+        else:
+            coef = np.stack([lut[li][s][0][bits[:, s].astype(np.int64)]
+                             for s in range(bits.shape[1])], axis=1)
+            const = float(sum(lut[li][s][1][bits[:, s].astype(np.int64)].sum()
+                              for s in range(bits.shape[1])))
+        total = total + (torch.as_tensor(coef, dtype=a.dtype) * a).sum() + const
     return total
 
 
@@ -125,6 +155,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
             ex = export(net)
             tables = phi.build_tables(ex.model, xcal, q=q, method=method, seed=cfg.seed)
         masks = {li: phi.segment_masks(ex.model.layers[li]) for li in tables.layers}
+        lut = coefficient_tables(tables, ex.model, masks)
         net.train()
         order = torch.as_tensor(rng.permutation(len(xtr)))
         tl = tp = ok = seen = 0.0
@@ -137,7 +168,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
                 grp["lr"] = one_cycle(lr, ep * steps + step + 1, total)
             scores, traces = net(xb, trace=True)
             task = F.cross_entropy(scores / cfg.T, yb)
-            work = phi_penalty(traces, ex.model, tables, ex.kept, masks) / len(idx)
+            work = phi_penalty(traces, ex.model, tables, ex.kept, masks, lut) / len(idx)
             loss = task + lam * work / 1000.0
             opt.zero_grad(set_to_none=True)
             loss.backward()
