@@ -102,6 +102,14 @@ def _base_model(tmp: Path) -> Path:
     return d
 
 
+def _copy(base: Path, counter: list[int], prefix: str) -> Path:
+    """A fresh numbered copy of the model directory ``base`` to mutate."""
+    counter[0] += 1
+    d = base.parent / f"{prefix}{counter[0]}"
+    shutil.copytree(base, d)
+    return d
+
+
 def _leaf_paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
     out = [prefix] if prefix else []
     if isinstance(doc, dict):
@@ -149,9 +157,7 @@ def model_json(examples: int) -> CampaignResult:
 
         def check(case) -> None:
             kind, idx, value, cut = case
-            n[0] += 1
-            d = tmp / f"m{n[0]}"
-            shutil.copytree(base, d)
+            d = _copy(base, n, "m")
             if kind == "truncate":
                 (d / "model.json").write_text(text0[: cut % len(text0)])
             else:
@@ -190,9 +196,7 @@ def weights_npz(examples: int) -> CampaignResult:
 
         def check(case) -> None:
             kind, idx, val, cut = case
-            n[0] += 1
-            d = tmp / f"w{n[0]}"
-            shutil.copytree(base, d)
+            d = _copy(base, n, "w")
             arrays = dict(arrays0)
             key = keys[idx % len(keys)]
             a = arrays[key]
