@@ -7,7 +7,7 @@
 module frame_guard #(
   parameter int unsigned Width  = 8,
   parameter int unsigned Pixels = 16,
-  parameter int unsigned PixW   = (Pixels > 1) ? $clog2(Pixels) : 1
+  parameter int unsigned PixW   = (Pixels > 1) ? unsigned'($clog2(Pixels)) : 1
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -45,7 +45,7 @@ module frame_guard #(
       err_o  <= 1'b0;
     end else begin
       err_o <= 1'b0;
-      unique case (mode_q)
+      case (mode_q)
         Pass: begin
           if (out_fire) begin
             pix_q <= last_pix ? '0 : pix_q + PixW'(1);
