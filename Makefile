@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability phi lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-finetune lint-model hw-model synth pnr kv260 bench \
 	bench-fpga bench-pnr bench-train clean
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "               malformed frames) -> reports/soak.json"
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
 	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
+	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
@@ -104,6 +105,13 @@ phi: setup
 	fireflys phi select $(SOAK_MODEL) --dataset mnist --frames 512 --q 16
 	fireflys phi report $(SOAK_MODEL) --dataset mnist --frames 512 \
 	    --json reports/phi_scnn5_mnist.json --plot reports/phi_scnn5_mnist.png
+
+# Phi pattern-aware fine-tuning of the shipped run (models/scnn5_mnist/run) -> runs/scnn5_paft
+PAFT_LAM ?= 3e-3
+phi-finetune: setup
+	fireflys phi finetune models/scnn5_mnist/run --out runs/scnn5_paft --epochs 1 \
+	    --lam $(PAFT_LAM)
+	cp runs/scnn5_paft/phi_finetune.json reports/phi_finetune_scnn5_mnist.json
 
 # reports/reliability.json from the formal and soak results plus the bad-input campaign
 reliability: setup
