@@ -38,7 +38,7 @@ def test_detector_proof_catches_a_wrong_weight_address(tmp_path) -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
     """Every neuron of random models (T, k, reset, readout, encoding vary) proved against the
-    64-bit reference within the compiler's bounds; one bit less membrane or score width fails."""
+    wider reference within the compiler's bounds; one bit less membrane or score width fails."""
     model = random_compiled(np.random.default_rng(seed), "1x4x4-3c3p1-4fc")
     proofs = formal.neuron_proofs(model, f"s{seed}", tmp_path / "ok")
     assert len(proofs) == 2 and all(p.passed for p in proofs), [p.detail for p in proofs]

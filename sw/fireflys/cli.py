@@ -40,6 +40,14 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _write_json(path: str | Path, obj: object) -> None:
+    """Write a command's JSON report (creating its directory) and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(obj, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 def cmd_arch(args: argparse.Namespace) -> int:
     a = parse_arch(args.arch)
     print(f"arch: {a}")
@@ -130,9 +138,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     if report["accuracy"] is not None:
         print(f"accuracy: {report['accuracy'] * 100:.2f} %")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, report)
     return 0
 
 
@@ -168,10 +174,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
           "333 MHz")
     default = Path("reports") / f"sim_{Path(args.model_dir).name}.json"
-    out = Path(args.json) if args.json else default
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rep, indent=2) + "\n")
-    print(f"wrote {out}")
+    _write_json(args.json or default, rep)
     return 0
 
 
@@ -338,16 +341,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({
+        _write_json(args.json, {
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
             "clock_mhz": args.clock_mhz,
             "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
-                      for c in p.cores]}, indent=2) + "\n")
-        print(f"wrote {args.json}")
+                      for c in p.cores]})
     if args.apply:
         compile_to_dir(with_pco(model, p.pco), args.apply)
         print(f"wrote the model with this plan to {args.apply}")
@@ -380,10 +381,8 @@ def cmd_soak(args: argparse.Namespace) -> int:
     print(r.message)
     print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(dict(r.as_dict(), model_dir=str(args.model_dir),
-                                                   dataset=args.dataset), indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, dict(r.as_dict(), model_dir=str(args.model_dir),
+                                    dataset=args.dataset))
     return 0 if r.passed else 1
 
 
@@ -459,9 +458,7 @@ def cmd_phi(args: argparse.Namespace) -> int:
           f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
           f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(rep, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, rep)
     if args.plot:
         from .report import _bars
 
@@ -512,11 +509,9 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     ok = (rep["proofs_passed"] == rep["proofs"] > 0 and bool(soak.get("passed"))
           and rep["crashes"] == 0)
     rep["ok"] = ok
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rep, indent=2) + "\n")
     print(f"proofs {rep['proofs_passed']}/{rep['proofs']} passed, {rep['frames_soaked']} frames "
           f"soaked, {rep['bad_inputs_tried']} bad inputs tried, {rep['crashes']} crashes")
-    print(f"wrote {args.out}")
+    _write_json(args.out, rep)
     return 0 if ok else 1
 
 
@@ -538,9 +533,7 @@ def cmd_formal(args: argparse.Namespace) -> int:
     s = formal.summary(proofs)
     print(f"{s['passed']}/{s['proofs']} proofs passed in {s['seconds']:.0f} s")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(s, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, s)
     return 0 if s["passed"] == s["proofs"] else 1
 
 

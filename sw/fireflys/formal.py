@@ -1,12 +1,12 @@
 """Formal proofs with SymbiYosys (YoWASP) and z3.
 
-Three kinds of proof, each a SymbiYosys job whose status is PASS, FAIL or ERROR:
+Two kinds of proof, each a SymbiYosys job whose status is PASS, FAIL or ERROR:
 
 * ``sim/formal/{stream_fifo,sparse_detector,frame_guard}.sby``: the immediate
   assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small parameters.
 * neuron proofs of a compiled model (:func:`neuron_harness`): every neuron of every layer
   instantiated with its channel's bias and threshold, the accumulator inputs free within the
-  compiler's bounds for that channel, and the RTL compared with a 64-bit reference of DESIGN.md's
+  compiler's bounds for that channel, and the RTL compared with a wider reference of DESIGN.md's
   semantics at every time step; the reference's values must also fit the widths the compiler
   chose. So "no overflow for any input within the bounds" is proved, not sampled.
 """
@@ -21,10 +21,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .hdlsim import HDL, REPO
 from .model import CompiledModel
+from .widths import channel_sums
 
 FORMAL_DIR = REPO / "sim" / "formal"
 RTL_JOBS = ("stream_fifo", "sparse_detector", "frame_guard")
@@ -118,14 +117,6 @@ def rtl_proofs(workdir: Path, tasks: dict[str, list[str]] | None = None) -> list
 # neurons of a compiled model
 
 
-def _channel_bounds(model: CompiledModel, i: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel, the accumulator range (sum of weight x input, bias excluded)."""
-    ly = model.layers[i]
-    w = ly.weight.reshape(ly.weight.shape[0], -1).astype(np.int64)
-    xmax = model.xmax(i)
-    return (np.where(w < 0, w, 0).sum(axis=1) * xmax, np.where(w > 0, w, 0).sum(axis=1) * xmax)
-
-
 def _lit(v: int, w: int) -> str:
     return f"-{w}'sd{-v}" if v < 0 else f"{w}'sd{v}"
 
@@ -145,7 +136,7 @@ def neuron_harness(model: CompiledModel, i: int, name: str,
     tw = wd.get("theta", 2)
     vw = wd.get("v", 2)
     sw = wd.get("score", 2)
-    lo, hi = _channel_bounds(model, i)
+    lo, hi = channel_sums(ly.weight, model.xmax(i))
     chans = list(channels if channels is not None else range(ly.weight.shape[0]))
     co = len(chans)
     # reference width: the largest of the layer's widths plus T's worth of sum growth and

@@ -129,19 +129,31 @@ def _distance(u: np.ndarray, pats: np.ndarray, colw: np.ndarray) -> np.ndarray:
     return (diff * colw).sum(axis=-1, dtype=np.int64)
 
 
+def bit_weights(masks: np.ndarray, k: int, method: str) -> np.ndarray:
+    """Per bit of a segment, the weight of a mismatch in the pattern distance: the number of
+    channels whose weight there is non-zero (``masked``), or 1 (``plain``, Phi's Hamming)."""
+    if method == "masked":
+        return _unpack_bits(masks, k).sum(axis=0).astype(np.int64)
+    if method == "plain":
+        return np.ones(k, dtype=np.int64)
+    raise PhiError(f"unknown Phi method {method!r}: 'masked' or 'plain'")
+
+
+def chosen(pats: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """The pattern each vector uses (``best`` from :func:`assign`), 0 where none."""
+    if len(pats) == 0:
+        return np.zeros(len(best), dtype=np.uint64)
+    return np.where(best >= 0, pats[np.maximum(best, 0)], np.uint64(0)).astype(np.uint64)
+
+
 def assign(u: np.ndarray, pats: np.ndarray, masks: np.ndarray, k: int,
            method: str = "masked") -> tuple[np.ndarray, np.ndarray]:
     """For vectors ``u`` [n] of one segment index (``k`` bits): the shared pattern index
     (-1: none) and the per-channel use flags [n, CO] (masks [CO] of that segment)."""
     n = len(u)
+    colw = bit_weights(masks, k, method)
     if len(pats) == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64), np.zeros((n, len(masks)), dtype=bool)
-    if method == "masked":
-        colw = _unpack_bits(masks, k).sum(axis=0).astype(np.int64)
-    elif method == "plain":
-        colw = np.ones(k, dtype=np.int64)
-    else:
-        raise PhiError(f"unknown Phi method {method!r}: 'masked' or 'plain'")
     d = _distance(u, pats, colw)
     best = np.argmin(d, axis=1)
     p = pats[best]
@@ -160,7 +172,7 @@ def vector_costs(u: np.ndarray, pats: np.ndarray, masks: np.ndarray, k: int,
     """Per vector: zero-skipping pairs, Level-1 adds, Level-2 pairs (summed over channels)."""
     best, use = assign(u, pats, masks, k, method)
     zs = _popcount(u[:, None] & masks[None, :])
-    p = np.where(best >= 0, pats[np.maximum(best, 0)] if len(pats) else 0, 0).astype(np.uint64)
+    p = chosen(pats, best)
     res = _popcount((u ^ p)[:, None] & masks[None, :])
     l1 = use.sum(axis=1)
     l2 = np.where(use, res, zs).sum(axis=1)
@@ -192,8 +204,7 @@ def select_patterns(vectors: np.ndarray, masks: np.ndarray, k: int, q: int,
     all-zero and one-hot vectors dropped, frequency-weighted k-means (k-means++ start) with
     the (weighted) Hamming distance, centroids rounded to 0/1; patterns of fewer than two
     ones (no better than a weight) and duplicates removed."""
-    colw = (_unpack_bits(masks, k).sum(axis=0).astype(np.int64) if method == "masked"
-            else np.ones(k, dtype=np.int64))
+    colw = bit_weights(masks, k, method)
     if not colw.any():
         return np.zeros(0, dtype=np.uint64)
     u, f = np.unique(vectors, return_counts=True)
@@ -297,8 +308,7 @@ def check_exact(model: CompiledModel, tables: PhiTables, x: np.ndarray) -> dict[
             u = vec[:, s]
             pats = tl.patterns[s]
             best, use = assign(u, pats, masks[:, s], ly.pci, tables.method)
-            p = np.where(best >= 0, pats[np.maximum(best, 0)] if len(pats) else 0,
-                         0).astype(np.uint64)
+            p = chosen(pats, best)
             rp, rn = u & ~p, p & ~u
             if np.any(((p | rp) & ~rn) != u):
                 raise PhiError(f"layer L{li} segment {s}: P + R != A")

@@ -59,8 +59,7 @@ def _seg_coef(u: np.ndarray, pats: np.ndarray, masks: np.ndarray, k: int,
     mb = phi._unpack_bits(masks, k).astype(np.float32)  # CO, k
     cp = use.astype(np.float32) @ mb
     cz = (~use).astype(np.float32) @ mb
-    p = np.where(best >= 0, pats[np.maximum(best, 0)] if len(pats) else 0, 0)
-    pb = phi._unpack_bits(p.astype(np.uint64), k).astype(np.float32)
+    pb = phi._unpack_bits(phi.chosen(pats, best), k).astype(np.float32)
     return cp * (1 - 2 * pb) + cz, (cp * pb).sum(axis=1)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from . import golden
 from .hdlsim import SimulationError, ensure_verilator
-from .hwgen import generate
+from .hwgen import generate, output_width
 from .model import CompiledModel
 from .rtlsim import write_vectors
 from .tbgen import SIM_TB, sim_tb_sv, write_plan
@@ -59,16 +60,15 @@ def make_plan(frames: int, reset_rate: float, bad_rate: float,
     return plan
 
 
-def build(model: CompiledModel, work: Path, frames: int) -> Path:
-    """Generate the hardware and compile the standalone testbench; returns the binary."""
+def build(model: CompiledModel, work: Path, vec: Path, frames: int) -> tuple[Path, int]:
+    """Generate the hardware and compile the standalone testbench (reading its vectors from
+    ``vec``); returns the binary and the input beat width."""
     hw = work / "hw"
     generate(model, hw, name="soak", sim_frames=1)
     manifest = json.loads((hw / "hw.json").read_text())
-    vec = (work / "vec").resolve()
-    vec.mkdir(parents=True, exist_ok=True)
     _, h, w = model.arch.in_shape
     tb = work / f"{SIM_TB}.sv"
-    tb.write_text(sim_tb_sv(manifest["in_width"], _out_width(model), h * w, frames, vec))
+    tb.write_text(sim_tb_sv(manifest["in_width"], output_width(model), h * w, frames, vec))
     obj = work / "obj"
     # OPT_FAST: Verilator's default -Os for the per-cycle code; -O2 runs ~1.5x faster
     cmd = [ensure_verilator(), "--binary", "-Wall", "-O3", "--x-assign", "fast",
@@ -79,13 +79,7 @@ def build(model: CompiledModel, work: Path, frames: int) -> Path:
     if p.returncode != 0:
         tail = "\n".join((p.stdout + p.stderr).splitlines()[-20:])
         raise SimulationError(f"verilator build of the soak testbench failed:\n{tail}")
-    return obj / "soak_tb"
-
-
-def _out_width(model: CompiledModel) -> int:
-    from .hwgen import output_width
-
-    return output_width(model)
+    return obj / "soak_tb", int(manifest["in_width"])
 
 
 def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
@@ -96,13 +90,11 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
     can be given (codes RESET | SHORT | LONG per frame) instead of the random one."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    vec = work / "vec"
+    vec.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    exe = build(model, work, len(x))
+    exe, in_w = build(model, work, vec, len(x))
     build_s = time.time() - t0
-    vec = (work / "vec").resolve()
-    from .hwgen import core_params
-
-    in_w = core_params(model, work / "hw" / "mem")[0].in_w
     write_vectors(model, x, golden.run(model, x), in_w, vec)
     if plan is None:
         plan = make_plan(len(x), reset_rate, bad_rate, np.random.default_rng(seed))
@@ -114,16 +106,17 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
     with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as p, tqdm(total=len(x), desc="soak", unit="frame",
                                                 disable=quiet) as bar:
+        timer = threading.Timer(timeout, p.kill)  # the progress lines may be far apart
+        timer.start()
         assert p.stdout is not None
         for ln in p.stdout:
             if ln.startswith("progress: "):
                 bar.update(int(ln.split()[1]) - bar.n)
             else:
                 lines.append(ln)
-            if time.time() - t1 > timeout:
-                p.kill()
-                lines.append(f"FAIL: the simulation ran past {timeout:.0f} s")
-                break
+        timer.cancel()
+    if p.returncode != 0 and time.time() - t1 >= timeout:
+        lines.append(f"FAIL: the simulation ran past {timeout:.0f} s")
     out = "".join(lines)
     verdict = next((ln.strip() for ln in out.splitlines() if "PASS:" in ln or "FAIL" in ln),
                    out.strip().splitlines()[-1] if out.strip() else "no output")

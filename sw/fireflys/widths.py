@@ -50,6 +50,13 @@ class LayerBounds:
         return out
 
 
+def channel_sums(weight: np.ndarray, xmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output channel, the most negative and most positive sum of weight x input for
+    inputs in [0, xmax] (bias excluded)."""
+    w = weight.reshape(weight.shape[0], -1).astype(np.int64)
+    return np.where(w < 0, w, 0).sum(axis=1) * xmax, np.where(w > 0, w, 0).sum(axis=1) * xmax
+
+
 def layer_bounds(
     weight: np.ndarray,
     bias: np.ndarray,
@@ -62,10 +69,8 @@ def layer_bounds(
     readout: str | None,
 ) -> LayerBounds:
     """Bounds for one layer. ``readout`` is None for hidden layers, else the readout mode."""
-    w = weight.reshape(weight.shape[0], -1).astype(np.int64)
     b = bias.astype(np.int64)
-    pos = np.where(w > 0, w, 0).sum(axis=1) * xmax
-    neg = np.where(w < 0, w, 0).sum(axis=1) * xmax
+    neg, pos = channel_sums(weight, xmax)
     acc = (int((np.minimum(b, 0) + neg).min()), int((np.maximum(b, 0) + pos).max()))
     i_lo, i_hi = b + neg, b + pos
     current = (int(i_lo.min()), int(i_hi.max()))
