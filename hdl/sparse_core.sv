@@ -6,6 +6,11 @@
 // over the detectors). Each detector walks its groups on its own, skipping groups without
 // pairs, and may run one pixel ahead of the slowest (window stage + per-detector window copy).
 // Output pixels are assembled in NumBuf buffers preset to the empty-channel outputs.
+// Phi = 1 (spike input only): a phi_matcher between the line buffer and the window stage
+// matches every segment vector to a pattern; the window travels with its pattern window and
+// indices to the detectors, which add precomputed pattern-weight products (PWPs) and peel
+// the residual (see sparse_detector). Pattern ROM <MemPrefix>_pat.hex, PWPs
+// <MemPrefix>_d<d>_pwp.hex.
 // Output word: spikes, bit t * Co + c (Score = 0), or the integrate-readout scores, score c
 // at [c * ScoreW +: ScoreW] (Score = 1).
 module sparse_core #(
@@ -35,6 +40,11 @@ module sparse_core #(
   parameter int unsigned Hold      = 1,
   parameter int unsigned Look      = 1,      // groups per detector mask word, divides Groups
   parameter int unsigned SlotW     = 16,
+  parameter bit          Phi       = 1'b0,   // pattern mode (Phi)
+  parameter int unsigned Q         = 1,      // Phi: patterns per segment index, power of two
+  parameter int unsigned MatchSegs = 1,      // Phi: segment indices matched per cycle
+  parameter int unsigned ColwW     = 1,      // Phi: bits of a pattern-distance bit weight
+  parameter int unsigned PwpW      = 2,      // Phi: signed PWP width
   parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c at [c*SlotW +: SlotW];
                                                // all zero: plain order, slot c
   parameter string       MemPrefix = "",     // <MemPrefix>_d<d>_{mask,ptr,wt,bias,theta}.hex,
@@ -68,6 +78,8 @@ module sparse_core #(
   localparam int unsigned PixW   = Score ? Co * ScoreW : T * Co;
 
   localparam bit PlainSlots = (SlotOf == '0);
+  localparam int unsigned QW = (Q > 1) ? unsigned'($clog2(Q)) : 1;
+  localparam int unsigned IdxW = L * Nseg * QW;
 
   function automatic int unsigned slot(input int unsigned c);
     return PlainSlots ? c : 32'(SlotOf[c*SlotW +: SlotW]);
@@ -107,11 +119,42 @@ module sparse_core #(
     .win_data_o (win_data)
   );
 
+  localparam bit Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
+
+  // ------------------------------------------------------------------ Phi matcher
+  logic            mwin_valid, mwin_ready;
+  logic [VecW-1:0] mwin_data, mwin_pat;
+  logic [IdxW-1:0]   mwin_j;
+  if (Phi) begin : g_phi
+    phi_matcher #(
+      .L(L), .Nseg(Nseg), .Pci(Pci), .Q(Q), .MatchSegs(MatchSegs), .ColwW(ColwW),
+      .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
+    ) u_match (
+      .clk_i      (clk_i),
+      .rst_ni     (rst_ni),
+      .in_valid_i (win_valid),
+      .in_ready_o (win_ready),
+      .in_win_i   (win_data),
+      .out_valid_o(mwin_valid),
+      .out_ready_i(mwin_ready),
+      .out_win_o  (mwin_data),
+      .out_pat_o  (mwin_pat),
+      .out_j_o    (mwin_j)
+    );
+  end else begin : g_no_phi
+    assign mwin_valid = win_valid;
+    assign win_ready  = mwin_ready;
+    assign mwin_data  = win_data;
+    assign mwin_pat   = '0;
+    assign mwin_j     = '0;
+  end
+
   // ------------------------------------------------------------------ window stage
   // One window waits here until every detector has taken it; each detector keeps its own
   // copy, so a detector may run one pixel ahead of the slowest.
   logic            stage_valid_q, stage_load, all_taken;
-  logic [VecW-1:0] stage_q;
+  logic [VecW-1:0] stage_q, stage_pat_q;
+  logic [IdxW-1:0]   stage_j_q;
   logic [Pco-1:0]  taken_q, take;
 
   // ------------------------------------------------------------------ detectors
@@ -125,8 +168,6 @@ module sparse_core #(
   logic [ScoreW-1:0]           score [Pco];
   /* verilator lint_on UNUSEDSIGNAL */
 
-  localparam bit Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
-
   for (genvar d = 0; d < Pco; d++) begin : g_det
     localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
     sparse_detector #(
@@ -134,12 +175,15 @@ module sparse_core #(
       .AccW(AccW), .BiasW(BiasW), .ThetaW(ThetaW), .Direct(Direct), .Skip(Skip),
       .HasTheta(!Score), .MaskFile(Init ? {Pre, "mask.hex"} : ""),
       .PtrFile(Init ? {Pre, "ptr.hex"} : ""), .WtFile(Init ? {Pre, "wt.hex"} : ""),
-      .BiasFile(Init ? {Pre, "bias.hex"} : ""), .ThetaFile(Init ? {Pre, "theta.hex"} : "")
+      .BiasFile(Init ? {Pre, "bias.hex"} : ""), .ThetaFile(Init ? {Pre, "theta.hex"} : ""),
+      .Phi(Phi), .Q(Q), .PwpW(PwpW), .PwpFile(Init && Phi ? {Pre, "pwp.hex"} : "")
     ) u_det (
       .clk_i      (clk_i),
       .rst_ni     (rst_ni),
       .win_valid_i(stage_valid_q && !taken_q[d]),
       .window_i   (stage_q),
+      .pat_i      (stage_pat_q),
+      .j_i        (stage_j_q),
       .win_take_o (take[d]),
       .busy_o     (det_busy[d]),
       .res_valid_o(res_valid[d]),
@@ -188,8 +232,8 @@ module sparse_core #(
   );
 
   assign all_taken  = &(taken_q | take);
-  assign stage_load = win_valid && (!stage_valid_q || all_taken) && !used_q[alloc_q];
-  assign win_ready  = stage_load;
+  assign stage_load = mwin_valid && (!stage_valid_q || all_taken) && !used_q[alloc_q];
+  assign mwin_ready = stage_load;
 
   logic oq_valid, oq_ready, handoff;
   logic [PixW-1:0] oq_data;
@@ -226,6 +270,8 @@ module sparse_core #(
     if (!rst_ni) begin
       stage_valid_q <= 1'b0;
       stage_q       <= '0;
+      stage_pat_q   <= '0;
+      stage_j_q     <= '0;
       taken_q       <= '0;
       used_q        <= '0;
       for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
@@ -237,7 +283,9 @@ module sparse_core #(
     end else begin
       if (stage_load) begin
         stage_valid_q   <= 1'b1;
-        stage_q         <= win_data;
+        stage_q         <= mwin_data;
+        stage_pat_q     <= mwin_pat;
+        stage_j_q       <= mwin_j;
         taken_q         <= '0;
         used_q[alloc_q] <= 1'b1;
         alloc_q         <= alloc_q + BufW'(1);

@@ -19,6 +19,13 @@
 // Direct = 1: the planes are input bit-planes; a pair of plane l adds w << l to one sum.
 // Skip   = 0: dense baseline of the same datapath: every group, every window position costs a
 //             cycle and only (mask & spike) positions accumulate.
+// Phi    = 1: pattern mode (needs Skip = 1, Direct = 0). With the window come the core's
+//             matched pattern window (pat_i, same layout) and pattern indices (j_i). For each
+//             vector (plane l, segment s) of a group: a = spikes & mask, d = (spikes ^ pattern)
+//             & mask; when popcount(d) + 1 < popcount(a) the group adds the precomputed
+//             PWP[group][s][j] (one cycle), then peels d, adding the weight where the spike is
+//             1 and subtracting it where the pattern is 1 (the residual in {-1, +1});
+//             otherwise it peels a as without Phi. PWP tokens are peeled first, then positions.
 module sparse_detector #(
   parameter int unsigned L         = 4,
   parameter int unsigned Nseg      = 9,
@@ -37,17 +44,27 @@ module sparse_detector #(
   parameter string       BiasFile  = "",
   parameter string       ThetaFile = "",
   parameter bit          HasTheta  = 1'b1,
+  parameter bit          Phi       = 1'b0,
+  parameter int unsigned Q         = 1,     // patterns per segment index (Phi), power of two
+  parameter int unsigned PwpW      = 2,     // signed PWP width (Phi)
+  parameter string       PwpFile   = "",    // word (group * Nseg + s) * Q + j (Phi)
   // derived
   parameter int unsigned SegW      = Nseg * Pci,
   parameter int unsigned VecW      = L * SegW,
   parameter int unsigned AddrW     = (WtDepth > 1) ? $clog2(WtDepth) : 1,
   parameter int unsigned GroupW    = (Groups > 1) ? $clog2(Groups) : 1,
-  parameter int unsigned NumAcc    = Direct ? 1 : L
+  parameter int unsigned NumAcc    = Direct ? 1 : L,
+  parameter int unsigned QW        = (Q > 1) ? $clog2(Q) : 1,
+  parameter int unsigned IdxW      = L * Nseg * QW
 ) (
   input  logic                     clk_i,
   input  logic                     rst_ni,
   input  logic                     win_valid_i,  // a window this detector has not taken yet
   input  logic [VecW-1:0]          window_i,     // bit (l * Nseg + s) * Pci + b
+  /* verilator lint_off UNUSEDSIGNAL */  // Phi only
+  input  logic [VecW-1:0]          pat_i,        // the window's matched patterns (Phi)
+  input  logic [IdxW-1:0]          j_i,          // their indices, (l, s) at [(l*Nseg+s)*QW]
+  /* verilator lint_on UNUSEDSIGNAL */
   output logic                     win_take_o,   // the window is taken this cycle
   output logic                     busy_o,       // a pixel is open
   output logic                     res_valid_o,  // one result per loaded group, in order
@@ -73,6 +90,17 @@ module sparse_detector #(
   localparam int unsigned BW       = (Pci > 1) ? $clog2(Pci) : 1;
   localparam int unsigned CntW     = $clog2(Pci + 1);
   localparam int unsigned PtrWordW = Nseg * AddrW;
+  localparam int unsigned NV       = L * Nseg;  // vectors per window
+  localparam int unsigned PwpDepth = Groups * Nseg * Q;
+  localparam int unsigned RowW     = (Groups * Nseg > 1) ? $clog2(Groups * Nseg) : 1;
+  localparam int unsigned PwpAW    = RowW + QW;
+
+  if (Phi && (Direct || !Skip)) begin : g_bad_phi
+    $error("sparse_detector: Phi needs Skip = 1 and Direct = 0");
+  end
+  if (Phi && (Q < 2 || Q != (1 << QW))) begin : g_bad_q
+    $error("sparse_detector: Q must be a power of two >= 2");
+  end
 
   // ------------------------------------------------------------------ ROMs
   logic [WIdxW-1:0]    word_rd;
@@ -137,6 +165,12 @@ module sparse_detector #(
   logic [SegW-1:0]     mask_q;
   logic [VecW-1:0]     vec_rest;
   logic                last_pos;
+  // Phi: PWP tokens still to add (one per vector), residual positions to subtract
+  /* verilator lint_off UNUSEDSIGNAL */  // without Phi
+  logic [NV-1:0]       pwp_q, pwp_rest;
+  logic [VecW-1:0]     neg_q;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic                pwp_tok;   // this cycle peels a PWP token, not a position
 
   // the vector of a group: window AND mask
   function automatic logic [VecW-1:0] group_vec(input logic [VecW-1:0] win,
@@ -324,8 +358,47 @@ module sparse_detector #(
   end
 
   // the hits of the group being loaded
+  /* verilator lint_off UNUSEDSIGNAL */  // with Phi
   logic [VecW-1:0] load_hits;
+  /* verilator lint_on UNUSEDSIGNAL */
   assign load_hits = group_vec(src_win, load_mask);
+
+  // what the peeler gets: the hits, or with Phi per vector the residual and its PWP token
+  logic [VecW-1:0] load_vec, load_neg;
+  logic [NV-1:0]   load_use;
+  /* verilator lint_off UNUSEDSIGNAL */  // without Phi
+  logic [IdxW-1:0] j_q;   // the open pixel's pattern indices (Phi)
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (Phi) begin : g_phi_load
+    logic [VecW-1:0] pat_q, src_pat;
+    always_ff @(posedge clk_i) begin
+      if (take) begin
+        pat_q <= pat_i;
+        j_q   <= j_i;
+      end
+    end
+    assign src_pat = take ? pat_i : pat_q;
+    for (genvar v = 0; v < NV; v++) begin : g_vec
+      localparam int unsigned S = v % Nseg;
+      logic [Pci-1:0]  a, p, m, am, dm;
+      logic [CntW-1:0] za, zd;
+      assign a  = src_win[v*Pci +: Pci];
+      assign p  = src_pat[v*Pci +: Pci];
+      assign m  = load_mask[S*Pci +: Pci];
+      assign am = a & m;
+      assign dm = (a ^ p) & m;
+      popcount #(.Width(Pci), .CntW(CntW)) u_za (.bits_i(am), .count_o(za));
+      popcount #(.Width(Pci), .CntW(CntW)) u_zd (.bits_i(dm), .count_o(zd));
+      assign load_use[v] = ({1'b0, zd} + (CntW + 1)'(1)) < {1'b0, za};
+      assign load_vec[v*Pci +: Pci] = load_use[v] ? dm : am;
+      assign load_neg[v*Pci +: Pci] = load_use[v] ? (p & ~a & m) : '0;
+    end
+  end else begin : g_no_phi_load
+    assign load_vec = load_hits;
+    assign load_neg = '0;
+    assign load_use = '0;
+    assign j_q      = '0;
+  end
 
   // is the peeled position a real pair? (always, when skipping; else window & mask there)
   logic hit;
@@ -349,8 +422,75 @@ module sparse_detector #(
     assign hit = |hit_sel;
   end
 
-  // a group finishes when its last position is peeled
-  assign last_pos = active_q && (vec_rest == '0);
+  // Phi: the lowest PWP token (plane, then segment) goes before any position
+  logic [LW-1:0]      lp_idx;
+  logic [VecW-1:0]    vec_after;
+  logic               neg_bit;
+  /* verilator lint_off UNUSEDSIGNAL */  // without Phi
+  logic [SW-1:0]      sp_idx;
+  logic [PwpAW-1:0]   pwp_addr;
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (Phi) begin : g_phi_peel
+    logic [L-1:0]    pl_any;
+    logic [Nseg-1:0] pl_bits;
+    for (genvar l = 0; l < L; l++) begin : g_pl
+      assign pl_any[l] = |pwp_q[l*Nseg +: Nseg];
+    end
+    lsb_encoder #(.Width(L), .IdxW(LW)) u_enc_pl (
+      .bits_i (pl_any),
+      .valid_o(pwp_tok),
+      .idx_o  (lp_idx)
+    );
+    always_comb begin
+      pl_bits = '0;
+      for (int unsigned l = 0; l < L; l++) begin
+        if (LW'(l) == lp_idx) pl_bits = pwp_q[l*Nseg +: Nseg];
+      end
+    end
+    /* verilator lint_off PINCONNECTEMPTY */
+    lsb_encoder #(.Width(Nseg), .IdxW(SW)) u_enc_ps (
+      .bits_i (pl_bits),
+      .valid_o(),
+      .idx_o  (sp_idx)
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
+    always_comb begin
+      for (int unsigned l = 0; l < L; l++) begin
+        for (int unsigned s = 0; s < Nseg; s++) begin
+          pwp_rest[l*Nseg + s] = pwp_q[l*Nseg + s] && !(pwp_tok && LW'(l) == lp_idx
+                                                        && SW'(s) == sp_idx);
+        end
+      end
+    end
+    // PWP word (group * Nseg + s) * Q + j; group * Nseg kept from the load
+    logic [RowW-1:0]     row_q;
+    logic [QW-1:0]       j_sel;
+    always_ff @(posedge clk_i) begin
+      if (load) row_q <= RowW'(32'(load_grp) * Nseg);
+    end
+    always_comb begin
+      j_sel = '0;
+      for (int unsigned l = 0; l < L; l++) begin
+        for (int unsigned s = 0; s < Nseg; s++) begin
+          if (LW'(l) == lp_idx && SW'(s) == sp_idx) j_sel = j_q[(l*Nseg + s)*QW +: QW];
+        end
+      end
+    end
+    assign pwp_addr  = {row_q + RowW'(sp_idx), j_sel};
+    assign vec_after = pwp_tok ? vec_q : vec_rest;
+    assign neg_bit   = |(neg_q & vec_q & ~vec_rest);
+  end else begin : g_no_phi_peel
+    assign pwp_tok   = 1'b0;
+    assign lp_idx    = '0;
+    assign sp_idx    = '0;
+    assign pwp_rest  = '0;
+    assign pwp_addr  = '0;
+    assign vec_after = vec_rest;
+    assign neg_bit   = 1'b0;
+  end
+
+  // a group finishes when its last token is peeled
+  assign last_pos = active_q && (vec_after == '0) && (pwp_rest == '0);
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -358,13 +498,18 @@ module sparse_detector #(
       grp_q    <= '0;
       vec_q    <= '0;
       mask_q   <= '0;
+      pwp_q    <= '0;
+      neg_q    <= '0;
     end else if (load) begin
       active_q <= 1'b1;
       grp_q    <= load_grp;
-      vec_q    <= Skip ? load_hits : '1;
+      vec_q    <= Skip ? load_vec : '1;
       mask_q   <= load_mask;
+      pwp_q    <= load_use;
+      neg_q    <= load_neg;
     end else if (active_q) begin
-      vec_q <= vec_rest;
+      vec_q <= vec_after;
+      pwp_q <= pwp_rest;
       if (last_pos) active_q <= 1'b0;
     end
   end
@@ -383,6 +528,9 @@ module sparse_detector #(
 
   // ------------------------------------------------------------------ token -> weight ROM
   logic              tok_valid_q, tok_pair_q, tok_last_q;
+  /* verilator lint_off UNUSEDSIGNAL */  // without Phi
+  logic              tok_pwp_q, tok_neg_q;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [LW-1:0]     tok_l_q;
   logic [GroupW-1:0] tok_grp_q;
   // (AccW < 4 when every weight of the layer fits in fewer bits: the high bits go unused)
@@ -402,13 +550,17 @@ module sparse_detector #(
       tok_valid_q <= 1'b0;
       tok_pair_q  <= 1'b0;
       tok_last_q  <= 1'b0;
+      tok_pwp_q   <= 1'b0;
+      tok_neg_q   <= 1'b0;
       tok_l_q     <= '0;
       tok_grp_q   <= '0;
     end else begin
       tok_valid_q <= active_q;
-      tok_pair_q  <= active_q && any && hit;
+      tok_pair_q  <= active_q && (pwp_tok || (any && hit));
       tok_last_q  <= last_pos;
-      tok_l_q     <= l_idx;
+      tok_pwp_q   <= pwp_tok;
+      tok_neg_q   <= neg_bit;
+      tok_l_q     <= pwp_tok ? lp_idx : l_idx;
       tok_grp_q   <= grp_q;
     end
   end
@@ -416,8 +568,20 @@ module sparse_detector #(
   // ------------------------------------------------------------------ accumulate
   logic signed [AccW-1:0] acc_q [NumAcc];
   logic signed [AccW-1:0] acc_next [NumAcc];
-  logic signed [AccW-1:0] w_ext;
+  logic signed [AccW-1:0] w_ext, add;
   assign w_ext = AccW'($signed(wt_rom));
+  if (Phi) begin : g_phi_add
+    logic [PwpW-1:0] pwp_rom;
+    sync_rom #(.Width(PwpW), .Depth(PwpDepth), .InitFile(PwpFile), .AddrWidth(PwpAW)) u_pwp (
+      .clk_i (clk_i),
+      .en_i  (1'b1),
+      .addr_i(pwp_addr),
+      .data_o(pwp_rom)
+    );
+    assign add = tok_pwp_q ? AccW'($signed(pwp_rom)) : (tok_neg_q ? -w_ext : w_ext);
+  end else begin : g_plain_add
+    assign add = w_ext;
+  end
 
   always_comb begin
     for (int unsigned a = 0; a < NumAcc; a++) begin
@@ -426,7 +590,7 @@ module sparse_detector #(
         if (Direct) begin
           acc_next[a] = acc_q[a] + (w_ext <<< tok_l_q);
         end else if (LW'(a) == tok_l_q) begin
-          acc_next[a] = acc_q[a] + w_ext;
+          acc_next[a] = acc_q[a] + add;
         end
       end
     end
@@ -530,7 +694,7 @@ module sparse_detector #(
       assume (f_masks == f_masks_q);
       assume (f_base == f_base_q);
     end
-    if (!f_init && rst_ni && Skip) begin
+    if (!f_init && rst_ni && Skip && !Phi) begin
       // ---- peeling: one position per cycle, the lowest left, a pair of the group
       if (active_q) begin
         assert (vec_q != '0);

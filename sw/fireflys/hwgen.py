@@ -27,10 +27,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import phihw
 from .bitmap import pack_layer
 from .hdlsim import REPO, hdl_sources
 from .memimg import write_memories, wt_depth
 from .model import CompiledModel
+from .phi import PhiTables
 from .sched import core_look, planes, slot_of
 
 SLOT_W = 16  # bits per entry of a core's SlotOf parameter
@@ -38,6 +40,7 @@ SLOT_W = 16  # bits per entry of a core's SlotOf parameter
 RTL_MODULES = (
     "sync_rom", "lsb_encoder", "popcount", "sparse_detector", "lif_neuron", "line_buffer",
     "spike_pool", "sparse_core", "stream_fifo", "argmax_tree", "class_readout", "frame_guard",
+    "adder_tree", "phi_matcher",
 )
 TOP = "fireflys_top"
 
@@ -52,7 +55,13 @@ class CoreParams:
     score: bool
 
 
-def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True) -> list[CoreParams]:
+def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
+                phi: PhiTables | None = None,
+                match_segs: dict[int, int] | None = None) -> list[CoreParams]:
+    """Every core's parameters; with ``phi``, the cores of its layers in Phi mode
+    (``match_segs``: segment indices matched per cycle per layer, default automatic)."""
+    if phi is not None and not skip:
+        raise ValueError("Phi mode needs zero skipping (skip=True)")
     cores = []
     n = len(model.layers)
     for i, ly in enumerate(model.layers):
@@ -76,6 +85,7 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True) -> list[
             "Look": core_look(model, i), "SlotW": SLOT_W,
             "SlotOf": f"{SLOT_W * g.out_ch}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / f"L{i}").resolve()}"',
+            **phihw.core_params(model, phi, i, (match_segs or {}).get(i)),
         }
         out_w = g.out_ch * wd["score"] if score else model.T * g.out_ch
         cores.append(CoreParams(f"L{i}", p, nplanes * ci, out_w, g.out_shape, score))
@@ -347,21 +357,25 @@ def pnr_top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
 
 
 def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
-             name: str = "model", sim_frames: int = 8) -> dict[str, Path]:
+             name: str = "model", sim_frames: int = 8,
+             phi: PhiTables | None = None) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
-    ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``."""
+    ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
+    ``phi``, its layers' cores in Phi mode (pattern and PWP images too)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
     write_memories(model, mem)
-    cores = core_params(model, mem, skip)
+    if phi is not None:
+        phihw.write_images(model, phi, mem)
+    cores = core_params(model, mem, skip, phi)
     top = out / f"{TOP}.sv"
     top.write_text(top_sv(model, cores))
     (out / f"{PNR_TOP}.sv").write_text(pnr_top_sv(model, cores))
     manifest = {
-        "top": TOP, "skip": skip,
+        "top": TOP, "skip": skip, "phi_layers": sorted(phi.layers) if phi else [],
         "sources": [str(p) for p in hdl_sources(*RTL_MODULES)] + [str(top)],
         "in_width": cores[0].in_w,
         "cores": [{"name": c.name, "in_width": c.in_w, "out_width": c.out_w,

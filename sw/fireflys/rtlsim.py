@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from . import golden
+from . import golden, phihw
 from .bitmap import layer_slots
 from .hdlsim import REPO, SimulationError, hdl_sources, run_cocotb
 from .hwgen import RTL_MODULES, TOP, core_params, generate, output_width, sources
 from .memimg import pack_fields, write_hex, write_memories
 from .model import CompiledModel
 from .perf import busy, occupancy, pair_counts, pixel_costs
+from .phi import PhiTables
 from .synth import gate_netlist
 from .tbgen import TB_TOP, tb_sv
 
@@ -104,17 +105,23 @@ class SimResult:
         return [v / self.frames for v in values]
 
 
-GENERATOR_SOURCES = ("bitmap.py", "hwgen.py", "memimg.py", "sched.py", "tbgen.py")
+GENERATOR_SOURCES = ("bitmap.py", "hwgen.py", "memimg.py", "sched.py", "tbgen.py",
+                     "phihw.py")
 
 
-def _model_key(model_dir: Path, skip: bool) -> str:
-    """Build-cache key: the model files and the generator's own sources."""
+def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str:
+    """Build-cache key: the model files, the Phi tables and the generator's own sources."""
     h = hashlib.sha256()
     for f in ("model.json", "weights.npz"):
         h.update((model_dir / f).read_bytes())
     for f in GENERATOR_SOURCES:
         h.update((Path(__file__).parent / f).read_bytes())
     h.update(b"skip" if skip else b"dense")
+    if phi is not None:
+        h.update(f"phi {phi.q} {phi.method}".encode())
+        for li in sorted(phi.layers):
+            for p in phi.layers[li].patterns:
+                h.update(f"L{li}:".encode() + np.ascontiguousarray(p, dtype=np.uint64).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -143,6 +150,7 @@ def simulate(
     work_dir: str | Path | None = None,
     waves: bool = False,
     gate_level: bool = False,
+    phi: PhiTables | None = None,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -150,14 +158,16 @@ def simulate(
     the golden model; raise :class:`MismatchError` naming the first difference.
 
     ``gate_level``: simulate Yosys' generic gate netlist of the generated top instead of the
-    RTL (same testbench and checks; catches frontend miscompiles)."""
+    RTL (same testbench and checks; catches frontend miscompiles).
+
+    ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs)."""
     mdir = Path(model_dir)
-    key = _model_key(mdir, skip)
+    key = _model_key(mdir, skip, phi)
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
-        generate(model, hw, skip=skip)
-    cores = core_params(model, hw / "mem", skip)
+        generate(model, hw, skip=skip, phi=phi)
+    cores = core_params(model, hw / "mem", skip, phi)
     res = golden.run(model, x)
     frames = len(x)
     run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()
@@ -293,13 +303,18 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
 def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
     skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
+    phi: PhiTables | None = None, match_segs: int | None = None,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
-    output word against the golden model. Returns the core's counters."""
+    output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
+    (``match_segs`` segment indices matched per cycle, default automatic)."""
     wdir = Path(work_dir)
     mem = wdir / "mem"
     write_memories(model, mem)
-    cp = core_params(model, mem, skip)[index]
+    ms = {index: match_segs} if match_segs else None
+    if phi is not None:
+        phihw.write_images(model, phi, mem, ms)
+    cp = core_params(model, mem, skip, phi, ms)[index]
     res = golden.run(model, x)
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]
     outs = [w for f in expected_streams(model, res)[index] for w in f]
