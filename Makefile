@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-finetune lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr kv260 bench \
 	bench-fpga bench-pnr bench-train clean
 
 help:
@@ -32,6 +32,9 @@ help:
 	@echo "               malformed frames) -> reports/soak.json"
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
 	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
+	@echo "make phi-rtl   the trained scnn5's RTL in Phi and bitmap mode on $(PHI_RTL_FRAMES) MNIST frames"
+	@echo "               (every core vs golden, cycles per core) -> reports/phi_rtl_scnn5_mnist.json"
+	@echo "make phi-synth Yosys estimate of the Phi matchers and PWP memories -> reports/phi_synth_scnn5_mnist.json"
 	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
@@ -105,6 +108,17 @@ phi: setup
 	fireflys phi select $(SOAK_MODEL) --dataset mnist --frames 512 --q 16
 	fireflys phi report $(SOAK_MODEL) --dataset mnist --frames 512 \
 	    --json reports/phi_scnn5_mnist.json --plot reports/phi_scnn5_mnist.png
+
+# Phi in RTL: the same held-out frames through the Phi-mode and the bitmap-mode hardware
+PHI_RTL_FRAMES ?= 500
+phi-rtl: setup
+	test -f $(SOAK_MODEL)/phi.npz || $(MAKE) phi
+	fireflys phi rtl $(SOAK_MODEL) --dataset mnist --frames $(PHI_RTL_FRAMES) --in-gap 0.1 \
+	    --out-stall 0.1 --json reports/phi_rtl_scnn5_mnist.json
+
+phi-synth: setup
+	test -f $(SOAK_MODEL)/phi.npz || $(MAKE) phi
+	fireflys phi synth $(SOAK_MODEL) --detectors --json reports/phi_synth_scnn5_mnist.json
 
 # Phi pattern-aware fine-tuning of the shipped run (models/scnn5_mnist/run) -> runs/scnn5_paft
 PAFT_LAM ?= 3e-3

@@ -282,8 +282,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     name = args.name or "".join(c if c.isalnum() else "_" for c in Path(args.model_dir).name)
     out = Path(args.out)
+    tables = None
+    if args.phi:
+        from .phi import load_tables
+
+        tables = load_tables(model, args.model_dir)
     try:
-        files = generate(model, out, skip=not args.dense, name=name)
+        files = generate(model, out, skip=not args.dense, name=name, phi=tables,
+                         match_segs=_match_segs(args.match_segs, model))
     except ValueError as e:
         raise ConfigError(str(e)) from None
     for k in ("top", "mem", "manifest", "core"):
@@ -404,6 +410,76 @@ def _calib_frames(model: CompiledModel, dataset: str, n: int, seed: int) -> np.n
         x, _ = load_digits(model.in_bits)
         tr, _ = holdout_split(len(x), 0.2, 0)
     return x[tr[:n]]
+
+
+def _add_match_segs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--match-segs", metavar="N|L<i>=N,...",
+                   help="Phi: segment indices the matcher handles per cycle, for every Phi "
+                   "layer or per layer (default 1: a window costs nseg + 1 cycles)")
+
+
+def _match_segs(text: str | None, model: CompiledModel) -> dict[int, int] | None:
+    """``--match-segs``: one number for every layer, or ``L1=2,L4=3``."""
+    if not text:
+        return None
+    n = len(model.layers)
+    try:
+        if "=" not in text:
+            return {i: int(text) for i in range(n)}
+        out = {}
+        for item in text.split(","):
+            k, v = item.split("=")
+            k = k.strip()
+            if not (k[:1] in "Ll" and k[1:].isdigit() and int(k[1:]) < n):
+                raise ValueError(f"{k!r} is not a layer L0..L{n - 1}")
+            out[int(k[1:])] = int(v)
+        return out
+    except ValueError as e:
+        raise ConfigError(f"--match-segs {text!r}: expected N or L<i>=N,... ({e})") from None
+
+
+def cmd_phi_hw(args: argparse.Namespace) -> int:
+    """`phi rtl` and `phi synth`: Phi mode in hardware."""
+    from . import phi
+
+    model = load_model(args.model_dir)
+    tables = phi.load_tables(model, args.model_dir)
+    ms = _match_segs(args.match_segs, model)
+    if args.phi_cmd == "synth":
+        from .phisynth import estimate
+
+        rep = estimate(model, tables, args.work, detectors=args.detectors, match_segs=ms)
+        t = rep["total"]
+        print(f"Phi hardware of {len(rep['cores'])} cores: matchers {t['matcher']['lut']:.0f} "
+              f"LUT {t['matcher']['ff']:.0f} FF {t['matcher']['bram36']:.1f} BRAM36; PWP "
+              f"memories {t['pwp_bits']} bits = {t['pwp']['bram36']:.1f} BRAM36 "
+              f"{t['pwp']['lut']:.0f} LUT")
+        if args.detectors:
+            d = t["detectors_delta_all"]
+            print(f"detectors, Phi minus bitmap (all detectors, incl. PWP ROMs): "
+                  f"{d['lut']:+.0f} LUT {d['ff']:+.0f} FF {d['bram36']:+.1f} BRAM36")
+        if args.json:
+            _write_json(args.json, dict(rep, model_dir=str(args.model_dir)))
+        return 0
+    from .phirtl import compare, table
+    from .rtlsim import MismatchError
+
+    if ms:
+        raise ConfigError("--match-segs: `phi rtl` uses the default; generate with it instead")
+    x, y = _frames(model, args.dataset, args.frames, args.seed)
+    try:
+        rep = compare(model, args.model_dir, tables, x, y, in_gap=args.in_gap,
+                      out_stall=args.out_stall, seed=args.seed)
+    except (MismatchError, AssertionError) as e:
+        print(f"FAIL: {e}")
+        return 1
+    print(table(rep))
+    if rep["accuracy"] is not None:
+        print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {args.dataset} frames "
+              "(identical in both modes: every output checked against the golden model)")
+    if args.json:
+        _write_json(args.json, dict(rep, model_dir=str(args.model_dir), dataset=args.dataset))
+    return 0
 
 
 def cmd_phi(args: argparse.Namespace) -> int:
@@ -641,6 +717,9 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("--name", help="FuseSoC core name fireflys:model:NAME (default: the "
                     "model directory's name)")
     ge.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
+    ge.add_argument("--phi", action="store_true", help="Phi mode for the layers of "
+                    "MODEL/phi.npz (`fireflys phi select`)")
+    _add_match_segs(ge)
     ge.set_defaults(func=cmd_generate)
 
     pl = sub.add_parser("plan", help="choose each core's PCO to balance the pipeline "
@@ -728,6 +807,27 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--json", help="write the report (JSON)")
             sp.add_argument("--plot", help="write a PNG of the work per layer")
         sp.set_defaults(func=cmd_phi)
+    pr = phs.add_parser("rtl", help="RTL in Phi mode vs bitmap mode on the same frames: every "
+                        "core checked against golden, cycles and operations per core")
+    pr.add_argument("model_dir", help="compiled model directory with phi.npz")
+    pr.add_argument("--dataset", choices=("random", "digits", "mnist"), default="random")
+    pr.add_argument("--frames", type=int, default=16)
+    pr.add_argument("--seed", type=int, default=1)
+    pr.add_argument("--in-gap", type=_fraction, default=0.0, help="input gap probability")
+    pr.add_argument("--out-stall", type=_fraction, default=0.0,
+                    help="output back-pressure probability")
+    pr.add_argument("--json", help="write the comparison (JSON)")
+    pr.set_defaults(func=cmd_phi_hw, match_segs=None)
+    py = phs.add_parser("synth", help="Yosys resource estimate (xczu5ev) of every Phi core's "
+                        "pattern matcher and PWP memories")
+    py.add_argument("model_dir", help="compiled model directory with phi.npz")
+    py.add_argument("--detectors", action="store_true", help="also one detector per core "
+                    "with and without Phi (slow for large windows)")
+    py.add_argument("--work", default="build/phi_synth", help="work directory (inside the "
+                    "repository)")
+    py.add_argument("--json", help="write the estimate (JSON)")
+    _add_match_segs(py)
+    py.set_defaults(func=cmd_phi_hw)
     ft = phs.add_parser("finetune", help="pattern-aware fine-tuning of a training run: task "
                         "loss + lam x Phi work; before/after accuracy and op counts")
     ft.add_argument("run_dir", help="a `fireflys train --out` directory")

@@ -358,7 +358,8 @@ def pnr_top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
 
 def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
              name: str = "model", sim_frames: int = 8,
-             phi: PhiTables | None = None) -> dict[str, Path]:
+             phi: PhiTables | None = None,
+             match_segs: dict[int, int] | None = None) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
     ``phi``, its layers' cores in Phi mode (pattern and PWP images too)."""
@@ -369,8 +370,8 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     mem = out / "mem"
     write_memories(model, mem)
     if phi is not None:
-        phihw.write_images(model, phi, mem)
-    cores = core_params(model, mem, skip, phi)
+        phihw.write_images(model, phi, mem, match_segs)
+    cores = core_params(model, mem, skip, phi, match_segs)
     top = out / f"{TOP}.sv"
     top.write_text(top_sv(model, cores))
     (out / f"{PNR_TOP}.sv").write_text(pnr_top_sv(model, cores))

@@ -1,0 +1,97 @@
+"""Phi mode vs bitmap mode of the same model in RTL (issue 6): both runs stream the same frames
+through the generated top (cocotb system testbench: every core's output stream and every
+output against the golden model, stopping at the first difference), and the report puts
+their per-core busy cycles, frame periods and operation counts side by side."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import golden, phihw
+from .model import CompiledModel
+from .phi import PhiTables
+from .rtlsim import SimResult, simulate
+
+
+def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: np.ndarray,
+            labels: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
+            seed: int = 1, work_dir: str | Path | None = None, parallel: bool = True,
+            progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run bitmap and Phi mode on frames ``x``; raise :class:`fireflys.rtlsim.MismatchError`
+    on any difference from the golden model, or :class:`AssertionError` when the Phi cores'
+    operation counters differ from :func:`fireflys.phihw.expected_ops`."""
+    res = golden.run(model, x)
+    want_ops = phihw.expected_ops(model, tables, x, res)
+    runs: dict[str, SimResult] = {}
+    secs: dict[str, float] = {}
+
+    def one(mode: str) -> None:
+        t0 = time.time()
+        progress(f"{mode}: building and simulating {len(x)} frames ...")
+        runs[mode] = simulate(model, model_dir, x, phi=tables if mode == "phi" else None,
+                              in_gap=in_gap, out_stall=out_stall, seed=seed,
+                              work_dir=work_dir)
+        secs[mode] = time.time() - t0
+        progress(f"{mode}: {len(x)} frames, every core's stream == golden "
+                 f"({secs[mode]:.0f} s)")
+
+    modes = ("bitmap", "phi")
+    if parallel:
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            for f in [ex.submit(one, m) for m in modes]:
+                f.result()
+    else:
+        for m in modes:
+            one(m)
+    b, p = runs["bitmap"], runs["phi"]
+    if b.pairs != list(res.work):
+        raise AssertionError(f"bitmap mode pair counters {b.pairs} != golden work {res.work}")
+    if p.pairs != want_ops:
+        raise AssertionError(f"Phi mode operation counters {p.pairs} != the software's Phi "
+                             f"decisions {want_ops}")
+    n = len(x)
+    cores = []
+    for i, ly in enumerate(model.layers):
+        row = {"layer": f"L{i}", "token": ly.geom.token(), "phi": i in tables.layers,
+               "pco": ly.pco, "pairs_per_frame": res.work[i] / n,
+               "phi_ops_per_frame": p.pairs[i] / n,
+               "ops_ratio": res.work[i] / max(p.pairs[i], 1),
+               "busy_bitmap_per_frame": b.busy[i] / n, "busy_phi_per_frame": p.busy[i] / n,
+               "busy_ratio": b.busy[i] / max(p.busy[i], 1)}
+        cores.append(row)
+    acc = (float((np.asarray(res.pred) == np.asarray(labels)).mean())
+           if labels is not None else None)
+    return {
+        "arch": str(model.arch), "frames": n, "in_gap": in_gap, "out_stall": out_stall,
+        "q": tables.q, "accuracy": acc, "mismatches": 0,
+        "checked": "every core's output stream and every output beat vs the golden model, "
+                   "both modes; Phi operation counters == fireflys.phi's decisions",
+        "bitmap": {"frame_period": b.frame_period, "total_cycles": b.cycles,
+                   "seconds": secs["bitmap"]},
+        "phi": {"frame_period": p.frame_period, "total_cycles": p.cycles,
+                "seconds": secs["phi"]},
+        "period_ratio": b.frame_period / max(p.frame_period, 1e-9),
+        "ops_ratio": sum(res.work) / max(sum(p.pairs), 1),
+        "cores": cores,
+    }
+
+
+def table(rep: dict[str, Any]) -> str:
+    lines = [f"{'core':5s} {'token':10s} {'Phi':4s} {'pairs/fr':>9s} {'Phi ops/fr':>10s} "
+             f"{'ratio':>6s} {'busy bitmap':>11s} {'busy Phi':>9s} {'ratio':>6s}"]
+    for r in rep["cores"]:
+        lines.append(f"{r['layer']:5s} {r['token']:10s} {'yes' if r['phi'] else 'no':4s} "
+                     f"{r['pairs_per_frame']:9.0f} {r['phi_ops_per_frame']:10.0f} "
+                     f"{r['ops_ratio']:6.2f} {r['busy_bitmap_per_frame']:11.0f} "
+                     f"{r['busy_phi_per_frame']:9.0f} {r['busy_ratio']:6.2f}")
+    lines.append(f"frame period: bitmap {rep['bitmap']['frame_period']:.0f}, Phi "
+                 f"{rep['phi']['frame_period']:.0f} cycles ({rep['period_ratio']:.2f} x); "
+                 f"operations {rep['ops_ratio']:.2f} x fewer; {rep['frames']} frames, "
+                 f"{rep['mismatches']} mismatches")
+    return "\n".join(lines)
