@@ -4,7 +4,8 @@ until every frame is out or a stream differs from the golden model, then report.
 
 FIREFLYS_STIM (JSON): frames, shapes of every core's output, gap/stall percentages, seed,
 reset_at (cycle of the mid-run reset or null), max_cycles. FIREFLYS_RESULT receives the
-measurements or the first mismatch (layer, frame, pixel, time step, channel).
+measurements or the first mismatch (layer, frame, pixel, time step, channel). When
+FIREFLYS_PROGRESS is set, "<frames out> <cycles>" is rewritten there every 200 k cycles.
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ async def stream_frames(dut) -> None:
         dut.rst_ni.value = 1
     cycles, step = 0, 2000
     result: dict = {"mismatch": None}
+    progress = os.environ.get("FIREFLYS_PROGRESS")
     while True:
         await Timer(step * 10, unit="ns")  # one wake-up per `step` cycles, not per edge
         await ReadOnly()
         cycles += step
+        if progress and cycles % (100 * step) == 0:
+            with open(progress, "w") as f:
+                f.write(f"{int(dut.out_count_o.value)} {cycles}\n")
         if dut.mismatch_o.value:
             stages = [(i, getattr(dut, f"mm{i}_valid")) for i in range(n_cores)]
             first = next((i for i, v in stages if v.value), n_cores)

@@ -150,9 +150,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"simulating {len(x)} frames of {model.arch} with Verilator "
           f"({'dense baseline' if args.dense else 'sparse'}; the first build takes a while)...",
           flush=True)
+    from tqdm import tqdm
+
     try:
-        r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
-                     out_stall=args.out_stall, seed=args.seed)
+        with tqdm(total=len(x), desc="RTL", unit="frame") as bar:
+            r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
+                         out_stall=args.out_stall, seed=args.seed,
+                         progress=lambda done, _n: bar.update(done - bar.n))
+            bar.update(len(x) - bar.n)
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1

@@ -5,6 +5,8 @@ their per-core busy cycles, frame periods and operation counts side by side."""
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +20,24 @@ from .model import CompiledModel
 from .phi import PhiTables
 from .rtlsim import SimResult, simulate
 
+_LOCK = threading.Lock()
+
+
+def _say(msg: str) -> None:
+    """One whole line at a time (the two modes run in parallel threads)."""
+    with _LOCK:
+        sys.stdout.write(msg + "\n")
+        sys.stdout.flush()
+
 
 def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: np.ndarray,
             labels: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, work_dir: str | Path | None = None, parallel: bool = True,
-            progress: Callable[[str], None] = print) -> dict[str, Any]:
+            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run bitmap and Phi mode on frames ``x``; raise :class:`fireflys.rtlsim.MismatchError`
     on any difference from the golden model, or :class:`AssertionError` when the Phi cores'
     operation counters differ from :func:`fireflys.phihw.expected_ops`."""
+    progress = progress or _say
     res = golden.run(model, x)
     want_ops = phihw.expected_ops(model, tables, x, res)
     runs: dict[str, SimResult] = {}
@@ -34,9 +46,17 @@ def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: n
     def one(mode: str) -> None:
         t0 = time.time()
         progress(f"{mode}: building and simulating {len(x)} frames ...")
+        step = max(1, len(x) // 10)
+        nxt = [step]
+
+        def tick(done: int, total: int) -> None:
+            if done >= nxt[0]:
+                progress(f"{mode}: {done}/{total} frames out ({time.time() - t0:.0f} s)")
+                nxt[0] = (done // step + 1) * step
+
         runs[mode] = simulate(model, model_dir, x, phi=tables if mode == "phi" else None,
                               in_gap=in_gap, out_stall=out_stall, seed=seed,
-                              work_dir=work_dir)
+                              work_dir=work_dir, progress=tick)
         secs[mode] = time.time() - t0
         progress(f"{mode}: {len(x)} frames, every core's stream == golden "
                  f"({secs[mode]:.0f} s)")

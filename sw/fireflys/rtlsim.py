@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,20 @@ def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str
     return h.hexdigest()[:16]
 
 
+def _watch(path: Path, frames: int, progress: Callable[[int, int], None] | None,
+           stop: threading.Event) -> None:
+    """Report the testbench's progress file (frames out) until ``stop``."""
+    last = -1
+    while not stop.wait(5.0):
+        try:
+            done = int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if done != last and progress is not None:
+            progress(done, frames)
+            last = done
+
+
 def write_vectors(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult, in_w: int,
                   out_dir: Path) -> int:
     """``in.hex`` (the frames' input beats) and ``out.hex`` (the golden model's output
@@ -151,6 +167,7 @@ def simulate(
     waves: bool = False,
     gate_level: bool = False,
     phi: PhiTables | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -160,7 +177,8 @@ def simulate(
     ``gate_level``: simulate Yosys' generic gate netlist of the generated top instead of the
     RTL (same testbench and checks; catches frontend miscompiles).
 
-    ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs)."""
+    ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
+    ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
     mdir = Path(model_dir)
     key = _model_key(mdir, skip, phi)
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
@@ -195,18 +213,28 @@ def simulate(
     design = sources(hw)
     if gate_level:
         design = [gate_netlist(design, TOP, wdir / "gl")]
+    prog_path = run_dir / "progress.txt"
+    prog_path.unlink(missing_ok=True)
+    env = {"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path),
+           "FIREFLYS_PROGRESS": str(prog_path)}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(prog_path, frames, progress, stop),
+                               daemon=True)
+    if progress is not None:
+        watcher.start()
     try:
         run_cocotb(TB_TOP, [*design, tb], "tb_system", seed=seed, waves=waves,
                    parameters={"Dir": f'"{run_dir}"'},
                    build_root=wdir / ("sim_build_gl" if gate_level else "sim_build"),
-                   extra_env={"FIREFLYS_STIM": str(stim_path),
-                              "FIREFLYS_RESULT": str(result_path)})
+                   extra_env=env)
     except SimulationError:
         if result_path.is_file():
             r = json.loads(result_path.read_text())
             if r.get("mismatch"):
                 raise MismatchError(r["mismatch"]) from None
         raise
+    finally:
+        stop.set()
     r = json.loads(result_path.read_text())
     costs = pixel_costs(model, x, res, skip)
     pco = [ly.pco for ly in model.layers]
