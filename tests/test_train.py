@@ -151,6 +151,37 @@ def test_train_export_reload_and_resume(tmp_path) -> None:
         train(cfg3, quiet=True)
 
 
+def test_fixed_mask_phase_keeps_pruned_weights_zero(tmp_path) -> None:
+    """--freeze-at 0 with --init-from: a high learning rate moves the surviving weights, but no
+    weight that exported as zero grows back (the Grad R prior alone would let it), and a resumed
+    run keeps the same frozen mask."""
+    base = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "run"), epochs=1,
+                       batch=32, max_steps=6, check_frames=16, sparsity=0.6, alpha=2e-2)
+    train(base, quiet=True)
+    before, _ = load_run(tmp_path / "run")
+    zero0 = [ly.integers()[0] == 0 for ly in before.layers]
+    assert sum(int(z.sum()) for z in zero0) > 0
+    cfg = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "fix"), epochs=1,
+                      batch=32, max_steps=8, check_frames=16, sparsity=0.6, lr=2e-2,
+                      init_from=str(tmp_path / "run"), freeze_at=0.0)
+    r = train(cfg, quiet=True)
+    assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
+    after, _ = load_run(tmp_path / "fix")
+    moved = 0
+    for z, a, b in zip(zero0, after.layers, before.layers, strict=True):
+        qa = a.integers()[0]
+        assert not (qa[z] != 0).any(), "a frozen zero weight grew back"
+        moved += int((qa != b.integers()[0]).sum())
+    assert moved > 0, "the fixed-mask phase did not train"
+    st = torch.load(tmp_path / "fix" / "checkpoint.pt", weights_only=False)
+    assert st["masks"] is not None and len(st["masks"]) == 2 * len(after.layers)
+    cfg.epochs = 2
+    train(cfg, resume=True, quiet=True)
+    again, _ = load_run(tmp_path / "fix")
+    for m, a in zip(st["masks"][::2], again.layers, strict=True):
+        assert not (a.integers()[0][~m] != 0).any()
+
+
 def test_bad_options(tmp_path) -> None:
     with pytest.raises(TrainError, match="--resume: no checkpoint"):
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x")), resume=True, quiet=True)
@@ -158,6 +189,8 @@ def test_bad_options(tmp_path) -> None:
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), sparsity=1.5), quiet=True)
     with pytest.raises(TrainError, match="bad --ramp: 'quadratic'"):
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), ramp="quadratic"), quiet=True)
+    with pytest.raises(TrainError, match="bad --freeze-at: 1.0"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), freeze_at=1.0), quiet=True)
     with pytest.raises(TrainError, match="bad --reach: 0.0"):
         train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), reach=0.0), quiet=True)
     with pytest.raises(TrainError, match=r"frames are \[1, 8, 8\], the architecture's input "

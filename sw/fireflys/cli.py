@@ -40,6 +40,13 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _freeze_fraction(text: str) -> float:
+    v = float(text)
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return v
+
+
 def _write_json(path: str | Path, obj: object) -> None:
     """Write a command's JSON report (creating its directory) and say where."""
     out = Path(path)
@@ -194,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
         seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
-        check_frames=args.check_frames, init_from=args.init_from)
+        check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at)
     r = train(cfg, resume=args.resume)
     if not r.reporting:
         return 0
@@ -711,6 +718,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-from", metavar="RUN", help="start from the trained weights of another "
                    "run (same arch, dataset, seed, T, neuron): a fine-tuning / second pruning "
                    "cycle with a fresh learning-rate curve")
+    t.add_argument("--freeze-at", type=_freeze_fraction, metavar="F",
+                   help="fixed-mask phase from this fraction of the run on (0: the whole run, "
+                   "useful with --init-from): the Grad R prior is off and weights that export "
+                   "as zero then stay zero, so the sparsity cannot fall (default: never)")
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)

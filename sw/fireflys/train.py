@@ -70,6 +70,7 @@ class TrainConfig:
     check_frames: int = 256  # validation frames checked bit for bit (0: all of them)
     threads: int | None = None
     init_from: str | None = None  # run directory whose trained weights start this run
+    freeze_at: float | None = None  # run fraction: mask fixed from here (None: never)
 
 
 @dataclass
@@ -145,9 +146,10 @@ def _check_config(cfg: TrainConfig) -> None:
                      ("alpha", cfg.alpha > 0), ("T", 1 <= cfg.T <= 64),
                      ("k", 0 <= cfg.k <= 15), ("reset", cfg.reset in ("zero", "subtract")),
                      ("readout", cfg.readout in ("integrate", "spikes")),
-                     ("ramp", cfg.ramp in RAMPS), ("reach", 0 < cfg.reach <= 1)):
+                     ("ramp", cfg.ramp in RAMPS), ("reach", 0 < cfg.reach <= 1),
+                     ("freeze-at", cfg.freeze_at is None or 0 <= cfg.freeze_at < 1)):
         if not ok:
-            raise TrainError(f"bad --{name}: {getattr(cfg, name)!r}")
+            raise TrainError(f"bad --{name}: {getattr(cfg, name.replace('-', '_'))!r}")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise TrainError("--device cuda requested but torch sees no CUDA device")
 
@@ -240,6 +242,23 @@ def adapt_alpha(net: SpikingNet, alpha: float, want: float, lo: float, hi: float
     weights are less sparse than wanted, down otherwise, within [lo, hi]."""
     now = overall_sparsity(net)
     return float(np.clip(alpha * (rate if now < want else 1 / rate), lo, hi))
+
+
+def weight_masks(net: SpikingNet) -> list[torch.Tensor]:
+    """Per Grad R parameter (weight, bias of every layer) the entries that export non-zero."""
+    out = []
+    for ly in net.layers:
+        qw, qb, _ = ly.integers()
+        out += [qw != 0, qb != 0]
+    return out
+
+
+def apply_masks(net: SpikingNet, masks: list[torch.Tensor]) -> None:
+    """Fixed-mask phase: every entry outside its mask gets ``theta <= 0`` (an exact zero that
+    cannot grow back), so the exported sparsity never falls below the frozen one."""
+    with torch.no_grad():
+        for p, m in zip(net.gradr_params(), masks, strict=True):
+            p.theta.masked_fill_(~m & (p.theta > 0), 0.0)
 
 
 def load_run(run_dir: str | Path) -> tuple[SpikingNet, TrainConfig]:
@@ -357,6 +376,10 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
     alpha = cfg.alpha
     result = TrainResult(cfg, val_note=note)
     total_steps = cfg.epochs * steps_per_epoch
+    # fixed-mask phase: from this step on the Grad R prior is off and pruned entries stay zero
+    freeze_step = (None if cfg.freeze_at is None
+                   else int(cfg.freeze_at * total_steps) + 1)
+    masks: list[torch.Tensor] | None = None
     ckpt = out / "checkpoint.pt"
     start = 0
     if resume:
@@ -371,6 +394,8 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                 from None
         start = st["epoch"]
         alpha = st["alpha"]
+        if st.get("masks") is not None:
+            masks = [m.to(cfg.device) for m in st["masks"]]
         result.history = [EpochLog(**h) for h in st["history"]]
     sp0 = overall_sparsity(net) if not resume else st.get("sparsity0", 0.0)
     rng = np.random.default_rng(cfg.seed + start)
@@ -396,13 +421,19 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
             gstep = epoch * steps_per_epoch + step + 1
             for group in opt.param_groups:
                 group["lr"] = one_cycle(cfg.lr, gstep, total_steps)
+            if masks is None and freeze_step is not None and gstep >= freeze_step:
+                masks = weight_masks(net)
+                apply_masks(net, masks)
             scores = model(xb)
             loss = F.cross_entropy(scores / cfg.T, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            add_prior_grad(net.gradr_params(), alpha, laplace_mu(cfg.sparsity, alpha))
+            if masks is None:
+                add_prior_grad(net.gradr_params(), alpha, laplace_mu(cfg.sparsity, alpha))
             opt.step()
-            if cfg.adapt_every and gstep % cfg.adapt_every == 0:
+            if masks is not None:
+                apply_masks(net, masks)
+            elif cfg.adapt_every and gstep % cfg.adapt_every == 0:
                 want = sparsity_ramp(sp0, cfg.sparsity, gstep, total_steps, cfg.reach,
                                      cfg.ramp)
                 alpha = adapt_alpha(net, alpha, want, cfg.alpha / 100, cfg.alpha * 100)
@@ -411,7 +442,7 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
             seen += len(idx)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}",
-                                alpha=f"{alpha:.1e}")
+                                alpha="fixed mask" if masks is not None else f"{alpha:.1e}")
         if not main:  # rank 0 evaluates and checkpoints; the others wait for it
             dist.barrier()
             continue
@@ -428,6 +459,7 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                   flush=True)
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(),
                     "epoch": epoch + 1, "alpha": alpha, "sparsity0": sp0,
+                    "masks": None if masks is None else [m.cpu() for m in masks],
                     "history": [asdict(h) for h in result.history], "config": asdict(cfg)},
                    ckpt)
         if world > 1:
