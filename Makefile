@@ -33,7 +33,8 @@ help:
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
 	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
 	@echo "make phi-rtl   the trained scnn5's RTL in Phi and bitmap mode on $(PHI_RTL_FRAMES) MNIST frames"
-	@echo "               (every core vs golden, cycles per core) -> reports/phi_rtl_scnn5_mnist.json"
+	@echo "               (standalone Verilator testbench: every output vs golden, cycles/frame)"
+	@echo "               -> reports/phi_rtl_scnn5_mnist.json; per-core cycles: fireflys phi rtl (cocotb)"
 	@echo "make phi-synth Yosys estimate of the Phi matchers and PWP memories -> reports/phi_synth_scnn5_mnist.json"
 	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
@@ -113,7 +114,7 @@ phi: setup
 PHI_RTL_FRAMES ?= 500
 phi-rtl: setup
 	test -f $(SOAK_MODEL)/phi.npz || $(MAKE) phi
-	fireflys phi rtl $(SOAK_MODEL) --dataset mnist --frames $(PHI_RTL_FRAMES) --in-gap 0.1 \
+	fireflys phi rtl $(SOAK_MODEL) --standalone --dataset mnist --frames $(PHI_RTL_FRAMES) --in-gap 0.1 \
 	    --out-stall 0.1 --json reports/phi_rtl_scnn5_mnist.json
 
 phi-synth: setup

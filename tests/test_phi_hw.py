@@ -127,6 +127,49 @@ def test_phi_system_matches_golden(tmp_path) -> None:
     assert sum(ops) < sum(r.work)
 
 
+def test_phi_standalone_compare(tmp_path) -> None:
+    """`fireflys phi rtl --standalone`: both modes in the standalone testbench, every output vs
+    golden; a wrong expected output in the Phi run is reported as a mismatch."""
+    from fireflys.phirtl import compare_standalone
+    from fireflys.rtlsim import MismatchError
+
+    model = random_model("2x6x6-5c3p1-mp2-6fc", encoding="spikes", sparsity=0.5, seed=3,
+                         calib_frames=8, pco=[2, 3], pci=[2, 8])
+    rng = np.random.default_rng(6)
+    tables = phi.build_tables(model, random_input(model, 32, rng, density=0.5), q=4)
+    x = random_input(model, 12, rng, density=0.5)
+    rep = compare_standalone(model, tables, x, in_gap=0.2, out_stall=0.2, work_dir=tmp_path,
+                             progress=lambda _: None)
+    assert rep["mismatches"] == 0 and rep["frames"] == 12
+    assert rep["phi"]["total_cycles"] > 0 and rep["bitmap"]["total_cycles"] > 0
+    assert rep["ops_per_frame"]["phi"] < rep["ops_per_frame"]["bitmap_pairs"]
+    # the Phi run's checks can fail: break an expected output and run its binary again
+    import subprocess
+
+    out_hex = tmp_path / "phi" / "vec" / "out.hex"
+    lines = out_hex.read_text().splitlines()
+    lines[5] = format(int(lines[5], 16) ^ 2, f"0{len(lines[5])}x")
+    out_hex.write_text("\n".join(lines) + "\n")
+    p = subprocess.run([str(tmp_path / "phi" / "obj" / "soak_tb")], capture_output=True,
+                       text=True, cwd=tmp_path / "phi")
+    assert p.returncode != 0 and "FAIL: frame 5: output" in p.stdout + p.stderr
+    with pytest.raises(MismatchError, match="phi mode"):
+        from unittest import mock
+
+        with mock.patch("fireflys.phirtl.soak", side_effect=lambda *a, **k: _failed(k)):
+            compare_standalone(model, tables, x[:2], work_dir=tmp_path / "again",
+                               progress=lambda _: None)
+
+
+def _failed(kw):
+    from fireflys.soak import SoakResult
+
+    return SoakResult(model="m", mode="phi" if kw.get("phi") is not None else "bitmap",
+                      frames=2, resets=0, malformed=0, cycles=-1, in_gap=0, out_stall=0,
+                      seed=1, build_s=0, run_s=0, passed=kw.get("phi") is None,
+                      message="FAIL: frame 0: output")
+
+
 def test_generated_phi_top_is_lint_clean() -> None:
     from fireflys.hwgen import generate
 

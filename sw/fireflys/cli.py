@@ -389,13 +389,20 @@ def cmd_soak(args: argparse.Namespace) -> int:
     from .soak import soak
 
     model = load_model(args.model_dir)
+    tables = None
+    if args.phi:
+        from .phi import load_tables
+
+        tables = load_tables(model, args.model_dir)
     x, _ = _frames(model, args.dataset, args.frames, args.seed)
-    print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} (Verilator; "
+    mode = f"Phi mode, q = {tables.q}" if tables is not None else "bitmap mode"
+    print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} ({mode}; "
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
           f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
           flush=True)
     r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
-             reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed, quiet=False)
+             reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed, quiet=False,
+             phi=tables)
     print(r.message)
     print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
     if args.json:
@@ -473,19 +480,24 @@ def cmd_phi_hw(args: argparse.Namespace) -> int:
         if args.json:
             _write_json(args.json, dict(rep, model_dir=str(args.model_dir)))
         return 0
-    from .phirtl import compare, table
+    from .phirtl import compare, compare_standalone, table, table_standalone
     from .rtlsim import MismatchError
 
     if ms:
         raise ConfigError("--match-segs: `phi rtl` uses the default; generate with it instead")
     x, y = _frames(model, args.dataset, args.frames, args.seed)
     try:
-        rep = compare(model, args.model_dir, tables, x, y, in_gap=args.in_gap,
-                      out_stall=args.out_stall, seed=args.seed)
+        if args.standalone:
+            rep = compare_standalone(model, tables, x, y, in_gap=args.in_gap,
+                                     out_stall=args.out_stall, seed=args.seed,
+                                     work_dir=args.work)
+        else:
+            rep = compare(model, args.model_dir, tables, x, y, in_gap=args.in_gap,
+                          out_stall=args.out_stall, seed=args.seed)
     except (MismatchError, AssertionError) as e:
         print(f"FAIL: {e}")
         return 1
-    print(table(rep))
+    print(table_standalone(rep) if args.standalone else table(rep))
     if rep["accuracy"] is not None:
         print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {args.dataset} frames "
               "(identical in both modes: every output checked against the golden model)")
@@ -798,6 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--bad-rate", type=_fraction, default=0.002,
                     help="probability of a malformed frame (tlast early or late)")
     so.add_argument("--seed", type=int, default=1)
+    so.add_argument("--phi", action="store_true", help="Phi mode for the layers of "
+                    "MODEL/phi.npz (`fireflys phi select`)")
     so.add_argument("--work", default="build/soak", help="work directory")
     so.add_argument("--json", default="reports/soak.json", help="result (JSON)")
     so.set_defaults(func=cmd_soak)
@@ -832,6 +846,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--in-gap", type=_fraction, default=0.0, help="input gap probability")
     pr.add_argument("--out-stall", type=_fraction, default=0.0,
                     help="output back-pressure probability")
+    pr.add_argument("--standalone", action="store_true", help="the standalone Verilator "
+                    "testbench instead of cocotb: every frame's output checked, total cycles "
+                    "only, ~20x faster (long runs)")
+    pr.add_argument("--work", default="build/phi_rtl", help="work directory (--standalone)")
     pr.add_argument("--json", help="write the comparison (JSON)")
     pr.set_defaults(func=cmd_phi_hw, match_segs=None)
     py = phs.add_parser("synth", help="Yosys resource estimate (xczu5ev) of every Phi core's "

@@ -112,12 +112,15 @@ GENERATOR_SOURCES = ("bitmap.py", "hwgen.py", "memimg.py", "sched.py", "tbgen.py
 
 
 def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str:
-    """Build-cache key: the model files, the Phi tables and the generator's own sources."""
+    """Build-cache key: the model files, the Phi tables, the generator's own sources and the
+    RTL modules it instantiates."""
     h = hashlib.sha256()
     for f in ("model.json", "weights.npz"):
         h.update((model_dir / f).read_bytes())
     for f in GENERATOR_SOURCES:
         h.update((Path(__file__).parent / f).read_bytes())
+    for src in hdl_sources(*RTL_MODULES):
+        h.update(src.read_bytes())
     h.update(b"skip" if skip else b"dense")
     if phi is not None:
         h.update(f"phi {phi.q} {phi.method}".encode())

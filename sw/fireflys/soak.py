@@ -25,6 +25,7 @@ from . import golden
 from .hdlsim import SimulationError, ensure_verilator
 from .hwgen import generate, output_width
 from .model import CompiledModel
+from .phi import PhiTables
 from .rtlsim import write_vectors
 from .tbgen import SIM_TB, sim_tb_sv, write_plan
 
@@ -34,6 +35,7 @@ RESET, SHORT, LONG = 1, 2, 4
 @dataclass
 class SoakResult:
     model: str
+    mode: str  # "bitmap" or "phi"
     frames: int
     resets: int
     malformed: int
@@ -60,11 +62,13 @@ def make_plan(frames: int, reset_rate: float, bad_rate: float,
     return plan
 
 
-def build(model: CompiledModel, work: Path, vec: Path, frames: int) -> tuple[Path, int]:
-    """Generate the hardware and compile the standalone testbench (reading its vectors from
-    ``vec``); returns the binary and the input beat width."""
+def build(model: CompiledModel, work: Path, vec: Path, frames: int,
+          phi: PhiTables | None = None) -> tuple[Path, int]:
+    """Generate the hardware (``phi``: its layers' cores in Phi mode) and compile the
+    standalone testbench (reading its vectors from ``vec``); returns the binary and the input
+    beat width."""
     hw = work / "hw"
-    generate(model, hw, name="soak", sim_frames=1)
+    generate(model, hw, name="soak", sim_frames=1, phi=phi)
     manifest = json.loads((hw / "hw.json").read_text())
     _, h, w = model.arch.in_shape
     tb = work / f"{SIM_TB}.sv"
@@ -85,15 +89,17 @@ def build(model: CompiledModel, work: Path, vec: Path, frames: int) -> tuple[Pat
 def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
          in_gap: float = 0.2, out_stall: float = 0.2, reset_rate: float = 0.002,
          bad_rate: float = 0.002, seed: int = 1, timeout: float = 7200,
-         plan: np.ndarray | None = None, quiet: bool = True) -> SoakResult:
+         plan: np.ndarray | None = None, quiet: bool = True,
+         phi: PhiTables | None = None) -> SoakResult:
     """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
-    can be given (codes RESET | SHORT | LONG per frame) instead of the random one."""
+    can be given (codes RESET | SHORT | LONG per frame) instead of the random one. ``phi``:
+    the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     vec = work / "vec"
     vec.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    exe, in_w = build(model, work, vec, len(x))
+    exe, in_w = build(model, work, vec, len(x), phi)
     build_s = time.time() - t0
     write_vectors(model, x, golden.run(model, x), in_w, vec)
     if plan is None:
@@ -123,7 +129,8 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
     m = re.search(r"PASS: (\d+) frames.*?(\d+) malformed frames flagged, (\d+) resets, "
                   r"(\d+) cycles", verdict)
     return SoakResult(
-        model=str(model.arch), frames=len(x), resets=int(m.group(3)) if m else -1,
+        model=str(model.arch), mode="phi" if phi is not None else "bitmap", frames=len(x),
+        resets=int(m.group(3)) if m else -1,
         malformed=int(m.group(2)) if m else -1, cycles=int(m.group(4)) if m else -1,
         in_gap=in_gap, out_stall=out_stall, seed=seed, build_s=round(build_s, 1),
         run_s=round(time.time() - t1, 1), passed=m is not None, message=verdict)
