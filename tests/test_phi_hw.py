@@ -3,6 +3,9 @@ the golden model, and their operation counts against the software's Phi decision
 
 from __future__ import annotations
 
+import subprocess
+from unittest import mock
+
 import numpy as np
 import pytest
 
@@ -144,8 +147,6 @@ def test_phi_standalone_compare(tmp_path) -> None:
     assert rep["phi"]["total_cycles"] > 0 and rep["bitmap"]["total_cycles"] > 0
     assert rep["ops_per_frame"]["phi"] < rep["ops_per_frame"]["bitmap_pairs"]
     # the Phi run's checks can fail: break an expected output and run its binary again
-    import subprocess
-
     out_hex = tmp_path / "phi" / "vec" / "out.hex"
     lines = out_hex.read_text().splitlines()
     lines[5] = format(int(lines[5], 16) ^ 2, f"0{len(lines[5])}x")
@@ -154,8 +155,6 @@ def test_phi_standalone_compare(tmp_path) -> None:
                        text=True, cwd=tmp_path / "phi")
     assert p.returncode != 0 and "FAIL: frame 5: output" in p.stdout + p.stderr
     with pytest.raises(MismatchError, match="phi mode"):
-        from unittest import mock
-
         with mock.patch("fireflys.phirtl.soak", side_effect=lambda *a, **k: _failed(k)):
             compare_standalone(model, tables, x[:2], work_dir=tmp_path / "again",
                                progress=lambda _: None)

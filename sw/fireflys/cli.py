@@ -17,7 +17,7 @@ from .golden import InputError
 from .hdlsim import SimulationError
 from .memimg import MemImageError
 from .model import ENCODINGS, READOUTS, RESETS, CompiledModel, ModelFormatError, load_model
-from .phi import PhiError
+from .phi import PhiError, PhiTables
 from .report import ReportError
 from .synth import SynthError
 
@@ -45,6 +45,15 @@ def _freeze_fraction(text: str) -> float:
     if not 0.0 <= v < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return v
+
+
+def _phi_tables(args: argparse.Namespace, model: CompiledModel) -> PhiTables | None:
+    """MODEL/phi.npz when ``--phi`` is given, else None (bitmap mode)."""
+    if not args.phi:
+        return None
+    from .phi import load_tables
+
+    return load_tables(model, args.model_dir)
 
 
 def _write_json(path: str | Path, obj: object) -> None:
@@ -294,11 +303,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     name = args.name or "".join(c if c.isalnum() else "_" for c in Path(args.model_dir).name)
     out = Path(args.out)
-    tables = None
-    if args.phi:
-        from .phi import load_tables
-
-        tables = load_tables(model, args.model_dir)
+    tables = _phi_tables(args, model)
     try:
         files = generate(model, out, skip=not args.dense, name=name, phi=tables,
                          match_segs=_match_segs(args.match_segs, model))
@@ -389,11 +394,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     from .soak import soak
 
     model = load_model(args.model_dir)
-    tables = None
-    if args.phi:
-        from .phi import load_tables
-
-        tables = load_tables(model, args.model_dir)
+    tables = _phi_tables(args, model)
     x, _ = _frames(model, args.dataset, args.frames, args.seed)
     mode = f"Phi mode, q = {tables.q}" if tables is not None else "bitmap mode"
     print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} ({mode}; "

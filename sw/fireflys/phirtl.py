@@ -36,6 +36,11 @@ def _say(msg: str) -> None:
         sys.stdout.flush()
 
 
+def _accuracy(pred: Any, labels: np.ndarray | None) -> float | None:
+    return (float((np.asarray(pred) == np.asarray(labels)).mean())
+            if labels is not None else None)
+
+
 def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: np.ndarray,
             labels: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, work_dir: str | Path | None = None, parallel: bool = True,
@@ -91,8 +96,7 @@ def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: n
                "busy_bitmap_per_frame": b.busy[i] / n, "busy_phi_per_frame": p.busy[i] / n,
                "busy_ratio": b.busy[i] / max(p.busy[i], 1)}
         cores.append(row)
-    acc = (float((np.asarray(res.pred) == np.asarray(labels)).mean())
-           if labels is not None else None)
+    acc = _accuracy(res.pred, labels)
     return {
         "arch": str(model.arch), "frames": n, "in_gap": in_gap, "out_stall": out_stall,
         "q": tables.q, "accuracy": acc, "mismatches": 0,
@@ -135,8 +139,7 @@ def compare_standalone(model: CompiledModel, tables: PhiTables, x: np.ndarray,
     want_ops = phihw.expected_ops(model, tables, x, res)
     n = len(x)
     b, p = runs["bitmap"], runs["phi"]
-    acc = (float((np.asarray(res.pred) == np.asarray(labels)).mean())
-           if labels is not None else None)
+    acc = _accuracy(res.pred, labels)
     return {
         "arch": str(model.arch), "frames": n, "in_gap": in_gap, "out_stall": out_stall,
         "q": tables.q, "accuracy": acc, "mismatches": 0, "testbench": "standalone",
