@@ -255,3 +255,74 @@ def test_sparsity_ramp_shapes(shape: str) -> None:
         assert vals[300] == pytest.approx(0.2 + 0.7 * (1 - 0.5 ** 3))
     with pytest.raises(TrainError, match="unknown sparsity ramp"):
         sparsity_ramp(0.2, 0.9, 1, total, reach, "step")
+
+
+def test_distill_loss_formula() -> None:
+    """The loss is (1 - W) CE + W tau^2 KL(teacher || student) at temperature tau, written
+    out here in numpy; W = 0 is the plain cross-entropy."""
+    from fireflys.distill import distill_loss
+
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(5, 10, generator=g, dtype=torch.float64) * 3
+    t = torch.randn(5, 10, generator=g, dtype=torch.float64) * 3
+    y = torch.tensor([0, 3, 9, 2, 2])
+
+    def log_softmax(a: np.ndarray) -> np.ndarray:
+        a = a - a.max(axis=1, keepdims=True)
+        return a - np.log(np.exp(a).sum(axis=1, keepdims=True))
+
+    zn, tn = z.numpy(), t.numpy()
+    ce = -log_softmax(zn)[np.arange(5), y.numpy()].mean()
+    for w, tau in ((0.5, 4.0), (0.9, 2.0)):
+        lp, lq = log_softmax(tn / tau), log_softmax(zn / tau)
+        kl = (np.exp(lp) * (lp - lq)).sum(axis=1).mean()
+        want = (1 - w) * ce + w * tau * tau * kl
+        assert abs(float(distill_loss(z, y, t, w, tau)) - want) < 1e-9
+    assert float(distill_loss(z, y, t, 0.0, 4.0)) == pytest.approx(ce, abs=1e-12)
+    # the KL term vanishes when the student's logits equal the teacher's
+    assert float(distill_loss(t, y, t, 0.5, 4.0)) == pytest.approx(
+        0.5 * float(torch.nn.functional.cross_entropy(t, y)), abs=1e-12)
+
+
+def test_teacher_trains_and_is_reused(tmp_path) -> None:
+    """The dense float teacher learns the digits, is kept in its file and reloaded for the
+    same settings; other settings train a new one."""
+    from fireflys.distill import logits_of, teacher_for
+
+    x, y = load_digits()
+    arch = parse_arch(TINY)
+    kw = {"encoding": "direct", "in_bits": 8, "seed": 0, "device": "cpu", "quiet": True}
+    path = tmp_path / "teacher.pt"
+    t1, rec1 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
+                           path=path, **kw)
+    assert rec1["val_acc"] > 0.7, rec1  # 10 classes: chance is 0.1
+    assert json.loads(path.with_suffix(".json").read_text())["val_acc"] == rec1["val_acc"]
+    t2, rec2 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
+                           path=path, **kw)
+    assert rec2 == rec1
+    assert torch.equal(logits_of(t1, x[:50]), logits_of(t2, x[:50]))
+    _, rec3 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=2,
+                          path=path, **kw)
+    assert rec3["epochs"] == 2 and rec3["val_acc"] < rec1["val_acc"]
+
+
+def test_distilled_training_stays_bit_exact(tmp_path) -> None:
+    """--distill changes the training (other weights than the plain run from the same seed)
+    and nothing of the export: the eval-mode network still equals the golden model."""
+    base = {"arch": TINY, "dataset": "digits", "epochs": 1, "batch": 32, "max_steps": 6,
+            "check_frames": 64, "sparsity": 0.5}
+    plain = train(TrainConfig(out=str(tmp_path / "plain"), **base), quiet=True)
+    kd = train(TrainConfig(out=str(tmp_path / "kd"), distill=0.7, distill_temp=3.0,
+                           teacher_epochs=3, **base), quiet=True)
+    assert sum(kd.check["spike_mismatches_per_layer"]) == 0 and kd.check["score_mismatches"] == 0
+    assert kd.check["teacher"]["epochs"] == 3 and "teacher" not in plain.check
+    assert (tmp_path / "kd" / "teacher.pt").is_file()
+    assert kd.history[0].loss != plain.history[0].loss
+    a, _ = load_run(tmp_path / "plain")
+    b, _ = load_run(tmp_path / "kd")
+    assert any(not torch.equal(p, q) for p, q in
+               zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    for bad, name in (({"distill": 1.0}, "distill"), ({"distill_temp": 0.0}, "distill-temp"),
+                      ({"teacher_epochs": 0}, "teacher-epochs")):
+        with pytest.raises(TrainError, match=f"bad --{name}:"):
+            train(TrainConfig(out=str(tmp_path / "x"), **{**base, **bad}), quiet=True)

@@ -210,13 +210,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
         seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
-        check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at)
+        check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at,
+        distill=args.distill, distill_temp=args.distill_temp,
+        teacher_epochs=args.teacher_epochs)
     r = train(cfg, resume=args.resume)
     if not r.reporting:
         return 0
     last = r.history[-1]
     c = r.check
     print(f"validation: {r.val_note}")
+    if "teacher" in c:
+        print(f"distilled from a dense float teacher with {c['teacher']['val_acc'] * 100:.2f} % "
+              "validation accuracy")
     print(f"accuracy: PyTorch eval {last.val_acc * 100:.2f} %, golden (exported) "
           f"{c['golden_val_acc'] * 100:.2f} %")
     print(f"int4 weight sparsity: {last.sparsity * 100:.2f} % of the architecture's weights "
@@ -735,6 +740,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fixed-mask phase from this fraction of the run on (0: the whole run, "
                    "useful with --init-from): the Grad R prior is off and weights that export "
                    "as zero then stay zero, so the sparsity cannot fall (default: never)")
+    t.add_argument("--distill", type=float, default=0.0, metavar="W",
+                   help="knowledge distillation: weight W in [0, 1) of the KL term towards a "
+                   "dense float teacher of the same architecture, trained first on the same "
+                   "frames and kept in OUT/teacher.pt (default 0: plain cross-entropy)")
+    t.add_argument("--distill-temp", type=float, default=4.0, metavar="TAU",
+                   help="softmax temperature of the distillation term (default 4)")
+    t.add_argument("--teacher-epochs", type=int, default=12,
+                   help="training epochs of the teacher (default 12)")
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)

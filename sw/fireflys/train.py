@@ -33,6 +33,7 @@ from .data import (
     load_mnist,
     mnist_split_available,
 )
+from .distill import distill_loss, logits_of, teacher_for
 from .export import export
 from .prune import add_prior_grad, laplace_mu
 from .snn import SpikingNet
@@ -71,6 +72,9 @@ class TrainConfig:
     threads: int | None = None
     init_from: str | None = None  # run directory whose trained weights start this run
     freeze_at: float | None = None  # run fraction: mask fixed from here (None: never)
+    distill: float = 0.0  # weight of the distillation term (0: plain cross-entropy)
+    distill_temp: float = 4.0  # softmax temperature of the distillation term
+    teacher_epochs: int = 12  # epochs of the dense float teacher (with distill > 0)
 
 
 @dataclass
@@ -147,7 +151,9 @@ def _check_config(cfg: TrainConfig) -> None:
                      ("k", 0 <= cfg.k <= 15), ("reset", cfg.reset in ("zero", "subtract")),
                      ("readout", cfg.readout in ("integrate", "spikes")),
                      ("ramp", cfg.ramp in RAMPS), ("reach", 0 < cfg.reach <= 1),
-                     ("freeze-at", cfg.freeze_at is None or 0 <= cfg.freeze_at < 1)):
+                     ("freeze-at", cfg.freeze_at is None or 0 <= cfg.freeze_at < 1),
+                     ("distill", 0 <= cfg.distill < 1), ("distill-temp", cfg.distill_temp > 0),
+                     ("teacher-epochs", cfg.teacher_epochs >= 1)):
         if not ok:
             raise TrainError(f"bad --{name}: {getattr(cfg, name.replace('-', '_'))!r}")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
@@ -369,6 +375,14 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                      reset=cfg.reset, readout=cfg.readout, seed=cfg.seed).to(cfg.device)
     if cfg.init_from and not resume:
         init_from_run(net, cfg)
+    teacher_logits, teacher_record = None, None
+    if cfg.distill > 0:
+        teacher, teacher_record = teacher_for(
+            arch, xtr, ytr, xva, yva, encoding=enc, in_bits=cfg.in_bits,
+            epochs=cfg.teacher_epochs, seed=cfg.seed, device=cfg.device,
+            path=out / "teacher.pt", quiet=quiet)
+        teacher_logits = logits_of(teacher, xtr)
+        del teacher
     opt = _optimizer(net, cfg)
     steps_per_epoch = -(-len(xtr) // cfg.batch)
     if cfg.max_steps:
@@ -425,7 +439,11 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                 masks = weight_masks(net)
                 apply_masks(net, masks)
             scores = model(xb)
-            loss = F.cross_entropy(scores / cfg.T, yb)
+            if teacher_logits is None:
+                loss = F.cross_entropy(scores / cfg.T, yb)
+            else:
+                loss = distill_loss(scores / cfg.T, yb, teacher_logits[idx].to(cfg.device),
+                                    cfg.distill, cfg.distill_temp)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if masks is None:
@@ -474,6 +492,8 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
     result.check = check_bit_exact(net, exported, xva[: cfg.check_frames or len(xva)])
     g = golden.run(exported.model, xva)
     result.check["golden_val_acc"] = float((g.pred == yva).mean())
+    if teacher_record is not None:
+        result.check["teacher"] = teacher_record
     result.check["removed_silent_channels"] = [
         int(ly.out_ch - len(k)) for ly, k in zip(arch.layers, exported.kept, strict=True)]
     result.check["exported_weight_sparsity"] = 1 - sum(
