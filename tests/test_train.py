@@ -326,3 +326,39 @@ def test_distilled_training_stays_bit_exact(tmp_path) -> None:
                       ({"teacher_epochs": 0}, "teacher-epochs")):
         with pytest.raises(TrainError, match=f"bad --{name}:"):
             train(TrainConfig(out=str(tmp_path / "x"), **{**base, **bad}), quiet=True)
+
+
+@pytest.mark.parametrize("shape", [(6, 2, 7, 9), (5, 3, 2, 6, 6)])
+def test_shift_frames_matches_a_pixel_loop(shape: tuple[int, ...]) -> None:
+    """Each frame moves by its own (dy, dx), zeros come in at the borders; direct frames
+    [B, C, H, W] and spike frames [B, T, C, H, W] alike."""
+    from fireflys.augment import random_shift, shift_frames
+
+    rng = np.random.default_rng(5)
+    x = torch.as_tensor(rng.integers(1, 256, size=shape))
+    dy, dx = rng.integers(-3, 4, size=len(x)), rng.integers(-3, 4, size=len(x))
+    dy[0], dx[0] = 3, -3  # the largest offsets both ways
+    out = shift_frames(x, dy, dx).numpy()
+    h, w = shape[-2:]
+    want = np.zeros(shape, dtype=out.dtype)
+    for b in range(len(x)):
+        for i in range(h):
+            for j in range(w):
+                si, sj = i - dy[b], j - dx[b]
+                if 0 <= si < h and 0 <= sj < w:
+                    want[b, ..., i, j] = x[b, ..., si, sj].numpy()
+    assert np.array_equal(out, want)
+    assert torch.equal(random_shift(x, 0, rng), x)
+    moved = random_shift(x, 2, np.random.default_rng(0))
+    assert moved.shape == x.shape and not torch.equal(moved, x)
+
+
+def test_augmented_training_runs_and_stays_bit_exact(tmp_path) -> None:
+    base = {"arch": TINY, "dataset": "digits", "epochs": 1, "batch": 32, "max_steps": 4,
+            "check_frames": 64, "sparsity": 0.5}
+    plain = train(TrainConfig(out=str(tmp_path / "plain"), **base), quiet=True)
+    aug = train(TrainConfig(out=str(tmp_path / "aug"), augment_shift=1, **base), quiet=True)
+    assert sum(aug.check["spike_mismatches_per_layer"]) == 0 and aug.check["score_mismatches"] == 0
+    assert aug.history[0].loss != plain.history[0].loss
+    with pytest.raises(TrainError, match="bad --augment-shift: 9"):
+        train(TrainConfig(out=str(tmp_path / "x"), augment_shift=9, **base), quiet=True)

@@ -212,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
         check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at,
         distill=args.distill, distill_temp=args.distill_temp,
-        teacher_epochs=args.teacher_epochs)
+        teacher_epochs=args.teacher_epochs, augment_shift=args.augment_shift)
     r = train(cfg, resume=args.resume)
     if not r.reporting:
         return 0
@@ -748,6 +748,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="softmax temperature of the distillation term (default 4)")
     t.add_argument("--teacher-epochs", type=int, default=12,
                    help="training epochs of the teacher (default 12)")
+    t.add_argument("--augment-shift", type=int, default=0, metavar="N",
+                   help="translate every training frame by a random offset of up to N pixels "
+                   "in y and x, zeros moved in (0..8; default 0: off; validation frames are "
+                   "never shifted)")
     t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from . import golden
 from .arch import parse_arch
+from .augment import random_shift
 from .compile import ConfigError, compile_to_dir
 from .data import (
     DatasetError,
@@ -75,6 +76,7 @@ class TrainConfig:
     distill: float = 0.0  # weight of the distillation term (0: plain cross-entropy)
     distill_temp: float = 4.0  # softmax temperature of the distillation term
     teacher_epochs: int = 12  # epochs of the dense float teacher (with distill > 0)
+    augment_shift: int = 0  # random translation of training frames by up to this many pixels
 
 
 @dataclass
@@ -153,7 +155,8 @@ def _check_config(cfg: TrainConfig) -> None:
                      ("ramp", cfg.ramp in RAMPS), ("reach", 0 < cfg.reach <= 1),
                      ("freeze-at", cfg.freeze_at is None or 0 <= cfg.freeze_at < 1),
                      ("distill", 0 <= cfg.distill < 1), ("distill-temp", cfg.distill_temp > 0),
-                     ("teacher-epochs", cfg.teacher_epochs >= 1)):
+                     ("teacher-epochs", cfg.teacher_epochs >= 1),
+                     ("augment-shift", 0 <= cfg.augment_shift <= 8)):
         if not ok:
             raise TrainError(f"bad --{name}: {getattr(cfg, name.replace('-', '_'))!r}")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
@@ -431,7 +434,8 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
                    disable=quiet, leave=False)
         for step in bar:
             idx = order[step * cfg.batch : (step + 1) * cfg.batch][rank::world]
-            xb, yb = xtr_t[idx].to(cfg.device), ytr_t[idx].to(cfg.device)
+            xb, yb = xtr_t[idx], ytr_t[idx].to(cfg.device)
+            xb = random_shift(xb, cfg.augment_shift, rng).to(cfg.device)
             gstep = epoch * steps_per_epoch + step + 1
             for group in opt.param_groups:
                 group["lr"] = one_cycle(cfg.lr, gstep, total_steps)
