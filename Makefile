@@ -44,7 +44,7 @@ help:
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
 	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
-	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit) -> runs/scnn5_mnist, reports/"
+	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
 
 setup: $(STAMP)
 
@@ -200,6 +200,16 @@ bench-train: setup
 	    --sparsity 0.94 --alpha 5e-4 --ramp cubic --reach 0.6 --check-frames 0 \
 	    --out runs/scnn5_mnist
 	cp runs/scnn5_mnist/metrics.json reports/train_scnn5_mnist.json
+	@# second cycle: the pruning mask fixed, 10 epochs
+	fireflys train --arch scnn5 --dataset mnist --init-from runs/scnn5_mnist --freeze-at 0 \
+	    --epochs 10 --lr 1e-3 --sparsity 0.94 --check-frames 0 --threads 1 \
+	    --out runs/scnn5_mnist_fix10
+	cp runs/scnn5_mnist_fix10/metrics.json reports/train_scnn5_mnist_fix10.json
+	@# third cycle: fixed mask + 1-pixel random shifts, 8 epochs (the shipped models/scnn5_mnist)
+	fireflys train --arch scnn5 --dataset mnist --init-from runs/scnn5_mnist_fix10 \
+	    --freeze-at 0 --augment-shift 1 --epochs 8 --lr 1e-3 --sparsity 0.94 --check-frames 0 \
+	    --threads 1 --out runs/scnn5_mnist_aug1
+	cp runs/scnn5_mnist_aug1/metrics.json reports/train_scnn5_mnist_aug1.json
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis
