@@ -222,7 +222,8 @@ def test_spike_input_training_on_dvs_layout(tmp_path) -> None:
 
 def test_ddp_two_ranks_with_torchrun(tmp_path) -> None:
     """Multi-process training is PyTorch DDP under torchrun (gloo on CPU here): two ranks
-    share each batch, rank 0 exports, the export is bit-exact."""
+    share each batch (an odd one: unequal shares), rank 0 exports, the export is bit-exact;
+    shift augmentation and distillation run under DDP too (rank 0 keeps the teacher)."""
     import shutil
     import subprocess
     import sys
@@ -230,13 +231,16 @@ def test_ddp_two_ranks_with_torchrun(tmp_path) -> None:
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
     r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "fireflys.cli",
                         "train", "--arch", "1x8x8-4c3p1-mp2-10fc", "--dataset", "digits",
-                        "--epochs", "2", "--max-steps", "3", "--batch", "32", "--threads", "1",
+                        "--epochs", "2", "--max-steps", "3", "--batch", "31", "--threads", "1",
+                        "--augment-shift", "1", "--distill", "0.5", "--teacher-epochs", "1",
                         "--out", str(tmp_path / "ddp")], capture_output=True, text=True,
                        check=False, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "0 mismatches" in r.stdout
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert metrics["check"]["teacher"]["epochs"] == 1
+    assert (tmp_path / "ddp" / "teacher.pt").is_file()
 
 
 @pytest.mark.parametrize("shape", ["linear", "cubic"])

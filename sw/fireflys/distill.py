@@ -86,10 +86,12 @@ def logits_of(model: Teacher, x: torch.Tensor | np.ndarray, batch: int = 1024) -
 
 def teacher_for(arch: Arch, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray,
                 yva: np.ndarray, *, encoding: str, in_bits: int, epochs: int, seed: int,
-                device: str, path: Path, quiet: bool) -> tuple[Teacher, dict]:
+                device: str, path: Path, quiet: bool, save: bool = True
+                ) -> tuple[Teacher, dict]:
     """Train the teacher (Adam, lr 2e-3 cosine-annealed to 0, batch 128), or reload it
     from ``path`` when a teacher of the same architecture, data and settings is there.
-    Returns the teacher and its record (settings, validation accuracy, seconds)."""
+    Returns the teacher and its record (settings, validation accuracy, seconds). ``save``
+    False (DDP ranks other than 0, which train the same teacher) leaves the file alone."""
     key = {"arch": str(arch), "encoding": encoding, "in_bits": in_bits, "epochs": epochs,
            "seed": seed, "train_frames": len(xtr)}
     model = Teacher(arch, encoding=encoding, in_bits=in_bits, seed=seed).to(device)
@@ -122,6 +124,7 @@ def teacher_for(arch: Arch, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray,
     if not quiet:
         print(f"teacher (dense float {arch}): validation {record['val_acc'] * 100:.2f} %, "
               f"train {record['train_acc'] * 100:.2f} % ({record['seconds']:.0f} s)", flush=True)
-    torch.save({"key": key, "state": model.state_dict(), "record": record}, path)
-    (path.with_suffix(".json")).write_text(json.dumps(record, indent=2) + "\n")
+    if save:
+        torch.save({"key": key, "state": model.state_dict(), "record": record}, path)
+        path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return model, record

@@ -383,7 +383,7 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
         teacher, teacher_record = teacher_for(
             arch, xtr, ytr, xva, yva, encoding=enc, in_bits=cfg.in_bits,
             epochs=cfg.teacher_epochs, seed=cfg.seed, device=cfg.device,
-            path=out / "teacher.pt", quiet=quiet)
+            path=out / "teacher.pt", save=main, quiet=quiet)
         teacher_logits = logits_of(teacher, xtr)
         del teacher
     opt = _optimizer(net, cfg)
@@ -433,9 +433,14 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=quiet, leave=False)
         for step in bar:
-            idx = order[step * cfg.batch : (step + 1) * cfg.batch][rank::world]
-            xb, yb = xtr_t[idx], ytr_t[idx].to(cfg.device)
-            xb = random_shift(xb, cfg.augment_shift, rng).to(cfg.device)
+            full = order[step * cfg.batch : (step + 1) * cfg.batch]
+            idx = full[rank::world]
+            yb = ytr_t[idx].to(cfg.device)
+            if cfg.augment_shift:  # shifts drawn for the whole batch: every rank's rng agrees
+                xb = random_shift(xtr_t[full], cfg.augment_shift, rng)[rank::world]
+            else:
+                xb = xtr_t[idx]
+            xb = xb.to(cfg.device)
             gstep = epoch * steps_per_epoch + step + 1
             for group in opt.param_groups:
                 group["lr"] = one_cycle(cfg.lr, gstep, total_steps)
