@@ -290,21 +290,22 @@ def test_distill_loss_formula() -> None:
 
 def test_teacher_trains_and_is_reused(tmp_path) -> None:
     """The dense float teacher learns the digits, is kept in its file and reloaded for the
-    same settings; other settings train a new one."""
-    from fireflys.distill import logits_of, teacher_for
+    same settings (the same logits); other settings train a new one."""
+    from fireflys.distill import _accuracy, teacher_for
 
     x, y = load_digits()
     arch = parse_arch(TINY)
     kw = {"encoding": "direct", "in_bits": 8, "seed": 0, "device": "cpu", "quiet": True}
     path = tmp_path / "teacher.pt"
-    t1, rec1 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
+    l1, rec1 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
                            path=path, **kw)
     assert rec1["val_acc"] > 0.7, rec1  # 10 classes: chance is 0.1
+    assert l1.shape == (1400, 10) and _accuracy(l1, y[:1400]) == rec1["train_acc"]
     assert json.loads(path.with_suffix(".json").read_text())["val_acc"] == rec1["val_acc"]
-    t2, rec2 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
+    l2, rec2 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
                            path=path, **kw)
     assert rec2 == rec1
-    assert torch.equal(logits_of(t1, x[:50]), logits_of(t2, x[:50]))
+    assert torch.equal(l1, l2)
     _, rec3 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=2,
                           path=path, **kw)
     assert rec3["epochs"] == 2 and rec3["val_acc"] < rec1["val_acc"]

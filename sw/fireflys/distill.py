@@ -26,26 +26,28 @@ from tqdm import tqdm
 
 from .arch import Arch
 
+_BATCH = 128  # teacher training batch
+
 
 class Teacher(nn.Module):
     """Dense float CNN of ``arch``: conv/FC, ReLU, 2x2 max-pool where the arch pools."""
 
     def __init__(self, arch: Arch, *, encoding: str, in_bits: int, seed: int) -> None:
         super().__init__()
-        torch.manual_seed(seed)
         self.encoding = encoding
         self.in_scale = 1.0 / ((1 << in_bits) - 1) if encoding == "direct" else 1.0
         mods: list[nn.Module] = []
-        for i, g in enumerate(arch.layers):
-            last = i == len(arch.layers) - 1
-            if g.kind == "fc":
-                mods += [nn.Flatten(), nn.Linear(g.fan_in, g.out_ch)]
-            else:
-                mods.append(nn.Conv2d(g.in_shape[0], g.out_ch, g.kernel, padding=g.pad))
-            if not last:
-                mods.append(nn.ReLU())
-                if g.pool == 2:
-                    mods.append(nn.MaxPool2d(2))
+        with torch.random.fork_rng():  # seeded init that leaves the caller's RNG alone
+            torch.manual_seed(seed)
+            for i, g in enumerate(arch.layers):
+                if g.kind == "fc":
+                    mods += [nn.Flatten(), nn.Linear(g.fan_in, g.out_ch)]
+                else:
+                    mods.append(nn.Conv2d(g.in_shape[0], g.out_ch, g.kernel, padding=g.pad))
+                if i < len(arch.layers) - 1:
+                    mods.append(nn.ReLU())
+                    if g.pool == 2:
+                        mods.append(nn.MaxPool2d(2))
         self.body = nn.Sequential(*mods)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,8 +72,8 @@ def distill_loss(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tens
     return (1 - weight) * ce + weight * temp * temp * kl
 
 
-def _accuracy(model: Teacher, x: torch.Tensor, y: np.ndarray, batch: int = 1024) -> float:
-    return float((logits_of(model, x, batch).argmax(dim=1).numpy() == y).mean())
+def _accuracy(logits: torch.Tensor, y: np.ndarray) -> float:
+    return float((logits.argmax(dim=1).numpy() == y).mean())
 
 
 def logits_of(model: Teacher, x: torch.Tensor | np.ndarray, batch: int = 1024) -> torch.Tensor:
@@ -87,11 +89,12 @@ def logits_of(model: Teacher, x: torch.Tensor | np.ndarray, batch: int = 1024) -
 def teacher_for(arch: Arch, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray,
                 yva: np.ndarray, *, encoding: str, in_bits: int, epochs: int, seed: int,
                 device: str, path: Path, quiet: bool, save: bool = True
-                ) -> tuple[Teacher, dict]:
-    """Train the teacher (Adam, lr 2e-3 cosine-annealed to 0, batch 128), or reload it
-    from ``path`` when a teacher of the same architecture, data and settings is there.
-    Returns the teacher and its record (settings, validation accuracy, seconds). ``save``
-    False (DDP ranks other than 0, which train the same teacher) leaves the file alone."""
+                ) -> tuple[torch.Tensor, dict]:
+    """Train the teacher (Adam, lr 2e-3 cosine-annealed to 0, batch ``_BATCH``), or reload
+    it from ``path`` when a teacher of the same architecture, data and settings is there.
+    Returns its logits for the training frames ``xtr`` (CPU) and its record (settings,
+    validation and training accuracy, seconds). ``save`` False (DDP ranks other than 0,
+    which train the same teacher) leaves the file alone."""
     key = {"arch": str(arch), "encoding": encoding, "in_bits": in_bits, "epochs": epochs,
            "seed": seed, "train_frames": len(xtr)}
     model = Teacher(arch, encoding=encoding, in_bits=in_bits, seed=seed).to(device)
@@ -99,10 +102,10 @@ def teacher_for(arch: Arch, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray,
         st = torch.load(path, map_location=device, weights_only=False)
         if st.get("key") == key:
             model.load_state_dict(st["state"])
-            return model, st["record"]
+            return logits_of(model, xtr), st["record"]
     t0 = time.time()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    steps = epochs * -(-len(xtr) // 128)
+    steps = epochs * -(-len(xtr) // _BATCH)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     rng = np.random.default_rng(seed)
     xt = torch.as_tensor(xtr)
@@ -110,21 +113,22 @@ def teacher_for(arch: Arch, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray,
     for ep in range(epochs):
         model.train()
         order = torch.as_tensor(rng.permutation(len(xtr)))
-        bar = tqdm(range(0, len(xtr), 128), desc=f"teacher {ep + 1}/{epochs}", disable=quiet,
-                   leave=False)
+        bar = tqdm(range(0, len(xtr), _BATCH), desc=f"teacher {ep + 1}/{epochs}",
+                   disable=quiet, leave=False)
         for i in bar:
-            idx = order[i : i + 128]
+            idx = order[i : i + _BATCH]
             loss = F.cross_entropy(model(xt[idx].to(device)), yt[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-    record = {**key, "val_acc": _accuracy(model, torch.as_tensor(xva), yva),
-              "train_acc": _accuracy(model, xt, ytr), "seconds": time.time() - t0}
+    train_logits = logits_of(model, xt)
+    record = {**key, "val_acc": _accuracy(logits_of(model, xva), yva),
+              "train_acc": _accuracy(train_logits, ytr), "seconds": time.time() - t0}
     if not quiet:
         print(f"teacher (dense float {arch}): validation {record['val_acc'] * 100:.2f} %, "
               f"train {record['train_acc'] * 100:.2f} % ({record['seconds']:.0f} s)", flush=True)
     if save:
         torch.save({"key": key, "state": model.state_dict(), "record": record}, path)
         path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    return model, record
+    return train_logits, record

@@ -34,7 +34,7 @@ from .data import (
     load_mnist,
     mnist_split_available,
 )
-from .distill import distill_loss, logits_of, teacher_for
+from .distill import distill_loss, teacher_for
 from .export import export
 from .prune import add_prior_grad, laplace_mu
 from .snn import SpikingNet
@@ -380,12 +380,10 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
         init_from_run(net, cfg)
     teacher_logits, teacher_record = None, None
     if cfg.distill > 0:
-        teacher, teacher_record = teacher_for(
+        teacher_logits, teacher_record = teacher_for(
             arch, xtr, ytr, xva, yva, encoding=enc, in_bits=cfg.in_bits,
             epochs=cfg.teacher_epochs, seed=cfg.seed, device=cfg.device,
             path=out / "teacher.pt", save=main, quiet=quiet)
-        teacher_logits = logits_of(teacher, xtr)
-        del teacher
     opt = _optimizer(net, cfg)
     steps_per_epoch = -(-len(xtr) // cfg.batch)
     if cfg.max_steps:
