@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fireflys.arch import parse_arch
-from fireflys.model import CompiledModel, CoreLayer
+from fireflys.core.arch import parse_arch
+from fireflys.core.model import CompiledModel, CoreLayer
 
 
 def random_arch_string(rng: np.random.Generator) -> str:
@@ -66,8 +66,8 @@ def assert_generated_top_lint_clean(out) -> None:
     import shutil
     import subprocess
 
-    from fireflys.hdlsim import REPO
-    from fireflys.hwgen import sources
+    from fireflys.hwgen.generate import sources
+    from fireflys.paths import REPO
 
     srcs = [str(p) for p in sources(out)]
     r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", "fireflys_top",

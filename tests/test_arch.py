@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fireflys.arch import PRESETS, ArchError, parse_arch
+from fireflys.core.arch import PRESETS, ArchError, parse_arch
 from helpers import random_arch_string
 
 

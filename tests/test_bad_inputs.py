@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fireflys import badinput
-from fireflys.cli import main
+from fireflys.cli.main import main
+from fireflys.verify import badinput
 
 
 @pytest.mark.parametrize("name", sorted(badinput.CAMPAIGNS))

@@ -7,10 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fireflys import golden
-from fireflys.bitmap import pack_hw, pack_layer, unpack_hw, unpack_layer
-from fireflys.compile import compile_to_dir, random_model
-from fireflys.memimg import (
+from fireflys.compiler.bitmap import pack_hw, pack_layer, unpack_hw, unpack_layer
+from fireflys.compiler.compile import compile_to_dir, random_model
+from fireflys.compiler.memimg import (
     MemImageError,
     empty_output,
     from_word,
@@ -18,8 +17,9 @@ from fireflys.memimg import (
     read_memories,
     write_hex,
 )
-from fireflys.model import load_model
-from fireflys.sched import channel_slots, slot_of
+from fireflys.compiler.sched import channel_slots, slot_of
+from fireflys.core import golden
+from fireflys.core.model import load_model
 
 
 @st.composite

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from fireflys.cli import main
-from fireflys.model import load_model
+from fireflys.cli.main import main
+from fireflys.core.model import load_model
 
 
 def test_help_lists_commands() -> None:
@@ -103,7 +103,7 @@ def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
     """--max-luts: the plan's LUTs (fireflys.area) stay within the budget, a larger budget
     buys more detectors and a shorter period, and a budget below one detector per core is
     refused with the floor it needs."""
-    from fireflys.area import model_luts
+    from fireflys.compiler.area import model_luts
 
     d = tmp_path / "m"
     assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.5",

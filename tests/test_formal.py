@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fireflys import formal
-from fireflys.cli import main
+from fireflys.cli.main import main
+from fireflys.verify import formal
 from helpers import random_compiled
 
 HDL = Path(__file__).resolve().parents[1] / "hdl"

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from fireflys.cli import main
-from fireflys.compile import compile_to_dir, random_model
-from fireflys.hdlsim import HDL, REPO
-from fireflys.model import load_model
-from fireflys.report import FIREFLY_S, ReportError, build, pnr_fmax, write
-from fireflys.synth import SynthError, cell_summary, resources
-from fireflys.yosys_shim import main as shim_main
-from fireflys.yosys_shim import mounts, record_tcl
+from fireflys.cli.main import main
+from fireflys.compiler.compile import compile_to_dir, random_model
+from fireflys.core.model import load_model
+from fireflys.eda.synth import SynthError, cell_summary, resources
+from fireflys.eda.yosys_shim import main as shim_main
+from fireflys.eda.yosys_shim import mounts, record_tcl
+from fireflys.paths import HDL, REPO
+from fireflys.report.report import FIREFLY_S, ReportError, build, pnr_fmax, write
 
 TINY = "1x6x6-4c3p1-mp2-5fc"
 
@@ -195,7 +195,8 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
 def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
     """fireflys.area: detector LUTs summed over each detector's submodules, per core; the
     least-squares fit reproduces three synthetic cores made from known coefficients."""
-    from fireflys import area
+    from fireflys.compiler import area
+    from fireflys.eda import areafit
 
     model = random_model("2x8x8-4c3p1-6c3p1-mp2-5fc", sparsity=0.5, seed=2, calib_frames=4,
                          pco=[2, 2, 1], pci=[2, 4, 6])
@@ -210,9 +211,9 @@ def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
                 "LUT6": int(want) - 10, "FDRE": 5, f"lsb_encoder${path}.u_enc_bit": 1}}
             mods[f"\\lsb_encoder${path}.u_enc_bit"] = {"num_cells_by_type": {"LUT3": 10}}
     (tmp_path / "s.json").write_text(json.dumps({"modules": mods}))
-    got = area.measured_detector_luts(tmp_path / "s.json")
+    got = areafit.measured_detector_luts(tmp_path / "s.json")
     assert set(got) == {0, 1, 2}
-    fa, fb, fc = area.fit([(model, tmp_path / "s.json")])
+    fa, fb, fc = areafit.fit([(model, tmp_path / "s.json")])
     assert (fa, fb, fc) == pytest.approx((a, b, c), abs=0.02)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fireflys import golden
-from fireflys.compile import random_input, random_model
-from fireflys.golden import InputError
-from fireflys.model import CompiledModel
+from fireflys.compiler.compile import random_input, random_model
+from fireflys.core import golden
+from fireflys.core.golden import InputError
+from fireflys.core.model import CompiledModel
 from helpers import random_compiled, random_frames
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fireflys import golden
-from fireflys.compile import random_input, random_model
-from fireflys.perf import predict_occupancy
-from fireflys.rtlsim import simulate_core
+from fireflys.compiler.compile import random_input, random_model
+from fireflys.compiler.perf import predict_occupancy
+from fireflys.core import golden
+from fireflys.verify.rtlsim import simulate_core
 
 CASES = {
     # id: (arch, layer, random_model options)

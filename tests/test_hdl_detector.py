@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from fireflys.bitmap import pack_hw
-from fireflys.hdlsim import hdl_sources, run_cocotb
-from fireflys.memimg import addr_width, write_detector_images, wt_depth
-from fireflys.rtlsim import pack_rows
+from fireflys.compiler.bitmap import pack_hw
+from fireflys.compiler.memimg import addr_width, write_detector_images, wt_depth
+from fireflys.paths import hdl_sources
+from fireflys.verify.hdlsim import run_cocotb
+from fireflys.verify.vectors import pack_rows
 
 
 def make_cases(w: np.ndarray, lp: int, pci: int, direct: bool, skip: bool, look: int,

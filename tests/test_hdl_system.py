@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fireflys import golden
-from fireflys.compile import compile_to_dir, random_input, random_model
-from fireflys.memimg import from_word, read_hex, write_hex
-from fireflys.rtlsim import MismatchError, simulate
+from fireflys.compiler.compile import compile_to_dir, random_input, random_model
+from fireflys.compiler.memimg import from_word, read_hex, write_hex
+from fireflys.core import golden
+from fireflys.verify.rtlsim import MismatchError, simulate
 
 SMALL = "2x10x10-6c3p1-mp2-8c3p1-mp2-5fc"
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fireflys.compile import random_model
-from fireflys.model import ModelFormatError, load_model, save_model
+from fireflys.compiler.compile import random_model
+from fireflys.core.model import ModelFormatError, load_model, save_model
 from helpers import random_compiled
 
 

@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from fireflys import golden, phi
-from fireflys.cli import main
-from fireflys.compile import random_input
-from fireflys.model import load_model, save_model
+from fireflys.cli.main import main
+from fireflys.compiler.compile import random_input
+from fireflys.core import golden
+from fireflys.core.model import load_model, save_model
+from fireflys.phi import tables as phi
 from helpers import random_compiled
 
 ARCH = "2x6x6-5c3p1-mp2-7c3p1-6fc"
@@ -98,9 +99,12 @@ def test_paft_penalty_is_the_phi_work_and_finetune_runs(tmp_path) -> None:
     on the same spikes; a short PAFT run writes a bit-exact model with tables."""
     import torch
 
-    from fireflys.export import export
-    from fireflys.phi_finetune import coefficient_tables, finetune, phi_penalty
-    from fireflys.train import TrainConfig, load_dataset, load_run, train
+    from fireflys.train.checkpoint import load_run
+    from fireflys.train.config import TrainConfig
+    from fireflys.train.dataset import load_dataset
+    from fireflys.train.export import export
+    from fireflys.train.paft import coefficient_tables, finetune, phi_penalty
+    from fireflys.train.trainer import train
 
     cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-8c3p1-10fc", dataset="digits",
                       out=str(tmp_path / "run"), epochs=1, batch=32, max_steps=6,

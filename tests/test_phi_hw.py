@@ -9,11 +9,14 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from fireflys import golden, phi, phihw
-from fireflys.compile import random_input, random_model
-from fireflys.hdlsim import REPO, SimulationError
-from fireflys.memimg import read_hex
-from fireflys.rtlsim import simulate, simulate_core
+from fireflys.compiler.compile import random_input, random_model
+from fireflys.compiler.memimg import read_hex
+from fireflys.core import golden
+from fireflys.paths import REPO
+from fireflys.phi import hw as phihw
+from fireflys.phi import tables as phi
+from fireflys.verify.hdlsim import SimulationError
+from fireflys.verify.rtlsim import simulate, simulate_core
 from helpers import assert_generated_top_lint_clean
 
 CASES = {
@@ -108,7 +111,7 @@ def test_phi_rejects_unsupported_tables() -> None:
     with pytest.raises(phi.PhiError, match="direct"):
         phihw.check_tables(direct, t)
     with pytest.raises(ValueError, match="zero skipping"):
-        from fireflys.hwgen import core_params
+        from fireflys.hwgen.generate import core_params
         core_params(model, REPO / "build", skip=False, phi=tables)
 
 
@@ -117,7 +120,7 @@ def test_phi_system_matches_golden(tmp_path) -> None:
     outputs vs the golden model, with input gaps and output stalls; per-core op counters."""
     model = random_model("2x8x8-6c3p1-mp2-8c3p1-mp2-5fc", encoding="spikes", sparsity=0.6,
                          seed=5, calib_frames=8)
-    from fireflys.compile import compile_to_dir
+    from fireflys.compiler.compile import compile_to_dir
 
     compile_to_dir(model, tmp_path / "model")
     rng = np.random.default_rng(2)
@@ -133,8 +136,8 @@ def test_phi_system_matches_golden(tmp_path) -> None:
 def test_phi_standalone_compare(tmp_path) -> None:
     """`fireflys phi rtl --standalone`: both modes in the standalone testbench, every output vs
     golden; a wrong expected output in the Phi run is reported as a mismatch."""
-    from fireflys.phirtl import compare_standalone
-    from fireflys.rtlsim import MismatchError
+    from fireflys.verify.phirtl import compare_standalone
+    from fireflys.verify.rtlsim import MismatchError
 
     model = random_model("2x6x6-5c3p1-mp2-6fc", encoding="spikes", sparsity=0.5, seed=3,
                          calib_frames=8, pco=[2, 3], pci=[2, 8])
@@ -155,13 +158,13 @@ def test_phi_standalone_compare(tmp_path) -> None:
                        text=True, cwd=tmp_path / "phi")
     assert p.returncode != 0 and "FAIL: frame 5: output" in p.stdout + p.stderr
     with pytest.raises(MismatchError, match="phi mode"):
-        with mock.patch("fireflys.phirtl.soak", side_effect=lambda *a, **k: _failed(k)):
+        with mock.patch("fireflys.verify.phirtl.soak", side_effect=lambda *a, **k: _failed(k)):
             compare_standalone(model, tables, x[:2], work_dir=tmp_path / "again",
                                progress=lambda _: None)
 
 
 def _failed(kw):
-    from fireflys.soak import SoakResult
+    from fireflys.verify.soak import SoakResult
 
     return SoakResult(model="m", mode="phi" if kw.get("phi") is not None else "bitmap",
                       frames=2, resets=0, malformed=0, cycles=-1, in_gap=0, out_stall=0,
@@ -170,7 +173,7 @@ def _failed(kw):
 
 
 def test_generated_phi_top_is_lint_clean() -> None:
-    from fireflys.hwgen import generate
+    from fireflys.hwgen.generate import generate
 
     model = random_model("3x6x6-5c3p1-mp2-6fc", encoding="spikes", sparsity=0.5, seed=2,
                          calib_frames=4, pco=[2, 3], pci=[2, 8])

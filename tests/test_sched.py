@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fireflys.compile import random_model
-from fireflys.sched import channel_slots, core_look, look, slot_of
+from fireflys.compiler.compile import random_model
+from fireflys.compiler.sched import channel_slots, core_look, look, slot_of
 
 
 @settings(max_examples=300)

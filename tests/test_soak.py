@@ -7,8 +7,8 @@ import subprocess
 
 import numpy as np
 
-from fireflys.compile import random_input
-from fireflys.soak import LONG, RESET, SHORT, soak
+from fireflys.compiler.compile import random_input
+from fireflys.verify.soak import LONG, RESET, SHORT, soak
 from helpers import random_compiled
 
 

@@ -11,22 +11,19 @@ import numpy as np
 import pytest
 import torch
 
-from fireflys import golden
-from fireflys.arch import parse_arch
+from fireflys.core import golden
+from fireflys.core.arch import parse_arch
+from fireflys.core.model import load_model
 from fireflys.data import load_digits
-from fireflys.export import export
-from fireflys.model import load_model
-from fireflys.prune import GradRParam, bias_only_spikes, laplace_mu, silent_channels
-from fireflys.quant import fake_quant, to_int
-from fireflys.snn import SpikingNet
-from fireflys.train import (
-    TrainConfig,
-    TrainError,
-    check_bit_exact,
-    load_run,
-    sparsity_ramp,
-    train,
-)
+from fireflys.train.checkpoint import load_run
+from fireflys.train.config import TrainConfig, TrainError
+from fireflys.train.evaluate import check_bit_exact
+from fireflys.train.export import export
+from fireflys.train.prune import GradRParam, bias_only_spikes, laplace_mu, silent_channels
+from fireflys.train.quant import fake_quant, to_int
+from fireflys.train.schedule import sparsity_ramp
+from fireflys.train.snn import SpikingNet
+from fireflys.train.trainer import train
 
 TINY = "1x8x8-6c3p1-mp2-8c3p1-10fc"
 
@@ -130,7 +127,7 @@ def test_train_export_reload_and_resume(tmp_path) -> None:
     assert [h.epoch for h in r2.history] == [1, 2]
     assert r2.history[0] == r.history[0]
     # init-from: a new run starts from the trained weights (a zero-step run keeps them exactly)
-    from fireflys.train import init_from_run
+    from fireflys.train.checkpoint import init_from_run
 
     cfg3 = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "ft"), epochs=1,
                        batch=32, max_steps=2, check_frames=32, sparsity=0.5,
@@ -264,7 +261,7 @@ def test_sparsity_ramp_shapes(shape: str) -> None:
 def test_distill_loss_formula() -> None:
     """The loss is (1 - W) CE + W tau^2 KL(teacher || student) at temperature tau, written
     out here in numpy; W = 0 is the plain cross-entropy."""
-    from fireflys.distill import distill_loss
+    from fireflys.train.distill import distill_loss
 
     g = torch.Generator().manual_seed(3)
     z = torch.randn(5, 10, generator=g, dtype=torch.float64) * 3
@@ -291,7 +288,7 @@ def test_distill_loss_formula() -> None:
 def test_teacher_trains_and_is_reused(tmp_path) -> None:
     """The dense float teacher learns the digits, is kept in its file and reloaded for the
     same settings (the same logits); other settings train a new one."""
-    from fireflys.distill import _accuracy, teacher_for
+    from fireflys.train.distill import accuracy, teacher_for
 
     x, y = load_digits()
     arch = parse_arch(TINY)
@@ -300,7 +297,7 @@ def test_teacher_trains_and_is_reused(tmp_path) -> None:
     l1, rec1 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
                            path=path, **kw)
     assert rec1["val_acc"] > 0.7, rec1  # 10 classes: chance is 0.1
-    assert l1.shape == (1400, 10) and _accuracy(l1, y[:1400]) == rec1["train_acc"]
+    assert l1.shape == (1400, 10) and accuracy(l1, y[:1400]) == rec1["train_acc"]
     assert json.loads(path.with_suffix(".json").read_text())["val_acc"] == rec1["val_acc"]
     l2, rec2 = teacher_for(arch, x[:1400], y[:1400], x[1400:], y[1400:], epochs=25,
                            path=path, **kw)
@@ -337,7 +334,7 @@ def test_distilled_training_stays_bit_exact(tmp_path) -> None:
 def test_shift_frames_matches_a_pixel_loop(shape: tuple[int, ...]) -> None:
     """Each frame moves by its own (dy, dx), zeros come in at the borders; direct frames
     [B, C, H, W] and spike frames [B, T, C, H, W] alike."""
-    from fireflys.augment import random_shift, shift_frames
+    from fireflys.train.augment import random_shift, shift_frames
 
     rng = np.random.default_rng(5)
     x = torch.as_tensor(rng.integers(1, 256, size=shape))

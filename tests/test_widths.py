@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fireflys import golden
-from fireflys.arch import parse_arch
-from fireflys.model import CompiledModel, CoreLayer
-from fireflys.widths import signed_width
+from fireflys.core import golden
+from fireflys.core.arch import parse_arch
+from fireflys.core.model import CompiledModel, CoreLayer
+from fireflys.core.widths import signed_width
 from helpers import random_compiled, random_frames
 
 

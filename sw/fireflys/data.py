@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .hdlsim import REPO
+from fireflys.errors import FireflysError
+from fireflys.paths import REPO
 
 DEFAULT_MNIST_DIR = REPO.parent / "shared" / "datasets" / "mnist"
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-class DatasetError(ValueError):
+class DatasetError(FireflysError, ValueError):
     """A dataset that is missing or unreadable; the message names the file or directory."""
 
 
@@ -126,6 +127,37 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     idx = np.random.default_rng(seed).permutation(n)
     k = int(round(n * fraction))
     return np.sort(idx[k:]), np.sort(idx[:k])
+
+
+MNIST_HELDOUT = 10_000  # frames of the MNIST training split held out when there is no t10k
+DEFAULT_HOLDOUT = 0.2  # held-out fraction of the other datasets' training splits
+
+
+def heldout(dataset: str, n: int, seed: int,
+            fraction: float = DEFAULT_HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
+    """The one held-out rule: indices (train, held-out) of a dataset's training split of ``n``
+    frames for a run with ``seed`` (``fireflys train`` validates on the held-out frames when
+    the dataset has no test split, and every command evaluating a model on ``--dataset``
+    takes the same frames): MNIST holds out 10,000 frames, the others ``fraction``."""
+    return holdout_split(n, MNIST_HELDOUT / n if dataset == "mnist" else fraction, seed)
+
+
+def run_split(model_dir: str | Path) -> tuple[int, float]:
+    """(seed, held-out fraction) of the training run that produced the model in
+    ``model_dir``, from the run's metrics beside it (``MODEL/training_metrics.json``, as
+    shipped in models/) or above it (``RUN/metrics.json`` of ``fireflys train --out RUN``);
+    (0, 0.2) for a model with no run (``fireflys compile``)."""
+    import json
+
+    d = Path(model_dir)
+    for f in (d / "training_metrics.json", d.parent / "metrics.json"):
+        if f.is_file():
+            try:
+                cfg = json.loads(f.read_text())["config"]
+                return int(cfg["seed"]), float(cfg.get("holdout", DEFAULT_HOLDOUT))
+            except (ValueError, KeyError, TypeError) as e:
+                raise DatasetError(f"{f}: cannot read the run's seed ({e})") from None
+    return 0, DEFAULT_HOLDOUT
 
 
 # ------------------------------------------------------------------ CIFAR-10

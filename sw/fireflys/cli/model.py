@@ -1,0 +1,161 @@
+"""Model-level commands: parse an architecture, compile a (random) model, inspect one, plan
+its parallelism."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from fireflys.cli.options import (
+    add_dataset,
+    add_frames,
+    add_json,
+    add_model_dir,
+    add_seed,
+    args_frames,
+    fraction,
+    int_list,
+    write_json,
+)
+from fireflys.core.arch import PRESETS, parse_arch
+from fireflys.core.model import ENCODINGS, READOUTS, RESETS, CompiledModel, load_model
+from fireflys.errors import ConfigError
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    a = parse_arch(args.arch)
+    print(f"arch: {a}")
+    print(f"{'layer':<6}{'kind':<6}{'in':>14}{'out':>14}{'kernel':>8}{'pad':>5}{'pool':>6}"
+          f"{'params':>10}")
+    for i, ly in enumerate(a.layers):
+        params = int(np.prod(ly.weight_shape))
+        print(f"L{i:<5}{ly.kind:<6}{'x'.join(map(str, ly.in_shape)):>14}"
+              f"{'x'.join(map(str, ly.out_shape)):>14}{f'{ly.kh}x{ly.kw}':>8}{ly.pad:>5}"
+              f"{ly.pool:>6}{params:>10}")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from fireflys.compiler.compile import compile_to_dir, random_model
+
+    model = random_model(
+        args.arch, sparsity=args.random_sparsity, T=args.T, seed=args.seed,
+        encoding=args.encoding, in_bits=args.in_bits, k=args.leak_k, reset=args.reset,
+        readout=args.readout, rate=args.rate, pco=args.pco, pci=args.pci,
+    )
+    paths = compile_to_dir(model, args.out)
+    _print_model(model)
+    for what, p in paths.items():
+        print(f"wrote {what}: {p}")
+    return 0
+
+
+def _print_model(model: CompiledModel) -> None:
+    print(f"arch {model.arch}  T={model.T}  input={model.encoding}/{model.in_bits}b  "
+          f"readout={model.readout}")
+    print(f"{'layer':<6}{'core':<18}{'k':>3}{'reset':>9}{'PCO':>5}{'PCI':>5}{'nnz':>8}"
+          f"{'sparsity':>10}  widths")
+    for name, ly in zip(model.layer_names(), model.layers, strict=True):
+        w = " ".join(f"{k}={v}" for k, v in ly.widths.items())
+        k, reset = (str(ly.k), ly.reset) if ly.neuron else ("-", "-")
+        print(f"{name:<6}{ly.geom.token():<18}{k:>3}{reset:>9}{ly.pco:>5}{ly.pci:>5}"
+              f"{ly.nnz:>8}{ly.sparsity:>10.3f}  {w}")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    _print_model(load_model(args.model_dir))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from fireflys.compiler.compile import compile_to_dir
+    from fireflys.compiler.plan import plan, with_pco
+
+    model = load_model(args.model_dir)
+    x, _ = args_frames(args, model)
+    target = None
+    if args.target_fps:
+        target = args.clock_mhz * 1e6 / args.target_fps
+    if target is None and args.max_detectors is None and args.max_luts is None:
+        raise ConfigError("give --target-fps, --max-detectors or --max-luts (or several)")
+    if args.max_detectors is not None and args.max_detectors < len(model.layers):
+        raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
+    if args.max_luts is not None:
+        from fireflys.compiler.area import model_luts
+
+        floor = model_luts(model, [1] * len(model.layers))
+        if args.max_luts < floor:
+            raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
+                              "predicted for one detector per core")
+    p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
+             max_luts=args.max_luts)
+    print(f"parallelism plan for {model.arch} from {len(x)} {args.dataset} frames "
+          "(cycles per frame predicted by fireflys.perf)")
+    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
+    for c, ly in zip(p.cores, model.layers, strict=True):
+        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
+    fps = args.clock_mhz * 1e6 / p.period
+    print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.area); "
+          f"--pco {','.join(map(str, p.pco))}")
+    if target is not None and p.period > target:
+        print(f"note: target {target:.0f} cycles not reached within the limits")
+    if args.json:
+        write_json(args.json, {
+            "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
+            "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
+            "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
+            "clock_mhz": args.clock_mhz,
+            "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
+                       "candidates": {str(k): v for k, v in c.candidates.items()}}
+                      for c in p.cores]})
+    if args.apply:
+        compile_to_dir(with_pco(model, p.pco), args.apply)
+        print(f"wrote the model with this plan to {args.apply}")
+    return 0
+
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("arch", help="parse an architecture string and print its shapes")
+    a.add_argument("arch", help=f"string like 1x28x28-8c3p1-mp2-10fc or a preset {list(PRESETS)}")
+    a.set_defaults(func=cmd_arch)
+
+    c = sub.add_parser("compile", help="compile a model (random sparse int4 weights) to a "
+                       "model directory: model.json, weights.npz, mem/*.hex")
+    c.add_argument("--arch", required=True, help="architecture string or preset")
+    c.add_argument("--random-sparsity", type=fraction, required=True, metavar="S",
+                   help="untrained model: fraction of int4 weights that are zero (0..1)")
+    c.add_argument("--out", required=True, help="output model directory")
+    c.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--encoding", choices=ENCODINGS, default="direct")
+    c.add_argument("--in-bits", type=int, default=8, help="bits per input pixel (direct)")
+    c.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    c.add_argument("--reset", choices=RESETS, default="zero")
+    c.add_argument("--readout", choices=READOUTS, default="integrate")
+    c.add_argument("--rate", type=fraction, default=0.15,
+                   help="target firing rate used to calibrate thresholds (default 0.15)")
+    c.add_argument("--pco", type=int_list, help="output-channel parallelism per layer, a,b,...")
+    c.add_argument("--pci", type=int_list, help="input segment width per layer, a,b,...")
+    c.set_defaults(func=cmd_compile)
+
+    i = sub.add_parser("info", help="validate a model directory and print its layers")
+    add_model_dir(i)
+    i.set_defaults(func=cmd_info)
+
+    pl = sub.add_parser("plan", help="choose each core's PCO to balance the pipeline "
+                        "(measured spike/weight densities + cycle model)")
+    add_model_dir(pl)
+    add_dataset(pl)
+    add_frames(pl, 16, "calibration frames (default 16)")
+    add_seed(pl, 1)
+    pl.add_argument("--target-fps", type=float, help="stop once this frame rate is reached")
+    pl.add_argument("--clock-mhz", type=float, default=333.0)
+    pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
+    pl.add_argument("--max-luts", type=float,
+                    help="budget: LUTs predicted by fireflys.area (fitted to Yosys xcup results)")
+    add_json(pl, "write the plan here")
+    pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
+    pl.set_defaults(func=cmd_plan)

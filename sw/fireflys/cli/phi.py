@@ -1,0 +1,206 @@
+"""Phi commands (pattern-based hierarchical sparsity): ``phi select | report | rtl | synth |
+finetune``, one handler per step."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fireflys.cli.options import (
+    add_dataset,
+    add_frames,
+    add_json,
+    add_match_segs,
+    add_model_dir,
+    add_seed,
+    add_stream_noise,
+    args_frames,
+    calib_frames,
+    match_segs,
+    write_json,
+)
+from fireflys.core.model import load_model
+from fireflys.phi import tables as phi
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    model = load_model(args.model_dir)
+    calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed)
+    tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
+    checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
+    out = phi.save_tables(tables, model, args.model_dir)
+    for li, tl in tables.layers.items():
+        print(f"L{li}: {sum(len(p) for p in tl.patterns)} patterns over {len(tl.patterns)} "
+              f"segment indices (k = {tl.k}), PWP width {tl.pwp_width} bits")
+    print(f"exact (P + R == A, currents == golden) on {sum(checked.values())} vectors")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    model = load_model(args.model_dir)
+    tables = phi.load_tables(model, args.model_dir)
+    x, _ = args_frames(args, model)
+    phi.check_exact(model, tables, x[: min(16, len(x))])
+    rep = phi.op_counts(model, tables, x)
+    print(f"Phi op counts per frame ({rep['frames']} {args.dataset} frames, q = {tables.q}, "
+          "pairs = (non-zero weight, spike) accumulations)")
+    print(f"{'layer':6s} {'token':11s} {'dense':>10s} {'zero-skip':>10s} {'Phi L1':>8s} "
+          f"{'Phi L2':>9s} {'Phi':>9s} {'zs/Phi':>7s} {'plain Phi':>10s} {'PWP bits':>9s} "
+          f"{'bitmap':>8s}")
+    for r in rep["layers"]:
+        print(f"{r['layer']:6s} {r['token']:11s} {r['dense']:10.0f} {r['zero_skip']:10.0f} "
+              f"{r.get('phi_l1', 0):8.0f} {r.get('phi_l2', r['zero_skip']):9.0f} "
+              f"{r['phi']:9.0f} {r['zero_skip'] / max(r['phi'], 1e-9):7.2f} "
+              f"{r['phi_plain']:10.0f} {r['pwp_bits']:9d} {r['bitmap_bits']:8d}")
+    t = rep["total"]
+    print(f"total: zero-skip {t['zero_skip']:.0f}, Phi {t['phi']:.0f} pairs/frame: "
+          f"{t['zs_over_phi']:.2f} x fewer than zero-skipping ({t['dense_over_phi']:.1f} x "
+          f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
+          f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
+    if args.json:
+        write_json(args.json, rep)
+    if args.plot:
+        from fireflys.report.report import bars
+
+        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
+        p = bars(Path(args.plot), names, [
+            ("zero-skipping", [r["zero_skip"] for r in rep["layers"]]),
+            ("Phi (mask-aware)", [r["phi"] for r in rep["layers"]]),
+            ("Phi as published", [r["phi_plain"] for r in rep["layers"]])],
+            "pairs / frame", f"work per layer, q = {tables.q}")
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_rtl(args: argparse.Namespace) -> int:
+    from fireflys.verify.phirtl import compare, compare_standalone, table, table_standalone
+    from fireflys.verify.rtlsim import MismatchError
+
+    model = load_model(args.model_dir)
+    tables = phi.load_tables(model, args.model_dir)
+    x, y = args_frames(args, model)
+    try:
+        if args.standalone:
+            rep = compare_standalone(model, tables, x, y, in_gap=args.in_gap,
+                                     out_stall=args.out_stall, seed=args.seed,
+                                     work_dir=args.work)
+        else:
+            rep = compare(model, args.model_dir, tables, x, y, in_gap=args.in_gap,
+                          out_stall=args.out_stall, seed=args.seed)
+    except (MismatchError, AssertionError) as e:
+        print(f"FAIL: {e}")
+        return 1
+    print(table_standalone(rep) if args.standalone else table(rep))
+    if rep["accuracy"] is not None:
+        print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {args.dataset} frames "
+              "(identical in both modes: every output checked against the golden model)")
+    if args.json:
+        write_json(args.json, dict(rep, model_dir=str(args.model_dir), dataset=args.dataset))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    model = load_model(args.model_dir)
+    tables = phi.load_tables(model, args.model_dir)
+    ms = match_segs(args.match_segs, model)
+    from fireflys.eda.phisynth import estimate
+
+    rep = estimate(model, tables, args.work, detectors=args.detectors, match_segs=ms)
+    t = rep["total"]
+    print(f"Phi hardware of {len(rep['cores'])} cores: matchers {t['matcher']['lut']:.0f} "
+          f"LUT {t['matcher']['ff']:.0f} FF {t['matcher']['bram36']:.1f} BRAM36; PWP "
+          f"memories {t['pwp_bits']} bits = {t['pwp']['bram36']:.1f} BRAM36 "
+          f"{t['pwp']['lut']:.0f} LUT")
+    if args.detectors:
+        d = t["detectors_delta_all"]
+        print(f"detectors, Phi minus bitmap (all detectors, incl. PWP ROMs): "
+              f"{d['lut']:+.0f} LUT {d['ff']:+.0f} FF {d['bram36']:+.1f} BRAM36")
+    if args.json:
+        write_json(args.json, dict(rep, model_dir=str(args.model_dir)))
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from fireflys.train.paft import finetune
+
+    r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
+                 q=args.q, batch=args.batch, threads=args.threads,
+                 max_steps=args.max_steps)
+    b, a = r["before"]["total"], r["after"]["total"]
+    print(f"{'':22s} {'before':>10s} {'after':>10s}")
+    print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
+          f"{r['accuracy_after'] * 100:10.2f}")
+    for key, name in (("zero_skip", "zero-skip pairs/frame"), ("phi", "Phi pairs/frame")):
+        print(f"{name:22s} {b[key]:10.0f} {a[key]:10.0f}")
+    print(f"{'zero-skip / Phi':22s} {b['zs_over_phi']:10.2f} {a['zs_over_phi']:10.2f}")
+    bad = sum(r["bit_exact_check"]["spike_mismatches_per_layer"])
+    print(f"validation: {r['validation']}; bit-exact check: {bad} mismatches; wrote "
+          f"{args.out}/model (with phi.npz), {args.out}/phi_finetune.json")
+    return 0 if bad == 0 else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ph = sub.add_parser("phi", help="Phi pattern-based hierarchical sparsity: select patterns "
+                        "and PWP tables, op-count report, RTL, synthesis, fine-tuning")
+    phs = ph.add_subparsers(dest="phi_cmd", required=True, metavar="STEP")
+    se = phs.add_parser("select", help="k-means patterns per layer and segment index on "
+                        "training frames -> MODEL/phi.npz (exactness checked)")
+    add_model_dir(se)
+    add_dataset(se)
+    add_frames(se, 256)
+    add_seed(se, 0)
+    se.add_argument("--q", type=int, default=16, help="patterns per segment index (default 16)")
+    se.add_argument("--method", choices=("masked", "plain"), default="masked",
+                    help="masked: distance weighted by the non-zero weights (default); "
+                    "plain: Phi's Hamming distance")
+    se.set_defaults(func=cmd_select)
+
+    re_ = phs.add_parser("report", help="per layer: dense, zero-skipping and Phi work, PWP "
+                         "storage")
+    add_model_dir(re_)
+    add_dataset(re_)
+    add_frames(re_, 256)
+    add_seed(re_, 0)
+    add_json(re_, "write the report (JSON)")
+    re_.add_argument("--plot", help="write a PNG of the work per layer")
+    re_.set_defaults(func=cmd_report)
+
+    pr = phs.add_parser("rtl", help="RTL in Phi mode vs bitmap mode on the same frames: every "
+                        "core checked against golden, cycles and operations per core")
+    add_model_dir(pr, "compiled model directory with phi.npz")
+    add_dataset(pr)
+    add_frames(pr, 16)
+    add_seed(pr, 1)
+    add_stream_noise(pr)
+    pr.add_argument("--standalone", action="store_true", help="the standalone Verilator "
+                    "testbench instead of cocotb: every frame's output checked, total cycles "
+                    "only, ~20x faster (long runs)")
+    pr.add_argument("--work", default="build/phi_rtl", help="work directory (--standalone)")
+    add_json(pr, "write the comparison (JSON)")
+    pr.set_defaults(func=cmd_rtl)
+
+    py = phs.add_parser("synth", help="Yosys resource estimate (xczu5ev) of every Phi core's "
+                        "pattern matcher and PWP memories")
+    add_model_dir(py, "compiled model directory with phi.npz")
+    py.add_argument("--detectors", action="store_true", help="also one detector per core "
+                    "with and without Phi (slow for large windows)")
+    py.add_argument("--work", default="build/phi_synth", help="work directory (inside the "
+                    "repository)")
+    add_json(py, "write the estimate (JSON)")
+    add_match_segs(py)
+    py.set_defaults(func=cmd_synth)
+
+    ft = phs.add_parser("finetune", help="pattern-aware fine-tuning of a training run: task "
+                        "loss + lam x Phi work; before/after accuracy and op counts")
+    ft.add_argument("run_dir", help="a `fireflys train --out` directory")
+    ft.add_argument("--out", required=True, help="output run directory")
+    ft.add_argument("--lam", type=float, default=1e-3, help="weight of the Phi work (per 1000 "
+                    "pairs per frame) in the loss")
+    ft.add_argument("--epochs", type=int, default=3)
+    ft.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
+    ft.add_argument("--q", type=int, default=16)
+    ft.add_argument("--batch", type=int, default=64)
+    ft.add_argument("--threads", type=int, help="torch CPU threads")
+    ft.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    ft.set_defaults(func=cmd_finetune)

