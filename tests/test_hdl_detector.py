@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from fireflys.compiler.bitmap import pack_hw
-from fireflys.compiler.memimg import addr_width, write_detector_images, wt_depth
+from fireflys.compiler.bitmap import addr_width, pack_hw, wt_depth
+from fireflys.compiler.memimg import write_detector_images
 from fireflys.paths import hdl_sources
 from fireflys.verify.hdlsim import run_cocotb
 from fireflys.verify.vectors import pack_rows

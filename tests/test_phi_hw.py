@@ -145,7 +145,7 @@ def test_phi_standalone_compare(tmp_path) -> None:
     tables = phi.build_tables(model, random_input(model, 32, rng, density=0.5), q=4)
     x = random_input(model, 12, rng, density=0.5)
     rep = compare_standalone(model, tables, x, in_gap=0.2, out_stall=0.2, work_dir=tmp_path,
-                             progress=lambda _: None)
+                             quiet=True)
     assert rep["mismatches"] == 0 and rep["frames"] == 12
     assert rep["phi"]["total_cycles"] > 0 and rep["bitmap"]["total_cycles"] > 0
     assert rep["ops_per_frame"]["phi"] < rep["ops_per_frame"]["bitmap_pairs"]
@@ -160,7 +160,7 @@ def test_phi_standalone_compare(tmp_path) -> None:
     with pytest.raises(MismatchError, match="phi mode"):
         with mock.patch("fireflys.verify.phirtl.soak", side_effect=lambda *a, **k: _failed(k)):
             compare_standalone(model, tables, x[:2], work_dir=tmp_path / "again",
-                               progress=lambda _: None)
+                               quiet=True)
 
 
 def _failed(kw):

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fireflys.compiler.compile import random_model
-from fireflys.compiler.sched import channel_slots, core_look, look, slot_of
+from fireflys.compiler.coreplan import core_plans
+from fireflys.compiler.sched import channel_slots, look, slot_of
 
 
 @settings(max_examples=300)
@@ -59,4 +60,4 @@ def test_look(groups: int, bits: int, want: int) -> None:
 def test_core_look_of_scnn5() -> None:
     m = random_model("scnn5", sparsity=0.9, seed=0, calib_frames=2, pco=[1, 4, 4, 4, 4, 4])
     # L0: 8 groups of 8 x 9 x 1 bits; L1: 4 of 4 x 9 x 8; L2: 8 of 4 x 9 x 16; L3/L4 too wide
-    assert [core_look(m, i) for i in range(6)] == [8, 4, 2, 1, 1, 1]
+    assert [cp.look for cp in core_plans(m)] == [8, 4, 2, 1, 1, 1]

@@ -22,6 +22,7 @@ from fireflys.cli.options import (
 )
 from fireflys.core.model import load_model
 from fireflys.errors import ConfigError
+from fireflys.progress import bar
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
@@ -57,14 +58,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"simulating {len(x)} frames of {model.arch} with Verilator "
           f"({'dense baseline' if args.dense else 'sparse'}; the first build takes a while)...",
           flush=True)
-    from tqdm import tqdm
-
     try:
-        with tqdm(total=len(x), desc="RTL", unit="frame") as bar:
+        with bar(len(x), "RTL") as progress:
             r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
-                         out_stall=args.out_stall, seed=args.seed,
-                         progress=lambda done, _n: bar.update(done - bar.n))
-            bar.update(len(x) - bar.n)
+                         out_stall=args.out_stall, seed=args.seed, progress=progress)
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1
@@ -101,9 +98,10 @@ def cmd_soak(args: argparse.Namespace) -> int:
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
           f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
           flush=True)
-    r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
-             reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed, quiet=False,
-             phi=tables)
+    with bar(len(x), "soak") as progress:
+        r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
+                 reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed,
+                 phi=tables, progress=progress)
     print(r.message)
     print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
     if args.json:

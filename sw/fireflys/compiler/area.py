@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fireflys.compiler.coreplan import window_bits
 from fireflys.compiler.sched import look
 from fireflys.core.model import CompiledModel
 
@@ -36,9 +37,10 @@ DEFAULT = AreaModel()
 
 
 def vec_bits(model: CompiledModel, index: int) -> int:
+    """Window bits of core ``index`` (:func:`fireflys.compiler.coreplan.window_bits`)."""
     ly = model.layers[index]
     g = ly.geom
-    return model.planes(index) * g.kh * g.kw * -(-g.in_shape[0] // ly.pci) * ly.pci
+    return window_bits(model.planes(index), g.kh, g.kw, g.in_shape[0], ly.pci)
 
 
 def look_for(model: CompiledModel, index: int, pco: int) -> int:

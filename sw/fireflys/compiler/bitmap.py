@@ -131,3 +131,14 @@ def unpack_layer(p: PackedLayer, kind: str, in_shape: tuple[int, int, int]) -> n
     if kind == "fc":
         return w.transpose(0, 3, 1, 2).reshape(p.co, -1)  # back to (c, h, w) flatten order
     return w.transpose(0, 3, 1, 2)
+
+
+def addr_width(depth: int) -> int:
+    """Bits needed to address ``depth`` words (at least 1)."""
+    return max(1, (max(depth, 1) - 1).bit_length())
+
+
+def wt_depth(p: PackedLayer) -> int:
+    """Depth of every detector's weight ROM in a core: the largest non-zero count plus one
+    spare word, so that every segment pointer (at most nnz) is a valid address."""
+    return max(len(v) for v in p.values) + 1

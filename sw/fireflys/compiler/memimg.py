@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fireflys.compiler.bitmap import PackedLayer, pack_layer
-from fireflys.compiler.sched import core_look
+from fireflys.compiler.bitmap import PackedLayer, addr_width, wt_depth
+from fireflys.compiler.coreplan import core_plans
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.errors import FireflysError
@@ -79,17 +79,6 @@ def read_hex(path: str | Path, width: int, depth: int | None = None) -> list[int
     if depth is not None and len(words) != depth:
         raise MemImageError(f"{p}: {len(words)} words, expected {depth}")
     return words
-
-
-def addr_width(depth: int) -> int:
-    """Bits needed to address ``depth`` words (at least 1)."""
-    return max(1, (max(depth, 1) - 1).bit_length())
-
-
-def wt_depth(p: PackedLayer) -> int:
-    """Depth of every detector's weight ROM in a core: the largest non-zero count plus one
-    spare word, so that every segment pointer (at most nnz) is a valid address."""
-    return max(len(v) for v in p.values) + 1
 
 
 def segment_pointers(p: PackedLayer) -> np.ndarray:
@@ -171,20 +160,20 @@ def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layers = []
-    for i, (name, ly) in enumerate(zip(model.layer_names(), model.layers, strict=True)):
-        p = pack_layer(ly)
-        look = core_look(model, i)
+    for cp, ly in zip(core_plans(model), model.layers, strict=True):
+        p, name = cp.packed, cp.name
         entries = []
         for d in range(p.pco):
-            entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths, look)
-        word, width = empty_output(model, i)
+            entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths,
+                                             cp.look)
+        word, width = empty_output(model, cp.index)
         write_hex(out / f"{name}_empty.hex", [word], width, False)
         entries.append({"file": f"{name}_empty.hex", "kind": "empty", "width": width,
                         "signed": False, "depth": 1})
         layers.append({
-            "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups, "look": look,
+            "name": name, "pco": p.pco, "pci": p.pci, "groups": p.groups, "look": cp.look,
             "segments_per_window": p.nseg, "segments_per_position": p.segs_per_pos,
-            "wt_depth": wt_depth(p), "ptr_width": addr_width(wt_depth(p)),
+            "wt_depth": cp.wt_depth, "ptr_width": cp.ptr_width,
             "slots": p.slots.tolist(),
             "nnz_per_detector": [len(v) for v in p.values], "files": entries,
         })
@@ -198,12 +187,11 @@ def read_memories(model: CompiledModel, mem_dir: str | Path) -> list[PackedLayer
     (depths, widths, segment pointers consistent with the masks)."""
     mem = Path(mem_dir)
     packed = []
-    for i, (name, ly) in enumerate(zip(model.layer_names(), model.layers, strict=True)):
-        ref = pack_layer(ly)  # geometry only: shapes, PCO/PCI, groups, slots, ROM depth
-        look = core_look(model, i)
+    for cp in core_plans(model):
+        name, i, look = cp.name, cp.index, cp.look
+        ref = cp.packed  # geometry only: shapes, PCO/PCI, groups, slots
         seg_w = ref.nseg * ref.pci
-        depth = wt_depth(ref)
-        aw = addr_width(depth)
+        depth, aw = cp.wt_depth, cp.ptr_width
         masks = np.zeros_like(ref.masks)
         values, bases = [], np.zeros_like(ref.bases)
         for d in range(ref.pco):

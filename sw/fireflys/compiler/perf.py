@@ -24,8 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from fireflys.compiler.bitmap import layer_slots
-from fireflys.compiler.sched import core_look
+from fireflys.compiler.coreplan import core_plans
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 
@@ -61,20 +60,17 @@ def pixel_costs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | 
     layers' PCO)."""
     counts = counts if counts is not None else pair_counts(model, x, res)
     out = []
-    for i, (ly, k) in enumerate(zip(model.layers, counts, strict=True)):
+    for cp, k in zip(core_plans(model), counts, strict=True):
         b, px, _ = k.shape
-        slots = layer_slots(ly)
-        groups = len(slots) // ly.pco
+        slots, groups, pco = cp.slots, cp.groups, cp.pco
         if not skip:
-            g = ly.geom
-            positions = model.planes(i) * g.kh * g.kw * -(-g.in_shape[0] // ly.pci) * ly.pci
-            out.append(np.full((b, px, ly.pco), groups * positions, dtype=np.int64))
+            out.append(np.full((b, px, pco), groups * cp.window_bits, dtype=np.int64))
             continue
-        look = core_look(model, i)
+        look = cp.look
         by_slot = np.zeros((b, px, len(slots)), dtype=np.int64)
         real = np.flatnonzero(slots >= 0)
         by_slot[..., real] = k[..., slots[real]]
-        words = by_slot.reshape(b, px, groups // look, look, ly.pco).sum(axis=3)
+        words = by_slot.reshape(b, px, groups // look, look, pco).sum(axis=3)
         out.append(np.where(words > 0, words, 1).sum(axis=2))
     return out
 

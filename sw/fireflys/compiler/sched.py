@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fireflys.core.model import CompiledModel
-
 LOOK_BITS = 2048  # Look * (window bits) budget of one detector's group look-ahead
 
 
@@ -54,11 +52,3 @@ def look(groups: int, window_bits: int, budget: int = LOOK_BITS) -> int:
         if groups % n == 0 and n * window_bits <= budget:
             best = n
     return best
-
-
-def core_look(model: CompiledModel, index: int) -> int:
-    """:func:`look` of core ``index`` of a compiled model."""
-    ly = model.layers[index]
-    g = ly.geom
-    window_bits = model.planes(index) * g.kh * g.kw * -(-g.in_shape[0] // ly.pci) * ly.pci
-    return look(-(-g.out_ch // ly.pco), window_bits)

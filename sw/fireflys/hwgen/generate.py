@@ -29,9 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from fireflys.compiler.bitmap import pack_layer
-from fireflys.compiler.memimg import write_memories, wt_depth
-from fireflys.compiler.sched import core_look, slot_of
+from fireflys.compiler.coreplan import core_plans
+from fireflys.compiler.memimg import write_memories
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.render import render
 from fireflys.paths import REPO, rtl_files
@@ -61,32 +60,24 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
     if phi is not None and not skip:
         raise ValueError("Phi mode needs zero skipping (skip=True)")
     cores = []
-    n = len(model.layers)
-    for i, ly in enumerate(model.layers):
-        g = ly.geom
-        ci, h, w = g.in_shape
-        direct = model.direct(i)
-        nplanes = model.planes(i)
-        score = not ly.neuron
-        wd = ly.widths
-        packed = pack_layer(ly)
-        slots = slot_of(packed.slots)
-        slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(slots))
+    for cp, ly in zip(core_plans(model), model.layers, strict=True):
+        i, wd = cp.index, cp.widths
+        slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(cp.slot_of))
         p = {
-            "L": nplanes, "T": model.T, "Ci": ci, "H": h, "W": w, "KH": g.kh, "KW": g.kw,
-            "Pad": g.pad, "Co": g.out_ch, "Pco": ly.pco, "Pci": ly.pci,
-            "WtDepth": wt_depth(packed), "AccW": wd["acc"], "BiasW": wd["bias"],
+            "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
+            "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci,
+            "WtDepth": cp.wt_depth, "AccW": wd["acc"], "BiasW": wd["bias"],
             "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
-            "ScoreW": wd["score"] if i == n - 1 and score else 2, "K": ly.k,
-            "ResetSub": int(ly.reset == "subtract"), "Direct": int(direct), "Score": int(score),
-            "Skip": int(skip), "Pool": g.pool, "Hold": w if g.kind == "conv" else 1,
-            "Look": core_look(model, i), "SlotW": SLOT_W,
-            "SlotOf": f"{SLOT_W * g.out_ch}'h{slot_word:x}",
-            "MemPrefix": f'"{(mem_dir / f"L{i}").resolve()}"',
+            "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
+            "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
+            "Score": int(cp.score), "Skip": int(skip), "Pool": cp.pool,
+            "Hold": cp.w if cp.kind == "conv" else 1, "Look": cp.look, "SlotW": SLOT_W,
+            "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
+            "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
             **phihw.core_params(model, phi, i, (match_segs or {}).get(i)),
         }
-        out_w = g.out_ch * wd["score"] if score else model.T * g.out_ch
-        cores.append(CoreParams(f"L{i}", p, nplanes * ci, out_w, g.out_shape, score))
+        cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
+                                cp.score))
     return cores
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fireflys.compiler.bitmap import pack_layer
+from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import pack_fields, write_hex
 from fireflys.core.model import CompiledModel
 from fireflys.core.widths import signed_width
@@ -50,9 +50,8 @@ def pwp_width(tables: PhiTables, index: int) -> int:
 
 
 def nseg_of(model: CompiledModel, index: int) -> int:
-    ly = model.layers[index]
-    g = ly.geom
-    return g.kh * g.kw * -(-g.in_shape[0] // ly.pci)
+    """Segments per window of core ``index`` (its :class:`CorePlan`)."""
+    return core_plan(model, index).nseg
 
 
 def auto_match_segs(model: CompiledModel, index: int) -> int:
@@ -126,9 +125,8 @@ def pattern_words(model: CompiledModel, tables: PhiTables, index: int,
 
 def pwp_words(model: CompiledModel, tables: PhiTables, index: int, d: int) -> list[int]:
     """Detector ``d``'s PWP ROM of core ``index`` (signed values)."""
-    ly = model.layers[index]
     tl = tables.layers[index]
-    p = pack_layer(ly)
+    p = core_plan(model, index).packed
     q = q_slots(tables, index)
     out = []
     for g in range(p.groups):

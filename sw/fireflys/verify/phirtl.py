@@ -10,10 +10,7 @@ cycles), ~20x faster, for long runs such as 500 MNIST frames."""
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,17 +21,9 @@ from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
+from fireflys.progress import bar, say
 from fireflys.verify.rtlsim import MismatchError, SimResult, simulate
 from fireflys.verify.soak import SoakResult, soak
-
-_LOCK = threading.Lock()
-
-
-def _say(msg: str) -> None:
-    """One whole line at a time (the two modes run in parallel threads)."""
-    with _LOCK:
-        sys.stdout.write(msg + "\n")
-        sys.stdout.flush()
 
 
 def _accuracy(pred: Any, labels: np.ndarray | None) -> float | None:
@@ -45,42 +34,34 @@ def _accuracy(pred: Any, labels: np.ndarray | None) -> float | None:
 def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: np.ndarray,
             labels: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, work_dir: str | Path | None = None, parallel: bool = True,
-            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+            quiet: bool = False) -> dict[str, Any]:
     """Run bitmap and Phi mode on frames ``x``; raise :class:`fireflys.rtlsim.MismatchError`
     on any difference from the golden model, or :class:`AssertionError` when the Phi cores'
-    operation counters differ from :func:`fireflys.phihw.expected_ops`."""
-    progress = progress or _say
+    operation counters differ from :func:`fireflys.phihw.expected_ops`. One progress bar per
+    mode (``quiet``: none)."""
     res = golden.run(model, x)
     want_ops = phihw.expected_ops(model, tables, x, res)
     runs: dict[str, SimResult] = {}
     secs: dict[str, float] = {}
 
-    def one(mode: str) -> None:
+    def one(mode: str, position: int) -> None:
         t0 = time.time()
-        progress(f"{mode}: building and simulating {len(x)} frames ...")
-        step = max(1, len(x) // 10)
-        nxt = [step]
-
-        def tick(done: int, total: int) -> None:
-            if done >= nxt[0]:
-                progress(f"{mode}: {done}/{total} frames out ({time.time() - t0:.0f} s)")
-                nxt[0] = (done // step + 1) * step
-
-        runs[mode] = simulate(model, model_dir, x, phi=tables if mode == "phi" else None,
-                              in_gap=in_gap, out_stall=out_stall, seed=seed,
-                              work_dir=work_dir, progress=tick)
+        with bar(len(x), mode, disable=quiet, position=position) as tick:
+            runs[mode] = simulate(model, model_dir, x, phi=tables if mode == "phi" else None,
+                                  in_gap=in_gap, out_stall=out_stall, seed=seed,
+                                  work_dir=work_dir, progress=tick)
         secs[mode] = time.time() - t0
-        progress(f"{mode}: {len(x)} frames, every core's stream == golden "
-                 f"({secs[mode]:.0f} s)")
+        if not quiet:
+            say(f"{mode}: {len(x)} frames, every core's stream == golden ({secs[mode]:.0f} s)")
 
     modes = ("bitmap", "phi")
     if parallel:
         with ThreadPoolExecutor(max_workers=2) as ex:
-            for f in [ex.submit(one, m) for m in modes]:
+            for f in [ex.submit(one, m, i) for i, m in enumerate(modes)]:
                 f.result()
     else:
-        for m in modes:
-            one(m)
+        for i, m in enumerate(modes):
+            one(m, i)
     b, p = runs["bitmap"], runs["phi"]
     if b.pairs != list(res.work):
         raise AssertionError(f"bitmap mode pair counters {b.pairs} != golden work {res.work}")
@@ -116,25 +97,25 @@ def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: n
 def compare_standalone(model: CompiledModel, tables: PhiTables, x: np.ndarray,
                        labels: np.ndarray | None = None, *, in_gap: float = 0.0,
                        out_stall: float = 0.0, seed: int = 1, work_dir: str | Path,
-                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       quiet: bool = False) -> dict[str, Any]:
     """Both modes in the standalone testbench (two simulator processes in parallel); raise
     :class:`fireflys.rtlsim.MismatchError` with the testbench's verdict when either fails."""
-    progress = progress or _say
     runs: dict[str, SoakResult] = {}
     work = Path(work_dir)
 
-    def one(mode: str) -> None:
-        progress(f"{mode}: building the standalone testbench and streaming {len(x)} frames ...")
-        r = soak(model, x, work / mode, in_gap=in_gap, out_stall=out_stall,
-                 plan=np.zeros(len(x), dtype=np.int64), seed=seed,
-                 phi=tables if mode == "phi" else None)
-        if not r.passed:
-            raise MismatchError(f"{mode} mode: {r.message}")
+    def one(mode: str, position: int) -> None:
+        with bar(len(x), mode, disable=quiet, position=position) as tick:
+            r = soak(model, x, work / mode, in_gap=in_gap, out_stall=out_stall,
+                     plan=np.zeros(len(x), dtype=np.int64), seed=seed,
+                     phi=tables if mode == "phi" else None, progress=tick)
+            if not r.passed:
+                raise MismatchError(f"{mode} mode: {r.message}")
         runs[mode] = r
-        progress(f"{mode}: {r.message} (build {r.build_s:.0f} s, run {r.run_s:.0f} s)")
+        if not quiet:
+            say(f"{mode}: {r.message} (build {r.build_s:.0f} s, run {r.run_s:.0f} s)")
 
     with ThreadPoolExecutor(max_workers=2) as ex:
-        for f in [ex.submit(one, m) for m in ("bitmap", "phi")]:
+        for f in [ex.submit(one, m, i) for i, m in enumerate(("bitmap", "phi"))]:
             f.result()
     res = golden.run(model, x)
     want_ops = phihw.expected_ops(model, tables, x, res)

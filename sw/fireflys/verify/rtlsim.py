@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fireflys.compiler.bitmap import layer_slots
+from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import write_hex, write_memories
 from fireflys.compiler.perf import busy, occupancy, pair_counts, pixel_costs
 from fireflys.core import golden
@@ -28,6 +27,7 @@ from fireflys.hwgen.generate import TOP, core_params, generate, sources
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
+from fireflys.progress import Progress
 from fireflys.verify.harness import TB_TOP, tb_sv
 from fireflys.verify.hdlsim import SimulationError, run_cocotb
 from fireflys.verify.vectors import expected_streams, layer_inputs, write_vectors
@@ -90,7 +90,7 @@ def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str
     return h.hexdigest()[:16]
 
 
-def _watch(path: Path, frames: int, progress: Callable[[int, int], None] | None,
+def _watch(path: Path, frames: int, progress: Progress | None,
            stop: threading.Event) -> None:
     """Report the testbench's progress file (frames out) until ``stop``."""
     last = -1
@@ -118,7 +118,7 @@ def simulate(
     waves: bool = False,
     gate_level: bool = False,
     phi: PhiTables | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -251,8 +251,8 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
         cur = golden.current(flat, ly)
         acc = (cur - ly.bias).reshape(len(x), model.T, *cur.shape[1:])  # B, T, Ho, Wo, CO
     _, ho, wo = g.conv_shape
-    slots = layer_slots(ly)
-    groups = len(slots) // ly.pco
+    cp = core_plan(model, index)
+    slots, groups = cp.slots, cp.groups
     k = pair_counts(model, x, res)[index]  # B, pixels, CO
     out: list[list] = [[] for _ in range(ly.pco)]
     for b in range(len(x)):

@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.generate import generate, output_width
 from fireflys.phi.tables import PhiTables
+from fireflys.progress import Progress
 from fireflys.verify.harness import SIM_TB, sim_tb_sv, write_plan
 from fireflys.verify.hdlsim import SimulationError, ensure_verilator
 from fireflys.verify.vectors import write_vectors
@@ -89,11 +89,12 @@ def build(model: CompiledModel, work: Path, vec: Path, frames: int,
 def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
          in_gap: float = 0.2, out_stall: float = 0.2, reset_rate: float = 0.002,
          bad_rate: float = 0.002, seed: int = 1, timeout: float = 7200,
-         plan: np.ndarray | None = None, quiet: bool = True,
-         phi: PhiTables | None = None) -> SoakResult:
+         plan: np.ndarray | None = None, phi: PhiTables | None = None,
+         progress: Progress | None = None) -> SoakResult:
     """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
     can be given (codes RESET | SHORT | LONG per frame) instead of the random one. ``phi``:
-    the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected)."""
+    the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected).
+    ``progress(frames_out, frames)`` follows the testbench's progress lines."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     vec = work / "vec"
@@ -110,14 +111,14 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
            f"+seed={seed}"]
     lines: list[str] = []
     with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as p, tqdm(total=len(x), desc="soak", unit="frame",
-                                                disable=quiet) as bar:
+                          text=True) as p:
         timer = threading.Timer(timeout, p.kill)  # the progress lines may be far apart
         timer.start()
         assert p.stdout is not None
         for ln in p.stdout:
             if ln.startswith("progress: "):
-                bar.update(int(ln.split()[1]) - bar.n)
+                if progress is not None:
+                    progress(int(ln.split()[1]), len(x))
             else:
                 lines.append(ln)
         timer.cancel()
