@@ -1,4 +1,4 @@
-"""cocotb: every word Verilator's $readmemh loads equals what fireflys.memimg wrote."""
+"""cocotb: every word Verilator's $readmemh loads equals what fireflys.compiler.memimg wrote."""
 
 from __future__ import annotations
 

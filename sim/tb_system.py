@@ -1,5 +1,5 @@
 """cocotb system test of a generated ``fireflys_top`` inside the generated stream harness
-(``fireflys_tb``, see fireflys.tbgen): reset, optional reset in the middle of a frame, run
+(``fireflys_tb``, see fireflys.verify.harness): reset, optional reset in the middle of a frame, run
 until every frame is out or a stream differs from the golden model, then report.
 
 FIREFLYS_STIM (JSON): frames, shapes of every core's output, gap/stall percentages, seed,

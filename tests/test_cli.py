@@ -100,7 +100,7 @@ def test_plan_balances_and_applies(tmp_path, capsys) -> None:
 
 
 def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
-    """--max-luts: the plan's LUTs (fireflys.area) stay within the budget, a larger budget
+    """--max-luts: the plan's LUTs (fireflys.compiler.area) stay within the budget, a larger budget
     buys more detectors and a shorter period, and a budget below one detector per core is
     refused with the floor it needs."""
     from fireflys.compiler.area import model_luts

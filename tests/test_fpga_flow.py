@@ -193,7 +193,7 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
 
 
 def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
-    """fireflys.area: detector LUTs summed over each detector's submodules, per core; the
+    """fireflys.compiler.area: detector LUTs summed over each detector's submodules, per core; the
     least-squares fit reproduces three synthetic cores made from known coefficients."""
     from fireflys.compiler import area
     from fireflys.eda import areafit

@@ -91,13 +91,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
              max_luts=args.max_luts)
     print(f"parallelism plan for {model.arch} from {len(x)} {args.dataset} frames "
-          "(cycles per frame predicted by fireflys.perf)")
+          "(cycles per frame predicted by fireflys.compiler.perf)")
     print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
     for c, ly in zip(p.cores, model.layers, strict=True):
         print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.area); "
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area); "
           f"--pco {','.join(map(str, p.pco))}")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
@@ -155,7 +155,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--clock-mhz", type=float, default=333.0)
     pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
     pl.add_argument("--max-luts", type=float,
-                    help="budget: LUTs predicted by fireflys.area (fitted to Yosys xcup results)")
+                    help="budget: LUTs predicted by fireflys.compiler.area (fitted to Yosys "
+                    "xcup results)")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     pl.set_defaults(func=cmd_plan)

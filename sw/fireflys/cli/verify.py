@@ -70,7 +70,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           " model")
     if rep["accuracy"] is not None:
         print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
-    print("cycles per frame: ideal = work / PCO, predicted = fireflys.perf, measured = RTL busy;"
+    print("cycles per frame: ideal = work / PCO, predicted = fireflys.compiler.perf, measured = "
+          "RTL busy;"
           " ratio = measured / ideal; pairs ok: RTL pairs == golden work; det ok: every "
           "detector's cycles == model")
     print(f"{'core':<6}{'PCO':>5}{'work/frame':>12}{'ideal':>10}{'predicted':>11}{'measured':>10}"

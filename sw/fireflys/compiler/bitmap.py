@@ -3,7 +3,7 @@
 A core has PCO detectors; slot ``s = g * PCO + d`` is group ``g`` of detector ``d`` and holds
 output channel ``slots[s]`` (``-1``: phantom, all-zero). :func:`pack_hw` defaults to the plain
 order ``slots[s] = s``; :func:`pack_layer` uses the compiler's balanced assignment
-(:func:`fireflys.sched.channel_slots`). A window is
+(:func:`fireflys.compiler.sched.channel_slots`). A window is
 the hardware's window order (ky, kx, ci) with CI zero-padded to a multiple of PCI, cut into
 ``nseg = KH * KW * ceil(CI / PCI)`` segments of PCI bits; bit ``b`` of segment
 ``s = (ky * KW + kx) * ceil(CI/PCI) + j`` is input channel ``ci = j * PCI + b``.

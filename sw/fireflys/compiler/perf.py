@@ -1,6 +1,6 @@
 """Cycle model of the sparse cores, from the same inputs as the golden model.
 
-Per detector and output pixel (``fireflys.sched``: channel slots, ``Look`` groups per mask
+Per detector and output pixel (``fireflys.compiler.sched``: channel slots, ``Look`` groups per mask
 word), a detector spends, for each mask word of ``Look`` groups, the number of pairs of the
 word's groups, or one cycle when the word has none. So with ``Look = 1`` a group with k pairs
 costs max(1, k); with ``Look = G`` a pixel costs max(1, pairs). This occupancy is exact for

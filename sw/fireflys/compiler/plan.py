@@ -2,12 +2,12 @@
 pipeline, from measured spike and weight densities.
 
 The frame period of the pipeline is set by its slowest core. For every core and candidate
-PCO, :mod:`fireflys.perf` predicts the core's cycles per frame on a calibration batch (the
+PCO, :mod:`fireflys.compiler.perf` predicts the core's cycles per frame on a calibration batch (the
 golden model's real pair counts, the compiler's channel slots and look-ahead, the detector
 scheduling); the planner then starts from PCO = 1 everywhere and repeatedly gives the
 bottleneck core its next larger PCO, until the period meets ``target_cycles``, or the total
 number of detectors (the dominant cost: each has its own mask/weight ROMs and peeling logic)
-would exceed ``max_detectors``, or the LUTs predicted by :mod:`fireflys.area` (fitted to
+would exceed ``max_detectors``, or the LUTs predicted by :mod:`fireflys.compiler.area` (fitted to
 Yosys results) would exceed ``max_luts``.
 """
 
@@ -37,7 +37,7 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
-    luts: float = 0.0  # predicted by fireflys.area
+    luts: float = 0.0  # predicted by fireflys.compiler.area
 
     @property
     def pco(self) -> list[int]:
@@ -67,7 +67,7 @@ def candidate_pcos(co: int, limit: int = 16) -> list[int]:
 def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
                   counts: list[np.ndarray] | None = None) -> list[dict[int, float]]:
     """Per core: candidate PCO -> predicted busy cycles per frame on frames ``x``
-    (``counts``: their :func:`fireflys.perf.pair_counts`, when known)."""
+    (``counts``: their :func:`fireflys.compiler.perf.pair_counts`, when known)."""
     counts = counts if counts is not None else pair_counts(model, x)  # independent of PCO
     table: list[dict[int, float]] = [{} for _ in model.layers]
     cands = [candidate_pcos(ly.geom.out_ch, limit) for ly in model.layers]

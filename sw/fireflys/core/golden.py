@@ -2,7 +2,7 @@
 
 Convolutions run as im2col matrix products in floating point, which is *exact* here: every
 partial sum is an integer bounded by the layer's proven accumulator width (see
-:mod:`fireflys.widths`), and float32 (float64) represents all integers below 2**24 (2**53)
+:mod:`fireflys.core.widths`), and float32 (float64) represents all integers below 2**24 (2**53)
 exactly whatever the summation order. Layers whose bound exceeds 2**53 are rejected. The
 neuron update, reset, pooling and readout are done in int64.
 """

@@ -126,7 +126,7 @@ class CompiledModel:
         )
 
     def assign_widths(self) -> None:
-        """Set every layer's widths to the minimal ones proven by :mod:`fireflys.widths`."""
+        """Set every layer's widths to the minimal ones proven by :mod:`fireflys.core.widths`."""
         for i, ly in enumerate(self.layers):
             ly.widths = self.bounds(i).widths()
 

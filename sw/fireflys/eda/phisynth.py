@@ -3,7 +3,7 @@ PWP memories, and optionally one detector with and without Phi (the residual log
 
 Each part is synthesized on its own with the core's parameters and memory images
 (``synth_xilinx -family xcup``, the KV260's xczu5ev, flattened, no I/O buffers) and counted
-with :func:`fireflys.synth.cell_summary`. The matcher includes its pattern ROM; the PWP
+with :func:`fireflys.eda.synth.cell_summary`. The matcher includes its pattern ROM; the PWP
 memories are every detector's ROM; the detector delta (Phi minus bitmap) includes detector
 0's PWP ROM, so ``detector_delta - pwp[0]`` is the per-detector logic Phi adds.
 """

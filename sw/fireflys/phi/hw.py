@@ -11,7 +11,7 @@ A core of a spike-input layer with Phi tables gets ``Phi = 1`` and
   ``j`` of segment index ``s`` for the channel in the detector's slot ``group`` (0 for empty
   slots and padding patterns), ``PwpW`` bits signed.
 
-The RTL takes the same decisions as :func:`fireflys.phi.assign` (method ``masked``): the
+The RTL takes the same decisions as :func:`fireflys.phi.tables.assign` (method ``masked``): the
 shared pattern of a vector minimises the weighted Hamming distance (lowest index on ties),
 and each detector uses it for a channel only when ``1 + popcount((a ^ p) & m) <
 popcount(a & m)``. So its operation counter (PWP adds + residual pairs + plain pairs) must

@@ -3,7 +3,7 @@ two-level decomposition and its exact reconstruction, PWP tables, op counts.
 
 Vectors are the hardware's segments: for a spike-input layer, each (frame, time step, output
 pixel) window in the detectors' window order (ky, kx, ci) is cut into ``nseg`` segments of
-``k = PCI`` bits (:mod:`fireflys.bitmap`), and segment index ``s`` is the K-partition. Per
+``k = PCI`` bits (:mod:`fireflys.compiler.bitmap`), and segment index ``s`` is the K-partition. Per
 layer and segment index, ``q`` binary patterns are chosen by k-means on calibration spikes.
 
 Level 1: a vector ``a`` is matched to one pattern ``p`` of its segment index, shared by all

@@ -1,4 +1,4 @@
-"""Export a trained :class:`fireflys.snn.SpikingNet` to the compiled model format.
+"""Export a trained :class:`fireflys.train.snn.SpikingNet` to the compiled model format.
 
 The exported integers are exactly the ones the network uses in eval mode. Silent channels
 (FireFly-S Algorithm 1: all weights pruned and the bias alone never fires) are removed: from

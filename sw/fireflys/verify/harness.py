@@ -41,7 +41,7 @@ SIM_TB = "fireflys_sim_tb"
 
 def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Path) -> str:
     """Self-checking standalone testbench (Verilator ``--binary``) for the FuseSoC ``sim``
-    target and the soak (:mod:`fireflys.soak`). Streams ``frames`` frames from ``in.hex``;
+    target and the soak (:mod:`fireflys.verify.soak`). Streams ``frames`` frames from ``in.hex``;
     ``plan.hex`` has a code per frame: bit 0 = reset the accelerator before it (once every
     earlier frame is out), bit 1 = send it short (tlast early, half the beats), bit 2 = long
     (three extra beats, tlast late). Plusargs ``+gap=PCT +stall=PCT +seed=N``: random input

@@ -4,7 +4,7 @@ through the generated top and the report puts their cycles side by side.
 :func:`compare`: the cocotb system testbench (every core's output stream and every output
 against the golden model, per-core busy cycles and operation counters); thorough but slow in
 Phi mode (the VPI build keeps every tree node public: ~500 cycles/s for scnn5).
-:func:`compare_standalone`: the standalone Verilator testbench of :mod:`fireflys.soak`
+:func:`compare_standalone`: the standalone Verilator testbench of :mod:`fireflys.verify.soak`
 (every frame's output, i.e. prediction and class scores, against the golden model; total
 cycles), ~20x faster, for long runs such as 500 MNIST frames."""
 
@@ -35,9 +35,9 @@ def compare(model: CompiledModel, model_dir: str | Path, tables: PhiTables, x: n
             labels: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, work_dir: str | Path | None = None, parallel: bool = True,
             quiet: bool = False) -> dict[str, Any]:
-    """Run bitmap and Phi mode on frames ``x``; raise :class:`fireflys.rtlsim.MismatchError`
+    """Run bitmap and Phi mode on frames ``x``; raise :class:`fireflys.verify.rtlsim.MismatchError`
     on any difference from the golden model, or :class:`AssertionError` when the Phi cores'
-    operation counters differ from :func:`fireflys.phihw.expected_ops`. One progress bar per
+    operation counters differ from :func:`fireflys.phi.hw.expected_ops`. One progress bar per
     mode (``quiet``: none)."""
     res = golden.run(model, x)
     want_ops = phihw.expected_ops(model, tables, x, res)
@@ -99,7 +99,7 @@ def compare_standalone(model: CompiledModel, tables: PhiTables, x: np.ndarray,
                        out_stall: float = 0.0, seed: int = 1, work_dir: str | Path,
                        quiet: bool = False) -> dict[str, Any]:
     """Both modes in the standalone testbench (two simulator processes in parallel); raise
-    :class:`fireflys.rtlsim.MismatchError` with the testbench's verdict when either fails."""
+    :class:`fireflys.verify.rtlsim.MismatchError` with the testbench's verdict when either fails."""
     runs: dict[str, SoakResult] = {}
     work = Path(work_dir)
 

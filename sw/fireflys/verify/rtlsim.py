@@ -47,7 +47,7 @@ class SimResult:
     pixels: list[int]
     ideal: list[float]  # per frame: work / PCO
     work: list[int]  # total over all frames (golden)
-    predicted: list[int]  # busy cycles over all frames from the cycle model (fireflys.perf)
+    predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf)
     occ: list[list[int]]  # per core and detector: cycles working on pixels (RTL)
     predicted_occ: list[list[int]]  # the same from the cycle model (exact)
     pred: list[int]

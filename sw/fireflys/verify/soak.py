@@ -2,8 +2,8 @@
 
 Frames (dataset frames or random ones) go through the golden model for the expected outputs;
 a plan sprinkles resets between frames and malformed frames (tlast early or late) over the
-run; the generated testbench (:func:`fireflys.tbgen.sim_tb_sv`) streams everything with random
-input gaps and output back-pressure and checks every well-formed frame's output, one output
+run; the generated testbench (:func:`fireflys.verify.harness.sim_tb_sv`) streams everything with
+random input gaps and output back-pressure and checks every well-formed frame's output, one output
 per frame sent, the frame counter and the malformed-frame counter. Everything per cycle runs
 inside the compiled simulator, so 10,000 frames are a matter of minutes.
 """
