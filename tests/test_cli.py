@@ -19,6 +19,38 @@ def test_help_lists_commands() -> None:
         assert cmd in out
 
 
+def _leaf_commands() -> list[list[str]]:
+    import argparse
+
+    from fireflys.cli.main import build_parser
+
+    def walk(p: argparse.ArgumentParser, prefix: list[str]) -> list[list[str]]:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [prefix]
+        return [c for name, sp in subs[0].choices.items() for c in walk(sp, [*prefix, name])]
+
+    return walk(build_parser(), [])
+
+
+LEAVES = _leaf_commands()
+
+
+def test_every_stage_has_commands() -> None:
+    names = {" ".join(c) for c in LEAVES}
+    assert {"train", "generate", "simulate", "soak", "phi select", "phi rtl", "phi finetune",
+            "report", "plan", "formal", "reliability"} <= names
+
+
+@pytest.mark.parametrize("cmd", LEAVES, ids=lambda c: "-".join(c))
+def test_every_command_has_help(cmd: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main([*cmd, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: fireflys " + " ".join(cmd))
+
+
 def test_compile_info_golden(tmp_path, capsys) -> None:
     d = tmp_path / "m"
     assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.8",
@@ -124,3 +156,15 @@ def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["plan", str(d), "--max-luts", "10"]) == 2
     assert "below the" in capsys.readouterr().err
+
+
+def test_reliability_without_hypothesis_is_a_clear_error(monkeypatch, capsys) -> None:
+    """`hypothesis` is a dev extra: without it `fireflys reliability` says what to install
+    (one line, exit 2) instead of a traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # import hypothesis -> ImportError
+    assert main(["reliability", "--examples", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "needs hypothesis" in err and "pip install -e '.[dev]'" in err
+    assert "Traceback" not in err
