@@ -111,7 +111,7 @@ def test_phi_rejects_unsupported_tables() -> None:
     with pytest.raises(phi.PhiError, match="direct"):
         phihw.check_tables(direct, t)
     with pytest.raises(ValueError, match="zero skipping"):
-        from fireflys.hwgen.generate import core_params
+        from fireflys.hwgen.params import core_params
         core_params(model, REPO / "build", skip=False, phi=tables)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from fireflys.compiler.memimg import write_memories
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import SynthError, cell_summary, run_yosys
-from fireflys.hwgen.generate import core_params
+from fireflys.hwgen.params import core_params
 from fireflys.paths import REPO, hdl_sources
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.generate import TOP, CoreParams, core_params, perf_words
+from fireflys.hwgen.params import TOP, CoreParams, core_params, perf_words
 from fireflys.hwgen.render import render
 
 TB_TOP = "fireflys_tb"

@@ -23,7 +23,8 @@ from fireflys.compiler.perf import busy, occupancy, pair_counts, pixel_costs
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
-from fireflys.hwgen.generate import TOP, core_params, generate, sources
+from fireflys.hwgen.generate import generate, sources
+from fireflys.hwgen.params import TOP, core_params
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables

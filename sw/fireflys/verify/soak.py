@@ -22,7 +22,8 @@ import numpy as np
 
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.generate import generate, output_width
+from fireflys.hwgen.generate import generate
+from fireflys.hwgen.params import output_width
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
 from fireflys.verify.harness import SIM_TB, sim_tb_sv, write_plan

@@ -11,7 +11,7 @@ import numpy as np
 from fireflys.compiler.memimg import pack_fields, write_hex
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.generate import output_width
+from fireflys.hwgen.params import output_width
 
 
 def pack_rows(bits: np.ndarray) -> list[str]:
