@@ -106,7 +106,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"fireflys compare: RTL != golden: {e}", file=sys.stderr)
         return 1
     p_rtl = np.array(r.pred)
-    sp = 1 - sum(ly.nnz for ly in model.layers) / sum(ly.weight.size for ly in model.layers)
+    sp = model.sparsity
     print(f"{'':<10}{'frames':>8}{'accuracy':>10}{'disagreements vs golden':>26}")
     for name, p, k in (("PyTorch", p_torch, n), ("golden", p_gold, n), ("RTL", p_rtl, m)):
         print(f"{name:<10}{k:>8}{(p == y[:k]).mean() * 100:>9.2f}%"
