@@ -1,0 +1,192 @@
+"""Logic depth of a mapped Xilinx netlist: LUT levels between sequential cells.
+
+Yosys' ``sta`` has no timing arcs for the xcup cells (FDRE, CARRY, MUXF, LUTRAM), so the
+depth is counted on the netlist itself (``synth_xilinx -family xcup -flatten``, then
+``write_json``): sources are flip-flop and block-RAM outputs, shift-register outputs, module
+input ports and constants; sinks are every input of those cells and the output ports. A LUT
+(LUT1..LUT6) is one level, and so is a LUT-RAM read (address to data out); MUXF7/8/9 and
+CARRY4/8 cells add no LUT level but are counted along the path (a carry chain is one or more
+CARRY cells in a row). :func:`levels` returns the worst path with its cells.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fireflys.eda.synth import SynthError, run_yosys
+
+LUT = re.compile(r"LUT[1-6]$")
+MUXF = re.compile(r"MUXF[789]$")
+CARRY = re.compile(r"CARRY(4|8)$")
+# LUT-RAMs: the read address to the data out is combinational; writes are clocked
+LUTRAM = re.compile(r"RAM(32|64|128|256)(X1[SD]|M|M16|M8)$")
+LUTRAM_WRITE = re.compile(r"^(D[A-H]?|D\d*|WE|WCLK|WADR\d*|CLK)$")
+# everything else that is not combinational: flip-flops, block RAM, shift registers, DSP...
+SEQUENTIAL = re.compile(r"^(FD[CPRS]E?|RAMB\w+|URAM\w+|SRL\w+|DSP\w+)$")
+
+
+@dataclass
+class Depth:
+    luts: int = 0
+    muxf: int = 0
+    carry: int = 0
+    path: list[str] = field(default_factory=list)  # cells from the source, worst first
+
+
+@dataclass
+class LevelReport:
+    lut_levels_max: int
+    muxf_on_path: int
+    carry_on_path: int
+    carry_chains_on_path: int
+    path: list[str]  # "cell (type)" from the launching register to the endpoint
+    endpoint: str
+    cells: int
+    per_endpoint_top: list[tuple[str, int]]  # the 10 deepest endpoints
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("lut_levels_max", "muxf_on_path",
+                                              "carry_on_path", "carry_chains_on_path",
+                                              "path", "endpoint", "cells",
+                                              "per_endpoint_top")}
+
+
+def _top_module(doc: dict[str, Any], top: str | None) -> tuple[str, dict[str, Any]]:
+    mods = doc.get("modules", {})
+    if top is not None:
+        if top not in mods:
+            raise SynthError(f"netlist has no module {top!r} (has {sorted(mods)[:5]}...)")
+        return top, mods[top]
+    tops = [n for n, m in mods.items() if m.get("attributes", {}).get("top")]
+    if len(tops) != 1:
+        raise SynthError(f"netlist: cannot tell the top module among {sorted(mods)[:5]}")
+    return tops[0], mods[tops[0]]
+
+
+def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
+    """The deepest LUT path of a flattened, Xilinx-mapped Yosys JSON netlist."""
+    _, mod = _top_module(netlist, top)
+    cells = mod.get("cells", {})
+    driver: dict[int, tuple[str, str]] = {}  # bit -> (cell, output port)
+    comb: dict[str, dict[str, Any]] = {}
+    for name, c in cells.items():
+        t = c["type"]
+        if t.startswith("$"):
+            raise SynthError(f"cell {name} is an unmapped {t}: map the netlist first")
+        dirs = c.get("port_directions", {})
+        for port, bits in c["connections"].items():
+            if dirs.get(port) == "output":
+                for b in bits:
+                    if isinstance(b, int):
+                        driver[b] = (name, port)
+        if LUT.match(t) or MUXF.match(t) or CARRY.match(t) or LUTRAM.match(t):
+            comb[name] = c
+        elif not SEQUENTIAL.match(t) and t not in ("GND", "VCC", "IBUF", "OBUF", "BUFG"):
+            raise SynthError(f"cell {name}: unknown cell type {t} (add it to fireflys.eda.levels)")
+    memo: dict[str, Depth] = {}
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+
+    def inputs_of(name: str) -> list[int]:
+        c = comb[name]
+        dirs = c.get("port_directions", {})
+        out = []
+        for port, bits in c["connections"].items():
+            if dirs.get(port) != "input":
+                continue
+            if LUTRAM.match(c["type"]) and LUTRAM_WRITE.match(port):
+                continue  # write side: clocked
+            out += [b for b in bits if isinstance(b, int)]
+        return out
+
+    def bit_depth(b: int) -> Depth:
+        d = driver.get(b)
+        if d is None or d[0] not in comb:
+            return Depth()
+        return cell_depth(d[0])
+
+    def cell_depth(name: str) -> Depth:
+        if state.get(name) == 2:
+            return memo[name]
+        # iterative DFS: deep LUT chains would overflow Python's recursion limit
+        stack = [name]
+        while stack:
+            n = stack[-1]
+            if state.get(n) == 2:
+                stack.pop()
+                continue
+            if state.get(n) != 1:
+                state[n] = 1
+                for b in inputs_of(n):
+                    d = driver.get(b)
+                    if d is not None and d[0] in comb and state.get(d[0]) != 2:
+                        if state.get(d[0]) == 1:
+                            raise SynthError(f"combinational loop through {d[0]} and {n}")
+                        stack.append(d[0])
+                continue
+            best = Depth()
+            for b in inputs_of(n):
+                d = bit_depth(b)
+                if (d.luts, d.carry, d.muxf) > (best.luts, best.carry, best.muxf):
+                    best = d
+            t = comb[n]["type"]
+            memo[n] = Depth(best.luts + int(bool(LUT.match(t) or LUTRAM.match(t))),
+                            best.muxf + int(bool(MUXF.match(t))),
+                            best.carry + int(bool(CARRY.match(t))),
+                            [*best.path, f"{n} ({t})"])
+            state[n] = 2
+            stack.pop()
+        return memo[name]
+
+    # endpoints: inputs of sequential cells, LUT-RAM write ports, output ports
+    ends: list[tuple[str, int]] = []
+    for name, c in cells.items():
+        t = c["type"]
+        dirs = c.get("port_directions", {})
+        seq = SEQUENTIAL.match(t) is not None
+        for port, bits in c["connections"].items():
+            if dirs.get(port) != "input":
+                continue
+            if seq or (LUTRAM.match(t) and LUTRAM_WRITE.match(port)):
+                ends += [(f"{name}.{port}", b) for b in bits if isinstance(b, int)]
+    for pname, p in mod.get("ports", {}).items():
+        if p.get("direction") == "output":
+            ends += [(pname, b) for b in p["bits"] if isinstance(b, int)]
+    worst, where = Depth(), ""
+    per_end: dict[str, int] = {}
+    for ep, b in ends:
+        d = bit_depth(b)
+        per_end[ep] = max(per_end.get(ep, 0), d.luts)
+        if (d.luts, d.carry, d.muxf) > (worst.luts, worst.carry, worst.muxf):
+            worst, where = d, ep
+    chains = sum(1 for i, cell in enumerate(worst.path) if "(CARRY" in cell
+                 and (i == 0 or "(CARRY" not in worst.path[i - 1]))
+    top10 = sorted(per_end.items(), key=lambda kv: -kv[1])[:10]
+    return LevelReport(worst.luts, worst.muxf, worst.carry, chains, worst.path, where,
+                       len(cells), top10)
+
+
+def read_netlist(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SynthError(f"{path}: no netlist (run the synthesis first)") from None
+    except json.JSONDecodeError as e:
+        raise SynthError(f"{path}: not a Yosys JSON netlist ({e})") from None
+
+
+def xcup_netlist(sources: list[Path], top: str, work: Path,
+                 params: dict[str, object] | None = None) -> Path:
+    """``synth_xilinx -family xcup -noiopad -flatten`` of ``top`` as a JSON netlist (read by
+    :func:`levels`); ``params`` override the top's parameters."""
+    work.mkdir(parents=True, exist_ok=True)
+    net = (work / f"{top}_xcup.json").resolve()
+    files = " ".join(str(p.resolve()) for p in sources)
+    gs = " ".join(f"-G{k}={v}" for k, v in (params or {}).items())
+    run_yosys([f"read_slang -j 1 {gs} --top {top} {files}",
+               f"synth_xilinx -family xcup -noiopad -flatten -top {top}",
+               f"write_json {net}"], work / "levels_yosys.log", work, list(sources))
+    return net

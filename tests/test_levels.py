@@ -1,0 +1,79 @@
+"""The LUT-level counter of mapped Xilinx netlists (fireflys.eda.levels)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fireflys.eda.levels import levels, read_netlist, xcup_netlist
+from fireflys.eda.synth import SynthError
+from fireflys.paths import REPO
+
+
+def _cell(t: str, ins: dict[str, list[int]], outs: dict[str, list[int]]) -> dict:
+    return {"type": t, "port_directions": {**{p: "input" for p in ins},
+                                           **{p: "output" for p in outs}},
+            "connections": {**ins, **outs}}
+
+
+def _netlist(cells: dict, ports: dict | None = None) -> dict:
+    return {"modules": {"t": {"attributes": {"top": 1}, "ports": ports or {},
+                              "cells": cells}}}
+
+
+def test_counts_luts_between_registers_and_carries_on_the_path() -> None:
+    # ff0 -> lut_a -> lut_b -> carry -> carry -> ff1 ; ff0 -> lut_c -> ff1 (shorter)
+    cells = {
+        "ff0": _cell("FDRE", {"C": [1], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [3]}),
+        "lut_a": _cell("LUT2", {"I0": [3], "I1": [3]}, {"O": [4]}),
+        "lut_b": _cell("LUT3", {"I0": [4], "I1": [3], "I2": [3]}, {"O": [5]}),
+        "c0": _cell("CARRY4", {"CI": ["0"], "S": [5, 5, 5, 5], "DI": [3, 3, 3, 3]},
+                    {"O": [6, 7, 8, 9], "CO": [10, 11, 12, 13]}),
+        "c1": _cell("CARRY4", {"CI": [13], "S": [3, 3, 3, 3], "DI": [3, 3, 3, 3]},
+                    {"O": [14, 15, 16, 17], "CO": [18, 19, 20, 21]}),
+        "lut_c": _cell("LUT1", {"I0": [3]}, {"O": [22]}),
+        "ff1": _cell("FDRE", {"C": [1], "D": [17], "CE": [22], "R": ["0"]}, {"Q": [23]}),
+    }
+    r = levels(_netlist(cells, {"clk": {"direction": "input", "bits": [1]}}))
+    assert r.lut_levels_max == 2
+    assert r.carry_on_path == 2 and r.carry_chains_on_path == 1
+    assert r.endpoint == "ff1.D"
+    assert [p.split()[0] for p in r.path] == ["lut_a", "lut_b", "c0", "c1"]
+
+
+def test_lutram_read_is_a_level_and_its_write_port_an_endpoint() -> None:
+    cells = {
+        "ff0": _cell("FDRE", {"C": [1], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [3]}),
+        "lut": _cell("LUT1", {"I0": [3]}, {"O": [4]}),
+        # read address from a LUT; write data from the register
+        "ram": _cell("RAM32X1D", {"A0": [4], "DPRA0": [4], "D": [3], "WE": [4],
+                                  "WCLK": [1]}, {"SPO": [5], "DPO": [6]}),
+        "out": _cell("LUT1", {"I0": [6]}, {"O": [7]}),
+    }
+    r = levels(_netlist(cells, {"y": {"direction": "output", "bits": [7]}}))
+    assert r.lut_levels_max == 3 and r.endpoint == "y"  # lut -> RAM read -> out
+
+
+def test_a_combinational_loop_and_unmapped_cells_are_errors() -> None:
+    loop = {"a": _cell("LUT1", {"I0": [2]}, {"O": [1]}),
+            "b": _cell("LUT1", {"I0": [1]}, {"O": [2]}),
+            "ff": _cell("FDRE", {"C": [9], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [3]})}
+    with pytest.raises(SynthError, match="combinational loop"):
+        levels(_netlist(loop))
+    with pytest.raises(SynthError, match="unmapped"):
+        levels(_netlist({"x": _cell("$and", {"A": [1], "B": [2]}, {"Y": [3]})}))
+
+
+def test_yosys_xcup_netlist_of_a_registered_xor() -> None:
+    """An 8-input XOR between registers maps to two LUT levels (LUT6 + LUT3); 6 inputs to
+    one (the counter reads what synth_xilinx really produced)."""
+    src = REPO / "build" / "levels_test" / "xor_reg.sv"
+    src.parent.mkdir(parents=True, exist_ok=True)  # read_slang cannot read under /tmp
+    src.write_text(
+        "module xor_reg #(parameter int unsigned N = 8) (input logic clk_i,\n"
+        "  input logic [N-1:0] a_i, output logic y_o);\n"
+        "  logic [N-1:0] a_q;\n"
+        "  always_ff @(posedge clk_i) begin a_q <= a_i; y_o <= ^a_q; end\n"
+        "endmodule\n")
+    for n, want in ((8, 2), (6, 1)):
+        net = xcup_netlist([src], "xor_reg", src.parent / f"n{n}", {"N": n})
+        assert levels(read_netlist(net), "xor_reg").lut_levels_max == want
