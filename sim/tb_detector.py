@@ -16,28 +16,12 @@ import random
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from streams import StreamSource
 from tbutil import start
 
 
 def _signed(v: int, w: int) -> int:
     return v - (1 << w) if v >> (w - 1) & 1 else v
-
-
-async def _drive(dut, cases: list[dict], rng: random.Random) -> None:
-    for case in cases:
-        for _ in range(case["gap"]):
-            await RisingEdge(dut.clk_i)
-        dut.window_i.value = int(case["window"], 16)
-        dut.win_valid_i.value = 1
-        while True:
-            await ReadOnly()
-            took = bool(dut.win_take_o.value)
-            await RisingEdge(dut.clk_i)
-            if took:
-                break
-        dut.win_valid_i.value = 0
-        # a stale window must not be taken again: scramble the bus while nothing is offered
-        dut.window_i.value = rng.getrandbits(len(dut.window_i))
 
 
 @cocotb.test()
@@ -46,7 +30,14 @@ async def windows(dut) -> None:
     acc_w, num_acc = stim["acc_w"], stim["num_acc"]
     cases = stim["cases"]
     await start(dut, "win_valid_i", "window_i")
-    cocotb.start_soon(_drive(dut, cases, random.Random(stim["seed"])))
+    rng = random.Random(stim["seed"])
+    gaps = iter([c["gap"] for c in cases])
+    # a stale window must not be taken again: the bus is scrambled while nothing is offered
+    source = StreamSource(dut, dut.clk_i, valid="win_valid_i", ready="win_take_o",
+                          data="window_i", gaps=lambda: next(gaps),
+                          idle_data=lambda: rng.getrandbits(len(dut.window_i)))
+    for case in cases:
+        source.append(int(case["window"], 16))
     busy, pairs, got, cur = 0, 0, [], []
     cycles = 0
     while len(got) < len(cases):

@@ -8,8 +8,9 @@ import os
 import random
 
 import cocotb
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 
+from streams import StreamSink, StreamSource, bernoulli_gaps
 from tbutil import start
 
 
@@ -20,24 +21,23 @@ async def windows_match_im2col(dut) -> None:
     beats = [int(v, 16) for v in stim["beats"]]
     wins = [int(v, 16) for v in stim["windows"]]
     await start(dut, "in_valid_i", "in_data_i", "win_ready_i")
-    bi, wi, cycle = 0, 0, 0
+    source = StreamSource.port(dut, "in", gaps=bernoulli_gaps(rng, stim["in_gap"]))
+    got: list[int] = []
+    StreamSink(dut, dut.clk_i, valid="win_valid_o", ready="win_ready_i", data="win_data_o",
+               stall=stim["out_stall"], rng=rng, callback=got.append)
+    for b in beats:
+        source.append(b)
+    cycle = wi = 0
     while wi < len(wins):
         await RisingEdge(dut.clk_i)
         cycle += 1
         assert cycle < 100 * (len(beats) + len(wins)) + 1000, f"timeout at window {wi}"
-        drive = bi < len(beats) and rng.random() >= stim["in_gap"]
-        dut.in_valid_i.value = int(drive)
-        if drive:
-            dut.in_data_i.value = beats[bi]
-        dut.win_ready_i.value = int(rng.random() >= stim["out_stall"])
-        await ReadOnly()
-        if drive and dut.in_ready_o.value:
-            bi += 1
-        if dut.win_valid_o.value and dut.win_ready_i.value:
-            got = int(dut.win_data_o.value)
-            if got != wins[wi]:
-                diff = got ^ wins[wi]
+        while wi < len(got):
+            assert wi < len(wins), f"window {wi}: more windows than im2col's"
+            if got[wi] != wins[wi]:
+                diff = got[wi] ^ wins[wi]
                 bit = (diff & -diff).bit_length() - 1
                 raise AssertionError(f"window {wi}: first differing bit {bit} "
-                                     f"(RTL {(got >> bit) & 1}), inputs accepted {bi}")
+                                     f"(RTL {(got[wi] >> bit) & 1}), inputs accepted "
+                                     f"{source.accepted}")
             wi += 1
