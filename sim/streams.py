@@ -29,14 +29,18 @@ def bernoulli_gaps(rng: random.Random, p: float) -> Callable[[], int]:
 
 
 class StreamSource(BusDriver):
-    """Drives ``valid``/``data`` of a valid/ready input port; ``ready`` is the DUT's."""
+    """Drives ``valid``/``data`` of a valid/ready input port; ``ready`` is the DUT's. ``data``
+    may name several signals: a beat is then a tuple with one value per signal."""
 
     _signals: dict[str, str] = {}
 
-    def __init__(self, dut, clock, *, valid: str, ready: str, data: str,
+    def __init__(self, dut, clock, *, valid: str, ready: str, data: str | list[str],
                  gaps: Callable[[], int] = lambda: 0,
                  idle_data: Callable[[], int] | None = None) -> None:
-        self._signals = {"valid": valid, "ready": ready, "data": data}
+        fields = [data] if isinstance(data, str) else list(data)
+        self._signals = {"valid": valid, "ready": ready,
+                         **{f"data{i}": f for i, f in enumerate(fields)}}
+        self.fields = len(fields)
         super().__init__(dut, None, clock)
         self.gaps, self.idle_data = gaps, idle_data
         self.accepted = 0
@@ -52,7 +56,9 @@ class StreamSource(BusDriver):
         edge = RisingEdge(self.clock)
         for _ in range(self.gaps()):
             await edge
-        self.bus.data.value = transaction
+        values = (transaction,) if self.fields == 1 else transaction
+        for i, v in enumerate(values):
+            getattr(self.bus, f"data{i}").value = v
         self.bus.valid.value = 1
         while True:
             await ReadOnly()
@@ -63,7 +69,7 @@ class StreamSource(BusDriver):
         self.accepted += 1
         self.bus.valid.value = 0
         if self.idle_data is not None:  # a stale beat must not be taken again
-            self.bus.data.value = self.idle_data()
+            self.bus.data0.value = self.idle_data()
 
 
 class StreamSink(BusMonitor):

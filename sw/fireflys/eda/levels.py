@@ -4,7 +4,7 @@ Yosys' ``sta`` has no timing arcs for the xcup cells (FDRE, CARRY, MUXF, LUTRAM)
 depth is counted on the netlist itself (``synth_xilinx -family xcup -flatten``, then
 ``write_json``): sources are flip-flop and block-RAM outputs, shift-register outputs, module
 input ports and constants; sinks are every input of those cells and the output ports. A LUT
-(LUT1..LUT6) is one level, and so is a LUT-RAM read (address to data out); MUXF7/8/9 and
+(LUT1..LUT6, INV) is one level, and so is a LUT-RAM read (address to data out); MUXF7/8/9 and
 CARRY4/8 cells add no LUT level but are counted along the path (a carry chain is one or more
 CARRY cells in a row). :func:`levels` returns the worst path with its cells.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from fireflys.eda.synth import SynthError, run_yosys
 
-LUT = re.compile(r"LUT[1-6]$")
+LUT = re.compile(r"(LUT[1-6]|INV)$")  # INV: a LUT1
 MUXF = re.compile(r"MUXF[789]$")
 CARRY = re.compile(r"CARRY(4|8)$")
 # LUT-RAMs: the read address to the data out is combinational; writes are clocked
@@ -179,14 +179,15 @@ def read_netlist(path: Path) -> dict[str, Any]:
 
 
 def xcup_netlist(sources: list[Path], top: str, work: Path,
-                 params: dict[str, object] | None = None) -> Path:
+                 params: dict[str, object] | None = None, data: list[Path] = ()) -> Path:
     """``synth_xilinx -family xcup -noiopad -flatten`` of ``top`` as a JSON netlist (read by
-    :func:`levels`); ``params`` override the top's parameters."""
+    :func:`levels`); ``params`` override the top's parameters (strings quoted), ``data``:
+    memory images they name."""
     work.mkdir(parents=True, exist_ok=True)
     net = (work / f"{top}_xcup.json").resolve()
     files = " ".join(str(p.resolve()) for p in sources)
     gs = " ".join(f"-G{k}={v}" for k, v in (params or {}).items())
     run_yosys([f"read_slang -j 1 {gs} --top {top} {files}",
                f"synth_xilinx -family xcup -noiopad -flatten -top {top}",
-               f"write_json {net}"], work / "levels_yosys.log", work, list(sources))
+               f"write_json {net}"], work / "levels_yosys.log", work, [*sources, *data])
     return net
