@@ -65,7 +65,7 @@ module tp_peeler #(
   end
 
   // ------------------------------------------------------------------ A: peel
-  logic               act_q, emit_q;
+  logic               act_q, emit_q, last_q;  // last_q: this cycle peels the word's last
   logic [WordW-1:0]   x_q, mask_q;
   logic [L*WordW-1:0] planes_q;
   logic [AddrW-1:0]   ptr_q;
@@ -77,7 +77,7 @@ module tp_peeler #(
   assign xm1   = x_q - WordW'(1);
   assign y     = x_q & ~xm1;
   assign below = ~x_q & xm1;
-  assign last  = (rem_q <= CntW'(1));
+  assign last  = last_q;  // registered (rem_q <= 1): in_ready_o comes straight from flip-flops
   assign in_ready_o = !act_q || last;
   assign load  = in_valid_i && in_ready_o;
 
@@ -90,6 +90,7 @@ module tp_peeler #(
     if (!rst_ni) begin
       act_q    <= 1'b0;
       emit_q   <= 1'b0;
+      last_q   <= 1'b0;
       x_q      <= '0;
       mask_q   <= '0;
       planes_q <= '0;
@@ -104,13 +105,15 @@ module tp_peeler #(
       planes_q <= in_planes_i;
       ptr_q    <= in_ptr_i;
       rem_q    <= in_count_i;
+      last_q   <= (in_count_i <= CntW'(1));
       tag_q    <= in_tag_i;
     end else if (act_q) begin
       if (last) begin
         act_q <= 1'b0;
       end
-      x_q   <= x_q & xm1;
-      rem_q <= rem_q - CntW'(1);
+      x_q    <= x_q & xm1;
+      rem_q  <= rem_q - CntW'(1);
+      last_q <= (rem_q == CntW'(2));
     end
   end
 
