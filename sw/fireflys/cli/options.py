@@ -13,7 +13,7 @@ from fireflys.core.model import CompiledModel
 from fireflys.errors import ConfigError
 
 DATASETS = ("random", "digits", "mnist")
-# frame shape and encoding each named dataset gives
+# frame shape of each named dataset (both give direct-encoded pixels)
 DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
 
 

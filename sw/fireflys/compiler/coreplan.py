@@ -56,10 +56,6 @@ class CorePlan:
     out_width: int  # bits of an output beat: T x CO spikes, or CO x score width
     out_shape: tuple[int, int, int]  # after pooling
 
-    def look_for(self, pco: int) -> int:
-        """Look this core would have with ``pco`` detectors (the planner's candidates)."""
-        return look(-(-self.co // pco), self.window_bits)
-
 
 def core_plan(model: CompiledModel, index: int) -> CorePlan:
     ly = model.layers[index]
