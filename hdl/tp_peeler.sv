@@ -13,13 +13,23 @@
 //   Mode 1 (direct):   acc += w * sum_l planes[l][y] << l      (pixel value times weight)
 //   Mode 2 (popcount): acc += w * sum_l planes[l][y]           (FC integrate readout)
 // The products are shift-add trees (no DSP), one registered adder level per stage.
-// A word with count 0 costs one cycle and only carries its emit flag and tag. A word with emit
-// ends its group: the group's sums come out (res_valid_o, with the word's tag) and the
-// accumulators restart from 0. Words follow each other without a bubble.
 //
-// Pipeline: A peel | B chunk popcounts | C rank | D address | E weight read (LUT-RAM, or block
-// RAM with its output registered: WtBlock; else LUT logic) | F products (Mode 1/2: log2(L) levels) |
-// G accumulate -> result. No stage stalls: the result consumer always takes a result.
+// Groups and pixels: the scanner cannot know a group's last non-empty word without looking
+// ahead, so a group is closed by what follows it:
+//   open  - the word starts a group (in_tag_i): the sums of the group still open, if any,
+//           come out first (res_valid_o, with that group's tag), then the sums restart;
+//   close - the pixel ends after this word: the open group's sums come out (if a group is
+//           open) and done_o pulses. The scanner sends every pixel's last list entry, even
+//           when it has no position (count 0).
+// A word costs max(1, count) cycles in the peel stage, one more when it opens and closes a
+// group with at most one position while another group is open (two results, two cycles).
+// Words follow each other without a bubble.
+//
+// Pipeline: A peel | B lane parts, chunk popcounts | C lanes, 16-bit part counts |
+// D address | E weight read (LUT-RAM, or block RAM with its output registered: WtBlock) |
+// F products (Mode 1/2: log2(L) levels) | G accumulate -> result. No stage stalls: the
+// result consumer always takes a result. Words up to 64 bits stay within two adder levels
+// (or one 16-bit OR) per stage.
 module tp_peeler #(
   parameter int unsigned WordW   = 16,
   parameter int unsigned L       = 4,
@@ -43,109 +53,148 @@ module tp_peeler #(
   input  logic [WordW-1:0]       in_mask_i,    // the word's weight mask
   input  logic [AddrW-1:0]       in_ptr_i,     // weight address of the mask's lowest bit
   input  logic [CntW-1:0]        in_count_i,   // popcount(in_bits_i)
-  input  logic                   in_emit_i,    // the group ends with this word
-  input  logic [TagW-1:0]        in_tag_i,     // returned with the group's result
-  output logic                   res_valid_o,
+  input  logic                   in_open_i,    // the word starts group in_tag_i
+  input  logic                   in_close_i,   // the pixel ends with this word
+  input  logic [TagW-1:0]        in_tag_i,     // the word's group (read when it opens)
+  output logic                   res_valid_o,  // a group's sums
   output logic [NumAcc*AccW-1:0] res_acc_o,    // sum of plane l at [l*AccW +: AccW] (Mode 0)
   output logic [TagW-1:0]        res_tag_o,
+  output logic                   done_o,       // a pixel ends (with its last result, if any)
   output logic                   busy_o,       // a word is in the peel stage
-  output logic                   pair_o,       // a position was peeled this cycle
+  output logic                   pair_o,       // a position was peeled (two cycles ago)
   output logic [L-1:0]           lanes_o       // its planes with a spike (time-serial pairs)
 );
 
-  localparam int unsigned Chunk  = 4;                          // popcount chunk (one LUT4)
-  localparam int unsigned NChunk = (WordW + Chunk - 1) / Chunk;
-  localparam int unsigned ChW    = 3;                          // bits of a chunk's count
-  localparam int unsigned VW     = (Mode == 1) ? L : unsigned'($clog2(L + 1));  // multiplier bits
-  localparam int unsigned PLev   = (Mode == 0 || VW <= 1) ? 0 : unsigned'($clog2(VW));
-  localparam int unsigned PW     = 4 + VW + 1;                 // product width (signed)
+  localparam int unsigned Chunk   = 4;                         // popcount chunk (one LUT4)
+  localparam int unsigned NChunk  = (WordW + Chunk - 1) / Chunk;
+  localparam int unsigned ChW     = 3;                         // bits of a chunk's count
+  localparam int unsigned Span    = 16;                        // bits of a lane / count part
+  localparam int unsigned NPart   = (WordW + Span - 1) / Span;
+  localparam int unsigned PerPart = Span / Chunk;              // chunks per part
+  localparam int unsigned PartW   = 5;                         // bits of a part's count
+  localparam int unsigned VW      = (Mode == 1) ? L : unsigned'($clog2(L + 1));  // multiplier
+  localparam int unsigned PLev    = (Mode == 0 || VW <= 1) ? 0 : unsigned'($clog2(VW));
+  localparam int unsigned PW      = 4 + VW + 1;                // product width (signed)
 
   if (Mode > 2) begin : g_bad_mode
     $error("tp_peeler: Mode must be 0 (lanes), 1 (direct) or 2 (popcount)");
   end
+  if (WordW > 8 * Span) begin : g_bad_width
+    $error("tp_peeler: WordW must be at most 128");
+  end
 
   // ------------------------------------------------------------------ A: peel
-  logic               act_q, emit_q, last_q;  // last_q: this cycle peels the word's last
+  // grp_q: a group is open after the words loaded so far. Per word: a group is open while it
+  // is peeled (opened_q); its first cycle flushes the group open before it (flush_q).
+  logic               act_q, first_q, last_q, close_q, opened_q, flush_q, grp_q;
   logic [WordW-1:0]   x_q, mask_q;
   logic [L*WordW-1:0] planes_q;
   logic [AddrW-1:0]   ptr_q;
-  logic [CntW-1:0]    rem_q;
-  logic [TagW-1:0]    tag_q;
+  logic [CntW-1:0]    rem_q;          // positions left
+  logic [CntW:0]      cyc_q;          // cycles left (the extra cycle needs one more bit)
+  logic [TagW-1:0]    tag_q, ftag_q;  // the open group's tag, the flushed group's tag
 
   logic [WordW-1:0] xm1, y, below;
-  logic             last, load;
-  assign xm1   = x_q - WordW'(1);
-  assign y     = x_q & ~xm1;
-  assign below = ~x_q & xm1;
-  assign last  = last_q;  // registered (rem_q <= 1): in_ready_o comes straight from flip-flops
-  assign in_ready_o = !act_q || last;
-  assign load  = in_valid_i && in_ready_o;
+  logic             load, peel, conflict;
+  logic [CntW:0]    cycles;
+  assign xm1        = x_q - WordW'(1);
+  assign y          = x_q & ~xm1;
+  assign below      = ~x_q & xm1;
+  assign peel       = act_q && (rem_q != '0);
+  assign in_ready_o = !act_q || last_q;  // last_q registered: ready straight from flip-flops
+  assign load       = in_valid_i && in_ready_o;
+  assign conflict   = in_open_i && in_close_i && grp_q && (in_count_i <= CntW'(1));
+  assign cycles     = ((in_count_i == '0) ? (CntW + 1)'(1) : (CntW + 1)'(in_count_i))
+                      + (CntW + 1)'(conflict);
 
-  logic [L-1:0] lanes;
+  // the planes at the peeled position, OR-ed per Span-bit part (the parts are OR-ed in C)
+  logic [L*NPart-1:0] lpart;  // lane l, part k at [l*NPart + k]
   for (genvar l = 0; l < L; l++) begin : g_lane
-    assign lanes[l] = |(planes_q[l*WordW +: WordW] & y);
+    for (genvar k = 0; k < NPart; k++) begin : g_part
+      localparam int unsigned Lo = k * Span;
+      localparam int unsigned N  = (WordW - Lo < Span) ? WordW - Lo : Span;
+      assign lpart[l*NPart + k] = |(planes_q[l*WordW + Lo +: N] & y[Lo +: N]);
+    end
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       act_q    <= 1'b0;
-      emit_q   <= 1'b0;
+      first_q  <= 1'b0;
       last_q   <= 1'b0;
+      close_q  <= 1'b0;
+      opened_q <= 1'b0;
+      flush_q  <= 1'b0;
+      grp_q    <= 1'b0;
       x_q      <= '0;
       mask_q   <= '0;
       planes_q <= '0;
       ptr_q    <= '0;
       rem_q    <= '0;
+      cyc_q    <= '0;
       tag_q    <= '0;
+      ftag_q   <= '0;
     end else if (load) begin
       act_q    <= 1'b1;
-      emit_q   <= in_emit_i;
+      first_q  <= 1'b1;
+      last_q   <= (cycles == (CntW + 1)'(1));
+      close_q  <= in_close_i;
+      opened_q <= in_open_i || grp_q;
+      flush_q  <= in_open_i && grp_q;
+      grp_q    <= !in_close_i && (in_open_i || grp_q);
       x_q      <= in_bits_i;
       mask_q   <= in_mask_i;
       planes_q <= in_planes_i;
       ptr_q    <= in_ptr_i;
       rem_q    <= in_count_i;
-      last_q   <= (in_count_i <= CntW'(1));
-      tag_q    <= in_tag_i;
+      cyc_q    <= cycles;
+      if (in_open_i) begin
+        tag_q  <= in_tag_i;
+        ftag_q <= tag_q;
+      end
     end else if (act_q) begin
-      if (last) begin
+      if (last_q) begin
         act_q <= 1'b0;
       end
-      x_q    <= x_q & xm1;
-      rem_q  <= rem_q - CntW'(1);
-      last_q <= (rem_q == CntW'(2));
+      first_q <= 1'b0;
+      x_q     <= x_q & xm1;
+      if (peel) rem_q <= rem_q - CntW'(1);
+      cyc_q   <= cyc_q - (CntW + 1)'(1);
+      last_q  <= (cyc_q == (CntW + 1)'(2));
     end
   end
+  assign busy_o = act_q;
 
   // ------------------------------------------------------------------ B: chunk popcounts
-  logic              b_valid, b_peel, b_emit;
-  logic [L-1:0]      b_lanes;
-  logic [WordW-1:0]  b_rmask;
-  logic [AddrW-1:0]  b_ptr;
-  logic [TagW-1:0]   b_tag;
+  // events per cycle, ev = {close with a result, close, flush}: flush on the first cycle of a
+  // word that opens a group while another is open, close on the last cycle of a closing word
+  logic               b_valid, b_peel;
+  logic [2:0]         b_ev;
+  logic [L*NPart-1:0] b_lpart;
+  logic [WordW-1:0]   b_rmask;
+  logic [AddrW-1:0]   b_ptr;
+  logic [TagW-1:0]    b_tag;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       b_valid <= 1'b0;
       b_peel  <= 1'b0;
-      b_emit  <= 1'b0;
-      b_lanes <= '0;
+      b_ev    <= '0;
+      b_lpart <= '0;
       b_rmask <= '0;
       b_ptr   <= '0;
       b_tag   <= '0;
     end else begin
       b_valid <= act_q;
-      b_peel  <= act_q && (rem_q != '0);
-      b_emit  <= act_q && last && emit_q;
-      b_lanes <= (act_q && rem_q != '0) ? lanes : '0;
+      b_peel  <= peel;
+      b_ev    <= {act_q && last_q && close_q && opened_q, act_q && last_q && close_q,
+                  act_q && first_q && flush_q};
+      b_lpart <= peel ? lpart : '0;
       b_rmask <= mask_q & below;
       b_ptr   <= ptr_q;
-      b_tag   <= tag_q;
+      b_tag   <= (first_q && flush_q) ? ftag_q : tag_q;
     end
   end
-  assign busy_o  = act_q;
-  assign pair_o  = b_peel;
-  assign lanes_o = b_lanes;
 
   logic [NChunk*ChW-1:0] chunk;  // chunk k at [k*ChW +: ChW]
   for (genvar k = 0; k < NChunk; k++) begin : g_chunk
@@ -157,59 +206,117 @@ module tp_peeler #(
     );
   end
 
-  // ------------------------------------------------------------------ C: rank, D: address
-  logic                       c_valid, c_emit, d_valid, d_emit;
-  logic [L-1:0]               c_lanes, d_lanes;
-  logic [NChunk*ChW-1:0]      c_chunk;
-  logic [AddrW-1:0]           c_ptr, d_addr;
-  logic [TagW-1:0]            c_tag, d_tag;
+  // ------------------------------------------------------------------ C: lanes, part counts
+  logic                  c_valid, c_peel;
+  logic [2:0]            c_ev;
+  logic [L-1:0]          c_lanes;
+  logic [NChunk*ChW-1:0] c_chunk;
+  logic [AddrW-1:0]      c_ptr;
+  logic [TagW-1:0]       c_tag;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       c_valid <= 1'b0;
-      c_emit  <= 1'b0;
+      c_peel  <= 1'b0;
+      c_ev    <= '0;
       c_lanes <= '0;
       c_chunk <= '0;
       c_ptr   <= '0;
       c_tag   <= '0;
     end else begin
       c_valid <= b_valid;
-      c_emit  <= b_emit;
-      c_lanes <= b_lanes;
+      c_peel  <= b_peel;
+      c_ev    <= b_ev;
+      for (int unsigned l = 0; l < L; l++) c_lanes[l] <= |b_lpart[l*NPart +: NPart];
       c_chunk <= chunk;
       c_ptr   <= b_ptr;
       c_tag   <= b_tag;
     end
   end
+  assign pair_o  = c_peel;
+  assign lanes_o = c_lanes;
 
-  localparam int unsigned RankW = ChW + ((NChunk > 1) ? unsigned'($clog2(NChunk)) : 0);
-  localparam int unsigned SumW  = (RankW > AddrW) ? RankW : AddrW;
+  // rank = popcount(mask & below): the chunk counts of each Span-bit part summed here, the
+  // parts and the pointer in stage D
+  logic [NPart*PartW-1:0] part;  // part k at [k*PartW +: PartW]
+  for (genvar k = 0; k < NPart; k++) begin : g_cpart
+    localparam int unsigned N = (NChunk - k * PerPart < PerPart) ? NChunk - k * PerPart
+                                                                 : PerPart;
+    adder_tree #(.N(N), .InW(ChW), .SumW(PartW)) u_part (
+      .values_i(c_chunk[k*PerPart*ChW +: N*ChW]),
+      .sum_o   (part[k*PartW +: PartW])
+    );
+  end
+
+  logic                   p_valid;
+  logic [2:0]             p_ev;
+  logic [L-1:0]           p_lanes;
+  logic [NPart*PartW-1:0] p_part;
+  logic [AddrW-1:0]       p_ptr;
+  logic [TagW-1:0]        p_tag;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      p_valid <= 1'b0;
+      p_ev    <= '0;
+      p_lanes <= '0;
+      p_part  <= '0;
+      p_ptr   <= '0;
+      p_tag   <= '0;
+    end else begin
+      p_valid <= c_valid;
+      p_ev    <= c_ev;
+      p_lanes <= c_lanes;
+      p_part  <= part;
+      p_ptr   <= c_ptr;
+      p_tag   <= c_tag;
+    end
+  end
+
+  // ------------------------------------------------------------------ D: address
+  localparam int unsigned TermW = (PartW > AddrW) ? PartW : AddrW;
+  localparam int unsigned SumW  = TermW + unsigned'($clog2(NPart + 1));
+  logic [(NPart+1)*TermW-1:0] terms;
+  always_comb begin
+    terms = '0;
+    for (int unsigned k = 0; k < NPart; k++) begin
+      terms[k*TermW +: PartW] = p_part[k*PartW +: PartW];
+    end
+    terms[NPart*TermW +: AddrW] = p_ptr;
+  end
   /* verilator lint_off UNUSEDSIGNAL */  // ptr + rank < WtDepth: the address fits AddrW
-  logic [SumW-1:0] rank;
+  logic [SumW-1:0] addr_sum;
   /* verilator lint_on UNUSEDSIGNAL */
-  adder_tree #(.N(NChunk), .InW(ChW), .SumW(SumW)) u_rank (
-    .values_i(c_chunk),
-    .sum_o   (rank)
+  adder_tree #(.N(NPart + 1), .InW(TermW), .SumW(SumW)) u_addr (
+    .values_i(terms),
+    .sum_o   (addr_sum)
   );
+
+  logic             d_valid;
+  logic [2:0]       d_ev;
+  logic [L-1:0]     d_lanes;
+  logic [AddrW-1:0] d_addr;
+  logic [TagW-1:0]  d_tag;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       d_valid <= 1'b0;
-      d_emit  <= 1'b0;
+      d_ev    <= '0;
       d_lanes <= '0;
       d_addr  <= '0;
       d_tag   <= '0;
     end else begin
-      d_valid <= c_valid;
-      d_emit  <= c_emit;
-      d_lanes <= c_lanes;
-      d_addr  <= c_ptr + rank[AddrW-1:0];
-      d_tag   <= c_tag;
+      d_valid <= p_valid;
+      d_ev    <= p_ev;
+      d_lanes <= p_lanes;
+      d_addr  <= addr_sum[AddrW-1:0];
+      d_tag   <= p_tag;
     end
   end
 
   // ------------------------------------------------------------------ E: weight read
-  logic              e_valid, e_emit;
+  logic              e_valid;
+  logic [2:0]        e_ev;  // flush, close, close with a result
   logic [L-1:0]      e_lanes;
   logic [TagW-1:0]   e_tag;
   logic signed [3:0] e_w;
@@ -217,7 +324,8 @@ module tp_peeler #(
   if (WtBlock) begin : g_bram
     // block RAM: the read registers the address, a fabric register takes the data out
     logic [3:0]        rom_q;
-    logic              r_valid, r_emit;
+    logic              r_valid;
+    logic [2:0]        r_ev;
     logic [L-1:0]      r_lanes;
     logic [TagW-1:0]   r_tag;
     sync_rom #(.Width(4), .Depth(WtDepth), .InitFile(WtFile), .AddrWidth(AddrW)) u_wt (
@@ -229,21 +337,21 @@ module tp_peeler #(
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         r_valid <= 1'b0;
-        r_emit  <= 1'b0;
+        r_ev    <= '0;
         r_lanes <= '0;
         r_tag   <= '0;
         e_valid <= 1'b0;
-        e_emit  <= 1'b0;
+        e_ev    <= '0;
         e_lanes <= '0;
         e_tag   <= '0;
         e_w     <= '0;
       end else begin
         r_valid <= d_valid;
-        r_emit  <= d_emit;
+        r_ev    <= d_ev;
         r_lanes <= d_lanes;
         r_tag   <= d_tag;
         e_valid <= r_valid;
-        e_emit  <= r_emit;
+        e_ev    <= r_ev;
         e_lanes <= r_lanes;
         e_tag   <= r_tag;
         e_w     <= $signed(rom_q);
@@ -259,13 +367,13 @@ module tp_peeler #(
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         e_valid <= 1'b0;
-        e_emit  <= 1'b0;
+        e_ev    <= '0;
         e_lanes <= '0;
         e_tag   <= '0;
         e_w     <= '0;
       end else begin
         e_valid <= d_valid;
-        e_emit  <= d_emit;
+        e_ev    <= d_ev;
         e_lanes <= d_lanes;
         e_tag   <= d_tag;
         e_w     <= $signed(mem[d_addr]);
@@ -274,7 +382,8 @@ module tp_peeler #(
   end
 
   // ------------------------------------------------------------------ F: products
-  logic                          f_valid, f_emit;
+  logic                          f_valid;
+  logic [2:0]                    f_ev;
   logic [TagW-1:0]               f_tag;
   logic [NumAcc*AccW-1:0]       f_contrib;  // plane l at [l*AccW +: AccW]
 
@@ -282,12 +391,12 @@ module tp_peeler #(
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         f_valid   <= 1'b0;
-        f_emit    <= 1'b0;
+        f_ev      <= '0;
         f_tag     <= '0;
         f_contrib <= '0;
       end else begin
         f_valid <= e_valid;
-        f_emit  <= e_emit;
+        f_ev    <= e_ev;
         f_tag   <= e_tag;
         for (int unsigned l = 0; l < L; l++) begin
           f_contrib[l*AccW +: AccW] <= e_lanes[l] ? $unsigned(AccW'(e_w)) : '0;
@@ -310,18 +419,19 @@ module tp_peeler #(
     for (genvar lv = 0; lv <= PLev; lv++) begin : g_lvl
       localparam int unsigned N = N0 >> lv;
       logic [N-1:0][PW-1:0]        term;  // two's complement
-      logic                        valid, emit;
+      logic                        valid;
+      logic [2:0]                  ev;
       logic [TagW-1:0]             tag;
       if (lv == 0) begin : g_leaf
         always_ff @(posedge clk_i) begin
           if (!rst_ni) begin
             term  <= '0;
             valid <= 1'b0;
-            emit  <= 1'b0;
+            ev    <= '0;
             tag   <= '0;
           end else begin
             valid <= e_valid;
-            emit  <= e_emit;
+            ev    <= e_ev;
             tag   <= e_tag;
             for (int unsigned b = 0; b < N; b++) begin
               term[b] <= (b < VW && v[b]) ? $unsigned(PW'(e_w) <<< b) : '0;
@@ -333,11 +443,11 @@ module tp_peeler #(
           if (!rst_ni) begin
             term  <= '0;
             valid <= 1'b0;
-            emit  <= 1'b0;
+            ev    <= '0;
             tag   <= '0;
           end else begin
             valid <= g_lvl[lv-1].valid;
-            emit  <= g_lvl[lv-1].emit;
+            ev    <= g_lvl[lv-1].ev;
             tag   <= g_lvl[lv-1].tag;
             for (int unsigned j = 0; j < N; j++) begin
               term[j] <= $unsigned($signed(g_lvl[lv-1].term[2*j])
@@ -348,12 +458,14 @@ module tp_peeler #(
       end
     end
     assign f_valid      = g_lvl[PLev].valid;
-    assign f_emit       = g_lvl[PLev].emit;
+    assign f_ev         = g_lvl[PLev].ev;
     assign f_tag        = g_lvl[PLev].tag;
     assign f_contrib = $unsigned(AccW'($signed(g_lvl[PLev].term[0])));
   end
 
   // ------------------------------------------------------------------ G: accumulate
+  // flush: the open group's sums (before this cycle's product) come out, the new group starts
+  // with the product; close: the sums including the product come out (if a group was open)
   logic [NumAcc*AccW-1:0] acc_q, sum;
   for (genvar a = 0; a < NumAcc; a++) begin : g_acc
     assign sum[a*AccW +: AccW] = acc_q[a*AccW +: AccW] + f_contrib[a*AccW +: AccW];
@@ -365,13 +477,21 @@ module tp_peeler #(
       res_valid_o <= 1'b0;
       res_acc_o   <= '0;
       res_tag_o   <= '0;
+      done_o      <= 1'b0;
     end else begin
-      res_valid_o <= f_valid && f_emit;
+      res_valid_o <= f_valid && (f_ev[0] || f_ev[2]);
+      done_o      <= f_valid && f_ev[1];
       if (f_valid) begin
-        acc_q <= f_emit ? '0 : sum;
-        if (f_emit) begin
+        if (f_ev[0]) begin
+          acc_q     <= f_contrib;
+          res_acc_o <= acc_q;
+          res_tag_o <= f_tag;
+        end else if (f_ev[1]) begin
+          acc_q     <= '0;
           res_acc_o <= sum;
           res_tag_o <= f_tag;
+        end else begin
+          acc_q <= sum;
         end
       end
     end

@@ -1,9 +1,10 @@
 """cocotb: tp_peeler against a Python model (tests/test_hdl_peeler.py writes the stimulus).
 
-FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, emit, tag; hex), the input gap
-probability and the seed, and the expected results (accumulator words, tag) in order. Checks
-every result, that the peel stage is busy exactly sum(max(1, count)) cycles (one position per
-cycle, a word with no position one cycle, no bubble between words) and the pair counter.
+FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, open, close, tag; hex), the
+input gap probability and the seed, and the expected events in order (["res", accumulator
+word, tag], ["done"]; a result and a done in one cycle: the result first). Checks every event,
+the peel stage's busy cycles (one position per cycle, a word with no position one cycle, the
+extra cycle of an open-and-close word, no bubble between words) and the pair counter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from streams import StreamSource, bernoulli_gaps
 from tbutil import start
 
-FIELDS = ("bits", "planes", "mask", "ptr", "count", "emit", "tag")
+FIELDS = ("bits", "planes", "mask", "ptr", "count", "open", "close", "tag")
 
 
 @cocotb.test()
@@ -41,17 +42,22 @@ async def peeler_matches_model(dut) -> None:
         assert cycles < 100 * len(words) + 1000, f"stuck after {len(got)} results"
         busy += int(dut.busy_o.value)
         pairs += int(dut.pair_o.value)
+        events = []
         if dut.res_valid_o.value:
+            events.append(["res", hex(int(dut.res_acc_o.value)), hex(int(dut.res_tag_o.value))])
+        if dut.done_o.value:
+            events.append(["done"])
+        for ev in events:
             k = len(got)
-            assert k < len(want), "more results than expected"
-            res = [hex(int(dut.res_acc_o.value)), hex(int(dut.res_tag_o.value))]
-            assert res == want[k], f"result {k}: RTL {res}, model {want[k]}"
-            got.append(res)
+            assert k < len(want), f"more events than expected: {ev}"
+            assert ev == want[k], f"event {k}: RTL {ev}, model {want[k]}"
+            got.append(ev)
     for _ in range(16):  # drain: nothing more comes out
         await RisingEdge(dut.clk_i)
         await ReadOnly()
         busy += int(dut.busy_o.value)
         pairs += int(dut.pair_o.value)
         assert not dut.res_valid_o.value, "a result without a group end"
+        assert not dut.done_o.value, "a done without a closing word"
     assert busy == stim["busy"], f"peel stage busy {busy} cycles, model {stim['busy']}"
     assert pairs == stim["pairs"], f"{pairs} positions peeled, model {stim['pairs']}"

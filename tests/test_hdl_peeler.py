@@ -17,12 +17,25 @@ MODES = {"lanes": 0, "direct": 1, "popcount": 2}
 
 def model(words: list[dict], wt: list[int], mode: int, planes: int,
           acc_w: int) -> tuple[list[list[str]], int, int]:
-    """Results (accumulator word, tag), peel-stage cycles and positions of ``words``."""
+    """Events in order (["res", accumulator word, tag] and ["done"]), peel-stage cycles and
+    positions of ``words`` under the open/close protocol of tp_peeler."""
     num_acc = planes if mode == 0 else 1
-    acc = [0] * num_acc
+    acc, grp = [0] * num_acc, None  # grp: the open group's tag
+
+    def result() -> list[str]:
+        word = 0
+        for i, a in enumerate(acc):
+            word |= (a & ((1 << acc_w) - 1)) << (i * acc_w)
+        return ["res", hex(word), hex(grp)]
+
     out, busy, pairs = [], 0, 0
     for w in words:
-        busy += max(1, w["count"])
+        busy += max(1, w["count"]) + int(
+            bool(w["open"] and w["close"] and grp is not None and w["count"] <= 1))
+        if w["open"]:
+            if grp is not None:
+                out.append(result())
+            acc, grp = [0] * num_acc, w["tag"]
         for p in range(w["bits"].bit_length()):
             if not w["bits"] >> p & 1:
                 continue
@@ -36,21 +49,22 @@ def model(words: list[dict], wt: list[int], mode: int, planes: int,
                 acc[0] += v * sum(ln << lv for lv, ln in enumerate(lanes))
             else:
                 acc[0] += v * sum(lanes)
-        if w["emit"]:
-            word = 0
-            for i, a in enumerate(acc):
-                word |= (a & ((1 << acc_w) - 1)) << (i * acc_w)
-            out.append([hex(word), hex(w["tag"])])
-            acc = [0] * num_acc
+        if w["close"]:
+            if grp is not None:
+                out.append(result())
+            out.append(["done"])
+            acc, grp = [0] * num_acc, None
     return out, busy, pairs
 
 
 def random_words(rng: random.Random, n: int, width: int, planes: int, depth: int,
                  density: float) -> list[dict]:
-    words = []
+    """Words as a scanner sends them: a word with positions opens a group when none is open;
+    some words (with or without positions) open or close at random, the last one closes."""
+    words, grp_open = [], False
     for i in range(n):
         mask = sum(1 << b for b in range(width) if rng.random() < density)
-        bits = 0 if rng.random() < 0.1 else sum(
+        bits = 0 if rng.random() < 0.15 else sum(
             1 << b for b in range(width) if mask >> b & 1 and rng.random() < 0.6)
         pl = 0
         for b in range(width):
@@ -59,9 +73,13 @@ def random_words(rng: random.Random, n: int, width: int, planes: int, depth: int
                 for lv in range(planes):
                     pl |= (lanes >> lv & 1) << (lv * width + b)
         nnz = bin(mask).count("1")
+        count = bin(bits).count("1")
+        opens = rng.random() < 0.3 or (count > 0 and not grp_open)
+        close = i == n - 1 or rng.random() < 0.2
+        grp_open = not close and (grp_open or opens)
         words.append({"bits": bits, "planes": pl, "mask": mask,
-                      "ptr": rng.randrange(0, depth - nnz + 1), "count": bin(bits).count("1"),
-                      "emit": int(i == n - 1 or rng.random() < 0.3),
+                      "ptr": rng.randrange(0, depth - nnz + 1), "count": count,
+                      "open": int(opens), "close": int(close),
                       "tag": rng.randrange(0, 8), "width": width})
     return words
 
@@ -84,7 +102,7 @@ def test_peeler_matches_model(case: str) -> None:
     width, planes, mode = c["width"], c["planes"], MODES[c["mode"]]
     depth, acc_w = 3 * width, 14
     wt = [rng.choice([v for v in range(-8, 8) if v]) for _ in range(depth)]
-    words = random_words(rng, 120, width, planes, depth, density=0.5)
+    words = random_words(rng, 160, width, planes, depth, density=0.5)
     results, busy, pairs = model(words, wt, mode, planes, acc_w)
     work = REPO / "build" / "peeler" / case
     work.mkdir(parents=True, exist_ok=True)
