@@ -1,0 +1,287 @@
+// Window source of sparse core v2: the input ring and the windows in flight, without any copy
+// of a window.
+//
+// Input: one pixel per beat in raster order, L planes x Ci channels (bit l * Ci + c). Pixels
+// go round a ring of Depth = min((KH-1)*W + KW + Hold, H*W) pixels, continuously over frames;
+// the write port is broadcast (wr_*_o) to every detector's scanner, which keeps its own
+// LUT-RAM copy of the ring and reads its words from it.
+// A window (output pixel, raster order) is described by a descriptor: the ring address of its
+// top-left input pixel (oy - Pad, ox - Pad), modulo Depth, and one in-image flag per kernel
+// position (k = ky * KW + kx; positions outside the image read as 0). Up to NumWin windows are
+// in flight. Each detector takes the windows in order (desc_take_i, the descriptor is the one
+// at its take pointer) and finishes them in order (desc_fin_i, after its last ring read of the
+// window); a window retires when every detector has finished it. The producer writes a pixel
+// only when no window in flight, nor any later one, still needs the pixel it overwrites
+// (computed from the oldest window in flight), and a window is gathered once its last input
+// pixel has arrived, a descriptor is free and gate_i (the core has a free output buffer).
+// An FC layer is the case KH = H, KW = W, Pad = 0 (one window per frame).
+module tp_window #(
+  parameter int unsigned L      = 4,
+  parameter int unsigned Ci     = 8,
+  parameter int unsigned H      = 8,
+  parameter int unsigned W      = 8,
+  parameter int unsigned KH     = 3,
+  parameter int unsigned KW     = 3,
+  parameter int unsigned Pad    = 1,
+  parameter int unsigned Hold   = 8,   // pixels of slack beyond one window's span
+  parameter int unsigned NumWin = 4,   // windows in flight, a power of two >= 2
+  parameter int unsigned Pco    = 2,   // detectors
+  // derived
+  parameter int unsigned PixW   = L * Ci,
+  parameter int unsigned KK     = KH * KW,
+  parameter int unsigned Span   = (KH - 1) * W + KW,
+  parameter int unsigned Depth  = (Span + Hold < H * W) ? Span + Hold : H * W,
+  parameter int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1
+) (
+  input  logic              clk_i,
+  input  logic              rst_ni,
+  input  logic              in_valid_i,
+  output logic              in_ready_o,
+  input  logic [PixW-1:0]   in_data_i,
+  output logic              wr_en_o,      // ring write, to every scanner's copy
+  output logic [AW-1:0]     wr_addr_o,
+  output logic [PixW-1:0]   wr_data_o,
+  input  logic              gate_i,       // a new window may start (output buffer free)
+  output logic              gather_o,     // a window starts this cycle
+  output logic              last_o,       // ... and it is the frame's last
+  output logic [Pco-1:0]    desc_valid_o, // detector d: a window at its take pointer
+  output logic [Pco*AW-1:0] desc_base_o,  // its ring base, detector d at [d*AW +: AW]
+  output logic [Pco*KK-1:0] desc_img_o,   // its in-image flags, at [d*KK +: KK]
+  input  logic [Pco-1:0]    desc_take_i,  // detector d takes its window
+  input  logic [Pco-1:0]    desc_fin_i    // detector d has read its oldest window for good
+);
+
+  localparam int unsigned HW    = H * W;
+  localparam int unsigned Ho    = H + 2 * Pad - KH + 1;
+  localparam int unsigned Wo    = W + 2 * Pad - KW + 1;
+  localparam int unsigned NW    = unsigned'($clog2(HW + 1));
+  localparam int unsigned YW    = (Ho > 1) ? unsigned'($clog2(Ho)) : 1;
+  localparam int unsigned XW    = (Wo > 1) ? unsigned'($clog2(Wo)) : 1;
+  localparam int unsigned IW    = unsigned'($clog2(2 * HW + (H + 2 * Pad + KH) * W + Depth)) + 2;
+  localparam int unsigned QW    = (NumWin > 1) ? unsigned'($clog2(NumWin)) : 1;
+  localparam int unsigned PW    = QW + 1;  // queue pointers with a wrap bit
+
+  // ring steps of the window base (mod Depth): next column, next row, next frame
+  function automatic int unsigned mod_depth(input int v);
+    return unsigned'(((v % int'(Depth)) + int'(Depth)) % int'(Depth));
+  endfunction
+  localparam int unsigned StepCol   = mod_depth(1);
+  localparam int unsigned StepRow   = mod_depth(int'(W) - int'(Wo) + 1);
+  localparam int unsigned StepFrame = mod_depth(int'(HW) - int'((Ho - 1) * W) - int'(Wo - 1));
+  localparam int unsigned Base0     = mod_depth(-int'(Pad * W + Pad));
+
+  if (NumWin < 2 || NumWin != (1 << QW)) begin : g_bad_numwin
+    $error("tp_window: NumWin must be a power of two >= 2");
+  end
+  if (Span > HW) begin : g_bad_span
+    $error("tp_window: the kernel's span exceeds the frame (KH <= H, KW <= W)");
+  end
+
+  // ------------------------------------------------------------------ window positions
+  // gather (next window to describe) and retire (oldest window in flight) walk the same
+  // raster order; frame bits tell their frame apart from the producer's
+  logic [YW-1:0]        g_oy_q, r_oy_q;
+  logic [XW-1:0]        g_ox_q, r_ox_q;
+  logic signed [IW-1:0] g_row_q, r_row_q;  // (oy - Pad) * W
+  logic                 g_frame_q, r_frame_q, p_frame_q;
+  logic [AW-1:0]        g_base_q, wptr_q;
+  logic [NW-1:0]        n_in_q;            // pixels of the producer's frame written
+
+  // oldest input pixel this or any later window of the frame reads (while the window's top
+  // rows are padding, the next row's first window can reach further back)
+  logic signed [IW-1:0] r_col_lo, r_row_lo, r_next_row, first_needed;
+  always_comb begin
+    r_col_lo = $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
+    if (r_col_lo < 0) r_col_lo = '0;
+    r_row_lo = r_row_q;
+    if (r_row_lo < 0) r_row_lo = '0;
+    r_next_row = r_row_q + $signed(IW'(W));
+    if (r_next_row < 0) r_next_row = '0;
+    first_needed = r_row_lo + r_col_lo;
+    if (r_row_q < 0 && r_next_row < first_needed) first_needed = r_next_row;
+  end
+
+  // newest input pixel the window to gather reads
+  logic signed [IW-1:0] g_col_hi, g_row_hi, last_needed;
+  always_comb begin
+    g_col_hi = $signed(IW'(g_ox_q)) - $signed(IW'(Pad)) + $signed(IW'(KW - 1));
+    if (g_col_hi > $signed(IW'(W - 1))) g_col_hi = IW'(W - 1);
+    g_row_hi = g_row_q + $signed(IW'((KH - 1) * W));
+    if (g_row_hi > $signed(IW'((H - 1) * W))) g_row_hi = IW'((H - 1) * W);
+    last_needed = g_row_hi + g_col_hi;
+  end
+
+  // index of the producer's next pixel counted from the start of the retire / gather frame
+  // (Depth <= H * W: the producer is at most one frame ahead of the oldest window; a window
+  // side one frame ahead of the producer has seen its whole frame, n_in = H * W)
+  logic                 full;
+  logic signed [IW-1:0] n_r, n_g;
+  assign full = (n_in_q == NW'(HW));
+  always_comb begin
+    n_r = $signed(IW'(n_in_q));
+    if (p_frame_q != r_frame_q) n_r = full ? '0 : n_r + $signed(IW'(HW));
+    n_g = $signed(IW'(n_in_q));
+    if (p_frame_q != g_frame_q) n_g = full ? '0 : n_g + $signed(IW'(HW));
+  end
+
+  // ------------------------------------------------------------------ descriptor queue
+  logic [AW-1:0]  q_base_q [NumWin];
+  logic [KK-1:0]  q_img_q [NumWin];
+  logic [PW-1:0]  head_q, tail_q;
+  logic [PW-1:0]  take_q [Pco];
+  logic [PW-1:0]  fin_q [Pco];
+
+  logic write, gather, retire, g_last, r_last, slot_free;
+  assign write     = in_valid_i && in_ready_o;
+  assign in_ready_o = n_r < first_needed + $signed(IW'(Depth));
+  assign slot_free = (head_q - tail_q) != PW'(NumWin);
+  assign gather    = gate_i && slot_free && (n_g > last_needed);
+  assign g_last    = (g_oy_q == YW'(Ho - 1)) && (g_ox_q == XW'(Wo - 1));
+  assign r_last    = (r_oy_q == YW'(Ho - 1)) && (r_ox_q == XW'(Wo - 1));
+  assign gather_o  = gather;
+  assign last_o    = g_last;
+
+  always_comb begin
+    retire = (tail_q != head_q);
+    for (int unsigned d = 0; d < Pco; d++) begin
+      if (fin_q[d] == tail_q) retire = 1'b0;
+    end
+  end
+
+  for (genvar d = 0; d < Pco; d++) begin : g_det
+    assign desc_valid_o[d]          = (take_q[d] != head_q);
+    assign desc_base_o[d*AW +: AW]  = q_base_q[take_q[d][QW-1:0]];
+    assign desc_img_o[d*KK +: KK]   = q_img_q[take_q[d][QW-1:0]];
+  end
+
+  // in-image flags of the window to gather
+  logic [KK-1:0] img;
+  for (genvar ky = 0; ky < KH; ky++) begin : g_ky
+    for (genvar kx = 0; kx < KW; kx++) begin : g_kx
+      logic row_ok_lo, row_ok_hi, col_ok_lo, col_ok_hi;
+      if (ky < Pad) begin : g_rlo
+        assign row_ok_lo = g_oy_q >= YW'(Pad - ky);
+      end else begin : g_rlo_n
+        assign row_ok_lo = 1'b1;
+      end
+      if (ky + Pad >= KH) begin : g_rhi
+        assign row_ok_hi = 32'(g_oy_q) < H + Pad - ky;
+      end else begin : g_rhi_n
+        assign row_ok_hi = 1'b1;
+      end
+      if (kx < Pad) begin : g_clo
+        assign col_ok_lo = g_ox_q >= XW'(Pad - kx);
+      end else begin : g_clo_n
+        assign col_ok_lo = 1'b1;
+      end
+      if (kx + Pad >= KW) begin : g_chi
+        assign col_ok_hi = 32'(g_ox_q) < W + Pad - kx;
+      end else begin : g_chi_n
+        assign col_ok_hi = 1'b1;
+      end
+      assign img[ky * KW + kx] = row_ok_lo && row_ok_hi && col_ok_lo && col_ok_hi;
+    end
+  end
+
+  // ring base of the next window
+  function automatic logic [AW-1:0] add_mod(input logic [AW-1:0] a, input logic [AW-1:0] step);
+    logic [AW:0] s;
+    s = {1'b0, a} + {1'b0, step};
+    return (s >= (AW + 1)'(Depth)) ? AW'(s - (AW + 1)'(Depth)) : AW'(s);
+  endfunction
+
+  assign wr_en_o   = write;
+  assign wr_addr_o = wptr_q;
+  assign wr_data_o = in_data_i;
+
+  always_ff @(posedge clk_i) begin
+    if (gather) begin
+      q_base_q[head_q[QW-1:0]] <= g_base_q;
+      q_img_q[head_q[QW-1:0]]  <= img;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      n_in_q    <= '0;
+      wptr_q    <= '0;
+      p_frame_q <= 1'b0;
+      g_oy_q    <= '0;
+      g_ox_q    <= '0;
+      g_row_q   <= -$signed(IW'(Pad * W));
+      g_base_q  <= AW'(Base0);
+      g_frame_q <= 1'b0;
+      r_oy_q    <= '0;
+      r_ox_q    <= '0;
+      r_row_q   <= -$signed(IW'(Pad * W));
+      r_frame_q <= 1'b0;
+      head_q    <= '0;
+      tail_q    <= '0;
+      for (int unsigned d = 0; d < Pco; d++) begin
+        take_q[d] <= '0;
+        fin_q[d]  <= '0;
+      end
+    end else begin
+      if (write) begin
+        wptr_q <= (wptr_q == AW'(Depth - 1)) ? '0 : wptr_q + AW'(1);
+        if (full) begin  // the first pixel of the next frame
+          n_in_q    <= NW'(1);
+          p_frame_q <= !p_frame_q;
+        end else begin
+          n_in_q <= n_in_q + NW'(1);
+        end
+      end
+      if (gather) begin
+        head_q <= head_q + PW'(1);
+        if (g_last) begin
+          g_oy_q    <= '0;
+          g_ox_q    <= '0;
+          g_row_q   <= -$signed(IW'(Pad * W));
+          g_base_q  <= add_mod(g_base_q, AW'(StepFrame));
+          g_frame_q <= !g_frame_q;
+        end else if (g_ox_q == XW'(Wo - 1)) begin
+          g_ox_q   <= '0;
+          g_oy_q   <= g_oy_q + YW'(1);
+          g_row_q  <= g_row_q + $signed(IW'(W));
+          g_base_q <= add_mod(g_base_q, AW'(StepRow));
+        end else begin
+          g_ox_q   <= g_ox_q + XW'(1);
+          g_base_q <= add_mod(g_base_q, AW'(StepCol));
+        end
+      end
+      if (retire) begin
+        tail_q <= tail_q + PW'(1);
+        if (r_last) begin
+          r_oy_q    <= '0;
+          r_ox_q    <= '0;
+          r_row_q   <= -$signed(IW'(Pad * W));
+          r_frame_q <= !r_frame_q;
+        end else if (r_ox_q == XW'(Wo - 1)) begin
+          r_ox_q  <= '0;
+          r_oy_q  <= r_oy_q + YW'(1);
+          r_row_q <= r_row_q + $signed(IW'(W));
+        end else begin
+          r_ox_q <= r_ox_q + XW'(1);
+        end
+      end
+      for (int unsigned d = 0; d < Pco; d++) begin
+        if (desc_take_i[d] && desc_valid_o[d]) take_q[d] <= take_q[d] + PW'(1);
+        if (desc_fin_i[d] && fin_q[d] != take_q[d]) fin_q[d] <= fin_q[d] + PW'(1);
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------ checks (simulation too)
+  // a detector finishes only windows it has taken, takes only windows that are there
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      for (int unsigned d = 0; d < Pco; d++) begin
+        assert (!desc_take_i[d] || desc_valid_o[d])
+          else $error("tp_window: detector %0d takes a window that is not there", d);
+        assert (!desc_fin_i[d] || fin_q[d] != take_q[d])
+          else $error("tp_window: detector %0d finishes a window it has not taken", d);
+      end
+    end
+  end
+
+endmodule
