@@ -119,9 +119,15 @@ module tp_window #(
   assign full = (n_in_q == NW'(HW));
   always_comb begin
     n_r = $signed(IW'(n_in_q));
-    if (p_frame_q != r_frame_q) n_r = full ? '0 : n_r + $signed(IW'(HW));
+    if (p_frame_q != r_frame_q) begin
+      if (full) n_r = '0;
+      else n_r = n_r + $signed(IW'(HW));
+    end
     n_g = $signed(IW'(n_in_q));
-    if (p_frame_q != g_frame_q) n_g = full ? '0 : n_g + $signed(IW'(HW));
+    if (p_frame_q != g_frame_q) begin
+      if (full) n_g = '0;
+      else n_g = n_g + $signed(IW'(HW));
+    end
   end
 
   // ------------------------------------------------------------------ descriptor queue
