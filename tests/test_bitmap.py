@@ -165,3 +165,34 @@ def test_empty_output_is_the_zero_input_response(encoding: str, readout: str) ->
         assert last_w == 24 * sw
         got = [from_word((last >> (c * sw)) & ((1 << sw) - 1), sw) for c in range(24)]
         assert got == (m.T * m.layers[1].bias).tolist()
+
+
+@pytest.mark.parametrize("spw", [1, 2, 3, 6])
+def test_scan_list_points_at_the_words_weights(spw: int) -> None:
+    """Every scan-list entry's mask and ptr select exactly the word's non-zero weights, in
+    order; groups appear in order, each flagged first once; empty words are left out."""
+    from fireflys.compiler.scanlist import scan_list, words_per_window
+
+    rng = np.random.default_rng(spw)
+    co, kh, kw, ci, pco, pci = 7, 3, 3, 20, 3, 8  # 3 segments per pixel
+    if spw not in (1, 3, 6):
+        with pytest.raises(ValueError, match="multiple or a divisor"):
+            scan_list(pack_hw(np.ones((co, kh, kw, ci), np.int8), pco, pci), 0, spw)
+        return
+    w = np.where(rng.random((co, kh, kw, ci)) < 0.15, rng.integers(1, 8, (co, kh, kw, ci)), 0)
+    p = pack_hw(w.astype(np.int8), pco, pci)
+    spp = -(-ci // pci)
+    for d in range(pco):
+        entries = scan_list(p, d, spw)
+        assert [e.tag for e in entries] == sorted(e.tag for e in entries)
+        assert [e.tag for e in entries if e.first] == sorted({e.tag for e in entries})
+        for e in entries:
+            ch = p.slots[e.tag * pco + d]
+            dense = np.zeros((kh * kw * spp * pci + spw * pci,), np.int64)
+            dense[: kh * kw * spp * pci] = np.pad(w[ch], ((0, 0), (0, 0), (0, spp * pci - ci))
+                                                  ).reshape(-1)
+            word = dense[e.word * spw * pci : (e.word + 1) * spw * pci]
+            assert e.mask == sum(1 << b for b in np.flatnonzero(word))
+            n = bin(e.mask).count("1")
+            assert p.values[d][e.ptr : e.ptr + n].tolist() == word[word != 0].tolist()
+            assert e.word < words_per_window(kh * kw * spp, spw)

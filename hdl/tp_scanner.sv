@@ -1,0 +1,372 @@
+// Scanner of sparse core v2: walks one detector's compile-time list of (group, word) pairs
+// whose weight mask is non-zero, reads each word of the window straight from its own LUT-RAM
+// copy of the input ring, ANDs it with the mask, and queues the words with a position for
+// the peeler (the exact dual-side test, one list entry per cycle).
+//
+// Words: a window is KH * KW kernel positions x Spp = ceil(Ci / Pci) segments of Pci channel
+// lanes (lanes past Ci read 0), segment s = k * Spp + j; word w covers segments
+// [w * Spw, (w + 1) * Spw), WordW = Spw * Pci bits per plane, bit (s - w * Spw) * Pci + b.
+// Spw is a multiple of Spp (a word is Kpw = Spw / Spp whole pixels, one ring read port each)
+// or divides Spp (a word is part of one pixel).
+// List entry e (ListFile, LSB first): word w, mask (WordW), ptr (weight address of the mask's
+// lowest bit), tag (the entry's group), first (the group's first entry). Entries are in group
+// order; the last one ends the pixel and is queued even without a position (close).
+// A queued word opens its group when it is the group's first word with a position.
+//
+// Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read |
+// S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union |
+// S3 non-empty test, queue write, part counts | S4 count -> queue (the entry becomes visible).
+// The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler.
+module tp_scanner #(
+  parameter int unsigned L         = 4,
+  parameter int unsigned Ci        = 8,
+  parameter int unsigned W         = 8,
+  parameter int unsigned KH        = 3,
+  parameter int unsigned KW        = 3,
+  parameter int unsigned Pci       = 8,
+  parameter int unsigned Spw       = 1,
+  parameter int unsigned Depth     = 32,  // ring pixels (tp_window's Depth)
+  parameter int unsigned Entries   = 1,
+  parameter int unsigned WtDepth   = 16,
+  parameter int unsigned TagW      = 1,
+  parameter int unsigned FifoDepth = 16,  // a power of two
+  parameter string       ListFile  = "",
+  // derived
+  parameter int unsigned PixW      = L * Ci,
+  parameter int unsigned KK        = KH * KW,
+  parameter int unsigned AW        = (Depth > 1) ? unsigned'($clog2(Depth)) : 1,
+  parameter int unsigned WordW     = Spw * Pci,
+  parameter int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
+  parameter int unsigned CntW      = unsigned'($clog2(WordW + 1))
+) (
+  input  logic               clk_i,
+  input  logic               rst_ni,
+  input  logic               wr_en_i,      // ring write (tp_window)
+  input  logic [AW-1:0]      wr_addr_i,
+  input  logic [PixW-1:0]    wr_data_i,
+  input  logic               desc_valid_i, // the next window (tp_window)
+  input  logic [AW-1:0]      desc_base_i,
+  input  logic [KK-1:0]      desc_img_i,
+  output logic               desc_take_o,
+  output logic               desc_fin_o,   // the oldest window taken is read for good
+  output logic               out_valid_o,  // queued words, to tp_peeler
+  input  logic               out_ready_i,
+  output logic [WordW-1:0]   out_bits_o,
+  output logic [L*WordW-1:0] out_planes_o,
+  output logic [WordW-1:0]   out_mask_o,
+  output logic [AddrW-1:0]   out_ptr_o,
+  output logic [CntW-1:0]    out_count_o,
+  output logic               out_open_o,
+  output logic               out_close_o,
+  output logic [TagW-1:0]    out_tag_o,
+  output logic               scan_o,       // a list entry is issued this cycle
+  output logic               wait_o        // a window is held but no credit is left
+);
+
+  localparam int unsigned Spp    = (Ci + Pci - 1) / Pci;
+  localparam int unsigned Nseg   = KK * Spp;
+  localparam int unsigned Nw     = (Nseg + Spw - 1) / Spw;
+  localparam bit          Whole  = (Spw % Spp == 0);        // words of whole pixels
+  localparam int unsigned Kpw    = Whole ? Spw / Spp : 1;   // ring read ports
+  localparam int unsigned SegPP  = Whole ? Spp : Spw;       // segments per read port
+  localparam int unsigned WIdxW  = (Nw > 1) ? unsigned'($clog2(Nw)) : 1;
+  localparam int unsigned EW     = (Entries > 1) ? unsigned'($clog2(Entries)) : 1;
+  localparam int unsigned EntW   = WIdxW + WordW + AddrW + TagW + 1;
+  localparam int unsigned QW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1;
+  localparam int unsigned CrW    = QW + 1;
+  localparam int unsigned Span   = 16;                      // bits per part count
+  localparam int unsigned NPart  = (WordW + Span - 1) / Span;
+  localparam int unsigned PartW  = 5;
+  localparam int unsigned QWordW = WordW * (L + 2) + AddrW + TagW + 2;
+
+  if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
+    $error("tp_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
+  end
+  if (FifoDepth < 2 || FifoDepth != (1 << QW)) begin : g_bad_fifo
+    $error("tp_scanner: FifoDepth must be a power of two >= 2");
+  end
+  if (WordW > 8 * Span) begin : g_bad_width
+    $error("tp_scanner: words must be at most 128 bits");
+  end
+
+  // kernel position and channel segment of read port i in word w (compile time)
+  function automatic int unsigned kpos(input int unsigned w, input int unsigned i);
+    return Whole ? w * Kpw + i : (w * Spw) / Spp;
+  endfunction
+  function automatic int unsigned seg0(input int unsigned w);
+    return Whole ? 0 : (w * Spw) % Spp;
+  endfunction
+
+  // ------------------------------------------------------------------ S0: issue
+  logic              hold_q;   // a window is held
+  logic [AW-1:0]     base_q;
+  logic [KK-1:0]     img_q;
+  logic [EW-1:0]     e_q;
+  logic [CrW-1:0]    credit_q;
+  logic              issue, elast, take;
+  assign elast  = (e_q == EW'(Entries - 1));
+  assign issue  = hold_q && (credit_q != '0);
+  assign take   = desc_valid_i && (!hold_q || (issue && elast));
+  assign desc_take_o = take;
+  assign scan_o = issue;
+  assign wait_o = hold_q && (credit_q == '0);
+
+  logic [EntW-1:0] ent;
+  lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_list (
+    .clk_i (clk_i),
+    .en_i  (issue),
+    .addr_i(e_q),
+    .data_o(ent)
+  );
+
+  // ------------------------------------------------------------------ S1: ring addresses
+  logic          s1_valid, s1_last;
+  logic [AW-1:0] s1_base;
+  logic [KK-1:0] s1_img;
+
+  logic [WIdxW-1:0] e_w;
+  logic [WordW-1:0] e_mask;
+  logic [AddrW-1:0] e_ptr;
+  logic [TagW-1:0]  e_tag;
+  logic             e_first;
+  assign {e_first, e_tag, e_ptr, e_mask, e_w} = ent;
+
+  logic [Kpw-1:0][AW-1:0] addr;
+  logic [Kpw-1:0]         ok;
+  for (genvar i = 0; i < Kpw; i++) begin : g_addr
+    logic [AW-1:0] off;
+    logic [AW:0]   sum, wrap;
+    always_comb begin
+      off   = '0;
+      ok[i] = 1'b0;
+      for (int unsigned w = 0; w < Nw; w++) begin
+        if (e_w == WIdxW'(w) && kpos(w, i) < KK) begin
+          off   = AW'((kpos(w, i) / KW) * W + kpos(w, i) % KW);
+          ok[i] = s1_img[kpos(w, i)];
+        end
+      end
+    end
+    assign sum     = {1'b0, s1_base} + {1'b0, off};
+    assign wrap    = sum - (AW + 1)'(Depth);
+    assign addr[i] = wrap[AW] ? sum[AW-1:0] : wrap[AW-1:0];  // (base + off) mod Depth
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s1_valid <= 1'b0;
+      s1_last  <= 1'b0;
+      s1_base  <= '0;
+      s1_img   <= '0;
+    end else begin
+      s1_valid <= issue;
+      s1_last  <= issue && elast;
+      if (issue) begin
+        s1_base <= base_q;
+        s1_img  <= img_q;
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------ S2: ring reads
+  logic                   s2_valid, s2_last, s2_first;
+  logic [Kpw-1:0][AW-1:0] s2_addr;
+  logic [Kpw-1:0]         s2_ok;
+  logic [WIdxW-1:0]       s2_w;
+  logic [WordW-1:0]       s2_mask;
+  logic [AddrW-1:0]       s2_ptr;
+  logic [TagW-1:0]        s2_tag;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s2_valid <= 1'b0;
+      s2_last  <= 1'b0;
+      s2_first <= 1'b0;
+      s2_addr  <= '0;
+      s2_ok    <= '0;
+      s2_w     <= '0;
+      s2_mask  <= '0;
+      s2_ptr   <= '0;
+      s2_tag   <= '0;
+    end else begin
+      s2_valid <= s1_valid;
+      s2_last  <= s1_last;
+      s2_first <= e_first;
+      s2_addr  <= addr;
+      s2_ok    <= ok;
+      s2_w     <= e_w;
+      s2_mask  <= e_mask;
+      s2_ptr   <= e_ptr;
+      s2_tag   <= e_tag;
+    end
+  end
+  assign desc_fin_o = s2_last;  // the window's last ring read happens this cycle
+
+  (* ram_style = "distributed" *) logic [PixW-1:0] ring [Depth];
+  always_ff @(posedge clk_i) begin
+    if (wr_en_i) ring[wr_addr_i] <= wr_data_i;
+  end
+
+  // the word's planes: port i, segment jj, lane b <- pixel bit l * Ci + (j0 + jj) * Pci + b
+  logic [L*WordW-1:0] raw;
+  for (genvar i = 0; i < Kpw; i++) begin : g_read
+    logic [PixW-1:0] px;
+    assign px = s2_ok[i] ? ring[s2_addr[i]] : '0;
+    always_comb begin
+      for (int unsigned l = 0; l < L; l++) begin
+        for (int unsigned jj = 0; jj < SegPP; jj++) begin
+          for (int unsigned b = 0; b < Pci; b++) begin
+            raw[l*WordW + (i*SegPP + jj)*Pci + b] = 1'b0;
+            for (int unsigned w = 0; w < Nw; w++) begin
+              if ((Whole || s2_w == WIdxW'(w)) && (seg0(w) + jj) * Pci + b < Ci) begin
+                raw[l*WordW + (i*SegPP + jj)*Pci + b] = px[l*Ci + (seg0(w) + jj)*Pci + b];
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+
+  logic [L*WordW-1:0] masked;
+  logic [WordW-1:0]   uni;
+  always_comb begin
+    uni = '0;
+    for (int unsigned l = 0; l < L; l++) begin
+      masked[l*WordW +: WordW] = raw[l*WordW +: WordW] & s2_mask;
+      uni = uni | masked[l*WordW +: WordW];
+    end
+  end
+
+  // ------------------------------------------------------------------ S3: test, queue write
+  logic               s3_valid, s3_last, s3_first;
+  logic [L*WordW-1:0] s3_planes;
+  logic [WordW-1:0]   s3_bits, s3_mask;
+  logic [AddrW-1:0]   s3_ptr;
+  logic [TagW-1:0]    s3_tag;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s3_valid  <= 1'b0;
+      s3_last   <= 1'b0;
+      s3_first  <= 1'b0;
+      s3_planes <= '0;
+      s3_bits   <= '0;
+      s3_mask   <= '0;
+      s3_ptr    <= '0;
+      s3_tag    <= '0;
+    end else begin
+      s3_valid  <= s2_valid;
+      s3_last   <= s2_last;
+      s3_first  <= s2_first;
+      s3_planes <= masked;
+      s3_bits   <= uni;
+      s3_mask   <= s2_mask;
+      s3_ptr    <= s2_ptr;
+      s3_tag    <= s2_tag;
+    end
+  end
+
+  logic nonempty, push, opens, pushed_q;  // pushed_q: the group has a queued word
+  assign nonempty = |s3_bits;
+  assign push     = s3_valid && (nonempty || s3_last);
+  assign opens    = nonempty && (s3_first || !pushed_q);
+
+  logic [NPart*PartW-1:0] part;
+  for (genvar k = 0; k < NPart; k++) begin : g_part
+    localparam int unsigned Lo = k * Span;
+    localparam int unsigned N  = (WordW - Lo < Span) ? WordW - Lo : Span;
+    popcount #(.Width(N), .CntW(PartW)) u_cnt (
+      .bits_i (s3_bits[Lo +: N]),
+      .count_o(part[k*PartW +: PartW])
+    );
+  end
+
+  (* ram_style = "distributed" *) logic [QWordW-1:0] qword [FifoDepth];
+  (* ram_style = "distributed" *) logic [CntW-1:0]   qcount [FifoDepth];
+  logic [QW-1:0] wr_q, rd_q;
+  logic [CrW-1:0] occ_q;
+
+  always_ff @(posedge clk_i) begin
+    if (push) qword[wr_q] <= {s3_tag, s3_last, opens, s3_ptr, s3_mask, s3_planes, s3_bits};
+  end
+
+  // ------------------------------------------------------------------ S4: count
+  logic                   s4_push;
+  logic [QW-1:0]          s4_addr;
+  logic [NPart*PartW-1:0] s4_part;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s4_push <= 1'b0;
+      s4_addr <= '0;
+      s4_part <= '0;
+    end else begin
+      s4_push <= push;
+      s4_addr <= wr_q;
+      s4_part <= part;
+    end
+  end
+
+  localparam int unsigned SumW = PartW + ((NPart > 1) ? unsigned'($clog2(NPart)) : 0);
+  /* verilator lint_off UNUSEDSIGNAL */  // the count fits CntW
+  logic [SumW-1:0] count;
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (NPart > 1) begin : g_sum
+    adder_tree #(.N(NPart), .InW(PartW), .SumW(SumW)) u_sum (
+      .values_i(s4_part),
+      .sum_o   (count)
+    );
+  end else begin : g_one
+    assign count = s4_part;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (s4_push) qcount[s4_addr] <= CntW'(count);
+  end
+
+  // ------------------------------------------------------------------ queue read, credits
+  logic pop;
+  assign out_valid_o = (occ_q != '0);
+  assign pop = out_valid_o && out_ready_i;
+  assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_mask_o, out_planes_o,
+          out_bits_o} = qword[rd_q];
+  assign out_count_o = qcount[rd_q];
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      hold_q   <= 1'b0;
+      base_q   <= '0;
+      img_q    <= '0;
+      e_q      <= '0;
+      credit_q <= CrW'(FifoDepth);
+      pushed_q <= 1'b0;
+      wr_q     <= '0;
+      rd_q     <= '0;
+      occ_q    <= '0;
+    end else begin
+      if (take) begin
+        hold_q <= 1'b1;
+        base_q <= desc_base_i;
+        img_q  <= desc_img_i;
+      end else if (issue && elast) begin
+        hold_q <= 1'b0;
+      end
+      if (issue) e_q <= elast ? '0 : e_q + EW'(1);
+      // a credit per issued entry, back when its word is dropped or leaves the queue
+      credit_q <= credit_q - CrW'(issue) + CrW'(s3_valid && !push) + CrW'(pop);
+      if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
+      if (push) wr_q <= wr_q + QW'(1);
+      if (pop) rd_q <= rd_q + QW'(1);
+      occ_q <= occ_q + CrW'(s4_push) - CrW'(pop);
+    end
+  end
+
+  // ------------------------------------------------------------------ checks (simulation too)
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      assert (occ_q <= CrW'(FifoDepth) && credit_q <= CrW'(FifoDepth))
+        else $error("tp_scanner: queue occupancy %0d or credits %0d past the depth",
+                    occ_q, credit_q);
+    end
+  end
+
+endmodule

@@ -1,0 +1,117 @@
+// Test harness (simulation only): tp_window feeding Pco tp_scanners, as in sparse core v2.
+// Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries; its
+// queue fields are flattened, detector d at [d*<field width> +: <field width>].
+module scan_harness #(
+  parameter int unsigned L          = 4,
+  parameter int unsigned Ci         = 8,
+  parameter int unsigned H          = 8,
+  parameter int unsigned W          = 8,
+  parameter int unsigned KH         = 3,
+  parameter int unsigned KW         = 3,
+  parameter int unsigned Pad        = 1,
+  parameter int unsigned Hold       = 8,
+  parameter int unsigned NumWin     = 4,
+  parameter int unsigned Pco        = 2,
+  parameter int unsigned Pci        = 8,
+  parameter int unsigned Spw        = 1,
+  parameter int unsigned WtDepth    = 16,
+  parameter int unsigned TagW       = 1,
+  parameter int unsigned FifoDepth  = 16,
+  parameter logic [Pco*16-1:0] EntriesOf = '0,
+  parameter string       ListPrefix = "",
+  // derived
+  parameter int unsigned PixW       = L * Ci,
+  parameter int unsigned WordW      = Spw * Pci,
+  parameter int unsigned AddrW      = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
+  parameter int unsigned CntW       = unsigned'($clog2(WordW + 1))
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  input  logic                   in_valid_i,
+  output logic                   in_ready_o,
+  input  logic [PixW-1:0]        in_data_i,
+  input  logic                   gate_i,
+  output logic [Pco-1:0]         out_valid_o,
+  input  logic [Pco-1:0]         out_ready_i,
+  output logic [Pco*WordW-1:0]   out_bits_o,
+  output logic [Pco*L*WordW-1:0] out_planes_o,
+  output logic [Pco*WordW-1:0]   out_mask_o,
+  output logic [Pco*AddrW-1:0]   out_ptr_o,
+  output logic [Pco*CntW-1:0]    out_count_o,
+  output logic [Pco-1:0]         out_open_o,
+  output logic [Pco-1:0]         out_close_o,
+  output logic [Pco*TagW-1:0]    out_tag_o
+);
+
+  localparam int unsigned KK    = KH * KW;
+  localparam int unsigned Span  = (KH - 1) * W + KW;
+  localparam int unsigned Depth = (Span + Hold < H * W) ? Span + Hold : H * W;
+  localparam int unsigned AW    = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+
+  logic              wr_en;
+  logic [AW-1:0]     wr_addr;
+  logic [PixW-1:0]   wr_data;
+  logic [Pco-1:0]    desc_valid, take, fin;
+  logic [Pco*AW-1:0] desc_base;
+  logic [Pco*KK-1:0] desc_img;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic              gather, last;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  tp_window #(
+    .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Hold(Hold), .NumWin(NumWin),
+    .Pco(Pco)
+  ) u_win (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .in_valid_i  (in_valid_i),
+    .in_ready_o  (in_ready_o),
+    .in_data_i   (in_data_i),
+    .wr_en_o     (wr_en),
+    .wr_addr_o   (wr_addr),
+    .wr_data_o   (wr_data),
+    .gate_i      (gate_i),
+    .gather_o    (gather),
+    .last_o      (last),
+    .desc_valid_o(desc_valid),
+    .desc_base_o (desc_base),
+    .desc_img_o  (desc_img),
+    .desc_take_i (take),
+    .desc_fin_i  (fin)
+  );
+
+  for (genvar d = 0; d < Pco; d++) begin : g_det
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic scan, waiting;
+    /* verilator lint_on UNUSEDSIGNAL */
+    tp_scanner #(
+      .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
+      .Entries(32'(EntriesOf[d*16 +: 16])), .WtDepth(WtDepth), .TagW(TagW),
+      .FifoDepth(FifoDepth), .ListFile($sformatf("%s_d%0d_list.hex", ListPrefix, d))
+    ) u_scan (
+      .clk_i       (clk_i),
+      .rst_ni      (rst_ni),
+      .wr_en_i     (wr_en),
+      .wr_addr_i   (wr_addr),
+      .wr_data_i   (wr_data),
+      .desc_valid_i(desc_valid[d]),
+      .desc_base_i (desc_base[d*AW +: AW]),
+      .desc_img_i  (desc_img[d*KK +: KK]),
+      .desc_take_o (take[d]),
+      .desc_fin_o  (fin[d]),
+      .out_valid_o (out_valid_o[d]),
+      .out_ready_i (out_ready_i[d]),
+      .out_bits_o  (out_bits_o[d*WordW +: WordW]),
+      .out_planes_o(out_planes_o[d*L*WordW +: L*WordW]),
+      .out_mask_o  (out_mask_o[d*WordW +: WordW]),
+      .out_ptr_o   (out_ptr_o[d*AddrW +: AddrW]),
+      .out_count_o (out_count_o[d*CntW +: CntW]),
+      .out_open_o  (out_open_o[d]),
+      .out_close_o (out_close_o[d]),
+      .out_tag_o   (out_tag_o[d*TagW +: TagW]),
+      .scan_o      (scan),
+      .wait_o      (waiting)
+    );
+  end
+
+endmodule

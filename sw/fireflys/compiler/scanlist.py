@@ -1,0 +1,72 @@
+"""Scan lists of sparse core v2: per detector, the (group, word) pairs the scanner visits.
+
+A window is cut into words of ``spw`` segments (``spw * PCI`` lanes per plane); word ``w`` of
+group ``g`` is listed when its weight mask is non-zero, in group order, words ascending. An
+entry holds the word, its mask, the weight address of the mask's lowest bit (``ptr``: the
+group's base plus the non-zero weights of its earlier segments), the group (``tag``) and
+whether it is the group's first entry. A detector without any weight gets one empty entry
+(mask 0), so that every pixel still ends with a closing word. See hdl/tp_scanner.sv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fireflys.compiler.bitmap import PackedLayer
+
+
+@dataclass(frozen=True)
+class Entry:
+    word: int
+    mask: int
+    ptr: int
+    tag: int
+    first: bool
+
+
+def words_per_window(nseg: int, spw: int) -> int:
+    return -(-nseg // spw)
+
+
+def check_spw(spw: int, spp: int) -> None:
+    """A word is whole pixels (``spw`` a multiple of the segments per pixel) or part of one
+    (a divisor)."""
+    if spw < 1 or (spw % spp and spp % spw):
+        raise ValueError(f"segments per word must be a multiple or a divisor of the {spp} "
+                         f"segments per pixel, got {spw}")
+
+
+def scan_list(p: PackedLayer, d: int, spw: int) -> list[Entry]:
+    """Detector ``d``'s scan list (see the module docstring)."""
+    check_spw(spw, p.segs_per_pos)
+    out: list[Entry] = []
+    for g in range(p.groups):
+        ptr, first = int(p.bases[d, g]), True
+        segs = [int(m) for m in p.masks[d, g]]
+        for w in range(words_per_window(p.nseg, spw)):
+            part = segs[w * spw : (w + 1) * spw]
+            mask = sum(m << (i * p.pci) for i, m in enumerate(part))
+            if mask:
+                out.append(Entry(w, mask, ptr, g, first))
+                first = False
+            ptr += sum(bin(m).count("1") for m in part)
+    return out or [Entry(0, 0, 0, 0, True)]
+
+
+def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int:
+    """One list ROM word, fields LSB first: word index, mask, ptr, tag, first."""
+    wbits = max(1, (words - 1).bit_length())
+    if not (e.word < 1 << wbits and e.mask < 1 << word_bits and e.ptr < 1 << ptr_bits
+            and e.tag < 1 << tag_bits):
+        raise ValueError(f"scan list entry {e} does not fit its fields "
+                         f"({wbits}, {word_bits}, {ptr_bits}, {tag_bits} bits)")
+    value = e.word
+    shift = wbits
+    for field, bits in ((e.mask, word_bits), (e.ptr, ptr_bits), (e.tag, tag_bits)):
+        value |= field << shift
+        shift += bits
+    return value | int(e.first) << shift
+
+
+def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int:
+    return max(1, (words - 1).bit_length()) + word_bits + ptr_bits + tag_bits + 1
