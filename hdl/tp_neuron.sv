@@ -1,0 +1,258 @@
+// Pipelined neuron of sparse core v2: one group result per cycle, the T steps of the LIF
+// neuron one after the other down the pipeline (two stages per step), same arithmetic as
+// lif_neuron: cur[t] = acc[t] + bias (AccW bits); V = leak(V) + cur[t], spike when V > theta,
+// then reset (to 0, or V - theta with ResetSub); V starts at 0; leak(V) = V - (V >>> K).
+// Integrate readout (Score = 1): score = sum over t of cur[t]: with SumIn the accumulator
+// already holds the sum over the steps (tp_peeler Mode 2), score = acc + T * bias; without,
+// one accumulator serves every step (NumAcc = 1), score = T * cur.
+// The bias and threshold of the result's group come from LUT ROMs (BiasFile, ThetaFile,
+// one word per group).
+//
+// Pipeline: R table read | P currents | C cur - theta, cur - theta - 1 | per step t: A leak
+// (t > 0), B add, spike = !sign(V + cur - theta - 1), reset. Registers of currents a later
+// step no longer reads have no load (synthesis drops them). No stage stalls.
+module tp_neuron #(
+  parameter int unsigned T         = 4,
+  parameter int unsigned NumAcc    = 4,   // T (one sum per step) or 1 (the same every step)
+  parameter bit          SumIn     = 1'b0,
+  parameter int unsigned AccW      = 16,
+  parameter int unsigned BiasW     = 8,
+  parameter int unsigned ThetaW    = 8,
+  parameter int unsigned VW        = 16,
+  parameter int unsigned ScoreW    = 16,
+  parameter int unsigned K         = 1,
+  parameter bit          ResetSub  = 1'b0,
+  parameter bit          Score     = 1'b0,
+  parameter int unsigned Groups    = 1,
+  parameter int unsigned TagW      = 1,
+  parameter string       BiasFile  = "",
+  parameter string       ThetaFile = ""
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  input  logic                   in_valid_i,
+  input  logic [NumAcc*AccW-1:0] in_acc_i,
+  input  logic [TagW-1:0]        in_tag_i,
+  output logic                   out_valid_o,
+  output logic [TagW-1:0]        out_tag_o,
+  output logic [T-1:0]           out_spikes_o,
+  output logic [ScoreW-1:0]      out_score_o
+);
+
+  localparam int unsigned CmpW = ((VW > ThetaW) ? VW : ThetaW) + 1;
+  localparam int unsigned NW   = ((VW > CmpW) ? VW : CmpW) + ((AccW > VW) ? AccW - VW : 0);
+  localparam int unsigned TW   = unsigned'($clog2(T + 1));
+  localparam int unsigned SW   = ((ScoreW > AccW + TW) ? ScoreW : AccW + TW) + 1;
+
+  if (Score && !SumIn && NumAcc != 1) begin : g_bad_score
+    $error("tp_neuron: a score readout needs SumIn or a single accumulator");
+  end
+
+  // ------------------------------------------------------------------ R: tables
+  logic [BiasW-1:0]       bias;
+  logic                   r_valid;
+  logic [NumAcc*AccW-1:0] r_acc;
+  logic [TagW-1:0]        r_tag;
+
+  lut_rom #(.Width(BiasW), .Depth(Groups), .InitFile(BiasFile), .AddrWidth(TagW)) u_bias (
+    .clk_i (clk_i),
+    .en_i  (1'b1),
+    .addr_i(in_tag_i),
+    .data_o(bias)
+  );
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      r_valid <= 1'b0;
+      r_acc   <= '0;
+      r_tag   <= '0;
+    end else begin
+      r_valid <= in_valid_i;
+      r_acc   <= in_acc_i;
+      r_tag   <= in_tag_i;
+    end
+  end
+
+  // T * x by shift-add (T is a constant: no multiplier)
+  function automatic logic signed [SW-1:0] times_t(input logic signed [SW-1:0] x);
+    logic signed [SW-1:0] r;
+    r = '0;
+    for (int unsigned b = 0; b < TW; b++) begin
+      if (T[b]) r = r + (x <<< b);
+    end
+    return r;
+  endfunction
+
+  if (Score) begin : g_score
+    // ---------------------------------------------------------------- P: score
+    /* verilator lint_off UNUSEDSIGNAL */  // the compiler's bound keeps the score in ScoreW
+    logic signed [SW-1:0] sum;
+    /* verilator lint_on UNUSEDSIGNAL */
+    if (SumIn) begin : g_sum_in
+      assign sum = SW'($signed(r_acc[AccW-1:0])) + times_t(SW'($signed(bias)));
+    end else begin : g_same
+      assign sum = times_t(SW'($signed(AccW'(r_acc[AccW-1:0] + AccW'($signed(bias))))));
+    end
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        out_valid_o <= 1'b0;
+        out_tag_o   <= '0;
+        out_score_o <= '0;
+      end else begin
+        out_valid_o <= r_valid;
+        out_tag_o   <= r_tag;
+        out_score_o <= sum[ScoreW-1:0];
+      end
+    end
+    assign out_spikes_o = '0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic unused_theta;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign unused_theta = ^ThetaFile.len();
+  end else begin : g_lif
+    logic [ThetaW-1:0] theta;
+    lut_rom #(.Width(ThetaW), .Depth(Groups), .InitFile(ThetaFile), .AddrWidth(TagW)) u_theta (
+      .clk_i (clk_i),
+      .en_i  (1'b1),
+      .addr_i(in_tag_i),
+      .data_o(theta)
+    );
+
+    // ---------------------------------------------------------------- P: currents
+    // cur = acc + bias in AccW bits (wrapping as lif_neuron), one per accumulator
+    localparam int unsigned NC = NumAcc;
+    logic                 p_valid;
+    logic [TagW-1:0]      p_tag;
+    logic [ThetaW-1:0]    p_theta;
+    logic [AccW-1:0]      p_cur [NC];
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        p_valid <= 1'b0;
+        p_tag   <= '0;
+        p_theta <= '0;
+        for (int unsigned a = 0; a < NC; a++) p_cur[a] <= '0;
+      end else begin
+        p_valid <= r_valid;
+        p_tag   <= r_tag;
+        p_theta <= theta;
+        for (int unsigned a = 0; a < NC; a++) begin
+          p_cur[a] <= r_acc[a*AccW +: AccW] + AccW'($signed(bias));
+        end
+      end
+    end
+
+    // ---------------------------------------------------------------- C: against theta
+    // cur, cur - theta and cur - theta - 1 = cur + ~theta, as NW-bit values
+    logic                 c_valid;
+    logic [TagW-1:0]      c_tag;
+    logic signed [NW-1:0] c_cur [NC];
+    logic signed [NW-1:0] c_th [NC];
+    logic signed [NW-1:0] c_th1 [NC];
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        c_valid <= 1'b0;
+        c_tag   <= '0;
+        for (int unsigned a = 0; a < NC; a++) begin
+          c_cur[a] <= '0;
+          c_th[a]  <= '0;
+          c_th1[a] <= '0;
+        end
+      end else begin
+        c_valid <= p_valid;
+        c_tag   <= p_tag;
+        for (int unsigned a = 0; a < NC; a++) begin
+          c_cur[a] <= NW'($signed(p_cur[a]));
+          c_th[a]  <= NW'($signed(p_cur[a])) - NW'($signed(p_theta));
+          c_th1[a] <= NW'($signed(p_cur[a])) + ~NW'($signed(p_theta));
+        end
+      end
+    end
+
+    // ---------------------------------------------------------------- steps
+    // stage t holds after step t: v, the spikes so far, the currents of the steps to come
+    for (genvar t = 0; t < T; t++) begin : g_step
+      logic                 valid, a_valid;
+      logic [TagW-1:0]      tag, a_tag;
+      logic [T-1:0]         spk, a_spk;
+      logic signed [NW-1:0] lv;
+      /* verilator lint_off UNUSEDSIGNAL */  // the last step's V, currents no step reads
+      logic signed [NW-1:0] v;
+      logic signed [NW-1:0] cur [NC];
+      logic signed [NW-1:0] th [NC];
+      logic signed [NW-1:0] th1 [NC];
+      /* verilator lint_on UNUSEDSIGNAL */
+      logic signed [NW-1:0] a_cur [NC];
+      logic signed [NW-1:0] a_th [NC];
+      logic signed [NW-1:0] a_th1 [NC];
+      localparam int unsigned Idx = (NC == 1) ? 0 : t;
+
+      // A: leak of the previous step's V (step 0 starts from 0: no stage)
+      if (t == 0) begin : g_first
+        assign a_valid = c_valid;
+        assign a_tag   = c_tag;
+        assign a_spk   = '0;
+        assign lv      = '0;
+        assign a_cur   = c_cur;
+        assign a_th    = c_th;
+        assign a_th1   = c_th1;
+      end else begin : g_leak
+        always_ff @(posedge clk_i) begin
+          if (!rst_ni) begin
+            a_valid <= 1'b0;
+            a_tag   <= '0;
+            a_spk   <= '0;
+            lv      <= '0;
+            for (int unsigned a = 0; a < NC; a++) begin
+              a_cur[a] <= '0;
+              a_th[a]  <= '0;
+              a_th1[a] <= '0;
+            end
+          end else begin
+            a_valid <= g_step[t-1].valid;
+            a_tag   <= g_step[t-1].tag;
+            a_spk   <= g_step[t-1].spk;
+            lv      <= (K == 0) ? g_step[t-1].v : g_step[t-1].v - (g_step[t-1].v >>> K);
+            a_cur   <= g_step[t-1].cur;
+            a_th    <= g_step[t-1].th;
+            a_th1   <= g_step[t-1].th1;
+          end
+        end
+      end
+
+      // B: V + cur, the spike test and the reset
+      logic signed [NW-1:0] pre, over, test;
+      logic                 fire;
+      assign pre  = lv + a_cur[Idx];
+      assign over = lv + a_th[Idx];   // V - theta
+      assign test = lv + a_th1[Idx];  // V - theta - 1 >= 0: V > theta
+      assign fire = !test[NW-1];
+      always_ff @(posedge clk_i) begin
+        if (!rst_ni) begin
+          valid <= 1'b0;
+          tag   <= '0;
+          spk   <= '0;
+          v     <= '0;
+          for (int unsigned a = 0; a < NC; a++) begin
+            cur[a] <= '0;
+            th[a]  <= '0;
+            th1[a] <= '0;
+          end
+        end else begin
+          valid  <= a_valid;
+          tag    <= a_tag;
+          spk    <= a_spk | (T'(fire) << t);
+          v      <= fire ? (ResetSub ? over : '0) : pre;
+          cur    <= a_cur;
+          th     <= a_th;
+          th1    <= a_th1;
+        end
+      end
+    end
+
+    assign out_valid_o  = g_step[T-1].valid;
+    assign out_tag_o    = g_step[T-1].tag;
+    assign out_spikes_o = g_step[T-1].spk;
+    assign out_score_o  = '0;
+  end
+
+endmodule
