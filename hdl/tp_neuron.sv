@@ -136,7 +136,7 @@ module tp_neuron #(
         p_tag   <= r_tag;
         p_theta <= theta;
         for (int unsigned a = 0; a < NC; a++) begin
-          p_cur[a] <= r_acc[a*AccW +: AccW] + AccW'($signed(bias));
+          p_cur[a] <= r_acc[a*AccW +: AccW] + $unsigned(AccW'($signed(bias)));
         end
       end
     end
@@ -241,7 +241,9 @@ module tp_neuron #(
           valid  <= a_valid;
           tag    <= a_tag;
           spk    <= a_spk | (T'(fire) << t);
-          v      <= fire ? (ResetSub ? over : '0) : pre;
+          if (!fire)        v <= pre;
+          else if (ResetSub) v <= over;
+          else              v <= '0;
           cur    <= a_cur;
           th     <= a_th;
           th1    <= a_th1;
