@@ -6,7 +6,8 @@
 // already holds the sum over the steps (tp_peeler Mode 2), score = acc + T * bias; without,
 // one accumulator serves every step (NumAcc = 1), score = T * cur.
 // The bias and threshold of the result's group come from LUT ROMs (BiasFile, ThetaFile,
-// one word per group).
+// one word per group). in_done_i travels down the pipeline next to the results (with or
+// without a result in the same cycle) and comes out as out_done_o in the result's cycle.
 //
 // Pipeline: R table read | P currents | C cur - theta, cur - theta - 1 | per step t: A leak
 // (t > 0), B add, spike = !sign(V + cur - theta - 1), reset. Registers of currents a later
@@ -33,7 +34,9 @@ module tp_neuron #(
   input  logic                   in_valid_i,
   input  logic [NumAcc*AccW-1:0] in_acc_i,
   input  logic [TagW-1:0]        in_tag_i,
+  input  logic                   in_done_i,    // side band, delayed like a result
   output logic                   out_valid_o,
+  output logic                   out_done_o,
   output logic [TagW-1:0]        out_tag_o,
   output logic [T-1:0]           out_spikes_o,
   output logic [ScoreW-1:0]      out_score_o
@@ -50,7 +53,7 @@ module tp_neuron #(
 
   // ------------------------------------------------------------------ R: tables
   logic [BiasW-1:0]       bias;
-  logic                   r_valid;
+  logic                   r_valid, r_done;
   logic [NumAcc*AccW-1:0] r_acc;
   logic [TagW-1:0]        r_tag;
 
@@ -64,10 +67,12 @@ module tp_neuron #(
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       r_valid <= 1'b0;
+      r_done  <= 1'b0;
       r_acc   <= '0;
       r_tag   <= '0;
     end else begin
       r_valid <= in_valid_i;
+      r_done  <= in_done_i;
       r_acc   <= in_acc_i;
       r_tag   <= in_tag_i;
     end
@@ -96,10 +101,12 @@ module tp_neuron #(
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         out_valid_o <= 1'b0;
+        out_done_o  <= 1'b0;
         out_tag_o   <= '0;
         out_score_o <= '0;
       end else begin
         out_valid_o <= r_valid;
+        out_done_o  <= r_done;
         out_tag_o   <= r_tag;
         out_score_o <= sum[ScoreW-1:0];
       end
@@ -121,18 +128,20 @@ module tp_neuron #(
     // ---------------------------------------------------------------- P: currents
     // cur = acc + bias in AccW bits (wrapping as lif_neuron), one per accumulator
     localparam int unsigned NC = NumAcc;
-    logic                 p_valid;
+    logic                 p_valid, p_done;
     logic [TagW-1:0]      p_tag;
     logic [ThetaW-1:0]    p_theta;
     logic [AccW-1:0]      p_cur [NC];
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         p_valid <= 1'b0;
+        p_done  <= 1'b0;
         p_tag   <= '0;
         p_theta <= '0;
         for (int unsigned a = 0; a < NC; a++) p_cur[a] <= '0;
       end else begin
         p_valid <= r_valid;
+        p_done  <= r_done;
         p_tag   <= r_tag;
         p_theta <= theta;
         for (int unsigned a = 0; a < NC; a++) begin
@@ -143,7 +152,7 @@ module tp_neuron #(
 
     // ---------------------------------------------------------------- C: against theta
     // cur, cur - theta and cur - theta - 1 = cur + ~theta, as NW-bit values
-    logic                 c_valid;
+    logic                 c_valid, c_done;
     logic [TagW-1:0]      c_tag;
     logic signed [NW-1:0] c_cur [NC];
     logic signed [NW-1:0] c_th [NC];
@@ -151,6 +160,7 @@ module tp_neuron #(
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         c_valid <= 1'b0;
+        c_done  <= 1'b0;
         c_tag   <= '0;
         for (int unsigned a = 0; a < NC; a++) begin
           c_cur[a] <= '0;
@@ -159,6 +169,7 @@ module tp_neuron #(
         end
       end else begin
         c_valid <= p_valid;
+        c_done  <= p_done;
         c_tag   <= p_tag;
         for (int unsigned a = 0; a < NC; a++) begin
           c_cur[a] <= NW'($signed(p_cur[a]));
@@ -171,7 +182,7 @@ module tp_neuron #(
     // ---------------------------------------------------------------- steps
     // stage t holds after step t: v, the spikes so far, the currents of the steps to come
     for (genvar t = 0; t < T; t++) begin : g_step
-      logic                 valid, a_valid;
+      logic                 valid, a_valid, done, a_done;
       logic [TagW-1:0]      tag, a_tag;
       logic [T-1:0]         spk, a_spk;
       logic signed [NW-1:0] lv;
@@ -189,6 +200,7 @@ module tp_neuron #(
       // A: leak of the previous step's V (step 0 starts from 0: no stage)
       if (t == 0) begin : g_first
         assign a_valid = c_valid;
+        assign a_done  = c_done;
         assign a_tag   = c_tag;
         assign a_spk   = '0;
         assign lv      = '0;
@@ -199,6 +211,7 @@ module tp_neuron #(
         always_ff @(posedge clk_i) begin
           if (!rst_ni) begin
             a_valid <= 1'b0;
+            a_done  <= 1'b0;
             a_tag   <= '0;
             a_spk   <= '0;
             lv      <= '0;
@@ -209,6 +222,7 @@ module tp_neuron #(
             end
           end else begin
             a_valid <= g_step[t-1].valid;
+            a_done  <= g_step[t-1].done;
             a_tag   <= g_step[t-1].tag;
             a_spk   <= g_step[t-1].spk;
             lv      <= (K == 0) ? g_step[t-1].v : g_step[t-1].v - (g_step[t-1].v >>> K);
@@ -229,6 +243,7 @@ module tp_neuron #(
       always_ff @(posedge clk_i) begin
         if (!rst_ni) begin
           valid <= 1'b0;
+          done  <= 1'b0;
           tag   <= '0;
           spk   <= '0;
           v     <= '0;
@@ -239,6 +254,7 @@ module tp_neuron #(
           end
         end else begin
           valid  <= a_valid;
+          done   <= a_done;
           tag    <= a_tag;
           spk    <= a_spk | (T'(fire) << t);
           if (!fire)        v <= pre;
@@ -252,6 +268,7 @@ module tp_neuron #(
     end
 
     assign out_valid_o  = g_step[T-1].valid;
+    assign out_done_o   = g_step[T-1].done;
     assign out_tag_o    = g_step[T-1].tag;
     assign out_spikes_o = g_step[T-1].spk;
     assign out_score_o  = '0;
