@@ -33,7 +33,11 @@ async def core_matches_golden(dut) -> None:
     results = stim["results"]  # per detector: [[group, [acc...]], ...]
     acc_w, num_acc = stim["acc_w"], stim["num_acc"]
     pco = len(results)
-    dets = [dut.g_det[d].u_det for d in range(pco)]
+    v2 = stim.get("version") == 2  # tp_core: the peeler's results (its tag is the group)
+    dets = [dut.g_det[d].u_peel if v2 else dut.g_det[d].u_det for d in range(pco)]
+    if stim.get("sum_steps"):  # one accumulator holds the sum over the steps
+        results = [[[g, [sum(s)]] for g, s in r] for r in results]
+        num_acc, acc_w = 1, stim["acc_w"] + (stim["T"]).bit_length()
 
     await start(dut, "in_valid_i", "in_data_i", "out_ready_i")
     source = StreamSource.port(dut, "in", gaps=bernoulli_gaps(rng, stim["in_gap"]))
@@ -55,7 +59,7 @@ async def core_matches_golden(dut) -> None:
                 k = rpos[d]
                 assert k < len(results[d]), f"detector {d}: more results than expected"
                 grp, want = results[d][k]
-                got_g = int(dets[d].res_group_o.value)
+                got_g = int((dets[d].res_tag_o if v2 else dets[d].res_group_o).value)
                 word = int(dets[d].res_acc_o.value)
                 acc = [_signed((word >> (a * acc_w)) & ((1 << acc_w) - 1), acc_w)
                        for a in range(num_acc)]

@@ -11,8 +11,10 @@ whether it is the group's first entry. A detector without any weight gets one em
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fireflys.compiler.bitmap import PackedLayer
+from fireflys.compiler.memimg import write_hex
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,33 @@ def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: in
 
 def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int:
     return max(1, (words - 1).bit_length()) + word_bits + ptr_bits + tag_bits + 1
+
+
+MAX_WORD_BITS = 72  # widest scanner word (bits per plane)
+
+
+def default_spw(segs_per_pos: int, pci: int, kk: int, max_bits: int = MAX_WORD_BITS) -> int:
+    """Segments per word: as many whole pixels as fit ``max_bits`` (at most the window's
+    ``kk`` kernel positions), else the largest divisor of a pixel's segments that fits."""
+    pixel = segs_per_pos * pci
+    if pixel <= max_bits:
+        return segs_per_pos * max(1, min(kk, max_bits // pixel))
+    return max(s for s in range(1, segs_per_pos + 1)
+               if segs_per_pos % s == 0 and (s * pci <= max_bits or s == 1))
+
+
+def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
+                ptr_bits: int) -> list[int]:
+    """Write ``<name>_d<d>_list.hex`` for every detector of a core; returns the list lengths."""
+    out = Path(out_dir)
+    words = words_per_window(p.nseg, spw)
+    tag_bits = max(1, (p.groups - 1).bit_length())
+    width = entry_width(spw * p.pci, ptr_bits, tag_bits, words)
+    lengths = []
+    for d in range(p.pco):
+        entries = scan_list(p, d, spw)
+        write_hex(out / f"{name}_d{d}_list.hex",
+                  [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words) for e in entries],
+                  width, signed=False)
+        lengths.append(len(entries))
+    return lengths

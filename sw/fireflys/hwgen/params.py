@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fireflys.compiler.coreplan import core_plans
+from fireflys.compiler.scanlist import default_spw, write_lists
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
@@ -49,6 +50,40 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
             "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
             **phihw.core_params(model, phi, i, (match_segs or {}).get(i)),
+        }
+        cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
+                                cp.score))
+    return cores
+
+
+def core_params_v2(model: CompiledModel, mem_dir: Path,
+                   spw: dict[int, int] | None = None) -> list[CoreParams]:
+    """Every core's ``tp_core`` (sparse core v2) parameters; writes the scan lists into
+    ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
+    ``spw``: segments per scanner word per layer (default
+    :func:`fireflys.compiler.scanlist.default_spw`)."""
+    cores = []
+    for cp, ly in zip(core_plans(model), model.layers, strict=True):
+        if cp.direct and cp.score:
+            raise ValueError(f"{cp.name}: core v2 has no direct-input core with an integrate "
+                             "readout (a model that is a single FC layer on pixel values)")
+        i, wd = cp.index, cp.widths
+        w = (spw or {}).get(i) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
+        lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width)
+        slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(cp.slot_of))
+        p = {
+            "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
+            "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci, "Spw": w,
+            "WtDepth": cp.wt_depth, "WtBlock": int(cp.wt_depth > 1024),
+            "AccW": wd["acc"], "BiasW": wd["bias"],
+            "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
+            "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
+            "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
+            "Score": int(cp.score), "Pool": cp.pool,
+            "Hold": cp.w if cp.kind == "conv" else 1, "NumWin": 2, "FifoDepth": 16,
+            "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
+            "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
+            "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
         }
         cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
                                 cp.score))

@@ -24,7 +24,7 @@ from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
 from fireflys.hwgen.generate import generate, sources
-from fireflys.hwgen.params import TOP, core_params
+from fireflys.hwgen.params import TOP, core_params, core_params_v2
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
@@ -273,18 +273,23 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
 def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
     skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
-    phi: PhiTables | None = None, match_segs: int | None = None,
+    phi: PhiTables | None = None, match_segs: int | None = None, version: int = 1,
+    spw: int | None = None,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
     output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
-    (``match_segs`` segment indices matched per cycle, default automatic)."""
+    (``match_segs`` segment indices matched per cycle, default automatic). ``version`` 2:
+    sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic)."""
     wdir = Path(work_dir)
     mem = wdir / "mem"
     write_memories(model, mem)
     ms = {index: match_segs} if match_segs else None
     if phi is not None:
         phihw.write_images(model, phi, mem, ms)
-    cp = core_params(model, mem, skip, phi, ms)[index]
+    if version == 2:
+        cp = core_params_v2(model, mem, {index: spw} if spw else None)[index]
+    else:
+        cp = core_params(model, mem, skip, phi, ms)[index]
     res = golden.run(model, x)
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]
     outs = [w for f in expected_streams(model, res)[index] for w in f]
@@ -294,10 +299,12 @@ def simulate_core(
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
             "num_acc": num_acc, "in_gap": in_gap, "out_stall": out_stall,
             "conv_pixels": len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2],
-            "seed": seed}
+            "seed": seed, "version": version, "T": model.T,
+            "sum_steps": version == 2 and not model.direct(index) and not ly.neuron}
     stim_path, result_path = wdir / "stim.json", wdir / "result.json"
     stim_path.write_text(json.dumps(stim))
-    run_cocotb("sparse_core", [*rtl_files()], "tb_core", parameters=cp.params,
+    run_cocotb("tp_core" if version == 2 else "sparse_core", [*rtl_files()], "tb_core",
+               parameters=cp.params,
                seed=seed, build_root=wdir / "sim_build",
                extra_env={"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path)})
     r = json.loads(result_path.read_text())

@@ -1,0 +1,385 @@
+// Sparse core v2: one layer = one core, time-parallel and pipelined. Conv and FC share it
+// (FC: KH = H, KW = W, Pad 0); same ports, same output words as sparse_core.
+//
+// tp_window keeps the input ring and the windows in flight (no window copies); per detector
+// d: a tp_scanner walks its scan list (the (group, word) pairs with a non-zero weight mask,
+// <MemPrefix>_d<d>_list.hex), reads the words from its LUT-RAM ring copy and queues those with
+// a position; a tp_peeler peels them, one position per cycle for all time steps, weights in
+// <MemPrefix>_d<d>_wt.hex; a tp_neuron turns each group's sums into spikes (or a score) with
+// the group's bias and threshold (<MemPrefix>_d<d>_{bias,theta}.hex). Channel c sits in slot
+// SlotOf[c] = g * Pco + d (group g of detector d), as in sparse_core.
+// Output pixels are assembled in NumBuf buffers, allocated in pixel order when a window is
+// gathered; a channel's bits are written once (with a written flag, no preset): channels
+// without a result read the compiler's empty-channel output (<MemPrefix>_empty.hex) when the
+// buffer is handed to the output register, oldest first, once every detector has closed it.
+// Peeler modes: lanes (spike input), direct (pixel values, Direct), popcount (integrate
+// readout of spike input: one accumulator of the sum over the steps).
+// Output word: spikes, bit t * Co + c (Score = 0), or scores at [c * ScoreW +: ScoreW].
+module tp_core #(
+  parameter int unsigned L         = 4,      // window planes: T, or IN_BITS for direct input
+  parameter int unsigned T         = 4,
+  parameter int unsigned Ci        = 8,
+  parameter int unsigned H         = 8,
+  parameter int unsigned W         = 8,
+  parameter int unsigned KH        = 3,
+  parameter int unsigned KW        = 3,
+  parameter int unsigned Pad       = 1,
+  parameter int unsigned Co        = 8,
+  parameter int unsigned Pco       = 4,
+  parameter int unsigned Pci       = 8,
+  parameter int unsigned Spw       = 1,      // segments per scanner word
+  parameter int unsigned WtDepth   = 16,     // depth of every detector's weight ROM
+  parameter bit          WtBlock   = 1'b0,   // weights in block RAM (else LUTs)
+  parameter int unsigned AccW      = 16,     // one step's accumulator
+  parameter int unsigned BiasW     = 8,
+  parameter int unsigned ThetaW    = 8,
+  parameter int unsigned VW        = 16,
+  parameter int unsigned ScoreW    = 16,
+  parameter int unsigned K         = 1,
+  parameter bit          ResetSub  = 1'b0,
+  parameter bit          Direct    = 1'b0,
+  parameter bit          Score     = 1'b0,
+  parameter int unsigned Pool      = 1,
+  parameter int unsigned Hold      = 8,      // ring slack in pixels
+  parameter int unsigned NumWin    = 2,      // windows in flight
+  parameter int unsigned FifoDepth = 16,     // scanner queue depth
+  parameter logic [Pco*16-1:0] EntriesOf = '0,  // scan-list length of detector d at [d*16]
+  parameter int unsigned SlotW     = 16,
+  parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c; all zero: slot c
+  parameter string       MemPrefix = "",
+  // derived
+  parameter int unsigned InW       = L * Ci,
+  parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
+) (
+  input  logic            clk_i,
+  input  logic            rst_ni,
+  input  logic            in_valid_i,
+  output logic            in_ready_o,
+  input  logic [InW-1:0]  in_data_i,
+  output logic            out_valid_o,
+  input  logic            out_ready_i,
+  output logic [OutW-1:0] out_data_o,
+  output logic [31:0]     cnt_busy_o,    // cycles with a detector scanning or peeling
+  output logic [31:0]     cnt_pairs_o,   // (non-zero weight, spike) pairs, one per step
+  output logic [31:0]     cnt_pixels_o,  // output pixels (before pooling) produced
+  output logic [Pco*32-1:0] cnt_occ_o    // per detector: cycles scanning or peeling
+);
+
+  localparam int unsigned Groups = (Co + Pco - 1) / Pco;
+  localparam int unsigned TagW   = (Groups > 1) ? unsigned'($clog2(Groups)) : 1;
+  localparam int unsigned KK     = KH * KW;
+  localparam int unsigned Span   = (KH - 1) * W + KW;
+  localparam int unsigned Depth  = (Span + Hold < H * W) ? Span + Hold : H * W;
+  localparam int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+  localparam int unsigned WordW  = Spw * Pci;
+  localparam int unsigned CntW   = unsigned'($clog2(WordW + 1));
+  localparam int unsigned PAddrW = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1;
+  localparam int unsigned Mode   = Direct ? 1 : (Score ? 2 : 0);
+  localparam int unsigned NumAcc = (Mode == 0) ? L : 1;
+  localparam int unsigned PAccW  = (Mode == 2) ? AccW + unsigned'($clog2(T + 1)) : AccW;
+  localparam int unsigned PixW   = Score ? Co * ScoreW : T * Co;
+  localparam int unsigned Ho     = H + 2 * Pad - KH + 1;
+  localparam int unsigned Wo     = W + 2 * Pad - KW + 1;
+  localparam int unsigned NumBuf = 4;
+  localparam int unsigned BufW   = 2;
+
+  localparam bit PlainSlots = (SlotOf == '0);
+  function automatic int unsigned slot(input int unsigned c);
+    return PlainSlots ? c : 32'(SlotOf[c*SlotW +: SlotW]);
+  endfunction
+  function automatic bit slots_ok();
+    for (int unsigned c = 0; c < Co; c++) begin
+      if (slot(c) >= Groups * Pco) return 1'b0;
+      for (int unsigned e = 0; e < c; e++) begin
+        if (slot(c) == slot(e)) return 1'b0;
+      end
+    end
+    return 1'b1;
+  endfunction
+  if (!slots_ok()) begin : g_bad_slots
+    $error("tp_core: SlotOf must give every channel its own slot < Groups * Pco");
+  end
+  if (Direct && Score) begin : g_bad_mode
+    $error("tp_core: a direct-input core with an integrate readout is not supported");
+  end
+
+  function automatic int unsigned entries(input int unsigned d);
+    return (EntriesOf[d*16 +: 16] == '0) ? 1 : 32'(EntriesOf[d*16 +: 16]);
+  endfunction
+
+  localparam bit Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
+
+  // ------------------------------------------------------------------ window source
+  logic              wr_en, gather, win_last;
+  logic [AW-1:0]     wr_addr;
+  logic [InW-1:0]    wr_data;
+  logic [Pco-1:0]    desc_valid, desc_take, desc_fin;
+  logic [Pco*AW-1:0] desc_base;
+  logic [Pco*KK-1:0] desc_img;
+  logic              gate;
+
+  tp_window #(
+    .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Hold(Hold), .NumWin(NumWin),
+    .Pco(Pco)
+  ) u_win (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .in_valid_i  (in_valid_i),
+    .in_ready_o  (in_ready_o),
+    .in_data_i   (in_data_i),
+    .wr_en_o     (wr_en),
+    .wr_addr_o   (wr_addr),
+    .wr_data_o   (wr_data),
+    .gate_i      (gate),
+    .gather_o    (gather),
+    .last_o      (win_last),
+    .desc_valid_o(desc_valid),
+    .desc_base_o (desc_base),
+    .desc_img_o  (desc_img),
+    .desc_take_i (desc_take),
+    .desc_fin_i  (desc_fin)
+  );
+
+  // ------------------------------------------------------------------ detectors
+  logic [Pco-1:0]    n_valid, n_done, scan, peel_busy;
+  logic [TagW-1:0]   n_tag [Pco];
+  logic [L-1:0]      lanes [Pco];
+  /* verilator lint_off UNUSEDSIGNAL */  // one of the two, depending on Score
+  logic [T-1:0]      n_spikes [Pco];
+  logic [ScoreW-1:0] n_score [Pco];
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  for (genvar d = 0; d < Pco; d++) begin : g_det
+    localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
+    logic                   q_valid, q_ready, q_open, q_close;
+    logic [WordW-1:0]       q_bits, q_mask;
+    logic [L*WordW-1:0]     q_planes;
+    logic [PAddrW-1:0]      q_ptr;
+    logic [CntW-1:0]        q_count;
+    logic [TagW-1:0]        q_tag, r_tag;
+    logic                   r_valid, r_done;
+    logic [NumAcc*PAccW-1:0] r_acc;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic                   waiting, pair;
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    tp_scanner #(
+      .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
+      .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
+      .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : "")
+    ) u_scan (
+      .clk_i       (clk_i),
+      .rst_ni      (rst_ni),
+      .wr_en_i     (wr_en),
+      .wr_addr_i   (wr_addr),
+      .wr_data_i   (wr_data),
+      .desc_valid_i(desc_valid[d]),
+      .desc_base_i (desc_base[d*AW +: AW]),
+      .desc_img_i  (desc_img[d*KK +: KK]),
+      .desc_take_o (desc_take[d]),
+      .desc_fin_o  (desc_fin[d]),
+      .out_valid_o (q_valid),
+      .out_ready_i (q_ready),
+      .out_bits_o  (q_bits),
+      .out_planes_o(q_planes),
+      .out_mask_o  (q_mask),
+      .out_ptr_o   (q_ptr),
+      .out_count_o (q_count),
+      .out_open_o  (q_open),
+      .out_close_o (q_close),
+      .out_tag_o   (q_tag),
+      .scan_o      (scan[d]),
+      .wait_o      (waiting)
+    );
+
+    tp_peeler #(
+      .WordW(WordW), .L(L), .Mode(Mode), .WtDepth(WtDepth), .AccW(PAccW), .TagW(TagW),
+      .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : "")
+    ) u_peel (
+      .clk_i      (clk_i),
+      .rst_ni     (rst_ni),
+      .in_valid_i (q_valid),
+      .in_ready_o (q_ready),
+      .in_bits_i  (q_bits),
+      .in_planes_i(q_planes),
+      .in_mask_i  (q_mask),
+      .in_ptr_i   (q_ptr),
+      .in_count_i (q_count),
+      .in_open_i  (q_open),
+      .in_close_i (q_close),
+      .in_tag_i   (q_tag),
+      .res_valid_o(r_valid),
+      .res_acc_o  (r_acc),
+      .res_tag_o  (r_tag),
+      .done_o     (r_done),
+      .busy_o     (peel_busy[d]),
+      .pair_o     (pair),
+      .lanes_o    (lanes[d])
+    );
+
+    tp_neuron #(
+      .T(T), .NumAcc(NumAcc), .SumIn(Mode == 2), .AccW(PAccW), .BiasW(BiasW),
+      .ThetaW(ThetaW), .VW(VW), .ScoreW(ScoreW), .K(K), .ResetSub(ResetSub), .Score(Score),
+      .Groups(Groups), .TagW(TagW), .BiasFile(Init ? {Pre, "bias.hex"} : ""),
+      .ThetaFile(Init && !Score ? {Pre, "theta.hex"} : "")
+    ) u_neuron (
+      .clk_i       (clk_i),
+      .rst_ni      (rst_ni),
+      .in_valid_i  (r_valid),
+      .in_acc_i    (r_acc),
+      .in_tag_i    (r_tag),
+      .in_done_i   (r_done),
+      .out_valid_o (n_valid[d]),
+      .out_done_o  (n_done[d]),
+      .out_tag_o   (n_tag[d]),
+      .out_spikes_o(n_spikes[d]),
+      .out_score_o (n_score[d])
+    );
+  end
+
+  // ------------------------------------------------------------------ pixel buffers
+  logic [PixW-1:0]   buf_q [NumBuf];
+  logic [Co-1:0]     wrote_q [NumBuf];  // channel written (else: the empty-channel output)
+  logic [NumBuf-1:0] used_q;
+  logic [Pco-1:0]    done_q [NumBuf];
+  logic [BufW-1:0]   det_buf_q [Pco];
+  logic [BufW-1:0]   alloc_q, out_q;
+  logic [PixW-1:0]   empty_out;
+
+  lut_rom #(.Width(PixW), .Depth(1), .InitFile(Init ? {MemPrefix, "_empty.hex"} : ""),
+            .AddrWidth(1)) u_empty (
+    .clk_i (clk_i),
+    .en_i  (1'b1),
+    .addr_i(1'b0),
+    .data_o(empty_out)
+  );
+
+  assign gate = !used_q[alloc_q];
+
+  logic oq_valid, oq_ready, handoff;
+  logic [PixW-1:0] oq_data, pixel;
+  assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
+
+  for (genvar c = 0; c < Co; c++) begin : g_wr
+    localparam int unsigned S = slot(c);
+    localparam int unsigned D = S % Pco;
+    localparam int unsigned G = S / Pco;
+    localparam int unsigned CW = Score ? ScoreW : T;
+    logic we;
+    logic [CW-1:0] value;
+    assign we = n_valid[D] && (n_tag[D] == TagW'(G));
+    if (Score) begin : g_score
+      assign value = n_score[D];
+      assign pixel[c*ScoreW +: ScoreW] = wrote_q[out_q][c] ? buf_q[out_q][c*ScoreW +: ScoreW]
+                                                           : empty_out[c*ScoreW +: ScoreW];
+    end else begin : g_spikes
+      assign value = n_spikes[D];
+      for (genvar t = 0; t < T; t++) begin : g_t
+        assign pixel[t*Co + c] = wrote_q[out_q][c] ? buf_q[out_q][t*Co + c]
+                                                   : empty_out[t*Co + c];
+      end
+    end
+    for (genvar b = 0; b < NumBuf; b++) begin : g_buf
+      if (Score) begin : g_score_wr
+        always_ff @(posedge clk_i) begin
+          if (we && det_buf_q[D] == BufW'(b)) buf_q[b][c*ScoreW +: ScoreW] <= value;
+        end
+      end else begin : g_spike_wr
+        always_ff @(posedge clk_i) begin
+          if (we && det_buf_q[D] == BufW'(b)) begin
+            for (int unsigned t = 0; t < T; t++) buf_q[b][t*Co + c] <= value[t];
+          end
+        end
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      used_q   <= '0;
+      alloc_q  <= '0;
+      out_q    <= '0;
+      oq_valid <= 1'b0;
+      oq_data  <= '0;
+      for (int unsigned b = 0; b < NumBuf; b++) begin
+        done_q[b]  <= '0;
+        wrote_q[b] <= '0;
+      end
+      for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
+    end else begin
+      if (gather) begin
+        used_q[alloc_q]  <= 1'b1;
+        wrote_q[alloc_q] <= '0;
+        alloc_q          <= alloc_q + BufW'(1);
+      end
+      for (int unsigned c = 0; c < Co; c++) begin
+        if (n_valid[slot(c) % Pco] && n_tag[slot(c) % Pco] == TagW'(slot(c) / Pco)) begin
+          wrote_q[det_buf_q[slot(c) % Pco]][c] <= 1'b1;
+        end
+      end
+      for (int unsigned d = 0; d < Pco; d++) begin
+        if (n_done[d]) begin
+          done_q[det_buf_q[d]][d] <= 1'b1;
+          det_buf_q[d]            <= det_buf_q[d] + BufW'(1);
+        end
+      end
+      if (oq_ready) oq_valid <= 1'b0;
+      if (handoff) begin
+        oq_valid      <= 1'b1;
+        oq_data       <= pixel;
+        used_q[out_q] <= 1'b0;
+        done_q[out_q] <= '0;
+        out_q         <= out_q + BufW'(1);
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------ output (+ pool)
+  if (Pool == 2) begin : g_pool
+    spike_pool #(.PixW(PixW), .H(Ho), .W(Wo)) u_pool (
+      .clk_i      (clk_i),
+      .rst_ni     (rst_ni),
+      .in_valid_i (oq_valid),
+      .in_ready_o (oq_ready),
+      .in_data_i  (oq_data),
+      .out_valid_o(out_valid_o),
+      .out_ready_i(out_ready_i),
+      .out_data_o (out_data_o)
+    );
+  end else begin : g_no_pool
+    assign out_valid_o = oq_valid;
+    assign oq_ready    = out_ready_i;
+    assign out_data_o  = oq_data;
+  end
+
+  // ------------------------------------------------------------------ counters
+  logic [31:0] pairs_now;
+  always_comb begin
+    pairs_now = '0;
+    for (int unsigned d = 0; d < Pco; d++) begin
+      for (int unsigned l = 0; l < L; l++) pairs_now = pairs_now + 32'(lanes[d][l]);
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      cnt_busy_o   <= '0;
+      cnt_pairs_o  <= '0;
+      cnt_pixels_o <= '0;
+      cnt_occ_o    <= '0;
+    end else begin
+      if (|(scan | peel_busy)) cnt_busy_o <= cnt_busy_o + 32'd1;
+      cnt_pairs_o <= cnt_pairs_o + pairs_now;
+      if (handoff) cnt_pixels_o <= cnt_pixels_o + 32'd1;
+      for (int unsigned d = 0; d < Pco; d++) begin
+        if (scan[d] || peel_busy[d]) cnt_occ_o[d*32 +: 32] <= cnt_occ_o[d*32 +: 32] + 32'd1;
+      end
+    end
+  end
+
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic unused_last;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign unused_last = win_last;
+
+endmodule
