@@ -29,7 +29,7 @@ from pathlib import Path
 from fireflys.compiler.memimg import write_memories
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.corefile import FLOW_FILES, core_file
-from fireflys.hwgen.params import TOP, core_params
+from fireflys.hwgen.params import TOP, core_params, core_params_v2
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
 from fireflys.phi import hw as phihw
@@ -39,10 +39,12 @@ from fireflys.phi.tables import PhiTables
 def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
              name: str = "model",
              phi: PhiTables | None = None,
-             match_segs: dict[int, int] | None = None) -> dict[str, Path]:
+             match_segs: dict[int, int] | None = None,
+             core_version: int = 1) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
-    ``phi``, its layers' cores in Phi mode (pattern and PWP images too)."""
+    ``phi``, its layers' cores in Phi mode (pattern and PWP images too). ``core_version`` 2:
+    sparse core v2 (``tp_core``; no Phi, no dense baseline yet)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
@@ -51,12 +53,18 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     write_memories(model, mem)
     if phi is not None:
         phihw.write_images(model, phi, mem, match_segs)
-    cores = core_params(model, mem, skip, phi, match_segs)
+    if core_version == 2:
+        if phi is not None or not skip:
+            raise ValueError("core v2 has no Phi mode and no dense baseline yet")
+        cores = core_params_v2(model, mem)
+    else:
+        cores = core_params(model, mem, skip, phi, match_segs)
     top = out / f"{TOP}.sv"
-    top.write_text(top_sv(model, cores))
+    top.write_text(top_sv(model, cores, "tp_core" if core_version == 2 else "sparse_core"))
     (out / f"{PNR_TOP}.sv").write_text(pnr_top_sv(model, cores))
     manifest = {
-        "top": TOP, "skip": skip, "phi_layers": sorted(phi.layers) if phi else [],
+        "top": TOP, "core_version": core_version, "skip": skip,
+        "phi_layers": sorted(phi.layers) if phi else [],
         "sources": [str(p) for p in rtl_files()] + [str(top)],
         "in_width": cores[0].in_w,
         "cores": [{"name": c.name, "in_width": c.in_w, "out_width": c.out_w,

@@ -20,8 +20,9 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
     return (",\n" + indent).join(ln.rstrip(",") for ln in lines)
 
 
-def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
-    """The accelerator's top (templates/top.sv): cores chained through FIFOs, the readout."""
+def top_sv(model: CompiledModel, cores: list[CoreParams], core_module: str = "sparse_core") -> str:
+    """The accelerator's top (templates/top.sv): cores (``core_module``: sparse_core, or
+    tp_core for core v2) chained through FIFOs, the readout."""
     last = model.layers[-1]
     n = len(cores)
     words = [f"core{i}_{w}" for i in range(n) for w in ("busy", "pairs", "pixels", "occ")]
@@ -30,7 +31,8 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
                     for i, c in enumerate(cores))
     insts = ""
     for i, c in enumerate(cores):
-        insts += render("core.sv", i=i, params=_param_list(c.params, " " * 4))
+        insts += render("core.sv", i=i, module=core_module,
+                        params=_param_list(c.params, " " * 4))
         if i + 1 < n:
             insts += render("fifo.sv", i=i, next=i + 1, width=c.out_w, depth=fifo_depth(c))
     _, h0, w0 = model.arch.in_shape

@@ -120,6 +120,7 @@ def simulate(
     gate_level: bool = False,
     phi: PhiTables | None = None,
     progress: Progress | None = None,
+    core_version: int = 1,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -130,14 +131,16 @@ def simulate(
     RTL (same testbench and checks; catches frontend miscompiles).
 
     ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
-    ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
+    ``progress(frames_out, frames)`` is called every few seconds while the simulation runs.
+    ``core_version`` 2: the accelerator built from sparse core v2 (``tp_core``)."""
     mdir = Path(model_dir)
-    key = _model_key(mdir, skip, phi)
+    key = _model_key(mdir, skip, phi) + ("-v2" if core_version == 2 else "")
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
-        generate(model, hw, skip=skip, phi=phi)
-    cores = core_params(model, hw / "mem", skip, phi)
+        generate(model, hw, skip=skip, phi=phi, core_version=core_version)
+    cores = (core_params_v2(model, hw / "mem") if core_version == 2
+             else core_params(model, hw / "mem", skip, phi))
     res = golden.run(model, x)
     frames = len(x)
     run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()

@@ -1,4 +1,4 @@
-  sparse_core #(
+  {{ module }} #(
     {{ params }}
   ) u_core{{ i }} (
     .clk_i       (clk_i),
