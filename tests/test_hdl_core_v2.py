@@ -34,9 +34,16 @@ CASES = {
                                                         readout="spikes", k=2,
                                                         pco=[3, 7], pci=[4, 16]), None),
 }
+SLOW = {  # cases run by make test-all only
+    "conv-k1-sp90",
+    "conv-sp100",
+    "fc-spike-readout-k2",
+    "conv-pad0-dense-subtract-1seg-words",
+}
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in CASES])
 def test_core_v2_matches_golden(tmp_path, case: str) -> None:
     arch, index, opts, spw = CASES[case]
     model = random_model(arch, seed=11, calib_frames=16, **opts)

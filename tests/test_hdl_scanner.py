@@ -67,9 +67,16 @@ CASES = {  # id: (H, W, K, pad, CI, L, CO, PCO, PCI, SPW, weight density, spike 
     "empty-detector": (4, 4, 3, 0, 3, 1, 3, 3, 4, 3, 0.0, 0.5),
     "k1-two-px-words": (5, 5, 1, 0, 8, 1, 4, 2, 8, 2, 0.5, 0.3),
 }
+SLOW = {  # cases run by make test-all only
+    "l4-like-1px-words",
+    "direct-in8",
+    "empty-detector",
+    "k1-two-px-words",
+}
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in CASES])
 def test_scanner_words_match_model(case: str) -> None:
     h, w, k, pad, c, lp, co, pco, pci, spw, wd, sd = CASES[case]
     kh, kw = (h, w) if k == "fc" else (k, k)

@@ -41,9 +41,16 @@ CASES = {  # id: (H, W, K, pad, C, L, Pco, Hold, NumWin)
     "fc-3x3-c6-d2": (3, 3, "fc", 0, 6, 4, 2, 4, 2),
     "4x4-k3p0-c2-d4-win8": (4, 4, 3, 0, 2, 1, 4, 3, 8),
 }
+SLOW = {  # cases run by make test-all only
+    "5x4-k3p2-c3-d3-hold1",
+    "6x6-k1p0-c4-d2-hold2",
+    "4x4-k3p0-c2-d4-win8",
+    "28x28-k3p1-c1-in8-d1",
+}
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in CASES])
 def test_window_reads_match_im2col(case: str) -> None:
     h, w, k, pad, c, lp, pco, hold, numwin = CASES[case]
     kh, kw = (h, w) if k == "fc" else (k, k)
