@@ -1,4 +1,4 @@
-// Small read-only memory in LUTs (distributed), initialised from a $readmemh image (one word
+// Small read-only memory in LUT logic, initialised from a $readmemh image (one word
 // per line, ceil(Width/4) hex digits). One cycle read latency: the output is registered.
 module lut_rom #(
   parameter int unsigned Width     = 8,
@@ -12,7 +12,7 @@ module lut_rom #(
   output logic [Width-1:0]     data_o
 );
 
-  (* rom_style = "distributed" *) logic [Width-1:0] mem [Depth];
+  (* rom_style = "logic" *) logic [Width-1:0] mem [Depth];  // LUTs: a ROM has no LUT-RAM write port
 
   initial begin
     if (InitFile != "") begin

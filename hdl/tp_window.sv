@@ -87,48 +87,73 @@ module tp_window #(
   logic [AW-1:0]        g_base_q, wptr_q;
   logic [NW-1:0]        n_in_q;            // pixels of the producer's frame written
 
+  // The producer's limit and the gather condition come from registered pipelines over the
+  // window positions (a few adders each, kept out of the handshake paths): after the retire
+  // position moves, writes wait until the limit is recomputed (RAge cycles); after a gather,
+  // the next gather waits until the newest pixel it needs is recomputed (GAge cycles).
+  localparam int unsigned RAge = 4;
+  localparam logic signed [IW-1:0] Zero = '0;
+  localparam int unsigned GAge = 3;
+
   // oldest input pixel this or any later window of the frame reads (while the window's top
-  // rows are padding, the next row's first window can reach further back)
-  logic signed [IW-1:0] r_col_lo, r_row_lo, r_next_row, first_needed;
-  always_comb begin
-    r_col_lo = $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
-    if (r_col_lo < 0) r_col_lo = '0;
-    r_row_lo = r_row_q;
-    if (r_row_lo < 0) r_row_lo = '0;
-    r_next_row = r_row_q + $signed(IW'(W));
-    if (r_next_row < 0) r_next_row = '0;
-    first_needed = r_row_lo + r_col_lo;
-    if (r_row_q < 0 && r_next_row < first_needed) first_needed = r_next_row;
+  // rows are padding, the next row's first window can reach further back), plus Depth
+  logic signed [IW-1:0] f1_col, f1_row, f1_next, f2_sum, f2_next, f3_first, limit_q;
+  logic                 f2_neg;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      f1_col   <= '0;
+      f1_row   <= '0;
+      f1_next  <= '0;
+      f2_sum   <= '0;
+      f2_next  <= '0;
+      f2_neg   <= 1'b0;
+      f3_first <= '0;
+      limit_q  <= '0;
+    end else begin
+      f1_col   <= $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
+      f1_row   <= r_row_q;
+      f1_next  <= r_row_q + $signed(IW'(W));
+      f2_sum   <= (f1_row[IW-1] ? Zero : f1_row) + (f1_col[IW-1] ? Zero : f1_col);
+      f2_next  <= f1_next[IW-1] ? Zero : f1_next;
+      f2_neg   <= f1_row[IW-1];
+      f3_first <= (f2_neg && f2_next < f2_sum) ? f2_next : f2_sum;
+      limit_q  <= f3_first + $signed(IW'(Depth));
+    end
   end
 
   // newest input pixel the window to gather reads
-  logic signed [IW-1:0] g_col_hi, g_row_hi, last_needed;
-  always_comb begin
-    g_col_hi = $signed(IW'(g_ox_q)) - $signed(IW'(Pad)) + $signed(IW'(KW - 1));
-    if (g_col_hi > $signed(IW'(W - 1))) g_col_hi = IW'(W - 1);
-    g_row_hi = g_row_q + $signed(IW'((KH - 1) * W));
-    if (g_row_hi > $signed(IW'((H - 1) * W))) g_row_hi = IW'((H - 1) * W);
-    last_needed = g_row_hi + g_col_hi;
+  logic signed [IW-1:0] l1_col, l1_row, l2_col, l2_row, last_q;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      l1_col <= '0;
+      l1_row <= '0;
+      l2_col <= '0;
+      l2_row <= '0;
+      last_q <= '0;
+    end else begin
+      l1_col <= $signed(IW'(g_ox_q)) + $signed(IW'(KW - 1)) - $signed(IW'(Pad));
+      l1_row <= g_row_q + $signed(IW'((KH - 1) * W));
+      l2_col <= (l1_col > $signed(IW'(W - 1))) ? $signed(IW'(W - 1)) : l1_col;
+      l2_row <= (l1_row > $signed(IW'((H - 1) * W))) ? $signed(IW'((H - 1) * W)) : l1_row;
+      last_q <= l2_row + l2_col;
+    end
   end
 
   // index of the producer's next pixel counted from the start of the retire / gather frame
   // (Depth <= H * W: the producer is at most one frame ahead of the oldest window; a window
-  // side one frame ahead of the producer has seen its whole frame, n_in = H * W)
-  logic                 full;
+  // side one frame ahead of the producer has seen its whole frame, n_in = H * W); n_in + H*W
+  // and the full flag are kept in registers next to n_in
+  logic [NW:0]          n_hw_q;
+  logic                 full_q;
   logic signed [IW-1:0] n_r, n_g;
-  assign full = (n_in_q == NW'(HW));
   always_comb begin
     n_r = $signed(IW'(n_in_q));
-    if (p_frame_q != r_frame_q) begin
-      if (full) n_r = '0;
-      else n_r = n_r + $signed(IW'(HW));
-    end
+    if (p_frame_q != r_frame_q) n_r = full_q ? Zero : $signed(IW'(n_hw_q));
     n_g = $signed(IW'(n_in_q));
-    if (p_frame_q != g_frame_q) begin
-      if (full) n_g = '0;
-      else n_g = n_g + $signed(IW'(HW));
-    end
+    if (p_frame_q != g_frame_q) n_g = full_q ? Zero : $signed(IW'(n_hw_q));
   end
+
+  logic [2:0] r_age_q, g_age_q;  // cycles since the retire / gather position moved
 
   // ------------------------------------------------------------------ descriptor queue
   logic [AW-1:0]  q_base_q [NumWin];
@@ -139,9 +164,9 @@ module tp_window #(
 
   logic write, gather, retire, g_last, r_last, slot_free;
   assign write     = in_valid_i && in_ready_o;
-  assign in_ready_o = n_r < first_needed + $signed(IW'(Depth));
+  assign in_ready_o = (r_age_q >= 3'(RAge)) && (n_r < limit_q);
   assign slot_free = (head_q - tail_q) != PW'(NumWin);
-  assign gather    = gate_i && slot_free && (n_g > last_needed);
+  assign gather    = gate_i && slot_free && (g_age_q >= 3'(GAge)) && (n_g > last_q);
   assign g_last    = (g_oy_q == YW'(Ho - 1)) && (g_ox_q == XW'(Wo - 1));
   assign r_last    = (r_oy_q == YW'(Ho - 1)) && (r_ox_q == XW'(Wo - 1));
   assign gather_o  = gather;
@@ -210,6 +235,10 @@ module tp_window #(
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       n_in_q    <= '0;
+      n_hw_q    <= (NW + 1)'(HW);
+      full_q    <= 1'b0;
+      r_age_q   <= '0;
+      g_age_q   <= '0;
       wptr_q    <= '0;
       p_frame_q <= 1'b0;
       g_oy_q    <= '0;
@@ -230,13 +259,19 @@ module tp_window #(
     end else begin
       if (write) begin
         wptr_q <= (wptr_q == AW'(Depth - 1)) ? '0 : wptr_q + AW'(1);
-        if (full) begin  // the first pixel of the next frame
+        if (full_q) begin  // the first pixel of the next frame
           n_in_q    <= NW'(1);
+          n_hw_q    <= (NW + 1)'(HW + 1);
+          full_q    <= (HW == 1);
           p_frame_q <= !p_frame_q;
         end else begin
           n_in_q <= n_in_q + NW'(1);
+          n_hw_q <= n_hw_q + (NW + 1)'(1);
+          full_q <= (n_in_q == NW'(HW - 1));
         end
       end
+      r_age_q <= retire ? '0 : ((r_age_q == 3'(RAge)) ? r_age_q : r_age_q + 3'd1);
+      g_age_q <= gather ? '0 : ((g_age_q == 3'(GAge)) ? g_age_q : g_age_q + 3'd1);
       if (gather) begin
         head_q <= head_q + PW'(1);
         if (g_last) begin

@@ -67,6 +67,9 @@ def _top_module(doc: dict[str, Any], top: str | None) -> tuple[str, dict[str, An
     return tops[0], mods[tops[0]]
 
 
+FORMAL_CELLS = ("$check", "$assert", "$assume", "$cover", "$live", "$fair", "$print")
+
+
 def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
     """The deepest LUT path of a flattened, Xilinx-mapped Yosys JSON netlist."""
     _, mod = _top_module(netlist, top)
@@ -75,6 +78,8 @@ def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
     comb: dict[str, dict[str, Any]] = {}
     for name, c in cells.items():
         t = c["type"]
+        if t in FORMAL_CELLS:
+            continue  # a simulation/formal check: no output, not a path end that costs time
         if t.startswith("$"):
             raise SynthError(f"cell {name} is an unmapped {t}: map the netlist first")
         dirs = c.get("port_directions", {})
@@ -187,7 +192,7 @@ def xcup_netlist(sources: list[Path], top: str, work: Path,
     net = (work / f"{top}_xcup.json").resolve()
     files = " ".join(str(p.resolve()) for p in sources)
     gs = " ".join(f"-G{k}={v}" for k, v in (params or {}).items())
-    run_yosys([f"read_slang -j 1 {gs} --top {top} {files}",
+    run_yosys([f"read_slang -j 1 {gs} --top {top} {files}", "chformal -remove",
                f"synth_xilinx -family xcup -noiopad -flatten -top {top}",
                f"write_json {net}"], work / "levels_yosys.log", work, [*sources, *data])
     return net
