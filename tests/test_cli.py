@@ -168,3 +168,22 @@ def test_reliability_without_hypothesis_is_a_clear_error(monkeypatch, capsys) ->
     err = capsys.readouterr().err
     assert "needs hypothesis" in err and "pip install -e '.[dev]'" in err
     assert "Traceback" not in err
+
+
+def test_generate_core_v2(tmp_path, capsys) -> None:
+    """`fireflys generate --core 2` builds the accelerator from tp_core (with the scan lists);
+    the Phi mode and the dense baseline are refused on it in one line."""
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x8x8-8c3p1-10fc", "--random-sparsity", "0.8",
+                 "--out", str(d), "--pco", "2,3", "--pci", "1,8"]) == 0
+    out = tmp_path / "hw"
+    assert main(["generate", str(d), "--out", str(out), "--core", "2"]) == 0
+    top = (out / "fireflys_top.sv").read_text()
+    assert top.count("tp_core #(") == 2 and "sparse_core" not in top
+    assert (out / "mem" / "L1_d2_list.hex").is_file()
+    assert json.loads((out / "hw.json").read_text())["core_version"] == 2
+    for flag, msg in (("--phi", "Phi mode is not available on core v2 yet"),
+                      ("--dense", "core v2 has no dense baseline yet")):
+        assert main(["generate", str(d), "--out", str(out), "--core", "2", flag]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert msg in err[-1] and len(err) == 1

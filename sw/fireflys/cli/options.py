@@ -77,6 +77,21 @@ def add_phi(p: argparse.ArgumentParser) -> None:
                    "MODEL/phi.npz (`fireflys phi select`)")
 
 
+def add_core(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--core", type=int, choices=(1, 2), default=1,
+                   help="sparse core version: 1 (sparse_core, default) or 2 (tp_core: "
+                   "time-parallel pipelined detectors; no Phi mode and no dense baseline yet)")
+
+
+def check_core(args: argparse.Namespace) -> None:
+    """Core v2 has no Phi mode and no dense baseline yet: say so in one line."""
+    if args.core == 2 and getattr(args, "phi", False):
+        raise ConfigError("--phi: the Phi mode is not available on core v2 yet (use --core 1; "
+                          "`fireflys phi select/report/finetune` work either way)")
+    if args.core == 2 and getattr(args, "dense", False):
+        raise ConfigError("--dense: core v2 has no dense baseline yet (use --core 1)")
+
+
 def add_match_segs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--match-segs", metavar="N|L<i>=N,...",
                    help="Phi: segment indices the matcher handles per cycle, for every Phi "

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fireflys.cli.options import (
+    add_core,
     add_dataset,
     add_frames,
     add_json,
@@ -16,6 +17,7 @@ from fireflys.cli.options import (
     add_seed,
     add_stream_noise,
     args_frames,
+    check_core,
     fraction,
     phi_tables,
     write_json,
@@ -53,19 +55,26 @@ def cmd_golden(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from fireflys.verify.rtlsim import MismatchError, perf_report, simulate
 
+    check_core(args)
     model = load_model(args.model_dir)
     x, y = args_frames(args, model)
-    print(f"simulating {len(x)} frames of {model.arch} with Verilator "
+    print(f"simulating {len(x)} frames of {model.arch} on core v{args.core} with Verilator "
           f"({'dense baseline' if args.dense else 'sparse'}; the first build takes a while)...",
           flush=True)
     try:
         with bar(len(x), "RTL") as progress:
             r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
-                         out_stall=args.out_stall, seed=args.seed, progress=progress)
+                         out_stall=args.out_stall, seed=args.seed, progress=progress,
+                         core_version=args.core)
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1
     rep = perf_report(model, r, labels=y)
+    if args.core == 2:  # fireflys.compiler.perf models core v1 only (yet)
+        rep["core_version"] = 2
+        for c in rep["cores"]:
+            c["predicted_cycles"] = c["prediction_error"] = None
+            c["detector_cycles_match_model"] = None
     print(f"0 mismatches: every core's output stream and all {r.frames} outputs equal the golden"
           " model")
     if rep["accuracy"] is not None:
@@ -77,9 +86,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"{'core':<6}{'PCO':>5}{'work/frame':>12}{'ideal':>10}{'predicted':>11}{'measured':>10}"
           f"{'ratio':>8}{'pairs ok':>10}{'det ok':>8}")
     for c in rep["cores"]:
+        pred = c["predicted_cycles"]
+        det = c["detector_cycles_match_model"]
         print(f"{c['name']:<6}{c['pco']:>5}{c['work_per_frame']:>12.1f}{c['ideal_cycles']:>10.1f}"
-              f"{c['predicted_cycles']:>11.1f}{c['busy_cycles']:>10.1f}{c['ratio']:>8.3f}"
-              f"{str(c['pairs_match_work']):>10}{str(c['detector_cycles_match_model']):>8}")
+              f"{'-' if pred is None else format(pred, '.1f'):>11}"
+              f"{c['busy_cycles']:>10.1f}{c['ratio']:>8.3f}"
+              f"{str(c['pairs_match_work']):>10}{'-' if det is None else str(det):>8}")
     print(f"frame period {rep['frame_period_cycles']:.0f} cycles (slowest core ideal "
           f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
           "333 MHz")
@@ -199,6 +211,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset(s)
     add_seed(s, 1)
     s.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
+    add_core(s)
     add_stream_noise(s)
     add_json(s, "report path (default reports/sim_<model dir name>.json)")
     s.set_defaults(func=cmd_simulate)
