@@ -151,7 +151,7 @@ module tp_core #(
 
   for (genvar d = 0; d < Pco; d++) begin : g_det
     localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
-    logic                   q_valid, q_ready, q_open, q_close;
+    logic                   q_valid, q_ready, q_open, q_close, q_le1;
     logic [WordW-1:0]       q_bits, q_mask;
     logic [L*WordW-1:0]     q_planes;
     logic [PAddrW-1:0]      q_ptr;
@@ -185,6 +185,7 @@ module tp_core #(
       .out_mask_o  (q_mask),
       .out_ptr_o   (q_ptr),
       .out_count_o (q_count),
+      .out_le1_o   (q_le1),
       .out_open_o  (q_open),
       .out_close_o (q_close),
       .out_tag_o   (q_tag),
@@ -205,6 +206,7 @@ module tp_core #(
       .in_mask_i  (q_mask),
       .in_ptr_i   (q_ptr),
       .in_count_i (q_count),
+      .in_le1_i   (q_le1),
       .in_open_i  (q_open),
       .in_close_i (q_close),
       .in_tag_i   (q_tag),

@@ -53,6 +53,7 @@ module tp_peeler #(
   input  logic [WordW-1:0]       in_mask_i,    // the word's weight mask
   input  logic [AddrW-1:0]       in_ptr_i,     // weight address of the mask's lowest bit
   input  logic [CntW-1:0]        in_count_i,   // popcount(in_bits_i)
+  input  logic                   in_le1_i,     // in_count_i <= 1 (from the scanner's queue)
   input  logic                   in_open_i,    // the word starts group in_tag_i
   input  logic                   in_close_i,   // the pixel ends with this word
   input  logic [TagW-1:0]        in_tag_i,     // the word's group (read when it opens)
@@ -96,24 +97,23 @@ module tp_peeler #(
 
   logic [WordW-1:0] xm1, y, below;
   logic             load, peel, conflict;
-  logic [CntW:0]    cycles;
   assign xm1        = x_q - WordW'(1);
   assign y          = x_q & ~xm1;
   assign below      = ~x_q & xm1;
   assign peel       = act_q && (rem_q != '0);
   assign in_ready_o = !act_q || last_q;  // last_q registered: ready straight from flip-flops
   assign load       = in_valid_i && in_ready_o;
-  assign conflict   = in_open_i && in_close_i && grp_q && (in_count_i <= CntW'(1));
-  assign cycles     = ((in_count_i == '0) ? (CntW + 1)'(1) : (CntW + 1)'(in_count_i))
-                      + (CntW + 1)'(conflict);
+  // cycles of a word: max(1, count), 2 on a conflict (count <= 1 then); no adder, no wide
+  // compare on the load path (the queue provides count <= 1)
+  assign conflict   = in_open_i && in_close_i && grp_q && in_le1_i;
 
-  // the planes at the peeled position, OR-ed per Span-bit part (the parts are OR-ed in C)
-  logic [L*NPart-1:0] lpart;  // lane l, part k at [l*NPart + k]
+  // the planes at the peeled position, OR-ed per Chunk-bit group (the groups are OR-ed in C)
+  logic [L*NChunk-1:0] lpart;  // lane l, group k at [l*NChunk + k]
   for (genvar l = 0; l < L; l++) begin : g_lane
-    for (genvar k = 0; k < NPart; k++) begin : g_part
-      localparam int unsigned Lo = k * Span;
-      localparam int unsigned N  = (WordW - Lo < Span) ? WordW - Lo : Span;
-      assign lpart[l*NPart + k] = |(planes_q[l*WordW + Lo +: N] & y[Lo +: N]);
+    for (genvar k = 0; k < NChunk; k++) begin : g_part
+      localparam int unsigned Lo = k * Chunk;
+      localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
+      assign lpart[l*NChunk + k] = |(planes_q[l*WordW + Lo +: N] & y[Lo +: N]);
     end
   end
 
@@ -137,7 +137,7 @@ module tp_peeler #(
     end else if (load) begin
       act_q    <= 1'b1;
       first_q  <= 1'b1;
-      last_q   <= (cycles == (CntW + 1)'(1));
+      last_q   <= in_le1_i && !conflict;
       close_q  <= in_close_i;
       opened_q <= in_open_i || grp_q;
       flush_q  <= in_open_i && grp_q;
@@ -147,7 +147,9 @@ module tp_peeler #(
       planes_q <= in_planes_i;
       ptr_q    <= in_ptr_i;
       rem_q    <= in_count_i;
-      cyc_q    <= cycles;
+      if (conflict)      cyc_q <= (CntW + 1)'(2);
+      else if (in_le1_i) cyc_q <= (CntW + 1)'(1);
+      else               cyc_q <= (CntW + 1)'(in_count_i);
       if (in_open_i) begin
         tag_q  <= in_tag_i;
         ftag_q <= tag_q;
@@ -170,7 +172,7 @@ module tp_peeler #(
   // word that opens a group while another is open, close on the last cycle of a closing word
   logic               b_valid, b_peel;
   logic [2:0]         b_ev;
-  logic [L*NPart-1:0] b_lpart;
+  logic [L*NChunk-1:0] b_lpart;
   logic [WordW-1:0]   b_rmask;
   logic [AddrW-1:0]   b_ptr;
   logic [TagW-1:0]    b_tag;
@@ -227,7 +229,7 @@ module tp_peeler #(
       c_valid <= b_valid;
       c_peel  <= b_peel;
       c_ev    <= b_ev;
-      for (int unsigned l = 0; l < L; l++) c_lanes[l] <= |b_lpart[l*NPart +: NPart];
+      for (int unsigned l = 0; l < L; l++) c_lanes[l] <= |b_lpart[l*NChunk +: NChunk];
       c_chunk <= chunk;
       c_ptr   <= b_ptr;
       c_tag   <= b_tag;

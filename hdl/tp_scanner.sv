@@ -15,7 +15,8 @@
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read |
 // S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union |
-// S3 non-empty test, queue write, part counts | S4 count -> queue (the entry becomes visible).
+// S3 non-empty test, queue write, part counts | S4 count | S5 count and "count <= 1" -> queue
+// (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler.
 module tp_scanner #(
   parameter int unsigned L         = 4,
@@ -56,6 +57,7 @@ module tp_scanner #(
   output logic [WordW-1:0]   out_mask_o,
   output logic [AddrW-1:0]   out_ptr_o,
   output logic [CntW-1:0]    out_count_o,
+  output logic               out_le1_o,    // count <= 1
   output logic               out_open_o,
   output logic               out_close_o,
   output logic [TagW-1:0]    out_tag_o,
@@ -282,7 +284,7 @@ module tp_scanner #(
   end
 
   (* ram_style = "distributed" *) logic [QWordW-1:0] qword [FifoDepth];
-  (* ram_style = "distributed" *) logic [CntW-1:0]   qcount [FifoDepth];
+  (* ram_style = "distributed" *) logic [CntW:0]     qcount [FifoDepth];  // {count <= 1, count}
   logic [QW-1:0] wr_q, rd_q;
   logic [CrW-1:0] occ_q;
 
@@ -319,8 +321,23 @@ module tp_scanner #(
     assign count = s4_part;
   end
 
+  // S5: the count and its "at most one" flag go into the queue (the entry becomes visible)
+  logic            s5_push;
+  logic [QW-1:0]   s5_addr;
+  logic [CntW-1:0] s5_count;
   always_ff @(posedge clk_i) begin
-    if (s4_push) qcount[s4_addr] <= CntW'(count);
+    if (!rst_ni) begin
+      s5_push  <= 1'b0;
+      s5_addr  <= '0;
+      s5_count <= '0;
+    end else begin
+      s5_push  <= s4_push;
+      s5_addr  <= s4_addr;
+      s5_count <= CntW'(count);
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (s5_push) qcount[s5_addr] <= {s5_count <= CntW'(1), s5_count};
   end
 
   // ------------------------------------------------------------------ queue read, credits
@@ -329,7 +346,7 @@ module tp_scanner #(
   assign pop = out_valid_o && out_ready_i;
   assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_mask_o, out_planes_o,
           out_bits_o} = qword[rd_q];
-  assign out_count_o = qcount[rd_q];
+  assign {out_le1_o, out_count_o} = qcount[rd_q];
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -356,7 +373,7 @@ module tp_scanner #(
       if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
       if (push) wr_q <= wr_q + QW'(1);
       if (pop) rd_q <= rd_q + QW'(1);
-      occ_q <= occ_q + CrW'(s4_push) - CrW'(pop);
+      occ_q <= occ_q + CrW'(s5_push) - CrW'(pop);
     end
   end
 

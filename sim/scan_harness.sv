@@ -38,6 +38,7 @@ module scan_harness #(
   output logic [Pco*WordW-1:0]   out_mask_o,
   output logic [Pco*AddrW-1:0]   out_ptr_o,
   output logic [Pco*CntW-1:0]    out_count_o,
+  output logic [Pco-1:0]         out_le1_o,
   output logic [Pco-1:0]         out_open_o,
   output logic [Pco-1:0]         out_close_o,
   output logic [Pco*TagW-1:0]    out_tag_o
@@ -106,6 +107,7 @@ module scan_harness #(
       .out_mask_o  (out_mask_o[d*WordW +: WordW]),
       .out_ptr_o   (out_ptr_o[d*AddrW +: AddrW]),
       .out_count_o (out_count_o[d*CntW +: CntW]),
+      .out_le1_o   (out_le1_o[d]),
       .out_open_o  (out_open_o[d]),
       .out_close_o (out_close_o[d]),
       .out_tag_o   (out_tag_o[d*TagW +: TagW]),

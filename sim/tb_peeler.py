@@ -1,8 +1,9 @@
 """cocotb: tp_peeler against a Python model (tests/test_hdl_peeler.py writes the stimulus).
 
-FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, open, close, tag; hex), the
-input gap probability and the seed, and the expected events in order (["res", accumulator
-word, tag], ["done"]; a result and a done in one cycle: the result first). Checks every event,
+FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, le1 = count <= 1, open, close,
+tag; hex), the input gap probability and the seed, and the expected events in order
+(["res", accumulator word, tag], ["done"]; a result and a done in one cycle: the result
+first). Checks every event,
 the peel stage's busy cycles (one position per cycle, a word with no position one cycle, the
 extra cycle of an open-and-close word, no bubble between words) and the pair counter.
 """
@@ -19,7 +20,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from streams import StreamSource, bernoulli_gaps
 from tbutil import start
 
-FIELDS = ("bits", "planes", "mask", "ptr", "count", "open", "close", "tag")
+FIELDS = ("bits", "planes", "mask", "ptr", "count", "le1", "open", "close", "tag")
 
 
 @cocotb.test()

@@ -18,7 +18,7 @@ from cocotb.triggers import FallingEdge
 from streams import StreamSource, bernoulli_gaps
 from tbutil import start
 
-FIELDS = ("bits", "planes", "mask", "ptr", "count", "open", "close", "tag")
+FIELDS = ("bits", "planes", "mask", "ptr", "count", "le1", "open", "close", "tag")
 
 
 @cocotb.test()

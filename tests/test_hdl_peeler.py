@@ -79,6 +79,7 @@ def random_words(rng: random.Random, n: int, width: int, planes: int, depth: int
         grp_open = not close and (grp_open or opens)
         words.append({"bits": bits, "planes": pl, "mask": mask,
                       "ptr": rng.randrange(0, depth - nnz + 1), "count": count,
+                      "le1": int(count <= 1),
                       "open": int(opens), "close": int(close),
                       "tag": rng.randrange(0, 8), "width": width})
     return words

@@ -52,6 +52,7 @@ def model_words(x: np.ndarray, lists: list, kh: int, kw: int, pad: int, pci: int
                                 "bits": bits, "planes": sum(p << (lv * width)
                                                             for lv, p in enumerate(planes)),
                                 "mask": e.mask, "ptr": e.ptr, "count": bin(bits).count("1"),
+                                "le1": int(bin(bits).count("1") <= 1),
                                 "open": int(opens), "close": int(last), "tag": e.tag})
                         if last:
                             pushed = False
