@@ -53,6 +53,22 @@ def test_lutram_read_is_a_level_and_its_write_port_an_endpoint() -> None:
     assert r.lut_levels_max == 3 and r.endpoint == "y"  # lut -> RAM read -> out
 
 
+def test_multi_port_lutram_write_data_is_an_endpoint() -> None:
+    """RAM32M16's write data (DIA..DIH) is clocked in: a LUT chain into it ends there and does
+    not continue through the read outputs (the read address does)."""
+    chain = {f"l{i}": _cell("LUT1", {"I0": [10 + i]}, {"O": [11 + i]}) for i in range(5)}
+    cells = {
+        "ff0": _cell("FDRE", {"C": [1], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [10]}),
+        **chain,  # five LUTs: ff0 -> ... -> bit 15
+        "ram": _cell("RAM32M16", {"ADDRA": [10], "DIA": [15, 15], "WE": [10], "WCLK": [1]},
+                     {"DOA": [20, 21]}),
+        "out": _cell("LUT1", {"I0": [20]}, {"O": [22]}),
+        "ff1": _cell("FDRE", {"C": [1], "D": [22], "CE": ["1"], "R": ["0"]}, {"Q": [23]}),
+    }
+    r = levels(_netlist(cells, {"clk": {"direction": "input", "bits": [1]}}))
+    assert r.lut_levels_max == 5 and r.endpoint == "ram.DIA"  # not 5 + read + out
+
+
 def test_a_combinational_loop_and_unmapped_cells_are_errors() -> None:
     loop = {"a": _cell("LUT1", {"I0": [2]}, {"O": [1]}),
             "b": _cell("LUT1", {"I0": [1]}, {"O": [2]}),

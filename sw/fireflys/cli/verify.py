@@ -103,10 +103,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_soak(args: argparse.Namespace) -> int:
     from fireflys.verify.soak import soak
 
+    check_core(args)
     model = load_model(args.model_dir)
     tables = phi_tables(args, model)
     x, _ = args_frames(args, model)
     mode = f"Phi mode, q = {tables.q}" if tables is not None else "bitmap mode"
+    mode += f", core v{args.core}"
     print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} ({mode}; "
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
           f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
@@ -114,7 +116,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     with bar(len(x), "soak") as progress:
         r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
                  reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed,
-                 phi=tables, progress=progress)
+                 phi=tables, progress=progress, core_version=args.core)
     print(r.message)
     print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
     if args.json:
@@ -229,6 +231,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="probability of a malformed frame (tlast early or late)")
     add_seed(so, 1)
     add_phi(so)
+    add_core(so)
     so.add_argument("--work", default="build/soak", help="work directory")
     add_json(so, "result (JSON)", default="reports/soak.json")
     so.set_defaults(func=cmd_soak)

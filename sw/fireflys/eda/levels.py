@@ -24,7 +24,7 @@ MUXF = re.compile(r"MUXF[789]$")
 CARRY = re.compile(r"CARRY(4|8)$")
 # LUT-RAMs: the read address to the data out is combinational; writes are clocked
 LUTRAM = re.compile(r"RAM(32|64|128|256)(X1[SD]|M|M16|M8)$")
-LUTRAM_WRITE = re.compile(r"^(D[A-H]?|D\d*|WE|WCLK|WADR\d*|CLK)$")
+LUTRAM_WRITE = re.compile(r"^(D[A-H]?|DI[A-H]?|D\d*|DI\d*|WE|WCLK|WADR\d*|CLK)$")
 # everything else that is not combinational: flip-flops, block RAM, shift registers, DSP...
 SEQUENTIAL = re.compile(r"^(FD[CPRS]E?|RAMB\w+|URAM\w+|SRL\w+|DSP\w+)$")
 
