@@ -121,7 +121,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
     if args.json:
         write_json(args.json, dict(r.as_dict(), model_dir=str(args.model_dir),
-                                    dataset=args.dataset))
+                                    dataset=args.dataset, core_version=args.core))
     return 0 if r.passed else 1
 
 
