@@ -260,6 +260,7 @@ module tp_core #(
 
   logic oq_valid, oq_ready, handoff;
   logic [PixW-1:0] oq_data, pixel;
+  logic [Co-1:0]   we_ch;  // channel c's result arrives (from its detector's neuron)
   assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
 
   for (genvar c = 0; c < Co; c++) begin : g_wr
@@ -269,7 +270,8 @@ module tp_core #(
     localparam int unsigned CW = Score ? ScoreW : T;
     logic we;
     logic [CW-1:0] value;
-    assign we = n_valid[D] && (n_tag[D] == TagW'(G));
+    assign we       = n_valid[D] && (n_tag[D] == TagW'(G));
+    assign we_ch[c] = we;
     if (Score) begin : g_score
       assign value = n_score[D];
       assign pixel[c*ScoreW +: ScoreW] = wrote_q[out_q][c] ? buf_q[out_q][c*ScoreW +: ScoreW]
@@ -315,9 +317,7 @@ module tp_core #(
         alloc_q          <= alloc_q + BufW'(1);
       end
       for (int unsigned c = 0; c < Co; c++) begin
-        if (n_valid[slot(c) % Pco] && n_tag[slot(c) % Pco] == TagW'(slot(c) / Pco)) begin
-          wrote_q[det_buf_q[slot(c) % Pco]][c] <= 1'b1;
-        end
+        if (we_ch[c]) wrote_q[det_buf_q[slot(c) % Pco]][c] <= 1'b1;
       end
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
