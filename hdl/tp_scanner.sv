@@ -15,7 +15,7 @@
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read |
 // S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union |
-// S3 non-empty test, queue write, part counts | S4 count | S5 count and "count <= 1" -> queue
+// S3 non-empty test, queue write, part counts | S4 count (a dropped word's credit back) | S5 count and "count <= 1" -> queue
 // (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler.
 module tp_scanner #(
@@ -80,6 +80,8 @@ module tp_scanner #(
   localparam int unsigned NPart  = (WordW + Span - 1) / Span;
   localparam int unsigned PartW  = 5;
   localparam int unsigned QWordW = WordW * (L + 2) + AddrW + TagW + 2;
+  localparam int unsigned NzW    = 6;                       // bits per non-empty flag
+  localparam int unsigned NNz    = (WordW + NzW - 1) / NzW;
 
   if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
     $error("tp_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
@@ -231,11 +233,16 @@ module tp_scanner #(
 
   logic [L*WordW-1:0] masked;
   logic [WordW-1:0]   uni;
+  logic [NNz-1:0]     nz;  // a position in bits [k*NzW, (k+1)*NzW) (the OR ends in S3)
   always_comb begin
     uni = '0;
     for (int unsigned l = 0; l < L; l++) begin
       masked[l*WordW +: WordW] = raw[l*WordW +: WordW] & s2_mask;
       uni = uni | masked[l*WordW +: WordW];
+    end
+    for (int unsigned k = 0; k < NNz; k++) begin
+      nz[k] = 1'b0;
+      for (int unsigned b = k * NzW; b < (k + 1) * NzW && b < WordW; b++) nz[k] |= uni[b];
     end
   end
 
@@ -243,6 +250,7 @@ module tp_scanner #(
   logic               s3_valid, s3_last, s3_first;
   logic [L*WordW-1:0] s3_planes;
   logic [WordW-1:0]   s3_bits, s3_mask;
+  logic [NNz-1:0]     s3_nz;
   logic [AddrW-1:0]   s3_ptr;
   logic [TagW-1:0]    s3_tag;
 
@@ -253,6 +261,7 @@ module tp_scanner #(
       s3_first  <= 1'b0;
       s3_planes <= '0;
       s3_bits   <= '0;
+      s3_nz     <= '0;
       s3_mask   <= '0;
       s3_ptr    <= '0;
       s3_tag    <= '0;
@@ -262,6 +271,7 @@ module tp_scanner #(
       s3_first  <= s2_first;
       s3_planes <= masked;
       s3_bits   <= uni;
+      s3_nz     <= nz;
       s3_mask   <= s2_mask;
       s3_ptr    <= s2_ptr;
       s3_tag    <= s2_tag;
@@ -269,7 +279,7 @@ module tp_scanner #(
   end
 
   logic nonempty, push, opens, pushed_q;  // pushed_q: the group has a queued word
-  assign nonempty = |s3_bits;
+  assign nonempty = |s3_nz;
   assign push     = s3_valid && (nonempty || s3_last);
   assign opens    = nonempty && (s3_first || !pushed_q);
 
@@ -293,16 +303,18 @@ module tp_scanner #(
   end
 
   // ------------------------------------------------------------------ S4: count
-  logic                   s4_push;
+  logic                   s4_push, s4_drop;  // s4_drop: S3 dropped a word (a credit back)
   logic [QW-1:0]          s4_addr;
   logic [NPart*PartW-1:0] s4_part;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       s4_push <= 1'b0;
+      s4_drop <= 1'b0;
       s4_addr <= '0;
       s4_part <= '0;
     end else begin
       s4_push <= push;
+      s4_drop <= s3_valid && !push;
       s4_addr <= wr_q;
       s4_part <= part;
     end
@@ -369,7 +381,7 @@ module tp_scanner #(
       end
       if (issue) e_q <= elast ? '0 : e_q + EW'(1);
       // a credit per issued entry, back when its word is dropped or leaves the queue
-      credit_q <= credit_q - CrW'(issue) + CrW'(s3_valid && !push) + CrW'(pop);
+      credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(pop);
       if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
       if (push) wr_q <= wr_q + QW'(1);
       if (pop) rd_q <= rd_q + QW'(1);
