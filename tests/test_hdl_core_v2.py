@@ -23,6 +23,9 @@ CASES = {
                                                pci=[8, 8]), None),
     "conv-sp100": ("4x5x5-5c3p1-3fc", 0, dict(encoding="spikes", sparsity=1.0, pco=[2, 3],
                                                pci=[4, 8]), None),
+    "conv-ci23-whole-pixel-lanes": ("23x5x5-9c3p1-3fc", 0,
+                                    dict(encoding="spikes", sparsity=0.8, pco=[2, 3],
+                                         pci=[16, 8]), None),
     "conv-ci32-half-pixel-words": ("32x4x4-8c3p1-3fc", 0,
                                    dict(encoding="spikes", sparsity=0.9, pco=[2, 3],
                                         pci=[8, 8]), 2),
@@ -34,6 +37,7 @@ CASES = {
                                                         readout="spikes", k=2,
                                                         pco=[3, 7], pci=[4, 16]), None),
 }
+WHOLE = {"conv-ci23-whole-pixel-lanes"}  # core v2's own lanes (PCI = CI); others: the model's
 SLOW = {  # cases run by make test-all only
     "conv-k1-sp90",
     "conv-sp100",
@@ -49,6 +53,6 @@ def test_core_v2_matches_golden(tmp_path, case: str) -> None:
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 3, np.random.default_rng(4), density=0.3)
     r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5,
-                      version=2, spw=spw)
+                      version=2, spw=spw, model_pci=case not in WHOLE)
     assert r["pairs"] == golden.run(model, x).work[index]  # every pair once, per step
     assert max(r["occ"]) <= r["busy"] <= sum(r["occ"])

@@ -10,11 +10,13 @@ whether it is the group's first entry. A detector without any weight gets one em
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 from fireflys.compiler.bitmap import PackedLayer
 from fireflys.compiler.memimg import write_hex
+from fireflys.core.model import CompiledModel
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,21 @@ def default_spw(segs_per_pos: int, pci: int, kk: int, max_bits: int = MAX_WORD_B
         return segs_per_pos * max(1, min(kk, max_bits // pixel))
     return max(s for s in range(1, segs_per_pos + 1)
                if segs_per_pos % s == 0 and (s * pci <= max_bits or s == 1))
+
+
+def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> CompiledModel:
+    """Core v2's lanes: a copy of ``model`` whose layers with at most ``max_bits`` input
+    channels have PCI = CI (one segment per pixel, no padding lanes), so that a scanner word
+    is whole pixels (Kpw = max_bits // CI of them). The model's own PCI (v1's detector width,
+    Phi's pattern width) stays for the wider layers; weights and outputs are unchanged. On the
+    shipped scnn5 this cuts L4's scan list from 9 to 5 words per group."""
+    m = copy.copy(model)
+    m.layers = [copy.copy(ly) for ly in model.layers]
+    for ly in m.layers:
+        ci = int(ly.weight.shape[1])
+        if ci <= max_bits:
+            ly.pci = ci
+    return m
 
 
 def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,

@@ -27,6 +27,7 @@ import shutil
 from pathlib import Path
 
 from fireflys.compiler.memimg import write_memories
+from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.corefile import FLOW_FILES, core_file
 from fireflys.hwgen.params import TOP, core_params, core_params_v2
@@ -44,12 +45,15 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
     ``phi``, its layers' cores in Phi mode (pattern and PWP images too). ``core_version`` 2:
-    sparse core v2 (``tp_core``; no Phi, no dense baseline yet)."""
+    sparse core v2 (``tp_core``, lanes of whole pixels: :func:`whole_pixel_lanes`; no Phi, no
+    dense baseline yet)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
+    if core_version == 2:
+        model = whole_pixel_lanes(model)
     write_memories(model, mem)
     if phi is not None:
         phihw.write_images(model, phi, mem, match_segs)

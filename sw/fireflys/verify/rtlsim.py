@@ -20,6 +20,7 @@ import numpy as np
 from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import write_hex, write_memories
 from fireflys.compiler.perf import busy, occupancy, pair_counts, pixel_costs
+from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
@@ -134,6 +135,8 @@ def simulate(
     ``progress(frames_out, frames)`` is called every few seconds while the simulation runs.
     ``core_version`` 2: the accelerator built from sparse core v2 (``tp_core``)."""
     mdir = Path(model_dir)
+    if core_version == 2:
+        model = whole_pixel_lanes(model)
     key = _model_key(mdir, skip, phi) + ("-v2" if core_version == 2 else "")
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
     hw = wdir / "hw"
@@ -277,12 +280,15 @@ def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
     skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
     phi: PhiTables | None = None, match_segs: int | None = None, version: int = 1,
-    spw: int | None = None,
+    spw: int | None = None, model_pci: bool = False,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
     output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
     (``match_segs`` segment indices matched per cycle, default automatic). ``version`` 2:
-    sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic)."""
+    sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic; lanes of
+    whole pixels unless ``model_pci``: the model's PCI)."""
+    if version == 2 and not model_pci:
+        model = whole_pixel_lanes(model)
     wdir = Path(work_dir)
     mem = wdir / "mem"
     write_memories(model, mem)
