@@ -73,6 +73,7 @@ module tp_core #(
   localparam int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
   localparam int unsigned WordW  = Spw * Pci;
   localparam int unsigned CntW   = unsigned'($clog2(WordW + 1));
+  localparam int unsigned QSlotW = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1;
   localparam int unsigned PAddrW = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1;
   localparam int unsigned Mode   = Direct ? 1 : (Score ? 2 : 0);
   localparam int unsigned NumAcc = (Mode == 0) ? L : 1;
@@ -152,8 +153,10 @@ module tp_core #(
   for (genvar d = 0; d < Pco; d++) begin : g_det
     localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
     logic                   q_valid, q_ready, q_open, q_close, q_le1;
-    logic [WordW-1:0]       q_bits, q_mask;
-    logic [L*WordW-1:0]     q_planes;
+    logic [WordW-1:0]       q_bits, b_mask;
+    logic [L*WordW-1:0]     b_planes;
+    logic [QSlotW-1:0]      q_slot, b_slot;
+    logic                   q_free;
     logic [PAddrW-1:0]      q_ptr;
     logic [CntW-1:0]        q_count;
     logic [TagW-1:0]        q_tag, r_tag;
@@ -181,8 +184,11 @@ module tp_core #(
       .out_valid_o (q_valid),
       .out_ready_i (q_ready),
       .out_bits_o  (q_bits),
-      .out_planes_o(q_planes),
-      .out_mask_o  (q_mask),
+      .out_slot_o  (q_slot),
+      .body_slot_i (b_slot),
+      .body_planes_o(b_planes),
+      .body_mask_o (b_mask),
+      .free_i      (q_free),
       .out_ptr_o   (q_ptr),
       .out_count_o (q_count),
       .out_le1_o   (q_le1),
@@ -195,15 +201,18 @@ module tp_core #(
 
     tp_peeler #(
       .WordW(WordW), .L(L), .Mode(Mode), .WtDepth(WtDepth), .AccW(PAccW), .TagW(TagW),
-      .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : "")
+      .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : ""), .SlotW(QSlotW)
     ) u_peel (
       .clk_i      (clk_i),
       .rst_ni     (rst_ni),
       .in_valid_i (q_valid),
       .in_ready_o (q_ready),
       .in_bits_i  (q_bits),
-      .in_planes_i(q_planes),
-      .in_mask_i  (q_mask),
+      .in_slot_i  (q_slot),
+      .body_slot_o(b_slot),
+      .body_planes_i(b_planes),
+      .body_mask_i(b_mask),
+      .free_o     (q_free),
       .in_ptr_i   (q_ptr),
       .in_count_i (q_count),
       .in_le1_i   (q_le1),

@@ -2,9 +2,11 @@
 // steps at once.
 //
 // A word (from the scanner's FIFO) holds the positions to peel, bits = OR_t(spikes) & mask,
-// with its planes (spikes & mask of every plane), the word's weight mask, the address of the
-// weight of the mask's lowest bit (ptr) and count = popcount(bits), computed by the scanner:
-// the end of a word comes from a down-counter, never from a wide zero test. Each cycle the
+// the address of the weight of the mask's lowest bit (ptr) and count = popcount(bits),
+// computed by the scanner: the end of a word comes from a down-counter, never from a wide
+// zero test. Its planes (spikes & mask of every plane) and weight mask stay in the scanner's
+// queue slot (in_slot_i): the peeler reads them there (body_slot_o) while it peels the word
+// and frees the slot on the word's last cycle (free_o). Each cycle the
 // lowest set bit y of the remaining bits is peeled: one subtractor x - 1 gives y = x & ~(x-1),
 // the rest x & (x-1) and the bits below y, ~x & (x-1); the weight sits at
 // ptr + popcount(mask & below). It is read once and added to the accumulator of every plane
@@ -42,15 +44,19 @@ module tp_peeler #(
   // derived
   parameter int unsigned AddrW   = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
   parameter int unsigned CntW    = unsigned'($clog2(WordW + 1)),
-  parameter int unsigned NumAcc  = (Mode == 0) ? L : 1
+  parameter int unsigned NumAcc  = (Mode == 0) ? L : 1,
+  parameter int unsigned SlotW   = 4
 ) (
   input  logic                   clk_i,
   input  logic                   rst_ni,
   input  logic                   in_valid_i,
   output logic                   in_ready_o,
   input  logic [WordW-1:0]       in_bits_i,    // positions to peel (OR over planes & mask)
-  input  logic [L*WordW-1:0]     in_planes_i,  // plane l at [l*WordW +: WordW]
-  input  logic [WordW-1:0]       in_mask_i,    // the word's weight mask
+  input  logic [SlotW-1:0]       in_slot_i,    // the word's queue slot
+  output logic [SlotW-1:0]       body_slot_o,  // the slot of the word being peeled
+  input  logic [L*WordW-1:0]     body_planes_i,  // its planes: plane l at [l*WordW +: WordW]
+  input  logic [WordW-1:0]       body_mask_i,    // its weight mask
+  output logic                   free_o,       // the word's last cycle: its slot is free
   input  logic [AddrW-1:0]       in_ptr_i,     // weight address of the mask's lowest bit
   input  logic [CntW-1:0]        in_count_i,   // popcount(in_bits_i)
   input  logic                   in_le1_i,     // in_count_i <= 1 (from the scanner's queue)
@@ -88,8 +94,8 @@ module tp_peeler #(
   // grp_q: a group is open after the words loaded so far. Per word: a group is open while it
   // is peeled (opened_q); its first cycle flushes the group open before it (flush_q).
   logic               act_q, first_q, last_q, close_q, opened_q, flush_q, grp_q;
-  logic [WordW-1:0]   x_q, mask_q;
-  logic [L*WordW-1:0] planes_q;
+  logic [WordW-1:0]   x_q;
+  logic [SlotW-1:0]   slot_q;
   logic [AddrW-1:0]   ptr_q;
   logic [CntW-1:0]    rem_q;          // positions left
   logic [CntW:0]      cyc_q;          // cycles left (the extra cycle needs one more bit)
@@ -113,7 +119,7 @@ module tp_peeler #(
     for (genvar k = 0; k < NChunk; k++) begin : g_part
       localparam int unsigned Lo = k * Chunk;
       localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
-      assign lpart[l*NChunk + k] = |(planes_q[l*WordW + Lo +: N] & y[Lo +: N]);
+      assign lpart[l*NChunk + k] = |(body_planes_i[l*WordW + Lo +: N] & y[Lo +: N]);
     end
   end
 
@@ -127,8 +133,7 @@ module tp_peeler #(
       flush_q  <= 1'b0;
       grp_q    <= 1'b0;
       x_q      <= '0;
-      mask_q   <= '0;
-      planes_q <= '0;
+      slot_q   <= '0;
       ptr_q    <= '0;
       rem_q    <= '0;
       cyc_q    <= '0;
@@ -143,8 +148,7 @@ module tp_peeler #(
       flush_q  <= in_open_i && grp_q;
       grp_q    <= !in_close_i && (in_open_i || grp_q);
       x_q      <= in_bits_i;
-      mask_q   <= in_mask_i;
-      planes_q <= in_planes_i;
+      slot_q   <= in_slot_i;
       ptr_q    <= in_ptr_i;
       rem_q    <= in_count_i;
       if (conflict)      cyc_q <= (CntW + 1)'(2);
@@ -165,7 +169,9 @@ module tp_peeler #(
       last_q  <= (cyc_q == (CntW + 1)'(2));
     end
   end
-  assign busy_o = act_q;
+  assign busy_o      = act_q;
+  assign body_slot_o = slot_q;
+  assign free_o      = act_q && last_q;
 
   // ------------------------------------------------------------------ B: chunk popcounts
   // events per cycle, ev = {close with a result, close, flush}: flush on the first cycle of a
@@ -192,7 +198,7 @@ module tp_peeler #(
       b_ev    <= {act_q && last_q && close_q && opened_q, act_q && last_q && close_q,
                   act_q && first_q && flush_q};
       b_lpart <= peel ? lpart : '0;
-      b_rmask <= mask_q & below;
+      b_rmask <= body_mask_i & below;
       b_ptr   <= ptr_q;
       b_tag   <= (first_q && flush_q) ? ftag_q : tag_q;
     end

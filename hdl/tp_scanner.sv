@@ -14,10 +14,14 @@
 // A queued word opens its group when it is the group's first word with a position.
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read |
-// S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union |
-// S3 non-empty test, queue write, part counts | S4 count (a dropped word's credit back) | S5 count and "count <= 1" -> queue
-// (the entry becomes visible).
-// The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler.
+// S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union,
+// 6-bit ORs of the union | S3 non-empty test, queue write, part counts | S4 count (a dropped
+// word's credit back) | S5 count and "count <= 1" -> queue (the entry becomes visible).
+// The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
+// head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
+// and mask stay in its slot and are read there while it is peeled (body_slot_i), so the
+// peeler keeps no copy. A slot (and its credit) comes back with free_i, when the peeler is
+// done with the word.
 module tp_scanner #(
   parameter int unsigned L         = 4,
   parameter int unsigned Ci        = 8,
@@ -38,7 +42,8 @@ module tp_scanner #(
   parameter int unsigned AW        = (Depth > 1) ? unsigned'($clog2(Depth)) : 1,
   parameter int unsigned WordW     = Spw * Pci,
   parameter int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW      = unsigned'($clog2(WordW + 1))
+  parameter int unsigned CntW      = unsigned'($clog2(WordW + 1)),
+  parameter int unsigned SlotW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
@@ -53,8 +58,11 @@ module tp_scanner #(
   output logic               out_valid_o,  // queued words, to tp_peeler
   input  logic               out_ready_i,
   output logic [WordW-1:0]   out_bits_o,
-  output logic [L*WordW-1:0] out_planes_o,
-  output logic [WordW-1:0]   out_mask_o,
+  output logic [SlotW-1:0]   out_slot_o,   // the head's queue slot
+  input  logic [SlotW-1:0]   body_slot_i,  // planes and mask of the word in this slot
+  output logic [L*WordW-1:0] body_planes_o,
+  output logic [WordW-1:0]   body_mask_o,
+  input  logic               free_i,       // the peeler is done with a loaded word
   output logic [AddrW-1:0]   out_ptr_o,
   output logic [CntW-1:0]    out_count_o,
   output logic               out_le1_o,    // count <= 1
@@ -74,12 +82,13 @@ module tp_scanner #(
   localparam int unsigned WIdxW  = (Nw > 1) ? unsigned'($clog2(Nw)) : 1;
   localparam int unsigned EW     = (Entries > 1) ? unsigned'($clog2(Entries)) : 1;
   localparam int unsigned EntW   = WIdxW + WordW + AddrW + TagW + 1;
-  localparam int unsigned QW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1;
+  localparam int unsigned QW     = SlotW;
   localparam int unsigned CrW    = QW + 1;
   localparam int unsigned Span   = 16;                      // bits per part count
   localparam int unsigned NPart  = (WordW + Span - 1) / Span;
   localparam int unsigned PartW  = 5;
-  localparam int unsigned QWordW = WordW * (L + 2) + AddrW + TagW + 2;
+  localparam int unsigned HeadW  = WordW + AddrW + TagW + 2;
+  localparam int unsigned BodyW  = WordW * (L + 1);
   localparam int unsigned NzW    = 6;                       // bits per non-empty flag
   localparam int unsigned NNz    = (WordW + NzW - 1) / NzW;
 
@@ -293,13 +302,17 @@ module tp_scanner #(
     );
   end
 
-  (* ram_style = "distributed" *) logic [QWordW-1:0] qword [FifoDepth];
+  (* ram_style = "distributed" *) logic [HeadW-1:0]  qhead [FifoDepth];
+  (* ram_style = "distributed" *) logic [BodyW-1:0]  qbody [FifoDepth];
   (* ram_style = "distributed" *) logic [CntW:0]     qcount [FifoDepth];  // {count <= 1, count}
   logic [QW-1:0] wr_q, rd_q;
   logic [CrW-1:0] occ_q;
 
   always_ff @(posedge clk_i) begin
-    if (push) qword[wr_q] <= {s3_tag, s3_last, opens, s3_ptr, s3_mask, s3_planes, s3_bits};
+    if (push) begin
+      qhead[wr_q] <= {s3_tag, s3_last, opens, s3_ptr, s3_bits};
+      qbody[wr_q] <= {s3_mask, s3_planes};
+    end
   end
 
   // ------------------------------------------------------------------ S4: count
@@ -356,8 +369,9 @@ module tp_scanner #(
   logic pop;
   assign out_valid_o = (occ_q != '0);
   assign pop = out_valid_o && out_ready_i;
-  assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_mask_o, out_planes_o,
-          out_bits_o} = qword[rd_q];
+  assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = qhead[rd_q];
+  assign out_slot_o = rd_q;
+  assign {body_mask_o, body_planes_o} = qbody[body_slot_i];
   assign {out_le1_o, out_count_o} = qcount[rd_q];
 
   always_ff @(posedge clk_i) begin
@@ -380,8 +394,8 @@ module tp_scanner #(
         hold_q <= 1'b0;
       end
       if (issue) e_q <= elast ? '0 : e_q + EW'(1);
-      // a credit per issued entry, back when its word is dropped or leaves the queue
-      credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(pop);
+      // a credit per issued entry, back when its word is dropped or the peeler frees it
+      credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(free_i);
       if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
       if (push) wr_q <= wr_q + QW'(1);
       if (pop) rd_q <= rd_q + QW'(1);
@@ -390,11 +404,18 @@ module tp_scanner #(
   end
 
   // ------------------------------------------------------------------ checks (simulation too)
+  logic [CrW-1:0] held_q;  // words loaded and not yet freed (checks only)
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) held_q <= '0;
+    else         held_q <= held_q + CrW'(pop) - CrW'(free_i);
+  end
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       assert (occ_q <= CrW'(FifoDepth) && credit_q <= CrW'(FifoDepth))
         else $error("tp_scanner: queue occupancy %0d or credits %0d past the depth",
                     occ_q, credit_q);
+      assert (!free_i || held_q != '0)
+        else $error("tp_scanner: a slot freed that no loaded word holds");
     end
   end
 

@@ -48,6 +48,8 @@ module scan_harness #(
   localparam int unsigned Span  = (KH - 1) * W + KW;
   localparam int unsigned Depth = (Span + Hold < H * W) ? Span + Hold : H * W;
   localparam int unsigned AW    = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+  localparam int unsigned QSlotW = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1;
+  localparam int unsigned FreeLat = 3;
 
   logic              wr_en;
   logic [AW-1:0]     wr_addr;
@@ -85,6 +87,14 @@ module scan_harness #(
     /* verilator lint_off UNUSEDSIGNAL */
     logic scan, waiting;
     /* verilator lint_on UNUSEDSIGNAL */
+    // the head's planes and mask are read in its own slot; a popped word frees its slot
+    // FreeLat cycles later (the peeler's word time), so the credits run short sooner
+    logic [QSlotW-1:0]  slot;
+    logic [FreeLat-1:0] popped_q;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) popped_q <= '0;
+      else popped_q <= {popped_q[FreeLat-2:0], out_valid_o[d] && out_ready_i[d]};
+    end
     tp_scanner #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(32'(EntriesOf[d*16 +: 16])), .WtDepth(WtDepth), .TagW(TagW),
@@ -103,8 +113,11 @@ module scan_harness #(
       .out_valid_o (out_valid_o[d]),
       .out_ready_i (out_ready_i[d]),
       .out_bits_o  (out_bits_o[d*WordW +: WordW]),
-      .out_planes_o(out_planes_o[d*L*WordW +: L*WordW]),
-      .out_mask_o  (out_mask_o[d*WordW +: WordW]),
+      .out_slot_o  (slot),
+      .body_slot_i (slot),
+      .body_planes_o(out_planes_o[d*L*WordW +: L*WordW]),
+      .body_mask_o (out_mask_o[d*WordW +: WordW]),
+      .free_i      (popped_q[FreeLat-1]),
       .out_ptr_o   (out_ptr_o[d*AddrW +: AddrW]),
       .out_count_o (out_count_o[d*CntW +: CntW]),
       .out_le1_o   (out_le1_o[d]),

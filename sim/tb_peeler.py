@@ -3,9 +3,11 @@
 FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, le1 = count <= 1, open, close,
 tag; hex), the input gap probability and the seed, and the expected events in order
 (["res", accumulator word, tag], ["done"]; a result and a done in one cycle: the result
-first). Checks every event,
+first). Word i sits in queue slot i mod Slots: the testbench answers the peeler's body reads
+(planes and mask of the slot) like the scanner's queue. Checks every event,
 the peel stage's busy cycles (one position per cycle, a word with no position one cycle, the
-extra cycle of an open-and-close word, no bubble between words) and the pair counter.
+extra cycle of an open-and-close word, no bubble between words), the pair counter and that
+each word frees its slot once, on its last cycle.
 """
 
 from __future__ import annotations
@@ -15,27 +17,48 @@ import os
 import random
 
 import cocotb
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from streams import StreamSource, bernoulli_gaps
 from tbutil import start
 
-FIELDS = ("bits", "planes", "mask", "ptr", "count", "le1", "open", "close", "tag")
+FIELDS = ("bits", "slot", "ptr", "count", "le1", "open", "close", "tag")  # the head
+BODY = ("planes", "mask")  # read in the word's slot while it is peeled
+
+
+async def answer_body_reads(dut, source: StreamSource, bodies: list[tuple[int, int]],
+                            slots: int) -> None:
+    """Drive the planes and mask of the slot the peeler reads (the last word loaded holds
+    it), between edges, like the scanner queue's LUT-RAM read."""
+    while True:
+        await FallingEdge(dut.clk_i)
+        k = source.accepted - 1
+        if k >= 0 and int(dut.body_slot_o.value) == k % slots:
+            dut.body_planes_i.value, dut.body_mask_i.value = bodies[k]
+        else:  # no word in that slot: garbage the peeler must not use
+            dut.body_planes_i.value = 0
+            dut.body_mask_i.value = 0
 
 
 @cocotb.test()
 async def peeler_matches_model(dut) -> None:
     stim = json.loads(open(os.environ["FIREFLYS_STIM"]).read())
     rng = random.Random(stim["seed"])
+    slots = 1 << len(dut.in_slot_i)
+    for i, w in enumerate(stim["words"]):
+        w["slot"] = hex(i % slots)
     words = [tuple(int(w[f], 16) for f in FIELDS) for w in stim["words"]]
+    bodies = [tuple(int(w[f], 16) for f in BODY) for w in stim["words"]]
     want = stim["results"]
-    await start(dut, *(f"in_{f}_i" for f in (*FIELDS, "valid")))
+    await start(dut, *(f"in_{f}_i" for f in (*FIELDS, "valid")), "body_planes_i",
+                "body_mask_i")
     source = StreamSource(dut, dut.clk_i, valid="in_valid_i", ready="in_ready_o",
                           data=[f"in_{f}_i" for f in FIELDS],
                           gaps=bernoulli_gaps(rng, stim["in_gap"]))
     for w in words:
         source.append(w)
-    got, busy, pairs, cycles = [], 0, 0, 0
+    cocotb.start_soon(answer_body_reads(dut, source, bodies, slots))
+    got, busy, pairs, cycles, frees = [], 0, 0, 0, 0
     while len(got) < len(want) or source.accepted < len(words):
         await RisingEdge(dut.clk_i)
         await ReadOnly()
@@ -43,6 +66,10 @@ async def peeler_matches_model(dut) -> None:
         assert cycles < 100 * len(words) + 1000, f"stuck after {len(got)} results"
         busy += int(dut.busy_o.value)
         pairs += int(dut.pair_o.value)
+        if dut.free_o.value:
+            frees += 1
+            assert dut.busy_o.value and frees <= source.accepted, "a slot freed twice"
+            assert int(dut.body_slot_o.value) == (frees - 1) % slots, "the wrong slot freed"
         events = []
         if dut.res_valid_o.value:
             events.append(["res", hex(int(dut.res_acc_o.value)), hex(int(dut.res_tag_o.value))])
@@ -58,7 +85,9 @@ async def peeler_matches_model(dut) -> None:
         await ReadOnly()
         busy += int(dut.busy_o.value)
         pairs += int(dut.pair_o.value)
+        frees += int(dut.free_o.value)
         assert not dut.res_valid_o.value, "a result without a group end"
         assert not dut.done_o.value, "a done without a closing word"
     assert busy == stim["busy"], f"peel stage busy {busy} cycles, model {stim['busy']}"
     assert pairs == stim["pairs"], f"{pairs} positions peeled, model {stim['pairs']}"
+    assert frees == len(words), f"{frees} slots freed, {len(words)} words"
