@@ -114,10 +114,11 @@ module tp_scanner #(
   logic              hold_q;   // a window is held
   logic [AW-1:0]     base_q;
   logic [KK-1:0]     img_q;
-  logic [EW-1:0]     e_q;
+  logic [EW-1:0]     e_q, e_nx_q;  // the entry issued next, and the one after it
+  logic              elast_q;       // e_q is the last entry
   logic [CrW-1:0]    credit_q;
   logic              issue, elast, take;
-  assign elast  = (e_q == EW'(Entries - 1));
+  assign elast  = elast_q;
   assign issue  = hold_q && (credit_q != '0);
   assign take   = desc_valid_i && (!hold_q || (issue && elast));
   assign desc_take_o = take;
@@ -380,6 +381,8 @@ module tp_scanner #(
       base_q   <= '0;
       img_q    <= '0;
       e_q      <= '0;
+      e_nx_q   <= EW'(1);
+      elast_q  <= (Entries == 1);
       credit_q <= CrW'(FifoDepth);
       pushed_q <= 1'b0;
       wr_q     <= '0;
@@ -393,7 +396,12 @@ module tp_scanner #(
       end else if (issue && elast) begin
         hold_q <= 1'b0;
       end
-      if (issue) e_q <= elast ? '0 : e_q + EW'(1);
+      // the next index is kept ready (no adder between the issue test and the list ROM)
+      if (issue) begin
+        e_q     <= elast_q ? '0 : e_nx_q;
+        e_nx_q  <= elast_q ? EW'(1) : e_nx_q + EW'(1);
+        elast_q <= elast_q ? (Entries == 1) : (e_nx_q == EW'(Entries - 1));
+      end
       // a credit per issued entry, back when its word is dropped or the peeler frees it
       credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(free_i);
       if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
