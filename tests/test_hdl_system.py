@@ -123,3 +123,24 @@ def test_core_v2_backpressure_gaps_and_reset(tmp_path) -> None:
     r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.2, reset_at=377,
                  work_dir=tmp_path / "w", core_version=2)
     assert r.raw["frames_out"] == len(x)
+
+
+@pytest.mark.slow
+def test_core_v2_shipped_scnn5_200_mnist_frames(tmp_path) -> None:
+    """The shipped trained scnn5 on core v2: 200 held-out MNIST frames with gaps and
+    back-pressure, then again with a reset in the middle of a frame; every core's stream and
+    the readout bit-exact (needs ../shared/datasets/mnist)."""
+    from fireflys.cli.options import eval_frames
+    from fireflys.core.model import load_model
+    from fireflys.paths import REPO
+
+    mdir = REPO / "models" / "scnn5_mnist"
+    model = load_model(mdir)
+    x, _ = eval_frames(model, mdir, "mnist", 200, 0)
+    r = simulate(model, mdir, x, in_gap=0.2, out_stall=0.3, seed=9,
+                 work_dir=tmp_path / "w", core_version=2)
+    assert r.raw["frames_out"] == 200 and r.pairs == golden.run(model, x).work
+    r = simulate(model, mdir, x, in_gap=0.1, out_stall=0.1, reset_at=20_000, seed=4,
+                 work_dir=tmp_path / "w", core_version=2)
+    assert r.raw["frames_out"] == 200
+
