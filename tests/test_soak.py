@@ -31,3 +31,17 @@ def test_soak_resets_and_malformed_frames(tmp_path) -> None:
     p = subprocess.run([str(tmp_path / "obj" / "soak_tb")], capture_output=True, text=True,
                        cwd=tmp_path)
     assert p.returncode != 0 and "FAIL: frame 13: output" in p.stdout + p.stderr
+
+
+def test_soak_frame_periods_v2(tmp_path) -> None:
+    """The testbench prints every output's cycle: with no gaps, stalls or resets the period
+    statistics exist, are ordered, and no period is shorter than the input beats of a frame
+    (one pixel per beat) nor their sum longer than the run."""
+    rng = np.random.default_rng(8)
+    model = random_compiled(rng, "1x6x6-4c3p1-mp2-6fc")
+    x = random_input(model, 20, rng, density=0.4)
+    r = soak(model, x, tmp_path, in_gap=0.0, out_stall=0.0, reset_rate=0.0, bad_rate=0.0,
+             core_version=2)
+    assert r.passed, r.message
+    assert 36 <= r.period_p50 <= r.period_p99 <= r.period_max
+    assert 36 <= r.period_mean and r.period_mean * 19 < r.cycles

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from fireflys.cli.options import add_model_dir, fraction
+from fireflys.cli.options import (
+    add_dataset,
+    add_frames,
+    add_model_dir,
+    add_seed,
+    eval_frames,
+    fraction,
+    int_list,
+)
 from fireflys.core.model import load_model
 
 
@@ -34,6 +43,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"wrote {out}")
     return 0
 
+def cmd_bench_hw(args: argparse.Namespace) -> int:
+    from fireflys.progress import bar, say
+    from fireflys.report.benchhw import bench_hw
+
+    model = load_model(args.model_dir)
+    name = args.name or Path(args.model_dir).resolve().name
+    n = max(args.frames, args.sim_frames)
+    x, y = eval_frames(model, args.model_dir, args.dataset, n, args.seed)
+    if len(x) < args.frames:
+        print(f"fireflys bench-hw: only {len(x)} held-out {args.dataset} frames, "
+              f"--frames {args.frames} asked", file=sys.stderr)
+        return 2
+    ys = None if y is None else y[:args.sim_frames]
+    work = Path(args.work or f"build/bench_hw/{name}")
+    print(f"bench-hw: {model.arch} on core v2 -> {args.out} (work {work}; every step takes "
+          "minutes, the ECP5 place and route the longest)", flush=True)
+    s = bench_hw(model, Path(args.model_dir), name, Path(args.out), work,
+                 x_sim=x[:args.sim_frames], y_sim=ys, x_soak=x[:args.frames],
+                 seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
+                 reuse=args.reuse, preset=args.preset, say=say, bar=bar)
+    print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "
+          f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}; "
+          f"Verilator {s['verilator_frames_per_s']:.1f} frames/s")
+    print(f"Yosys xcup (estimate): {s['lut']:.0f} LUT ({s['lut_mem']:.0f} as memory), "
+          f"{s['ff']:.0f} FF, {s['bram36']:g} BRAM36, {s['dsp']:.0f} DSP, "
+          f"{s['lut_levels_max']} LUT levels")
+    if "ecp5_fmax_mhz" in s:
+        seeds = ", ".join(f"{f:.1f}" for f in s["ecp5_seeds"])
+        print(f"nextpnr-ecp5 LFE5U-85F: worst {s['ecp5_fmax_mhz']:.1f} MHz (seeds: {seeds}) "
+              f"-> {s['fps_ecp5']:.0f} frames/s")
+    print(f"wrote {Path(args.out) / 'summary.json'} and the report next to it")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +90,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--name", help="report name (default: the model directory's name)")
     rp.add_argument("--out", required=True, help="output directory (report.json, .txt, PNGs)")
     rp.set_defaults(func=cmd_report)
+
+    bh = sub.add_parser("bench-hw", help="end-to-end hardware benchmark on core v2: system "
+                        "test, cycles/frame over a stream, Yosys xcup area and LUT levels, "
+                        "nextpnr-ecp5 Fmax over seeds -> OUT/summary.json + report")
+    add_model_dir(bh)
+    add_frames(bh, 1000, "frames streamed back to back for cycles/frame (default 1000)")
+    bh.add_argument("--sim-frames", type=int, default=200,
+                    help="frames of the cocotb system test, per-core cycles (default 200)")
+    add_dataset(bh, default="mnist")
+    add_seed(bh, 1)
+    bh.add_argument("--seeds", type=int_list, default=[1, 2, 3],
+                    help="nextpnr seeds (default 1,2,3; the worst is quoted)")
+    bh.add_argument("--freq", type=float, default=150.0,
+                    help="nextpnr target clock in MHz (default 150; Fmax is measured anyway)")
+    bh.add_argument("--no-pnr", action="store_true", help="skip the ECP5 place and route")
+    bh.add_argument("--reuse", action="store_true",
+                    help="reuse the results of steps already in the work directory")
+    bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
+                    help="compare with FireFly-S's published numbers for this network")
+    bh.add_argument("--name", help="report name (default: the model directory's name)")
+    bh.add_argument("--work", help="work directory (default build/bench_hw/<name>)")
+    bh.add_argument("--out", required=True, help="output directory (summary.json, report)")
+    bh.set_defaults(func=cmd_bench_hw)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

@@ -118,7 +118,13 @@ def cmd_soak(args: argparse.Namespace) -> int:
                  reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed,
                  phi=tables, progress=progress, core_version=args.core)
     print(r.message)
-    print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s")
+    if r.period_mean is not None:
+        print(f"cycles between outputs: mean {r.period_mean:.0f}, p50 {r.period_p50:.0f}, "
+              f"p99 {r.period_p99:.0f}, max {r.period_max}"
+              + ("" if args.in_gap == args.out_stall == 0 else
+                 " (with input gaps and output stalls)"))
+    print(f"build {r.build_s:.0f} s, run {r.run_s:.0f} s ({len(x) / max(r.run_s, 1e-9):.1f} "
+          "frames/s in Verilator)")
     if args.json:
         write_json(args.json, dict(r.as_dict(), model_dir=str(args.model_dir),
                                     dataset=args.dataset, core_version=args.core))

@@ -184,15 +184,17 @@ def read_netlist(path: Path) -> dict[str, Any]:
 
 
 def xcup_netlist(sources: list[Path], top: str, work: Path,
-                 params: dict[str, object] | None = None, data: list[Path] = ()) -> Path:
+                 params: dict[str, object] | None = None, data: list[Path] = (),
+                 stat: bool = False) -> Path:
     """``synth_xilinx -family xcup -noiopad -flatten`` of ``top`` as a JSON netlist (read by
     :func:`levels`); ``params`` override the top's parameters (strings quoted), ``data``:
-    memory images they name."""
+    memory images they name; ``stat``: also ``stat -json`` into ``work/<top>_stat.json``."""
     work.mkdir(parents=True, exist_ok=True)
     net = (work / f"{top}_xcup.json").resolve()
     files = " ".join(str(p.resolve()) for p in sources)
     gs = " ".join(f"-G{k}={v}" for k, v in (params or {}).items())
     run_yosys([f"read_slang -j 1 {gs} --top {top} {files}", "chformal -remove",
                f"synth_xilinx -family xcup -noiopad -flatten -top {top}",
+               *([f"tee -q -o {net.parent / f'{top}_stat.json'} stat -json"] if stat else []),
                f"write_json {net}"], work / "levels_yosys.log", work, [*sources, *data])
     return net

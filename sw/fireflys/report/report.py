@@ -97,7 +97,8 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
         "cycles_per_frame": period,
         "slowest_ideal_cycles": float(sim["slowest_ideal_cycles"]),
         "fps_at_333mhz": CLOCK_MHZ * 1e6 / period,
-        "max_prediction_error": max(abs(o["prediction_error"]) for o in ops),
+        "max_prediction_error": max((abs(o["prediction_error"]) for o in ops
+                                     if o["prediction_error"] is not None), default=None),
     }
     if dense is not None:
         d = _load_json(dense, "dense-baseline simulation report")
@@ -130,6 +131,13 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
     return rep
 
 
+def _num(v: float | None, fmt: str) -> str:
+    """``v`` formatted, or a right-aligned "-" where there is no value (no cycle model)."""
+    if v is not None:
+        return format(v, fmt)
+    return "-".rjust(int(fmt.split(".")[0]))
+
+
 def table(rep: dict[str, Any]) -> str:
     """Text tables: per core, then totals against FireFly-S."""
     lines = [f"{'core':6s} {'layer':12s} {'PCO':>4s} {'pairs/frame':>12s} {'ideal':>9s} "
@@ -139,8 +147,9 @@ def table(rep: dict[str, Any]) -> str:
         r = o.get("resources_xcup", {})
         lines.append(
             f"{o['name']:6s} {o['layer']:12s} {o['pco']:4d} {o['work_per_frame']:12.0f} "
-            f"{o['ideal_cycles']:9.0f} {o['predicted_cycles']:10.0f} {o['busy_cycles']:9.0f} "
-            f"{100 * o['prediction_error']:7.1f}% {r.get('lut', 0):7.0f} {r.get('ff', 0):7.0f} "
+            f"{o['ideal_cycles']:9.0f} {_num(o['predicted_cycles'], '10.0f')} "
+            f"{o['busy_cycles']:9.0f} {_num(o['prediction_error'], '8.1%')} "
+            f"{r.get('lut', 0):7.0f} {r.get('ff', 0):7.0f} "
             f"{r.get('bram36', 0):6.1f}")
     lines.append(f"frame period {rep['cycles_per_frame']:.0f} cycles: "
                  f"{rep['fps_at_333mhz']:.0f} frames/s at 333 MHz")
@@ -188,7 +197,7 @@ def plots(rep: dict[str, Any], out: Path) -> dict[str, Path]:
     files = {
         "cycles": bars(out / "cycles.png", names, [
             ("ideal", [o["ideal_cycles"] for o in ly]),
-            ("predicted", [o["predicted_cycles"] for o in ly]),
+            ("predicted", [o["predicted_cycles"] or 0 for o in ly]),
             ("measured (RTL)", [o["busy_cycles"] for o in ly])],
             "cycles / frame", f"{rep['model']}: cycles per core", rep["cycles_per_frame"]),
         "sparsity": bars(out / "sparsity.png", names, [

@@ -48,6 +48,12 @@ class SoakResult:
     run_s: float
     passed: bool
     message: str  # the testbench's verdict line
+    # cycles between consecutive outputs (the frame period each frame took; meaningful as
+    # the accelerator's throughput when nothing else stalls it: no gaps, stalls or resets)
+    period_mean: float | None = None
+    period_p50: float | None = None
+    period_p99: float | None = None
+    period_max: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -110,8 +116,9 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
     write_plan(vec / "plan.hex", plan)
     t1 = time.time()
     cmd = [str(exe), f"+gap={round(in_gap * 100)}", f"+stall={round(out_stall * 100)}",
-           f"+seed={seed}"]
+           f"+seed={seed}", "+times"]
     lines: list[str] = []
+    out_at: list[int] = []
     with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as p:
         timer = threading.Timer(timeout, p.kill)  # the progress lines may be far apart
@@ -121,6 +128,8 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
             if ln.startswith("progress: "):
                 if progress is not None:
                     progress(int(ln.split()[1]), len(x))
+            elif ln.startswith("out: "):
+                out_at.append(int(ln.split()[1]))
             else:
                 lines.append(ln)
         timer.cancel()
@@ -131,8 +140,13 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
                    out.strip().splitlines()[-1] if out.strip() else "no output")
     m = re.search(r"PASS: (\d+) frames.*?(\d+) malformed frames flagged, (\d+) resets, "
                   r"(\d+) cycles", verdict)
+    per = np.diff(np.asarray(out_at, dtype=np.int64))
+    stats = {} if per.size == 0 else {
+        "period_mean": round(float(per.mean()), 1),
+        "period_p50": float(np.percentile(per, 50)),
+        "period_p99": float(np.percentile(per, 99)), "period_max": int(per.max())}
     return SoakResult(
-        model=str(model.arch), mode="phi" if phi is not None else "bitmap", frames=len(x),
+        **stats, model=str(model.arch), mode="phi" if phi is not None else "bitmap", frames=len(x),
         resets=int(m.group(3)) if m else -1,
         malformed=int(m.group(2)) if m else -1, cycles=int(m.group(4)) if m else -1,
         in_gap=in_gap, out_stall=out_stall, seed=seed, build_s=round(build_s, 1),

@@ -14,7 +14,9 @@ module {{ sim_tb }};
   initial $readmemh("{{ out_hex }}", out_mem);
   initial $readmemh("{{ plan_hex }}", plan);
   int unsigned gap_pct, stall_pct, seed, rnd_in, rnd_out;
+  logic times;  // +times: print the cycle of every output (frame periods)
   initial begin
+    times = $test$plusargs("times") != 0;
     gap_pct = 0;
     stall_pct = 0;
     seed = 1;
@@ -118,6 +120,7 @@ module {{ sim_tb }};
                  frame_count, since_reset);
         since_reset <= since_reset + 1;
         f_out <= f_out + 1;
+        if (times) $display("out: %0d", cycles);
         if ((f_out + 1) % 100 == 0) begin
           $display("progress: %0d", f_out + 1);
           $fflush();
