@@ -43,6 +43,7 @@ module tp_core #(
   parameter int unsigned Hold      = 8,      // ring slack in pixels
   parameter int unsigned NumWin    = 2,      // windows in flight
   parameter int unsigned FifoDepth = 16,     // scanner queue depth
+  parameter int unsigned NumBuf    = 4,      // output pixel buffers (a power of two >= 2)
   parameter logic [Pco*16-1:0] EntriesOf = '0,  // scan-list length of detector d at [d*16]
   parameter int unsigned SlotW     = 16,
   parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c; all zero: slot c
@@ -81,8 +82,7 @@ module tp_core #(
   localparam int unsigned PixW   = Score ? Co * ScoreW : T * Co;
   localparam int unsigned Ho     = H + 2 * Pad - KH + 1;
   localparam int unsigned Wo     = W + 2 * Pad - KW + 1;
-  localparam int unsigned NumBuf = 4;
-  localparam int unsigned BufW   = 2;
+  localparam int unsigned BufW   = unsigned'($clog2(NumBuf));
 
   localparam bit PlainSlots = (SlotOf == '0);
   function automatic int unsigned slot(input int unsigned c);
@@ -99,6 +99,9 @@ module tp_core #(
   endfunction
   if (!slots_ok()) begin : g_bad_slots
     $error("tp_core: SlotOf must give every channel its own slot < Groups * Pco");
+  end
+  if (NumBuf < 2 || NumBuf != (1 << BufW)) begin : g_bad_bufs
+    $error("tp_core: NumBuf must be a power of two >= 2");
   end
   if (Direct && Score) begin : g_bad_mode
     $error("tp_core: a direct-input core with an integrate readout is not supported");

@@ -6,11 +6,12 @@
 // already holds the sum over the steps (tp_peeler Mode 2), score = acc + T * bias; without,
 // one accumulator serves every step (NumAcc = 1), score = T * cur.
 // The bias and threshold of the result's group come from LUT ROMs (BiasFile, ThetaFile,
-// one word per group). in_done_i travels down the pipeline next to the results (with or
+// one word per group), read combinationally. in_done_i travels down the pipeline next to the results (with or
 // without a result in the same cycle) and comes out as out_done_o in the result's cycle.
 //
-// Pipeline: R table read | P currents | C cur - theta, cur - theta - 1 | per step t: A leak
-// (t > 0), B add, spike = !sign(V + cur - theta - 1), reset. Registers of currents a later
+// Pipeline: P currents (bias and threshold read with the result's tag) | C step 0's cur - theta, cur - theta - 1 | per step t:
+// A leak and this step's cur - theta, cur - theta - 1 (t > 0), B add, spike = !sign(V + cur -
+// theta - 1), reset. Only the currents and theta travel down; registers of currents a later
 // step no longer reads have no load (synthesis drops them). No stage stalls.
 module tp_neuron #(
   parameter int unsigned T         = 4,
@@ -51,32 +52,16 @@ module tp_neuron #(
     $error("tp_neuron: a score readout needs SumIn or a single accumulator");
   end
 
-  // ------------------------------------------------------------------ R: tables
-  logic [BiasW-1:0]       bias;
-  logic                   r_valid, r_done;
-  logic [NumAcc*AccW-1:0] r_acc;
-  logic [TagW-1:0]        r_tag;
-
-  lut_rom #(.Width(BiasW), .Depth(Groups), .InitFile(BiasFile), .AddrWidth(TagW)) u_bias (
+  // ------------------------------------------------------------------ tables
+  // read combinationally with the result's tag (one LUT level in front of P's adders)
+  logic [BiasW-1:0] bias;
+  lut_rom #(.Width(BiasW), .Depth(Groups), .InitFile(BiasFile), .Registered(1'b0),
+            .AddrWidth(TagW)) u_bias (
     .clk_i (clk_i),
     .en_i  (1'b1),
     .addr_i(in_tag_i),
     .data_o(bias)
   );
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      r_valid <= 1'b0;
-      r_done  <= 1'b0;
-      r_acc   <= '0;
-      r_tag   <= '0;
-    end else begin
-      r_valid <= in_valid_i;
-      r_done  <= in_done_i;
-      r_acc   <= in_acc_i;
-      r_tag   <= in_tag_i;
-    end
-  end
 
   // T * x by shift-add (T is a constant: no multiplier)
   function automatic logic signed [SW-1:0] times_t(input logic signed [SW-1:0] x);
@@ -94,9 +79,9 @@ module tp_neuron #(
     logic signed [SW-1:0] sum;
     /* verilator lint_on UNUSEDSIGNAL */
     if (SumIn) begin : g_sum_in
-      assign sum = SW'($signed(r_acc[AccW-1:0])) + times_t(SW'($signed(bias)));
+      assign sum = SW'($signed(in_acc_i[AccW-1:0])) + times_t(SW'($signed(bias)));
     end else begin : g_same
-      assign sum = times_t(SW'($signed(AccW'(r_acc[AccW-1:0] + AccW'($signed(bias))))));
+      assign sum = times_t(SW'($signed(AccW'(in_acc_i[AccW-1:0] + AccW'($signed(bias))))));
     end
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
@@ -105,9 +90,9 @@ module tp_neuron #(
         out_tag_o   <= '0;
         out_score_o <= '0;
       end else begin
-        out_valid_o <= r_valid;
-        out_done_o  <= r_done;
-        out_tag_o   <= r_tag;
+        out_valid_o <= in_valid_i;
+        out_done_o  <= in_done_i;
+        out_tag_o   <= in_tag_i;
         out_score_o <= sum[ScoreW-1:0];
       end
     end
@@ -118,7 +103,8 @@ module tp_neuron #(
     assign unused_theta = ^ThetaFile.len();
   end else begin : g_lif
     logic [ThetaW-1:0] theta;
-    lut_rom #(.Width(ThetaW), .Depth(Groups), .InitFile(ThetaFile), .AddrWidth(TagW)) u_theta (
+    lut_rom #(.Width(ThetaW), .Depth(Groups), .InitFile(ThetaFile), .Registered(1'b0),
+              .AddrWidth(TagW)) u_theta (
       .clk_i (clk_i),
       .en_i  (1'b1),
       .addr_i(in_tag_i),
@@ -140,42 +126,42 @@ module tp_neuron #(
         p_theta <= '0;
         for (int unsigned a = 0; a < NC; a++) p_cur[a] <= '0;
       end else begin
-        p_valid <= r_valid;
-        p_done  <= r_done;
-        p_tag   <= r_tag;
+        p_valid <= in_valid_i;
+        p_done  <= in_done_i;
+        p_tag   <= in_tag_i;
         p_theta <= theta;
         for (int unsigned a = 0; a < NC; a++) begin
-          p_cur[a] <= r_acc[a*AccW +: AccW] + $unsigned(AccW'($signed(bias)));
+          p_cur[a] <= in_acc_i[a*AccW +: AccW] + $unsigned(AccW'($signed(bias)));
         end
       end
     end
 
     // ---------------------------------------------------------------- C: against theta
-    // cur, cur - theta and cur - theta - 1 = cur + ~theta, as NW-bit values
+    // every step's cur as an NW-bit value; step 0's cur - theta and cur - theta - 1 =
+    // cur + ~theta (a later step forms its own in its leak stage: only the currents and the
+    // threshold travel down the pipeline)
     logic                 c_valid, c_done;
     logic [TagW-1:0]      c_tag;
+    logic [ThetaW-1:0]    c_theta;
     logic signed [NW-1:0] c_cur [NC];
-    logic signed [NW-1:0] c_th [NC];
-    logic signed [NW-1:0] c_th1 [NC];
+    logic signed [NW-1:0] c_th, c_th1;
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         c_valid <= 1'b0;
         c_done  <= 1'b0;
         c_tag   <= '0;
-        for (int unsigned a = 0; a < NC; a++) begin
-          c_cur[a] <= '0;
-          c_th[a]  <= '0;
-          c_th1[a] <= '0;
-        end
+        c_theta <= '0;
+        c_th    <= '0;
+        c_th1   <= '0;
+        for (int unsigned a = 0; a < NC; a++) c_cur[a] <= '0;
       end else begin
         c_valid <= p_valid;
         c_done  <= p_done;
         c_tag   <= p_tag;
-        for (int unsigned a = 0; a < NC; a++) begin
-          c_cur[a] <= NW'($signed(p_cur[a]));
-          c_th[a]  <= NW'($signed(p_cur[a])) - NW'($signed(p_theta));
-          c_th1[a] <= NW'($signed(p_cur[a])) + ~NW'($signed(p_theta));
-        end
+        c_theta <= p_theta;
+        c_th    <= NW'($signed(p_cur[0])) - NW'($signed(p_theta));
+        c_th1   <= NW'($signed(p_cur[0])) + ~NW'($signed(p_theta));
+        for (int unsigned a = 0; a < NC; a++) c_cur[a] <= NW'($signed(p_cur[a]));
       end
     end
 
@@ -185,19 +171,17 @@ module tp_neuron #(
       logic                 valid, a_valid, done, a_done;
       logic [TagW-1:0]      tag, a_tag;
       logic [T-1:0]         spk, a_spk;
-      logic signed [NW-1:0] lv;
+      logic signed [NW-1:0] lv, a_th, a_th1;
       /* verilator lint_off UNUSEDSIGNAL */  // the last step's V, currents no step reads
+      logic [ThetaW-1:0]    theta_s, a_theta;
       logic signed [NW-1:0] v;
       logic signed [NW-1:0] cur [NC];
-      logic signed [NW-1:0] th [NC];
-      logic signed [NW-1:0] th1 [NC];
-      /* verilator lint_on UNUSEDSIGNAL */
       logic signed [NW-1:0] a_cur [NC];
-      logic signed [NW-1:0] a_th [NC];
-      logic signed [NW-1:0] a_th1 [NC];
+      /* verilator lint_on UNUSEDSIGNAL */
       localparam int unsigned Idx = (NC == 1) ? 0 : t;
 
-      // A: leak of the previous step's V (step 0 starts from 0: no stage)
+      // A: leak of the previous step's V (step 0 starts from 0: no stage), this step's
+      // cur - theta and cur - theta - 1
       if (t == 0) begin : g_first
         assign a_valid = c_valid;
         assign a_done  = c_done;
@@ -205,6 +189,7 @@ module tp_neuron #(
         assign a_spk   = '0;
         assign lv      = '0;
         assign a_cur   = c_cur;
+        assign a_theta = c_theta;
         assign a_th    = c_th;
         assign a_th1   = c_th1;
       end else begin : g_leak
@@ -214,21 +199,21 @@ module tp_neuron #(
             a_done  <= 1'b0;
             a_tag   <= '0;
             a_spk   <= '0;
+            a_theta <= '0;
+            a_th    <= '0;
+            a_th1   <= '0;
             lv      <= '0;
-            for (int unsigned a = 0; a < NC; a++) begin
-              a_cur[a] <= '0;
-              a_th[a]  <= '0;
-              a_th1[a] <= '0;
-            end
+            for (int unsigned a = 0; a < NC; a++) a_cur[a] <= '0;
           end else begin
             a_valid <= g_step[t-1].valid;
             a_done  <= g_step[t-1].done;
             a_tag   <= g_step[t-1].tag;
             a_spk   <= g_step[t-1].spk;
+            a_theta <= g_step[t-1].theta_s;
+            a_th    <= g_step[t-1].cur[Idx] - NW'($signed(g_step[t-1].theta_s));
+            a_th1   <= g_step[t-1].cur[Idx] + ~NW'($signed(g_step[t-1].theta_s));
             lv      <= (K == 0) ? g_step[t-1].v : g_step[t-1].v - (g_step[t-1].v >>> K);
             a_cur   <= g_step[t-1].cur;
-            a_th    <= g_step[t-1].th;
-            a_th1   <= g_step[t-1].th1;
           end
         end
       end
@@ -237,32 +222,28 @@ module tp_neuron #(
       logic signed [NW-1:0] pre, over, test;
       logic                 fire;
       assign pre  = lv + a_cur[Idx];
-      assign over = lv + a_th[Idx];   // V - theta
-      assign test = lv + a_th1[Idx];  // V - theta - 1 >= 0: V > theta
+      assign over = lv + a_th;   // V - theta
+      assign test = lv + a_th1;  // V - theta - 1 >= 0: V > theta
       assign fire = !test[NW-1];
       always_ff @(posedge clk_i) begin
         if (!rst_ni) begin
-          valid <= 1'b0;
-          done  <= 1'b0;
-          tag   <= '0;
-          spk   <= '0;
-          v     <= '0;
-          for (int unsigned a = 0; a < NC; a++) begin
-            cur[a] <= '0;
-            th[a]  <= '0;
-            th1[a] <= '0;
-          end
+          valid   <= 1'b0;
+          done    <= 1'b0;
+          tag     <= '0;
+          spk     <= '0;
+          v       <= '0;
+          theta_s <= '0;
+          for (int unsigned a = 0; a < NC; a++) cur[a] <= '0;
         end else begin
-          valid  <= a_valid;
-          done   <= a_done;
-          tag    <= a_tag;
-          spk    <= a_spk | (T'(fire) << t);
+          valid   <= a_valid;
+          done    <= a_done;
+          tag     <= a_tag;
+          spk     <= a_spk | (T'(fire) << t);
           if (!fire)        v <= pre;
           else if (ResetSub) v <= over;
           else              v <= '0;
-          cur    <= a_cur;
-          th     <= a_th;
-          th1    <= a_th1;
+          cur     <= a_cur;
+          theta_s <= a_theta;
         end
       end
     end

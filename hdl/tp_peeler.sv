@@ -4,7 +4,8 @@
 // A word (from the scanner's FIFO) holds the positions to peel, bits = OR_t(spikes) & mask,
 // the address of the weight of the mask's lowest bit (ptr) and count = popcount(bits),
 // computed by the scanner: the end of a word comes from a down-counter, never from a wide
-// zero test. Its planes (spikes & mask of every plane) and weight mask stay in the scanner's
+// zero test. Its planes (the spikes of every plane as read; only positions in bits are looked
+// at) and weight mask stay in the scanner's
 // queue slot (in_slot_i): the peeler reads them there (body_slot_o) while it peels the word
 // and frees the slot on the word's last cycle (free_o). Each cycle the
 // lowest set bit y of the remaining bits is peeled: one subtractor x - 1 gives y = x & ~(x-1),
@@ -396,20 +397,27 @@ module tp_peeler #(
   logic [NumAcc*AccW-1:0]       f_contrib;  // plane l at [l*AccW +: AccW]
 
   if (Mode == 0) begin : g_lanes
+    // the weight and the lanes are registered, the gating and sign extension sit in front
+    // of each accumulator's adder (one LUT per bit with the carry chain)
+    logic signed [3:0] f_w;
+    logic [L-1:0]      f_lanes;
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
-        f_valid   <= 1'b0;
-        f_ev      <= '0;
-        f_tag     <= '0;
-        f_contrib <= '0;
+        f_valid <= 1'b0;
+        f_ev    <= '0;
+        f_tag   <= '0;
+        f_w     <= '0;
+        f_lanes <= '0;
       end else begin
         f_valid <= e_valid;
         f_ev    <= e_ev;
         f_tag   <= e_tag;
-        for (int unsigned l = 0; l < L; l++) begin
-          f_contrib[l*AccW +: AccW] <= e_lanes[l] ? $unsigned(AccW'(e_w)) : '0;
-        end
+        f_w     <= e_w;
+        f_lanes <= e_lanes;
       end
+    end
+    for (genvar l = 0; l < L; l++) begin : g_gate
+      assign f_contrib[l*AccW +: AccW] = f_lanes[l] ? $unsigned(AccW'(f_w)) : '0;
     end
   end else begin : g_product
     // multiplier v: the pixel value (direct) or the number of steps with a spike (popcount)

@@ -224,7 +224,7 @@ module tp_scanner #(
   logic [L*WordW-1:0] raw;
   for (genvar i = 0; i < Kpw; i++) begin : g_read
     logic [PixW-1:0] px;
-    assign px = s2_ok[i] ? ring[s2_addr[i]] : '0;
+    assign px = ring[s2_addr[i]];
     always_comb begin
       for (int unsigned l = 0; l < L; l++) begin
         for (int unsigned jj = 0; jj < SegPP; jj++) begin
@@ -241,15 +241,17 @@ module tp_scanner #(
     end
   end
 
-  logic [L*WordW-1:0] masked;
-  logic [WordW-1:0]   uni;
+  // the planes are queued as read: the peeler only looks at positions of the union, which
+  // lie in the mask and in read ports inside the image
+  logic [WordW-1:0]   any, port_ok, uni;
   logic [NNz-1:0]     nz;  // a position in bits [k*NzW, (k+1)*NzW) (the OR ends in S3)
   always_comb begin
-    uni = '0;
-    for (int unsigned l = 0; l < L; l++) begin
-      masked[l*WordW +: WordW] = raw[l*WordW +: WordW] & s2_mask;
-      uni = uni | masked[l*WordW +: WordW];
+    any = '0;
+    for (int unsigned l = 0; l < L; l++) any = any | raw[l*WordW +: WordW];
+    for (int unsigned i = 0; i < Kpw; i++) begin
+      port_ok[i*SegPP*Pci +: SegPP*Pci] = {(SegPP * Pci){s2_ok[i]}};
     end
+    uni = any & s2_mask & port_ok;
     for (int unsigned k = 0; k < NNz; k++) begin
       nz[k] = 1'b0;
       for (int unsigned b = k * NzW; b < (k + 1) * NzW && b < WordW; b++) nz[k] |= uni[b];
@@ -279,7 +281,7 @@ module tp_scanner #(
       s3_valid  <= s2_valid;
       s3_last   <= s2_last;
       s3_first  <= s2_first;
-      s3_planes <= masked;
+      s3_planes <= raw;
       s3_bits   <= uni;
       s3_nz     <= nz;
       s3_mask   <= s2_mask;

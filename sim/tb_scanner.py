@@ -3,7 +3,9 @@
 FIREFLYS_STIM (JSON): input beats (hex), the detector count, per detector the expected queue
 words in order (bits, planes, mask, ptr, count, open, close, tag; hex), the input gap and
 out-of-queue stall probabilities and the seed. Every word each scanner queues must be the
-model's next one; at the end every word has come out and nothing more does.
+model's next one (its planes at the word's positions, the only ones the peeler reads: the
+scanner queues the planes as read); at the end every word has come out and nothing more
+does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ async def scanner_words_match_model(dut) -> None:
     for b in stim["beats"]:
         source.append(int(b, 16))
     widths = {f: len(getattr(dut, f"out_{f}_o")) // pco for f in FIELDS}
+    planes = widths["planes"] // widths["bits"]
+
+    def at_positions(word: tuple[int, ...]) -> tuple[int, ...]:
+        """The word with its planes cut to its positions (bits)."""
+        f = dict(zip(FIELDS, word, strict=True))
+        f["planes"] &= sum(f["bits"] << (lv * widths["bits"]) for lv in range(planes))
+        return tuple(f[k] for k in FIELDS)
+
+    want = [[at_positions(w) for w in det] for det in want]
     got = [0] * pco
     cycle = idle = 0
     while idle < 200:
@@ -45,8 +56,8 @@ async def scanner_words_match_model(dut) -> None:
         fields = {f: int(getattr(dut, f"out_{f}_o").value) for f in FIELDS}
         for d in range(pco):
             if valid >> d & 1 and ready >> d & 1:
-                word = tuple(fields[f] >> (d * widths[f]) & ((1 << widths[f]) - 1)
-                             for f in FIELDS)
+                word = at_positions(tuple(fields[f] >> (d * widths[f]) & ((1 << widths[f]) - 1)
+                                          for f in FIELDS))
                 k = got[d]
                 assert k < len(want[d]), f"detector {d}: more words than the model's"
                 if word != want[d][k]:
