@@ -6,12 +6,13 @@
 // already holds the sum over the steps (tp_peeler Mode 2), score = acc + T * bias; without,
 // one accumulator serves every step (NumAcc = 1), score = T * cur.
 // The bias and threshold of the result's group come from LUT ROMs (BiasFile, ThetaFile,
-// one word per group), read combinationally. in_done_i travels down the pipeline next to the results (with or
-// without a result in the same cycle) and comes out as out_done_o in the result's cycle.
+// one word per group), read combinationally with the result's tag. in_done_i travels down
+// the pipeline next to the results (with or without a result in the same cycle) and comes
+// out as out_done_o in the result's cycle.
 //
-// Pipeline: P currents (bias and threshold read with the result's tag) | C step 0's cur - theta, cur - theta - 1 | per step t:
-// A leak and this step's cur - theta, cur - theta - 1 (t > 0), B add, spike = !sign(V + cur -
-// theta - 1), reset. Only the currents and theta travel down; registers of currents a later
+// Pipeline: P currents | C step 0's cur - theta, cur - theta - 1 | per step t: A leak and
+// this step's cur - theta, cur - theta - 1 (t > 0), B add, spike = !sign(V + cur - theta - 1),
+// reset. Only the currents and theta travel down; registers of currents a later
 // step no longer reads have no load (synthesis drops them). No stage stalls.
 module tp_neuron #(
   parameter int unsigned T         = 4,

@@ -4,12 +4,11 @@
 // A word (from the scanner's FIFO) holds the positions to peel, bits = OR_t(spikes) & mask,
 // the address of the weight of the mask's lowest bit (ptr) and count = popcount(bits),
 // computed by the scanner: the end of a word comes from a down-counter, never from a wide
-// zero test. Its planes (the spikes of every plane as read; only positions in bits are looked
-// at) and weight mask stay in the scanner's
-// queue slot (in_slot_i): the peeler reads them there (body_slot_o) while it peels the word
-// and frees the slot on the word's last cycle (free_o). Each cycle the
-// lowest set bit y of the remaining bits is peeled: one subtractor x - 1 gives y = x & ~(x-1),
-// the rest x & (x-1) and the bits below y, ~x & (x-1); the weight sits at
+// zero test. Its planes (every plane's spikes as read: only positions in bits are looked at)
+// and weight mask stay in the scanner's queue slot (in_slot_i): the peeler reads them there
+// (body_slot_o) while it peels the word and frees the slot on the word's last cycle (free_o).
+// Each cycle the lowest set bit y of the remaining bits is peeled: one subtractor x - 1 gives
+// y = x & ~(x-1), the rest x & (x-1) and the bits below y, ~x & (x-1); the weight sits at
 // ptr + popcount(mask & below). It is read once and added to the accumulator of every plane
 // whose spike is 1 at y:
 //   Mode 0 (lanes):    acc[l] += planes[l][y] ? w : 0          (spike input, one acc per step)
