@@ -47,7 +47,7 @@ module tp_scanner #(
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
-  input  logic               wr_en_i,      // ring write (tp_window)
+  input  logic               wr_en_i,      // ring write (tp_window), registered here
   input  logic [AW-1:0]      wr_addr_i,
   input  logic [PixW-1:0]    wr_data_i,
   input  logic               desc_valid_i, // the next window (tp_window)
@@ -215,9 +215,24 @@ module tp_scanner #(
   end
   assign desc_fin_o = s2_last;  // the window's last ring read happens this cycle
 
+  // the ring write is registered here, in every scanner: the write port's address and
+  // enable reach every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5,
+  // one register in the window for all of a core's copies was 11 ns of routing)
+  logic            wr_en_q;
+  logic [AW-1:0]   wr_addr_q;
+  logic [PixW-1:0] wr_data_q;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) wr_en_q <= 1'b0;
+    else         wr_en_q <= wr_en_i;
+  end
+  always_ff @(posedge clk_i) begin
+    wr_addr_q <= wr_addr_i;
+    wr_data_q <= wr_data_i;
+  end
+
   (* ram_style = "distributed" *) logic [PixW-1:0] ring [Depth];
   always_ff @(posedge clk_i) begin
-    if (wr_en_i) ring[wr_addr_i] <= wr_data_i;
+    if (wr_en_q) ring[wr_addr_q] <= wr_data_q;
   end
 
   // the word's planes: port i, segment jj, lane b <- pixel bit l * Ci + (j0 + jj) * Pci + b

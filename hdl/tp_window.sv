@@ -38,7 +38,7 @@ module tp_window #(
   input  logic              in_valid_i,
   output logic              in_ready_o,
   input  logic [PixW-1:0]   in_data_i,
-  output logic              wr_en_o,      // ring write (registered), to every scanner's copy
+  output logic              wr_en_o,      // ring write, to every scanner (registered there)
   output logic [AW-1:0]     wr_addr_o,
   output logic [PixW-1:0]   wr_data_o,
   input  logic              gate_i,       // a new window may start (output buffer free)
@@ -221,17 +221,11 @@ module tp_window #(
     return (s >= (AW + 1)'(Depth)) ? AW'(s - (AW + 1)'(Depth)) : AW'(s);
   endfunction
 
-  // the ring write leaves registered: the input handshake stays out of the paths to the
-  // write ports of every scanner's ring copy (a pixel is read at least three cycles after
-  // the gather it enables, which follows its write)
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) wr_en_o <= 1'b0;
-    else         wr_en_o <= write;
-  end
-  always_ff @(posedge clk_i) begin
-    wr_addr_o <= wptr_q;
-    wr_data_o <= in_data_i;
-  end
+  // each scanner registers the write before its ring copies (a pixel is read at least three
+  // cycles after the gather it enables, which follows its write)
+  assign wr_en_o   = write;
+  assign wr_addr_o = wptr_q;
+  assign wr_data_o = in_data_i;
 
   always_ff @(posedge clk_i) begin
     if (gather) begin

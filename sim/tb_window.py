@@ -3,10 +3,12 @@
 FIREFLYS_STIM (JSON): the input beats (hex) and, per window in order over all frames, its
 pixels per kernel position (hex, 0 outside the image) and in-image flags; the detector count,
 gap/take/finish probabilities and the seed. The testbench keeps a copy of the ring from the
-broadcast write port; each model detector takes windows at random, reads any window it holds
-(taken, not finished) from its copy at random cycles and checks every kernel position against
-im2col, and finishes its windows in order at random. A window's pixels must stay intact until
-every detector has finished it, and every window must arrive exactly once per detector.
+broadcast write port, written one cycle late as a scanner does (it registers the write);
+each model detector takes windows at random, reads any window it holds (taken, not finished;
+from three cycles after the take, a scanner's earliest ring read) from its copy at random
+cycles and checks every kernel position against im2col, and finishes its windows in order
+at random. A window's pixels must stay intact until every detector has finished it, and every
+window must arrive exactly once per detector.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ async def windows_match_im2col(dut) -> None:
     held: list[list[tuple[int, int, int]]] = [[] for _ in range(pco)]  # (seq, base, img)
     taken, finished = [0] * pco, [0] * pco
     cycle = 0
+    pending = None  # the write of the cycle before, in the scanners' register
     while min(finished) < len(wins):
         await FallingEdge(dut.clk_i)
         cycle += 1
@@ -49,8 +52,8 @@ async def windows_match_im2col(dut) -> None:
         aw = len(dut.desc_base_o) // pco
         take = fin = 0
         for d in range(pco):
-            for seq, base, img in held[d]:  # every window held must read back intact
-                if rng.random() < 0.5:
+            for seq, base, img, at in held[d]:  # every window held must read back intact
+                if cycle < at + 3 or rng.random() < 0.5:
                     continue
                 want_px, want_img = wins[seq]
                 got_img = [img >> k & 1 for k in range(kk)]
@@ -64,7 +67,7 @@ async def windows_match_im2col(dut) -> None:
                 assert taken[d] < len(wins), f"detector {d}: more windows than im2col's"
                 take |= 1 << d
                 held[d].append((taken[d], bases >> (d * aw) & ((1 << aw) - 1),
-                                imgs >> (d * kk) & ((1 << kk) - 1)))
+                                imgs >> (d * kk) & ((1 << kk) - 1), cycle))
                 taken[d] += 1
             elif held[d] and rng.random() < stim["fin"]:
                 fin |= 1 << d
@@ -73,6 +76,8 @@ async def windows_match_im2col(dut) -> None:
         dut.desc_take_i.value = take
         dut.desc_fin_i.value = fin
         dut.gate_i.value = int(rng.random() < stim["gate"])
-        if dut.wr_en_o.value:  # lands at the coming edge, after this cycle's reads
-            ring[int(dut.wr_addr_o.value)] = int(dut.wr_data_o.value)
+        if pending is not None:  # the scanner's write register lands at the coming edge
+            ring[pending[0]] = pending[1]
+        pending = ((int(dut.wr_addr_o.value), int(dut.wr_data_o.value))
+                   if dut.wr_en_o.value else None)
     assert source.accepted == len(beats), f"{source.accepted} of {len(beats)} beats taken"
