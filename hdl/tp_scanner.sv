@@ -217,15 +217,16 @@ module tp_scanner #(
 
   // the ring write is registered here, in every scanner: the write port's address and
   // enable reach every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5,
-  // one register in the window for all of a core's copies was 11 ns of routing)
+  // one register in the window for all of a core's copies was 11 ns of routing); keep: the
+  // scanners' registers are identical, synthesis would merge them into one
   logic            wr_en_q;
   logic [AW-1:0]   wr_addr_q;
   logic [PixW-1:0] wr_data_q;
-  always_ff @(posedge clk_i) begin
+  (* keep *) always_ff @(posedge clk_i) begin
     if (!rst_ni) wr_en_q <= 1'b0;
     else         wr_en_q <= wr_en_i;
   end
-  always_ff @(posedge clk_i) begin
+  (* keep *) always_ff @(posedge clk_i) begin
     wr_addr_q <= wr_addr_i;
     wr_data_q <= wr_data_i;
   end
