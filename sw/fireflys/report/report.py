@@ -149,8 +149,8 @@ def table(rep: dict[str, Any]) -> str:
             f"{o['name']:6s} {o['layer']:12s} {o['pco']:4d} {o['work_per_frame']:12.0f} "
             f"{o['ideal_cycles']:9.0f} {_num(o['predicted_cycles'], '10.0f')} "
             f"{o['busy_cycles']:9.0f} {_num(o['prediction_error'], '8.1%')} "
-            f"{r.get('lut', 0):7.0f} {r.get('ff', 0):7.0f} "
-            f"{r.get('bram36', 0):6.1f}")
+            f"{_num(r.get('lut'), '7.0f')} {_num(r.get('ff'), '7.0f')} "
+            f"{_num(r.get('bram36'), '6.1f')}")
     lines.append(f"frame period {rep['cycles_per_frame']:.0f} cycles: "
                  f"{rep['fps_at_333mhz']:.0f} frames/s at 333 MHz")
     if "ecp5" in rep:
@@ -162,7 +162,8 @@ def table(rep: dict[str, Any]) -> str:
         lines.append(f"{'':18s} {'this flow':>12s} {'FireFly-S':>12s}")
         for k in ("lut", "ff", "bram36", "dsp", "cycles_per_frame", "fps"):
             if k in f["ours"]:
-                lines.append(f"{k:18s} {f['ours'][k]:12.0f} {f['theirs'][k]:12.0f}")
+                fmt = "12.1f" if k == "bram36" else "12.0f"
+                lines.append(f"{k:18s} {f['ours'][k]:{fmt}} {f['theirs'][k]:{fmt}}")
     return "\n".join(lines)
 
 
