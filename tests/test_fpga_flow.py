@@ -269,6 +269,8 @@ def test_bench_hw_summary_figures() -> None:
     assert s["per_core_busy_cycles"] == [10.0, 20.0] and s["verilator_frames_per_s"] == 25.0
     assert s["lut_levels_max"] == 6 and s["bram36"] == 0.5
     assert "ecp5_fmax_mhz" not in summary("m", sim, soak, xcup, None)
+    # a stream too short to time (run_s kept to 0.1 s) has no simulator speed
+    assert summary("m", sim, dict(soak, run_s=0.0), xcup, None)["verilator_frames_per_s"] is None
 
 
 @pytest.mark.slow

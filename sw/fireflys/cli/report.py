@@ -64,8 +64,9 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
                  reuse=args.reuse, preset=args.preset, say=say, bar=bar)
     print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "
-          f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}; "
-          f"Verilator {s['verilator_frames_per_s']:.1f} frames/s")
+          f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}"
+          + ("" if s["verilator_frames_per_s"] is None else
+             f"; Verilator {s['verilator_frames_per_s']:.1f} frames/s"))
     print(f"Yosys xcup (estimate): {s['lut']:.0f} LUT ({s['lut_mem']:.0f} as memory), "
           f"{s['ff']:.0f} FF, {s['bram36']:g} BRAM36, {s['dsp']:.0f} DSP, "
           f"{s['lut_levels_max']} LUT levels")

@@ -74,17 +74,27 @@ def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
     return r.as_dict()
 
 
-def step_xcup(model: CompiledModel, work: Path) -> dict[str, Any]:
-    from fireflys.eda.levels import levels, read_netlist, xcup_netlist
-    from fireflys.eda.synth import load_stat, module_summary
+Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, memory images
+
+
+def _design(model: CompiledModel, work: Path) -> Design:
+    """Generate the core-v2 hardware into ``work/hw``: its directory, its sources and the
+    memory images they read."""
     from fireflys.hwgen.generate import generate, sources
-    from fireflys.hwgen.params import TOP
 
     hw = work / "hw"
     generate(model, hw, core_version=2)
-    mem = sorted((hw / "mem").glob("*"))
+    return hw, sources(hw), [*sorted((hw / "mem").glob("*")), hw / "mem"]
+
+
+def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
+    from fireflys.eda.levels import levels, read_netlist, xcup_netlist
+    from fireflys.eda.synth import load_stat, module_summary
+    from fireflys.hwgen.params import TOP
+
+    _, srcs, data = design()
     syn = work / "xcup"
-    net = xcup_netlist(sources(hw), TOP, syn, data=[*mem, hw / "mem"], stat=True)
+    net = xcup_netlist(srcs, TOP, syn, data=data, stat=True)
     total = module_summary(load_stat(syn / f"{TOP}_stat.json")["\\" + TOP])
     lv = levels(read_netlist(net), TOP)
     return {"resources": total, "lut_levels_max": lv.lut_levels_max,
@@ -92,18 +102,14 @@ def step_xcup(model: CompiledModel, work: Path) -> dict[str, Any]:
             "deepest_endpoints": lv.per_endpoint_top, "deepest_path": lv.path}
 
 
-def step_ecp5(model: CompiledModel, work: Path, seeds: tuple[int, ...], freq_mhz: float,
-              say: Say) -> dict[str, Any]:
+def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
+              freq_mhz: float, say: Say) -> dict[str, Any]:
     from fireflys.eda.pnr import place_route, synth_ecp5
-    from fireflys.hwgen.generate import generate, sources
     from fireflys.hwgen.top import PNR_TOP
 
-    hw = work / "hw"
-    generate(model, hw, core_version=2)
-    mem = sorted((hw / "mem").glob("*"))
+    hw, srcs, data = design()
     say("ECP5: Yosys synth_ecp5 of the whole accelerator...")
-    net = synth_ecp5([*sources(hw), hw / f"{PNR_TOP}.sv"], PNR_TOP, work / "ecp5",
-                     [*mem, hw / "mem"])
+    net = synth_ecp5([*srcs, hw / f"{PNR_TOP}.sv"], PNR_TOP, work / "ecp5", data)
     r = place_route(net, PNR_TOP, work / "ecp5", seeds, freq_mhz,
                     lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"))
     return r.as_dict()
@@ -126,7 +132,9 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
         "lut": res["lut"], "lut_logic": res["lut_logic"], "lut_mem": res["lut_mem"],
         "ff": res["ff"], "bram36": res["bram36"], "dsp": res["dsp"],
         "lut_levels_max": xcup["lut_levels_max"],
-        "verilator_frames_per_s": round(soak["frames"] / soak["run_s"], 1),
+        # None: a run too short to time (run_s is kept to 0.1 s)
+        "verilator_frames_per_s": (round(soak["frames"] / soak["run_s"], 1) if soak["run_s"]
+                                   else None),
         "sim_frames": sim["frames"],
         "per_core_busy_cycles": [c["busy_cycles"] for c in sim["cores"]],
         "estimates": "LUT/FF/BRAM/DSP and LUT levels: Yosys synth_xilinx -family xcup "
@@ -165,13 +173,20 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
                    f"Verilator stream, {len(x_soak)} frames back to back",
                    lambda: with_bar(len(x_soak), "soak", lambda p: step_soak(
                        model, x_soak, work, p)))
+    made: list[Design] = []
+
+    def design() -> Design:  # generated once per run, by the first step that needs it
+        if not made:
+            made.append(_design(model, work))
+        return made[0]
+
     xcup = _cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
-                   lambda: step_xcup(model, work))
+                   lambda: step_xcup(design, work))
     ecp5 = None
     if pnr:
         ecp5 = _cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
-                       lambda: step_ecp5(model, work, seeds, freq_mhz, say))
+                       lambda: step_ecp5(design, work, seeds, freq_mhz, say))
     s = summary(name, sim, soak, xcup, ecp5)
     out.mkdir(parents=True, exist_ok=True)
     rep = build(model, work / "sim.json", name, preset=preset)
