@@ -8,6 +8,7 @@ import pytest
 
 from fireflys.compiler.compile import random_input, random_model
 from fireflys.core import golden
+from fireflys.hwgen.params import ring_hold
 from fireflys.verify.rtlsim import simulate_core
 
 CASES = {
@@ -56,3 +57,15 @@ def test_core_v2_matches_golden(tmp_path, case: str) -> None:
                       version=2, spw=spw, model_pci=case not in WHOLE)
     assert r["pairs"] == golden.run(model, x).work[index]  # every pair once, per step
     assert max(r["occ"]) <= r["busy"] <= sum(r["occ"])
+
+
+@pytest.mark.parametrize(("span", "w", "hold"), [
+    (59, 28, 5),   # scnn5 L0/L1: 87 pixels -> 64
+    (60, 28, 4),   # exactly the least slack left
+    (61, 28, 28),  # 3 pixels below 64 are too few: a row
+    (31, 14, 14),  # 45 pixels: 32 leaves 1, keep the row
+    (17, 7, 7),    # 24 pixels already within 32
+    (9, 3, 3),     # 12 pixels: 8 is below the span
+], ids=lambda v: str(v))
+def test_ring_hold_trims_to_a_power_of_two(span: int, w: int, hold: int) -> None:
+    assert ring_hold(span, w) == hold
