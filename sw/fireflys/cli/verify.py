@@ -69,12 +69,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1
-    rep = perf_report(model, r, labels=y)
-    if args.core == 2:  # fireflys.compiler.perf models core v1 only (yet)
-        rep["core_version"] = 2
-        for c in rep["cores"]:
-            c["predicted_cycles"] = c["prediction_error"] = None
-            c["detector_cycles_match_model"] = None
+    rep = perf_report(model, r, labels=y, core_version=args.core)
     print(f"0 mismatches: every core's output stream and all {r.frames} outputs equal the golden"
           " model")
     if rep["accuracy"] is not None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from fireflys.core.model import CompiledModel
+from fireflys.errors import FireflysError
 from fireflys.progress import Progress
 
 Say = Callable[[str], None]
@@ -55,12 +56,7 @@ def step_sim(model: CompiledModel, model_dir: Path, x: np.ndarray, y: np.ndarray
 
     r = simulate(model, model_dir, x, work_dir=work / "sim", progress=progress,
                  core_version=2)  # raises MismatchError on any stream mismatch
-    rep = perf_report(model, r, labels=y)
-    rep["core_version"] = 2
-    for c in rep["cores"]:  # fireflys.compiler.perf models core v1 only (yet)
-        c["predicted_cycles"] = c["prediction_error"] = None
-        c["detector_cycles_match_model"] = None
-    return rep
+    return perf_report(model, r, labels=y, core_version=2)
 
 
 def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
@@ -115,7 +111,7 @@ def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
     return r.as_dict()
 
 
-class BenchError(RuntimeError):
+class BenchError(FireflysError, RuntimeError):
     """A benchmark step failed (the message names it)."""
 
 

@@ -213,9 +213,11 @@ def simulate(
 CLOCK_HZ = 333e6  # KV260 target clock (FireFly-S)
 
 
-def perf_report(model: CompiledModel, r: SimResult,
-                labels: np.ndarray | None = None) -> dict[str, Any]:
-    """Per core: work, ideal cycles (work / PCO), measured busy cycles, their ratio."""
+def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = None,
+                core_version: int = 1) -> dict[str, Any]:
+    """Per core: work, ideal cycles (work / PCO), measured busy cycles, their ratio; the
+    cycle model's prediction for core v1 only (fireflys.compiler.perf has no v2 model yet:
+    None there)."""
     cores = []
     for i, ly in enumerate(model.layers):
         ideal = r.ideal[i]
@@ -230,15 +232,21 @@ def perf_report(model: CompiledModel, r: SimResult,
             "detector_cycles_match_model": r.occ[i] == r.predicted_occ[i],
             "pairs_match_work": r.pairs[i] == r.work[i],
         })
+        if core_version != 1:
+            cores[-1].update(predicted_cycles=None, prediction_error=None,
+                             detector_cycles_match_model=None)
     slowest = max(c["ideal_cycles"] for c in cores)
     acc = None if labels is None else float((np.array(r.pred) == labels).mean())
-    return {
+    rep = {
         "arch": str(model.arch), "T": model.T, "frames": r.frames, "accuracy": acc,
         "frame_period_cycles": r.frame_period, "slowest_ideal_cycles": slowest,
         "period_vs_ideal": r.frame_period / slowest if slowest else None,
         "frames_per_s_at_333mhz": CLOCK_HZ / r.frame_period if r.frame_period else None,
         "total_cycles": r.cycles, "cores": cores,
     }
+    if core_version != 1:
+        rep["core_version"] = core_version
+    return rep
 
 
 def detector_results(model: CompiledModel, x: np.ndarray, index: int,
