@@ -90,10 +90,11 @@ module tp_window #(
   // The producer's limit and the gather condition come from registered pipelines over the
   // window positions (a few adders each, kept out of the handshake paths): after the retire
   // position moves, writes wait until the limit is recomputed (RAge cycles); after a gather,
-  // the next gather waits until the newest pixel it needs is recomputed (GAge cycles).
+  // the next gather waits until the newest pixel it needs is recomputed and compared with the
+  // producer's count (GAge cycles).
   localparam int unsigned RAge = 4;
   localparam logic signed [IW-1:0] Zero = '0;
-  localparam int unsigned GAge = 3;
+  localparam int unsigned GAge = 4;
 
   // oldest input pixel this or any later window of the frame reads (while the window's top
   // rows are padding, the next row's first window can reach further back), plus Depth
@@ -155,6 +156,15 @@ module tp_window #(
 
   logic [2:0] r_age_q, g_age_q;  // cycles since the retire / gather position moved
 
+  // the gather's input test, registered: within one gather frame n_g never decreases, so a
+  // result one cycle old is safe; after a gather it is fresh once g_age_q reaches GAge
+  // (last_q three cycles after the move, this register one more)
+  logic g_ok_q;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) g_ok_q <= 1'b0;
+    else         g_ok_q <= (n_g > last_q);
+  end
+
   // ------------------------------------------------------------------ descriptor queue
   logic [AW-1:0]  q_base_q [NumWin];
   logic [KK-1:0]  q_img_q [NumWin];
@@ -166,7 +176,7 @@ module tp_window #(
   assign write     = in_valid_i && in_ready_o;
   assign in_ready_o = (r_age_q >= 3'(RAge)) && (n_r < limit_q);
   assign slot_free = (head_q - tail_q) != PW'(NumWin);
-  assign gather    = gate_i && slot_free && (g_age_q >= 3'(GAge)) && (n_g > last_q);
+  assign gather    = gate_i && slot_free && (g_age_q >= 3'(GAge)) && g_ok_q;
   assign g_last    = (g_oy_q == YW'(Ho - 1)) && (g_ox_q == XW'(Wo - 1));
   assign r_last    = (r_oy_q == YW'(Ho - 1)) && (r_ox_q == XW'(Wo - 1));
   assign gather_o  = gather;
