@@ -13,10 +13,12 @@
 // order; the last one ends the pixel and is queued even without a position (close).
 // A queued word opens its group when it is the group's first word with a position.
 //
-// Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read |
-// S1 ring addresses | S2 ring reads (last read of the window: desc_fin_o), AND mask, union,
-// 6-bit ORs of the union | S3 non-empty test, queue write, part counts | S4 count (a dropped
-// word's credit back) | S5 count and "count <= 1" -> queue (the entry becomes visible).
+// Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
+// but the mask) | S1 ring addresses, mask ROM read | S2 ring reads (last read of the window:
+// desc_fin_o), AND mask, union, 6-bit ORs of the union; planes and mask written to the slot
+// the word gets if it is queued | S3 non-empty test, queue head write, part counts | S4 count
+// (a dropped word's credit back) | S5 count and "count <= 1" -> queue (the entry becomes
+// visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
 // and mask stay in its slot and are read there while it is peeled (body_slot_i), so the
@@ -125,7 +127,11 @@ module tp_scanner #(
   assign scan_o = issue;
   assign wait_o = hold_q && (credit_q == '0);
 
-  logic [EntW-1:0] ent;
+  // the list is read twice: all but the mask here, the mask one stage later (its only use is
+  // in S2; a register less than carrying it through S1)
+  /* verilator lint_off UNUSEDSIGNAL */  // each read uses part of the entry
+  logic [EntW-1:0] ent, ent_m;
+  /* verilator lint_on UNUSEDSIGNAL */
   lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_list (
     .clk_i (clk_i),
     .en_i  (issue),
@@ -137,13 +143,23 @@ module tp_scanner #(
   logic          s1_valid, s1_last;
   logic [AW-1:0] s1_base;
   logic [KK-1:0] s1_img;
+  logic [EW-1:0] s1_e;
 
   logic [WIdxW-1:0] e_w;
-  logic [WordW-1:0] e_mask;
   logic [AddrW-1:0] e_ptr;
   logic [TagW-1:0]  e_tag;
   logic             e_first;
-  assign {e_first, e_tag, e_ptr, e_mask, e_w} = ent;
+  assign e_w     = ent[WIdxW-1:0];
+  assign e_ptr   = ent[WIdxW+WordW +: AddrW];
+  assign e_tag   = ent[WIdxW+WordW+AddrW +: TagW];
+  assign e_first = ent[EntW-1];
+
+  lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
+    .clk_i (clk_i),
+    .en_i  (s1_valid),
+    .addr_i(s1_e),
+    .data_o(ent_m)
+  );
 
   logic [Kpw-1:0][AW-1:0] addr;
   logic [Kpw-1:0]         ok;
@@ -171,12 +187,14 @@ module tp_scanner #(
       s1_last  <= 1'b0;
       s1_base  <= '0;
       s1_img   <= '0;
+      s1_e     <= '0;
     end else begin
       s1_valid <= issue;
       s1_last  <= issue && elast;
       if (issue) begin
         s1_base <= base_q;
         s1_img  <= img_q;
+        s1_e    <= e_q;
       end
     end
   end
@@ -186,8 +204,9 @@ module tp_scanner #(
   logic [Kpw-1:0][AW-1:0] s2_addr;
   logic [Kpw-1:0]         s2_ok;
   logic [WIdxW-1:0]       s2_w;
-  logic [WordW-1:0]       s2_mask;
+  logic [WordW-1:0]       s2_mask;  // the mask ROM's register
   logic [AddrW-1:0]       s2_ptr;
+  assign s2_mask = ent_m[WIdxW +: WordW];
   logic [TagW-1:0]        s2_tag;
 
   always_ff @(posedge clk_i) begin
@@ -198,7 +217,6 @@ module tp_scanner #(
       s2_addr  <= '0;
       s2_ok    <= '0;
       s2_w     <= '0;
-      s2_mask  <= '0;
       s2_ptr   <= '0;
       s2_tag   <= '0;
     end else begin
@@ -208,7 +226,6 @@ module tp_scanner #(
       s2_addr  <= addr;
       s2_ok    <= ok;
       s2_w     <= e_w;
-      s2_mask  <= e_mask;
       s2_ptr   <= e_ptr;
       s2_tag   <= e_tag;
     end
@@ -276,8 +293,7 @@ module tp_scanner #(
 
   // ------------------------------------------------------------------ S3: test, queue write
   logic               s3_valid, s3_last, s3_first;
-  logic [L*WordW-1:0] s3_planes;
-  logic [WordW-1:0]   s3_bits, s3_mask;
+  logic [WordW-1:0]   s3_bits;
   logic [NNz-1:0]     s3_nz;
   logic [AddrW-1:0]   s3_ptr;
   logic [TagW-1:0]    s3_tag;
@@ -287,20 +303,16 @@ module tp_scanner #(
       s3_valid  <= 1'b0;
       s3_last   <= 1'b0;
       s3_first  <= 1'b0;
-      s3_planes <= '0;
       s3_bits   <= '0;
       s3_nz     <= '0;
-      s3_mask   <= '0;
       s3_ptr    <= '0;
       s3_tag    <= '0;
     end else begin
       s3_valid  <= s2_valid;
       s3_last   <= s2_last;
       s3_first  <= s2_first;
-      s3_planes <= raw;
       s3_bits   <= uni;
       s3_nz     <= nz;
-      s3_mask   <= s2_mask;
       s3_ptr    <= s2_ptr;
       s3_tag    <= s2_tag;
     end
@@ -330,7 +342,18 @@ module tp_scanner #(
   always_ff @(posedge clk_i) begin
     if (push) begin
       qhead[wr_q] <= {s3_tag, s3_last, opens, s3_ptr, s3_bits};
-      qbody[wr_q] <= {s3_mask, s3_planes};
+    end
+  end
+
+  // the planes and the mask are written in S2, straight from the ring read and the mask ROM,
+  // to the slot the word will have if S3 queues it: wr_q after S3's push. Both words hold a
+  // credit, so with the queued and loaded words that slot is free; a word S3 drops leaves its
+  // slot to the next one.
+  logic [QW-1:0] body_wa;
+  assign body_wa = wr_q + QW'(push);
+  always_ff @(posedge clk_i) begin
+    if (s2_valid) begin
+      qbody[body_wa] <= {s2_mask, raw};
     end
   end
 
