@@ -69,6 +69,39 @@ def test_multi_port_lutram_write_data_is_an_endpoint() -> None:
     assert r.lut_levels_max == 5 and r.endpoint == "ram.DIA"  # not 5 + read + out
 
 
+def test_lutram_outputs_depend_on_their_own_read_address_only() -> None:
+    """DOA of a RAM32M16 reads at ADDRA: a deep chain into ADDRH (port H's read and the write
+    address) ends there and does not reach DOA's reader; on a RAM32X1D, SPO reads at the write
+    address A (an arc and an endpoint), DPO at DPRA."""
+    chain = {f"l{i}": _cell("LUT1", {"I0": [10 + i]}, {"O": [11 + i]}) for i in range(5)}
+    cells = {
+        "ff0": _cell("FDRE", {"C": [1], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [10]}),
+        **chain,  # five LUTs: ff0 -> ... -> bit 15
+        "ram": _cell("RAM32M16", {"ADDRA": [10], "ADDRH": [15], "DIA": [10, 10], "WE": [10],
+                                  "WCLK": [1]}, {"DOA": [20, 21], "DOH": [24, 25]}),
+        "out": _cell("LUT1", {"I0": [20]}, {"O": [22]}),
+        "ff1": _cell("FDRE", {"C": [1], "D": [22], "CE": ["1"], "R": ["0"]}, {"Q": [23]}),
+    }
+    r = levels(_netlist(cells, {"clk": {"direction": "input", "bits": [1]}}))
+    assert r.lut_levels_max == 5 and r.endpoint == "ram.ADDRH"
+    assert dict(r.per_endpoint_top)["ff1.D"] == 2  # ADDRA read + out
+    # port H's own read does continue from ADDRH
+    cells["out"] = _cell("LUT1", {"I0": [24]}, {"O": [22]})
+    r = levels(_netlist(cells, {"clk": {"direction": "input", "bits": [1]}}))
+    assert r.lut_levels_max == 7 and r.endpoint == "ff1.D"
+    d = {
+        "ff0": _cell("FDRE", {"C": [1], "D": [2], "CE": ["1"], "R": ["0"]}, {"Q": [10]}),
+        **chain,
+        "ram": _cell("RAM32X1D", {"A0": [15], "DPRA0": [10], "D": [10], "WE": [10],
+                                  "WCLK": [1]}, {"SPO": [20], "DPO": [21]}),
+        "ff1": _cell("FDRE", {"C": [1], "D": [21], "CE": ["1"], "R": ["0"]}, {"Q": [23]}),
+        "ff2": _cell("FDRE", {"C": [1], "D": [20], "CE": ["1"], "R": ["0"]}, {"Q": [24]}),
+    }
+    r = levels(_netlist(d, {"clk": {"direction": "input", "bits": [1]}}))
+    ends = dict(r.per_endpoint_top)
+    assert ends["ram.A0"] == 5 and ends["ff2.D"] == 6 and ends["ff1.D"] == 1
+
+
 def test_a_combinational_loop_and_unmapped_cells_are_errors() -> None:
     loop = {"a": _cell("LUT1", {"I0": [2]}, {"O": [1]}),
             "b": _cell("LUT1", {"I0": [1]}, {"O": [2]}),

@@ -4,7 +4,9 @@ Yosys' ``sta`` has no timing arcs for the xcup cells (FDRE, CARRY, MUXF, LUTRAM)
 depth is counted on the netlist itself (``synth_xilinx -family xcup -flatten``, then
 ``write_json``): sources are flip-flop and block-RAM outputs, shift-register outputs, module
 input ports and constants; sinks are every input of those cells and the output ports. A LUT
-(LUT1..LUT6, INV) is one level, and so is a LUT-RAM read (address to data out); MUXF7/8/9 and
+(LUT1..LUT6, INV) is one level, and so is a LUT-RAM read (a read port's address to its data
+out; the write data, enable and write address are endpoints: on RAM32M/RAM64M/RAM32M16/RAM64M8
+the last port's address, on RAM*X1S/X1D the address A, is also the write address); MUXF7/8/9 and
 CARRY4/8 cells add no LUT level but are counted along the path (a carry chain is one or more
 CARRY cells in a row). :func:`levels` returns the worst path with its cells.
 """
@@ -22,9 +24,36 @@ from fireflys.eda.synth import SynthError, run_yosys
 LUT = re.compile(r"(LUT[1-6]|INV)$")  # INV: a LUT1
 MUXF = re.compile(r"MUXF[789]$")
 CARRY = re.compile(r"CARRY(4|8)$")
-# LUT-RAMs: the read address to the data out is combinational; writes are clocked
+# LUT-RAMs: a read port's address to its data out is combinational; writes are clocked
 LUTRAM = re.compile(r"RAM(32|64|128|256)(X1[SD]|M|M16|M8)$")
 LUTRAM_WRITE = re.compile(r"^(D[A-H]?|DI[A-H]?|D\d*|DI\d*|WE|WCLK|WADR\d*|CLK)$")
+# ... and the address of the port that is also the write port (clocked in as well)
+LUTRAM_WADDR = {"RAM32M": "ADDRD", "RAM64M": "ADDRD", "RAM32M16": "ADDRH", "RAM64M8": "ADDRH"}
+
+
+def _lutram_read_address(t: str, out_port: str, in_port: str) -> bool:
+    """Whether ``in_port`` is the read address of the LUT-RAM output ``out_port``: DOx reads at
+    ADDRx (RAM32M/64M/32M16/64M8), SPO and O at A (the write address), DPO at DPRA; an output
+    not listed here depends on every address input."""
+    kind = LUTRAM.match(t)
+    assert kind is not None
+    if kind.group(2).startswith("M") and out_port.startswith("DO"):
+        return in_port == "ADDR" + out_port[2:]
+    if out_port in ("SPO", "O"):
+        return re.fullmatch(r"A\d*", in_port) is not None
+    if out_port == "DPO":
+        return in_port.startswith("DPRA")
+    return not LUTRAM_WRITE.match(in_port)
+
+
+def _is_lutram_write(t: str, port: str) -> bool:
+    """Inputs of a LUT-RAM clocked in by its write: data, enable, clock, write address."""
+    kind = LUTRAM.match(t)
+    if kind is None:
+        return False
+    if LUTRAM_WRITE.match(port) or port == LUTRAM_WADDR.get(t):
+        return True
+    return kind.group(2).startswith("X1") and re.fullmatch(r"A\d*", port) is not None
 # everything else that is not combinational: flip-flops, block RAM, shift registers, DSP...
 SEQUENTIAL = re.compile(r"^(FD[CPRS]E?|RAMB\w+|URAM\w+|SRL\w+|DSP\w+)$")
 
@@ -92,32 +121,40 @@ def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
             comb[name] = c
         elif not SEQUENTIAL.match(t) and t not in ("GND", "VCC", "IBUF", "OBUF", "BUFG"):
             raise SynthError(f"cell {name}: unknown cell type {t} (add it to fireflys.eda.levels)")
-    memo: dict[str, Depth] = {}
-    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    # a node is a combinational cell, or one read port (output) of a LUT-RAM
+    Node = tuple[str, str]
+    memo: dict[Node, Depth] = {}
+    state: dict[Node, int] = {}  # 1: on the stack, 2: done
 
-    def inputs_of(name: str) -> list[int]:
+    def node_of(b: int) -> Node | None:
+        d = driver.get(b)
+        if d is None or d[0] not in comb:
+            return None
+        return (d[0], d[1]) if LUTRAM.match(comb[d[0]]["type"]) else (d[0], "")
+
+    def inputs_of(node: Node) -> list[int]:
+        name, out_port = node
         c = comb[name]
         dirs = c.get("port_directions", {})
+        ram = LUTRAM.match(c["type"]) is not None
         out = []
         for port, bits in c["connections"].items():
             if dirs.get(port) != "input":
                 continue
-            if LUTRAM.match(c["type"]) and LUTRAM_WRITE.match(port):
-                continue  # write side: clocked
+            if ram and not _lutram_read_address(c["type"], out_port, port):
+                continue  # another port's address, or the write side (clocked)
             out += [b for b in bits if isinstance(b, int)]
         return out
 
     def bit_depth(b: int) -> Depth:
-        d = driver.get(b)
-        if d is None or d[0] not in comb:
-            return Depth()
-        return cell_depth(d[0])
+        n = node_of(b)
+        return Depth() if n is None else node_depth(n)
 
-    def cell_depth(name: str) -> Depth:
-        if state.get(name) == 2:
-            return memo[name]
+    def node_depth(node: Node) -> Depth:
+        if state.get(node) == 2:
+            return memo[node]
         # iterative DFS: deep LUT chains would overflow Python's recursion limit
-        stack = [name]
+        stack = [node]
         while stack:
             n = stack[-1]
             if state.get(n) == 2:
@@ -126,25 +163,25 @@ def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
             if state.get(n) != 1:
                 state[n] = 1
                 for b in inputs_of(n):
-                    d = driver.get(b)
-                    if d is not None and d[0] in comb and state.get(d[0]) != 2:
-                        if state.get(d[0]) == 1:
-                            raise SynthError(f"combinational loop through {d[0]} and {n}")
-                        stack.append(d[0])
+                    m = node_of(b)
+                    if m is not None and state.get(m) != 2:
+                        if state.get(m) == 1:
+                            raise SynthError(f"combinational loop through {m[0]} and {n[0]}")
+                        stack.append(m)
                 continue
             best = Depth()
             for b in inputs_of(n):
                 d = bit_depth(b)
                 if (d.luts, d.carry, d.muxf) > (best.luts, best.carry, best.muxf):
                     best = d
-            t = comb[n]["type"]
+            t = comb[n[0]]["type"]
             memo[n] = Depth(best.luts + int(bool(LUT.match(t) or LUTRAM.match(t))),
                             best.muxf + int(bool(MUXF.match(t))),
                             best.carry + int(bool(CARRY.match(t))),
-                            [*best.path, f"{n} ({t})"])
+                            [*best.path, f"{n[0]} ({t})"])
             state[n] = 2
             stack.pop()
-        return memo[name]
+        return memo[node]
 
     # endpoints: inputs of sequential cells, LUT-RAM write ports, output ports
     ends: list[tuple[str, int]] = []
@@ -155,7 +192,7 @@ def levels(netlist: dict[str, Any], top: str | None = None) -> LevelReport:
         for port, bits in c["connections"].items():
             if dirs.get(port) != "input":
                 continue
-            if seq or (LUTRAM.match(t) and LUTRAM_WRITE.match(port)):
+            if seq or _is_lutram_write(t, port):
                 ends += [(f"{name}.{port}", b) for b in bits if isinstance(b, int)]
     for pname, p in mod.get("ports", {}).items():
         if p.get("direction") == "output":
