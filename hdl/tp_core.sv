@@ -8,8 +8,9 @@
 // <MemPrefix>_d<d>_wt.hex; a tp_neuron turns each group's sums into spikes (or a score) with
 // the group's bias and threshold (<MemPrefix>_d<d>_{bias,theta}.hex). Channel c sits in slot
 // SlotOf[c] = g * Pco + d (group g of detector d), as in sparse_core.
-// Output pixels are assembled in NumBuf buffers, allocated in pixel order when a window is
-// gathered; a channel's bits are written once (with a written flag, no preset): channels
+// Output pixels are assembled in NumBuf buffers (a LUT-RAM of NumBuf words per channel),
+// allocated in pixel order when a window is gathered; a channel's bits are written once (with
+// a written flag in a register, no preset): channels
 // without a result read the compiler's empty-channel output (<MemPrefix>_empty.hex) when the
 // buffer is handed to the output register, oldest first, once every detector has closed it.
 // Peeler modes: lanes (spike input), direct (pixel values, Direct), popcount (integrate
@@ -252,7 +253,6 @@ module tp_core #(
   end
 
   // ------------------------------------------------------------------ pixel buffers
-  logic [PixW-1:0]   buf_q [NumBuf];
   logic [Co-1:0]     wrote_q [NumBuf];  // channel written (else: the empty-channel output)
   logic [NumBuf-1:0] used_q;
   logic [Pco-1:0]    done_q [NumBuf];
@@ -281,31 +281,24 @@ module tp_core #(
     localparam int unsigned G = S / Pco;
     localparam int unsigned CW = Score ? ScoreW : T;
     logic we;
-    logic [CW-1:0] value;
+    logic [CW-1:0] value, stored;
     assign we       = n_valid[D] && (n_tag[D] == TagW'(G));
     assign we_ch[c] = we;
+    // the channel's value in each buffer: a small LUT-RAM per channel (each channel has its
+    // own write moment), written at its detector's buffer, read at the output buffer
+    (* ram_style = "distributed" *) logic [CW-1:0] vbuf [NumBuf];
+    always_ff @(posedge clk_i) begin
+      if (we) vbuf[det_buf_q[D]] <= value;
+    end
+    assign stored = vbuf[out_q];
     if (Score) begin : g_score
       assign value = n_score[D];
-      assign pixel[c*ScoreW +: ScoreW] = wrote_q[out_q][c] ? buf_q[out_q][c*ScoreW +: ScoreW]
+      assign pixel[c*ScoreW +: ScoreW] = wrote_q[out_q][c] ? stored
                                                            : empty_out[c*ScoreW +: ScoreW];
     end else begin : g_spikes
       assign value = n_spikes[D];
       for (genvar t = 0; t < T; t++) begin : g_t
-        assign pixel[t*Co + c] = wrote_q[out_q][c] ? buf_q[out_q][t*Co + c]
-                                                   : empty_out[t*Co + c];
-      end
-    end
-    for (genvar b = 0; b < NumBuf; b++) begin : g_buf
-      if (Score) begin : g_score_wr
-        always_ff @(posedge clk_i) begin
-          if (we && det_buf_q[D] == BufW'(b)) buf_q[b][c*ScoreW +: ScoreW] <= value;
-        end
-      end else begin : g_spike_wr
-        always_ff @(posedge clk_i) begin
-          if (we && det_buf_q[D] == BufW'(b)) begin
-            for (int unsigned t = 0; t < T; t++) buf_q[b][t*Co + c] <= value[t];
-          end
-        end
+        assign pixel[t*Co + c] = wrote_q[out_q][c] ? stored[t] : empty_out[t*Co + c];
       end
     end
   end
