@@ -452,6 +452,7 @@ module tp_scanner #(
     end
   end
 
+
   // ------------------------------------------------------------------ checks (simulation too)
   logic [CrW-1:0] held_q;  // words loaded and not yet freed (checks only)
   always_ff @(posedge clk_i) begin
@@ -467,5 +468,58 @@ module tp_scanner #(
         else $error("tp_scanner: a slot freed that no loaded word holds");
     end
   end
+
+`ifdef FORMAL
+  // Proved by sim/formal/tp_scanner.sby (k-induction; the window, ring data and the peeler's
+  // timing are free): every issued entry holds one credit until S3 drops its word or the
+  // peeler frees it, so credits, words in the pipeline, queued and loaded words always add up
+  // to FifoDepth; the queue's pointers agree with its occupancy; no slot is written while a
+  // queued or loaded word still needs it; and the words leave the queue in the order they were
+  // queued, each once (a ghost number per push, checked at each pop).
+  logic f_init = 1'b1;
+  localparam int unsigned FW = CrW + 4;
+  logic [FW-1:0] f_push_n, f_pop_n;
+  logic [FW-1:0] f_seq [FifoDepth];
+  always_ff @(posedge clk_i) begin
+    f_init <= 1'b0;
+    if (!rst_ni) begin
+      f_push_n <= '0;
+      f_pop_n  <= '0;
+    end else begin
+      if (push) begin
+        f_seq[wr_q] <= f_push_n;
+        f_push_n    <= f_push_n + FW'(1);
+      end
+      if (pop) f_pop_n <= f_pop_n + FW'(1);
+    end
+  end
+  logic [FW-1:0] f_queued, f_used;  // pushed and not popped; + loaded and not freed
+  assign f_queued = FW'(occ_q) + FW'(s4_push) + FW'(s5_push);
+  assign f_used   = f_queued + FW'(held_q);
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    assume (!free_i || held_q != '0);  // the peeler frees only words it has loaded
+    if (!f_init && rst_ni) begin
+      assert (FW'(credit_q) + FW'(s1_valid) + FW'(s2_valid) + FW'(s3_valid) + FW'(s4_drop)
+              + f_used == FW'(FifoDepth));
+      assert (f_push_n - f_pop_n == f_queued);
+      assert (wr_q - rd_q == QW'(f_queued));
+      assert (!s4_push || s4_addr == wr_q - QW'(1));
+      assert (!s5_push || s5_addr == wr_q - QW'(1) - QW'(s4_push));
+      // the slot written now is not one a queued or loaded word uses
+      if (push) assert (f_used < FW'(FifoDepth));
+      // S2 writes its planes and mask right after the used slots (and the one S3 fills now)
+      if (s2_valid) begin
+        assert (f_used + FW'(push) < FW'(FifoDepth));
+        assert (FW'(QW'(body_wa - rd_q + QW'(held_q))) == f_used + FW'(push));
+      end
+      // the words inside are the next ones to leave, in order
+      for (int unsigned i = 0; i < FifoDepth; i++) begin
+        if (FW'(i) < f_queued) assert (f_seq[QW'(rd_q + QW'(i))] == f_pop_n + FW'(i));
+      end
+      if (pop) assert (f_seq[rd_q] == f_pop_n);
+    end
+  end
+`endif
 
 endmodule

@@ -35,6 +35,22 @@ def test_detector_proof_catches_a_wrong_weight_address(tmp_path) -> None:
     assert p.status == "FAIL" and "Assert failed in sparse_detector" in p.detail
 
 
+def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
+    """A scanner writing S2's planes at wr_q (not after the word S3 queues the same cycle)
+    overwrites a queued word's body: its proof fails."""
+    src = (HDL / "tp_scanner.sv").read_text()
+    bad = src.replace("assign body_wa = wr_q + QW'(push);", "assign body_wa = wr_q;")
+    assert bad != src
+    for f in ("lut_rom.sv", "popcount.sv", "adder_tree.sv"):
+        shutil.copy(HDL / f, tmp_path / f)
+    shutil.copy(formal.FORMAL_DIR / "tp_scanner_list.hex", tmp_path)
+    (tmp_path / "tp_scanner.sv").write_text(bad)
+    sby = (formal.FORMAL_DIR / "tp_scanner.sby").read_text().replace("../../hdl/", "")
+    (tmp_path / "tp_scanner.sby").write_text(sby)
+    (p,) = formal.run_sby(tmp_path / "tp_scanner.sby", tmp_path / "work", ["whole"])
+    assert p.status == "FAIL" and "Assert failed in tp_scanner" in p.detail
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
     """Every neuron of random models (T, k, reset, readout, encoding vary) proved against the
