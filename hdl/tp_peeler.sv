@@ -512,4 +512,77 @@ module tp_peeler #(
     end
   end
 
+`ifdef FORMAL
+  // Proved by sim/formal/tp_peeler.sby (k-induction; words, bodies and handshakes free within
+  // the scanner's contract: count = popcount(bits), bits inside the mask, the slot's body
+  // unchanged while the word is loaded): every position of a word is peeled once, in
+  // ascending order, before the word's last cycle; the pair leaving stage D carries the weight
+  // address ptr + popcount(mask below the position) and exactly the planes with a spike there
+  // (no lanes on a cycle without a position).
+  logic f_init = 1'b1;
+  logic [WordW-1:0]   f_bits, f_mask;
+  logic [L*WordW-1:0] f_planes;
+  function automatic int unsigned f_pop(input logic [WordW-1:0] v);
+    int unsigned n;
+    n = 0;
+    for (int unsigned i = 0; i < WordW; i++) n += int'(v[i]);
+    return n;
+  endfunction
+  // stage A's pair as a reference, carried along B, C, P, D next to the pipeline
+  localparam int unsigned FAW = AddrW + CntW + 1;
+  logic [FAW-1:0] f_addr;
+  logic [L-1:0]   f_lanes;
+  always_comb begin
+    f_addr = FAW'(ptr_q) + FAW'(f_pop(body_mask_i & below));
+    for (int unsigned l = 0; l < L; l++) f_lanes[l] = |(body_planes_i[l*WordW +: WordW] & y);
+  end
+  logic [3:0]          f_peel_q;
+  logic [3:0][FAW-1:0] f_addr_q;
+  logic [3:0][L-1:0]   f_lanes_q;
+  always_ff @(posedge clk_i) begin
+    f_init <= 1'b0;
+    if (load) f_bits <= in_bits_i;
+    if (act_q && first_q) begin
+      f_mask   <= body_mask_i;
+      f_planes <= body_planes_i;
+    end
+    if (!rst_ni) begin
+      f_peel_q <= '0;
+    end else begin
+      f_peel_q <= {f_peel_q[2:0], peel};
+    end
+    f_addr_q  <= {f_addr_q[2:0], f_addr};
+    f_lanes_q <= {f_lanes_q[2:0], f_lanes};
+  end
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    if (in_valid_i) begin
+      assume (32'(in_count_i) == f_pop(in_bits_i));
+      assume (in_le1_i == (in_count_i <= CntW'(1)));
+    end
+    if (act_q && first_q) assume ((x_q & ~body_mask_i) == '0);
+    if (act_q && !first_q) assume (body_mask_i == f_mask && body_planes_i == f_planes);
+    if (!f_init && rst_ni) begin
+      if (act_q) begin
+        assert ((x_q & ~f_bits) == '0);
+        assert (32'(rem_q) == f_pop(x_q));
+        // what is gone from the word lies below what is left: ascending, each once
+        assert (((f_bits & ~x_q) & ~below) == '0);
+        if (first_q) assert (x_q == f_bits);
+        if (last_q) assert (rem_q <= CntW'(1));
+        // the cycle count: the last cycle is flagged, never fewer cycles than positions
+        assert (last_q == (cyc_q == (CntW + 1)'(1)));
+        assert ((CntW + 1)'(rem_q) <= cyc_q);
+        if (rem_q > CntW'(1)) assert ((CntW + 1)'(rem_q) == cyc_q);
+      end
+      if (f_peel_q[3]) begin
+        assert (d_addr == AddrW'(f_addr_q[3]));
+        assert (d_lanes == f_lanes_q[3]);
+      end else begin
+        assert (d_lanes == '0);
+      end
+    end
+  end
+`endif
+
 endmodule

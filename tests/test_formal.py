@@ -51,6 +51,21 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     assert p.status == "FAIL" and "Assert failed in tp_scanner" in p.detail
 
 
+def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:
+    """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
+    next weight: its proof fails."""
+    src = (HDL / "tp_peeler.sv").read_text()
+    bad = src.replace("b_rmask <= body_mask_i & below;", "b_rmask <= body_mask_i & (below | y);")
+    assert bad != src
+    for f in ("sync_rom.sv", "popcount.sv", "adder_tree.sv"):
+        shutil.copy(HDL / f, tmp_path / f)
+    (tmp_path / "tp_peeler.sv").write_text(bad)
+    sby = (formal.FORMAL_DIR / "tp_peeler.sby").read_text().replace("../../hdl/", "")
+    (tmp_path / "tp_peeler.sby").write_text(sby)
+    (p,) = formal.run_sby(tmp_path / "tp_peeler.sby", tmp_path / "work", ["w8"])
+    assert p.status == "FAIL" and "Assert failed in tp_peeler" in p.detail
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
     """Every neuron of random models (T, k, reset, readout, encoding vary) proved against the
