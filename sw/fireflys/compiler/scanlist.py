@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fireflys.compiler.bitmap import PackedLayer
 from fireflys.compiler.memimg import write_hex
-from fireflys.core.model import CompiledModel
+from fireflys.core.model import MAX_PCI, CompiledModel
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,17 @@ def default_spw(segs_per_pos: int, pci: int, kk: int, max_bits: int = MAX_WORD_B
 
 
 def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> CompiledModel:
-    """Core v2's lanes: a copy of ``model`` whose layers with at most ``max_bits`` input
-    channels have PCI = CI (one segment per pixel, no padding lanes), so that a scanner word
-    is whole pixels (Kpw = max_bits // CI of them). The model's own PCI (v1's detector width,
-    Phi's pattern width) stays for the wider layers; weights and outputs are unchanged. On the
-    shipped scnn5 this cuts L4's scan list from 9 to 5 words per group."""
+    """Core v2's lanes: a copy of ``model`` whose conv layers with at most ``max_bits`` (and
+    MAX_PCI) input channels have PCI = CI (one segment per pixel, no padding lanes), so that a
+    scanner word is whole pixels (Kpw = max_bits // CI of them). The model's own PCI (v1's
+    detector width, Phi's pattern width) stays for the wider layers and the FC layers; weights
+    and outputs are unchanged. On the shipped scnn5 this cuts L4's scan list from 9 to 5 words
+    per group."""
     m = copy.copy(model)
     m.layers = [copy.copy(ly) for ly in model.layers]
     for ly in m.layers:
-        ci = int(ly.weight.shape[1])
-        if ci <= max_bits:
+        ci = int(ly.geom.in_shape[0])
+        if ly.geom.kind == "conv" and ci <= min(max_bits, MAX_PCI):
             ly.pci = ci
     return m
 
