@@ -336,7 +336,7 @@ module tp_scanner #(
   (* ram_style = "distributed" *) logic [HeadW-1:0]  qhead [FifoDepth];
   (* ram_style = "distributed" *) logic [BodyW-1:0]  qbody [FifoDepth];
   (* ram_style = "distributed" *) logic [CntW:0]     qcount [FifoDepth];  // {count <= 1, count}
-  logic [QW-1:0] wr_q, rd_q;
+  logic [QW-1:0] wr_q, wr1_q, rd_q;  // wr1_q = wr_q + 1, kept in a register
   logic [CrW-1:0] occ_q;
 
   always_ff @(posedge clk_i) begin
@@ -350,7 +350,7 @@ module tp_scanner #(
   // credit, so with the queued and loaded words that slot is free; a word S3 drops leaves its
   // slot to the next one.
   logic [QW-1:0] body_wa;
-  assign body_wa = wr_q + QW'(push);
+  assign body_wa = push ? wr1_q : wr_q;  // no adder between the push test and the address
   always_ff @(posedge clk_i) begin
     if (s2_valid) begin
       qbody[body_wa] <= {s2_mask, raw};
@@ -427,6 +427,7 @@ module tp_scanner #(
       credit_q <= CrW'(FifoDepth);
       pushed_q <= 1'b0;
       wr_q     <= '0;
+      wr1_q    <= QW'(1);
       rd_q     <= '0;
       occ_q    <= '0;
     end else begin
@@ -446,7 +447,10 @@ module tp_scanner #(
       // a credit per issued entry, back when its word is dropped or the peeler frees it
       credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(free_i);
       if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
-      if (push) wr_q <= wr_q + QW'(1);
+      if (push) begin
+        wr_q  <= wr1_q;
+        wr1_q <= wr1_q + QW'(1);
+      end
       if (pop) rd_q <= rd_q + QW'(1);
       occ_q <= occ_q + CrW'(s5_push) - CrW'(pop);
     end
@@ -504,6 +508,7 @@ module tp_scanner #(
               + f_used == FW'(FifoDepth));
       assert (f_push_n - f_pop_n == f_queued);
       assert (wr_q - rd_q == QW'(f_queued));
+      assert (wr1_q == wr_q + QW'(1));
       assert (!s4_push || s4_addr == wr_q - QW'(1));
       assert (!s5_push || s5_addr == wr_q - QW'(1) - QW'(s4_push));
       // the slot written now is not one a queued or loaded word uses

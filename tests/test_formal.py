@@ -39,7 +39,7 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     """A scanner writing S2's planes at wr_q (not after the word S3 queues the same cycle)
     overwrites a queued word's body: its proof fails."""
     src = (HDL / "tp_scanner.sv").read_text()
-    bad = src.replace("assign body_wa = wr_q + QW'(push);", "assign body_wa = wr_q;")
+    bad = src.replace("assign body_wa = push ? wr1_q : wr_q;", "assign body_wa = wr_q;")
     assert bad != src
     for f in ("lut_rom.sv", "popcount.sv", "adder_tree.sv"):
         shutil.copy(HDL / f, tmp_path / f)
