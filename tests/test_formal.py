@@ -21,49 +21,45 @@ def test_rtl_proofs_pass(job, tmp_path) -> None:
     assert proofs and all(p.passed for p in proofs), [(p.name, p.detail) for p in proofs]
 
 
+def _mutant_fails(tmp_path: Path, job: str, task: str, old: str, new: str,
+                  deps: tuple[str, ...], data: tuple[str, ...] = ()) -> None:
+    """The proof ``job``/``task`` on a copy of ``hdl/<job>.sv`` with ``old`` replaced by
+    ``new`` must fail, naming the module."""
+    src = (HDL / f"{job}.sv").read_text()
+    bad = src.replace(old, new)
+    assert bad != src, f"{old!r} not in hdl/{job}.sv"
+    for f in deps:
+        shutil.copy(HDL / f, tmp_path / f)
+    for f in data:
+        shutil.copy(formal.FORMAL_DIR / f, tmp_path / f)
+    (tmp_path / f"{job}.sv").write_text(bad)
+    sby = (formal.FORMAL_DIR / f"{job}.sby").read_text().replace("../../hdl/", "")
+    (tmp_path / f"{job}.sby").write_text(sby)
+    (p,) = formal.run_sby(tmp_path / f"{job}.sby", tmp_path / "work", [task])
+    assert p.status == "FAIL" and f"Assert failed in {job}" in p.detail, p
+
+
 def test_detector_proof_catches_a_wrong_weight_address(tmp_path) -> None:
     """A detector whose address counts the peeled bit itself fails its proof, naming it."""
-    src = (HDL / "sparse_detector.sv").read_text()
-    bad = src.replace("below[b] = (BW'(b) < b_idx);", "below[b] = (BW'(b) <= b_idx);")
-    assert bad != src
-    for f in ("sync_rom.sv", "lsb_encoder.sv", "popcount.sv"):
-        shutil.copy(HDL / f, tmp_path / f)
-    (tmp_path / "sparse_detector.sv").write_text(bad)
-    sby = (formal.FORMAL_DIR / "sparse_detector.sby").read_text().replace("../../hdl/", "")
-    (tmp_path / "sparse_detector.sby").write_text(sby)
-    (p,) = formal.run_sby(tmp_path / "sparse_detector.sby", tmp_path / "work", ["look2"])
-    assert p.status == "FAIL" and "Assert failed in sparse_detector" in p.detail
+    _mutant_fails(tmp_path, "sparse_detector", "look2", "below[b] = (BW'(b) < b_idx);",
+                  "below[b] = (BW'(b) <= b_idx);", ("sync_rom.sv", "lsb_encoder.sv",
+                                                     "popcount.sv"))
 
 
 def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     """A scanner writing S2's planes at wr_q (not after the word S3 queues the same cycle)
     overwrites a queued word's body: its proof fails."""
-    src = (HDL / "tp_scanner.sv").read_text()
-    bad = src.replace("assign body_wa = push ? wr1_q : wr_q;", "assign body_wa = wr_q;")
-    assert bad != src
-    for f in ("lut_rom.sv", "popcount.sv", "adder_tree.sv"):
-        shutil.copy(HDL / f, tmp_path / f)
-    shutil.copy(formal.FORMAL_DIR / "tp_scanner_list.hex", tmp_path)
-    (tmp_path / "tp_scanner.sv").write_text(bad)
-    sby = (formal.FORMAL_DIR / "tp_scanner.sby").read_text().replace("../../hdl/", "")
-    (tmp_path / "tp_scanner.sby").write_text(sby)
-    (p,) = formal.run_sby(tmp_path / "tp_scanner.sby", tmp_path / "work", ["whole"])
-    assert p.status == "FAIL" and "Assert failed in tp_scanner" in p.detail
+    _mutant_fails(tmp_path, "tp_scanner", "whole", "assign body_wa = push ? wr1_q : wr_q;",
+                  "assign body_wa = wr_q;", ("lut_rom.sv", "popcount.sv", "adder_tree.sv"),
+                  ("tp_scanner_list.hex",))
 
 
 def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:
     """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
     next weight: its proof fails."""
-    src = (HDL / "tp_peeler.sv").read_text()
-    bad = src.replace("b_rmask <= body_mask_i & below;", "b_rmask <= body_mask_i & (below | y);")
-    assert bad != src
-    for f in ("sync_rom.sv", "popcount.sv", "adder_tree.sv"):
-        shutil.copy(HDL / f, tmp_path / f)
-    (tmp_path / "tp_peeler.sv").write_text(bad)
-    sby = (formal.FORMAL_DIR / "tp_peeler.sby").read_text().replace("../../hdl/", "")
-    (tmp_path / "tp_peeler.sby").write_text(sby)
-    (p,) = formal.run_sby(tmp_path / "tp_peeler.sby", tmp_path / "work", ["w8"])
-    assert p.status == "FAIL" and "Assert failed in tp_peeler" in p.detail
+    _mutant_fails(tmp_path, "tp_peeler", "w8", "b_rmask <= body_mask_i & below;",
+                  "b_rmask <= body_mask_i & (below | y);",
+                  ("sync_rom.sv", "popcount.sv", "adder_tree.sv"))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
