@@ -3,7 +3,8 @@
 //
 // tp_window keeps the input ring and the windows in flight (no window copies); per detector
 // d: a tp_scanner walks its scan list (the (group, word) pairs with a non-zero weight mask,
-// <MemPrefix>_d<d>_list.hex), reads the words from its LUT-RAM ring copy and queues those with
+// <MemPrefix>_d<d>_list.hex; the masks alone in <MemPrefix>_d<d>_mask.hex, read from block
+// RAM where ListBlockOf[d]), reads the words from its LUT-RAM ring copy and queues those with
 // a position; a tp_peeler peels them, one position per cycle for all time steps, weights in
 // <MemPrefix>_d<d>_wt.hex; a tp_neuron turns each group's sums into spikes (or a score) with
 // the group's bias and threshold (<MemPrefix>_d<d>_{bias,theta}.hex). Channel c sits in slot
@@ -46,6 +47,7 @@ module tp_core #(
   parameter int unsigned FifoDepth = 16,     // scanner queue depth
   parameter int unsigned NumBuf    = 4,      // output pixel buffers (a power of two >= 2)
   parameter logic [Pco*16-1:0] EntriesOf = '0,  // scan-list length of detector d at [d*16]
+  parameter logic [Pco-1:0] ListBlockOf = '0,   // bit d: detector d's masks in block RAM
   parameter int unsigned SlotW     = 16,
   parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c; all zero: slot c
   parameter string       MemPrefix = "",
@@ -173,7 +175,8 @@ module tp_core #(
     tp_scanner #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
-      .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : "")
+      .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : ""),
+      .ListBlock(ListBlockOf[d]), .MaskFile(Init ? {Pre, "mask.hex"} : "")
     ) u_scan (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),

@@ -14,7 +14,8 @@
 // A queued word opens its group when it is the group's first word with a position.
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
-// but the mask) | S1 ring addresses, mask ROM read | S2 ring reads (last read of the window:
+// but the mask; with ListBlock the mask's block-RAM read, MaskFile: one mask per line) | S1
+// ring addresses, mask ROM read (LUTs), or the block RAM's output registered in the fabric | S2 ring reads (last read of the window:
 // desc_fin_o), AND mask, union, 6-bit ORs of the union; planes and mask written to the slot
 // the word gets if it is queued | S3 non-empty test, queue head write, part counts | S4 count
 // (a dropped word's credit back) | S5 count and "count <= 1" -> queue (the entry becomes
@@ -38,6 +39,8 @@ module tp_scanner #(
   parameter int unsigned TagW      = 1,
   parameter int unsigned FifoDepth = 16,  // a power of two
   parameter string       ListFile  = "",
+  parameter bit          ListBlock = 1'b0,  // the masks in block RAM (MaskFile)
+  parameter string       MaskFile  = "",
   // derived
   parameter int unsigned PixW      = L * Ci,
   parameter int unsigned KK        = KH * KW,
@@ -127,10 +130,10 @@ module tp_scanner #(
   assign scan_o = issue;
   assign wait_o = hold_q && (credit_q == '0);
 
-  // the list is read twice: all but the mask here, the mask one stage later (its only use is
-  // in S2; a register less than carrying it through S1)
+  // all but the mask is read here; the mask is read for S2 below (its only use), from this list
+  // one stage later (a register less than carrying it through S1) or from its own block RAM
   /* verilator lint_off UNUSEDSIGNAL */  // each read uses part of the entry
-  logic [EntW-1:0] ent, ent_m;
+  logic [EntW-1:0] ent;
   /* verilator lint_on UNUSEDSIGNAL */
   lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_list (
     .clk_i (clk_i),
@@ -143,7 +146,6 @@ module tp_scanner #(
   logic          s1_valid, s1_last;
   logic [AW-1:0] s1_base;
   logic [KK-1:0] s1_img;
-  logic [EW-1:0] s1_e;
 
   logic [WIdxW-1:0] e_w;
   logic [AddrW-1:0] e_ptr;
@@ -154,12 +156,37 @@ module tp_scanner #(
   assign e_tag   = ent[WIdxW+WordW+AddrW +: TagW];
   assign e_first = ent[EntW-1];
 
-  lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
-    .clk_i (clk_i),
-    .en_i  (s1_valid),
-    .addr_i(s1_e),
-    .data_o(ent_m)
-  );
+  // the mask reaches S2 either way: a LUT ROM read at S1's index (its output register is
+  // S2's), or, for long lists (a LUT ROM deeper than 64 words maps several LUTs deep), a block
+  // RAM read at issue whose output is registered in the fabric
+  logic [WordW-1:0] s2_mask;
+  if (ListBlock) begin : g_mask_block
+    logic [WordW-1:0] rd, rd_q;
+    sync_rom #(.Width(WordW), .Depth(Entries), .InitFile(MaskFile), .AddrWidth(EW)) u_mask (
+      .clk_i (clk_i),
+      .en_i  (issue),
+      .addr_i(e_q),
+      .data_o(rd)
+    );
+    always_ff @(posedge clk_i) rd_q <= rd;
+    assign s2_mask = rd_q;
+  end else begin : g_mask_lut
+    logic [EW-1:0] s1_e;
+    /* verilator lint_off UNUSEDSIGNAL */  // the mask is the part used
+    logic [EntW-1:0] ent_m;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni)    s1_e <= '0;
+      else if (issue) s1_e <= e_q;
+    end
+    lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
+      .clk_i (clk_i),
+      .en_i  (s1_valid),
+      .addr_i(s1_e),
+      .data_o(ent_m)
+    );
+    assign s2_mask = ent_m[WIdxW +: WordW];
+  end
 
   logic [Kpw-1:0][AW-1:0] addr;
   logic [Kpw-1:0]         ok;
@@ -187,14 +214,12 @@ module tp_scanner #(
       s1_last  <= 1'b0;
       s1_base  <= '0;
       s1_img   <= '0;
-      s1_e     <= '0;
     end else begin
       s1_valid <= issue;
       s1_last  <= issue && elast;
       if (issue) begin
         s1_base <= base_q;
         s1_img  <= img_q;
-        s1_e    <= e_q;
       end
     end
   end
@@ -204,9 +229,7 @@ module tp_scanner #(
   logic [Kpw-1:0][AW-1:0] s2_addr;
   logic [Kpw-1:0]         s2_ok;
   logic [WIdxW-1:0]       s2_w;
-  logic [WordW-1:0]       s2_mask;  // the mask ROM's register
   logic [AddrW-1:0]       s2_ptr;
-  assign s2_mask = ent_m[WIdxW +: WordW];
   logic [TagW-1:0]        s2_tag;
 
   always_ff @(posedge clk_i) begin

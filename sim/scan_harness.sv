@@ -1,5 +1,6 @@
 // Test harness (simulation only): tp_window feeding Pco tp_scanners, as in sparse core v2.
-// Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries; its
+// Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries (its masks
+// read from <ListPrefix>_d<d>_mask.hex in block RAM where ListBlockOf[d]); its
 // queue fields are flattened, detector d at [d*<field width> +: <field width>].
 module scan_harness #(
   parameter int unsigned L          = 4,
@@ -19,6 +20,7 @@ module scan_harness #(
   parameter int unsigned FifoDepth  = 16,
   parameter logic [Pco*16-1:0] EntriesOf = '0,
   parameter string       ListPrefix = "",
+  parameter logic [Pco-1:0] ListBlockOf = '0,
   // derived
   parameter int unsigned PixW       = L * Ci,
   parameter int unsigned WordW      = Spw * Pci,
@@ -98,7 +100,8 @@ module scan_harness #(
     tp_scanner #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(32'(EntriesOf[d*16 +: 16])), .WtDepth(WtDepth), .TagW(TagW),
-      .FifoDepth(FifoDepth), .ListFile($sformatf("%s_d%0d_list.hex", ListPrefix, d))
+      .FifoDepth(FifoDepth), .ListFile($sformatf("%s_d%0d_list.hex", ListPrefix, d)),
+      .ListBlock(ListBlockOf[d]), .MaskFile($sformatf("%s_d%0d_mask.hex", ListPrefix, d))
     ) u_scan (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),

@@ -196,3 +196,42 @@ def test_scan_list_points_at_the_words_weights(spw: int) -> None:
             n = bin(e.mask).count("1")
             assert p.values[d][e.ptr : e.ptr + n].tolist() == word[word != 0].tolist()
             assert e.word < words_per_window(kh * kw * spp, spw)
+
+
+def test_bram36_takes_the_best_ramb18_shape() -> None:
+    from fireflys.compiler.scanlist import bram36
+
+    assert bram36(68, 107) == 1.0  # two 512 x 36 halves
+    assert bram36(36, 512) == 0.5
+    assert bram36(36, 513) == 1.0
+    assert bram36(4, 1514) == 0.5  # 4K x 4
+    assert bram36(1, 20000) == 1.0
+
+
+def test_block_lists_takes_long_lists_largest_first_within_the_budget() -> None:
+    from fireflys.compiler.scanlist import LUT_LIST_DEPTH, block_lists
+
+    lists = {(0, 0): (LUT_LIST_DEPTH, 72),  # short: stays in LUTs whatever the budget
+             (1, 0): (90, 64), (1, 1): (100, 64), (2, 0): (87, 69), (3, 0): (70, 30)}
+    assert block_lists(lists, 10.0) == {(1, 0), (1, 1), (2, 0), (3, 0)}
+    # by mask content: 100 x 64 > 87 x 69 > 90 x 64 > 70 x 30 (0.5 each for the last)
+    assert block_lists(lists, 2.0) == {(1, 1), (2, 0)}
+    assert block_lists(lists, 2.5) == {(1, 1), (2, 0), (3, 0)}
+    assert block_lists(lists, 0.0) == set()
+    assert block_lists(lists, 10.0, lut_depth=0) == set(lists)
+
+
+def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
+    """The shipped model's v2 plan: L3's and L4's 87-107-entry lists read their masks from
+    block RAM (4 BRAM36), L5's weights take the other 0.5, L5's 90-entry list stays in LUTs."""
+    from fireflys.compiler.scanlist import whole_pixel_lanes
+    from fireflys.hwgen.params import core_params_v2
+    from fireflys.paths import REPO
+
+    cores = core_params_v2(whole_pixel_lanes(load_model(REPO / "models" / "scnn5_mnist")),
+                           tmp_path)
+    assert [c.params["ListBlockOf"] for c in cores] == ["2'h0", "3'h0", "2'h0", "1'h1",
+                                                        "3'h7", "1'h0"]
+    assert [c.params["WtBlock"] for c in cores] == [0, 0, 0, 0, 0, 1]
+    masks = sorted(tmp_path.glob("L4_d*_mask.hex"))
+    assert len(masks) == 3 and all(len(m.read_text().split()) > 64 for m in masks)

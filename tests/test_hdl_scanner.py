@@ -67,7 +67,9 @@ CASES = {  # id: (H, W, K, pad, CI, L, CO, PCO, PCI, SPW, weight density, spike 
     "fc-3x3": (3, 3, "fc", 0, 12, 4, 5, 2, 16, 1, 0.3, 0.5),
     "empty-detector": (4, 4, 3, 0, 3, 1, 3, 3, 4, 3, 0.0, 0.5),
     "k1-two-px-words": (5, 5, 1, 0, 8, 1, 4, 2, 8, 2, 0.5, 0.3),
+    "masks-in-block-ram": (5, 5, 3, 1, 10, 4, 9, 2, 10, 3, 0.2, 0.3),
 }
+BLOCK = {"masks-in-block-ram": 0b01}  # ListBlockOf: detector 0 reads its masks from block RAM
 SLOW = {  # cases run by make test-all only
     "l4-like-1px-words",
     "direct-in8",
@@ -99,6 +101,7 @@ def test_scanner_words_match_model(case: str) -> None:
         write_hex(work / f"l_d{d}_list.hex",
                   [entry_word(e, spw * pci, ptr_bits, tag_bits, nw) for e in entries], ew,
                   signed=False)
+        write_hex(work / f"l_d{d}_mask.hex", [e.mask for e in entries], spw * pci, signed=False)
     x = (rng.random((3, lp, c, h, w)) < sd).astype(np.uint8)
     words = model_words(x, lists, kh, kw, pad, pci, spw)
     stim = {"beats": pack_rows(x.transpose(0, 3, 4, 1, 2).reshape(-1, lp * c)), "pco": pco,
@@ -106,12 +109,14 @@ def test_scanner_words_match_model(case: str) -> None:
             "in_gap": 0.2, "stall": 0.3, "seed": 11}
     (work / "stim.json").write_text(json.dumps(stim))
     entries_of = sum(len(lst) << (16 * d) for d, lst in enumerate(lists))
-    run_cocotb("scan_harness", [*hdl_sources("tp_window", "tp_scanner", "lut_rom", "popcount",
-                                             "adder_tree"), REPO / "sim" / "scan_harness.sv"],
+    run_cocotb("scan_harness", [*hdl_sources("tp_window", "tp_scanner", "lut_rom", "sync_rom",
+                                             "popcount", "adder_tree"),
+                                REPO / "sim" / "scan_harness.sv"],
                "tb_scanner",
                parameters={"L": lp, "Ci": c, "H": h, "W": w, "KH": kh, "KW": kw, "Pad": pad,
                            "Hold": w, "NumWin": 4, "Pco": pco, "Pci": pci, "Spw": spw,
                            "WtDepth": depth, "TagW": tag_bits, "FifoDepth": 8,
                            "EntriesOf": f"{16 * pco}'h{entries_of:x}",
+                           "ListBlockOf": f"{pco}'h{BLOCK.get(case, 0):x}",
                            "ListPrefix": f'"{work / "l"}"'},
                build_root=work / "sim_build", extra_env={"FIREFLYS_STIM": str(work / "stim.json")})

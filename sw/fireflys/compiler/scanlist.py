@@ -107,7 +107,8 @@ def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> Co
 
 def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
                 ptr_bits: int) -> list[int]:
-    """Write ``<name>_d<d>_list.hex`` for every detector of a core; returns the list lengths."""
+    """Write ``<name>_d<d>_list.hex`` (whole entries) and ``<name>_d<d>_mask.hex`` (the masks
+    alone, for a list in block RAM) for every detector of a core; returns the list lengths."""
     out = Path(out_dir)
     words = words_per_window(p.nseg, spw)
     tag_bits = max(1, (p.groups - 1).bit_length())
@@ -118,5 +119,36 @@ def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
         write_hex(out / f"{name}_d{d}_list.hex",
                   [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words) for e in entries],
                   width, signed=False)
+        write_hex(out / f"{name}_d{d}_mask.hex", [e.mask for e in entries], spw * p.pci,
+                  signed=False)
         lengths.append(len(entries))
     return lengths
+
+
+LUT_LIST_DEPTH = 64  # longest list whose masks stay in LUTs (one LUT6 per bit and bank)
+
+# Xilinx RAMB18 shapes (bits wide, words deep); a RAMB36 is two of them
+_RAMB18 = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
+
+
+def bram36(width: int, depth: int) -> float:
+    """Block RAM36 a ``width`` x ``depth`` ROM takes in its best RAMB18 shape (an estimate of
+    what synthesis maps: a RAMB18 counts 0.5)."""
+    return 0.5 * min(-(-width // w) * -(-depth // d) for w, d in _RAMB18)
+
+
+def block_lists(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
+                lut_depth: int = LUT_LIST_DEPTH) -> set[tuple[int, int]]:
+    """Which scan lists keep their masks in block RAM: ``lists`` maps (core, detector) to
+    (entries, mask bits). A list longer than ``lut_depth`` entries maps its LUT ROM several
+    LUTs deep (ABC shares address decoders across the mask bits; 7-8 levels measured on
+    scnn5's 87-107-entry lists), so those go to block RAM, the most mask bits first, while
+    their RAMB18s fit ``budget`` (BRAM36); the rest stay in LUTs."""
+    chosen: set[tuple[int, int]] = set()
+    used = 0.0
+    for key, (n, width) in sorted(lists.items(), key=lambda kv: (-kv[1][0] * kv[1][1], kv[0])):
+        cost = bram36(width, n)
+        if n > lut_depth and used + cost <= budget:
+            chosen.add(key)
+            used += cost
+    return chosen

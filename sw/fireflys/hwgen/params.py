@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fireflys.compiler.coreplan import core_plans
-from fireflys.compiler.scanlist import default_spw, write_lists
+from fireflys.compiler.scanlist import (
+    LUT_LIST_DEPTH,
+    block_lists,
+    bram36,
+    default_spw,
+    write_lists,
+)
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
@@ -56,25 +62,44 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
     return cores
 
 
+BRAM36_BUDGET = 5.0  # block RAM36 of a v2 accelerator (issue target on the KV260 plan)
+WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
+
+
 def core_params_v2(model: CompiledModel, mem_dir: Path,
-                   spw: dict[int, int] | None = None) -> list[CoreParams]:
+                   spw: dict[int, int] | None = None,
+                   bram36_budget: float = BRAM36_BUDGET,
+                   lut_list_depth: int = LUT_LIST_DEPTH) -> list[CoreParams]:
     """Every core's ``tp_core`` (sparse core v2) parameters; writes the scan lists into
     ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
     ``spw``: segments per scanner word per layer (default
-    :func:`fireflys.compiler.scanlist.default_spw`)."""
-    cores = []
-    for cp, ly in zip(core_plans(model), model.layers, strict=True):
+    :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH
+    are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
+    RAM, longest first, within what ``bram36_budget`` leaves
+    (:func:`fireflys.compiler.scanlist.block_lists`)."""
+    plans = []
+    lists: dict[tuple[int, int], tuple[int, int]] = {}
+    wt_bram = 0.0
+    for cp in core_plans(model):
         if cp.direct and cp.score:
             raise ValueError(f"{cp.name}: core v2 has no direct-input core with an integrate "
                              "readout (a model that is a single FC layer on pixel values)")
-        i, wd = cp.index, cp.widths
-        w = (spw or {}).get(i) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
+        w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
         lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width)
+        lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
+        if cp.wt_depth > WT_BLOCK_DEPTH:
+            wt_bram += cp.pco * bram36(4, cp.wt_depth)
+        plans.append((cp, w, lengths))
+    block = block_lists(lists, bram36_budget - wt_bram, lut_list_depth)
+    cores = []
+    for (cp, w, lengths), ly in zip(plans, model.layers, strict=True):
+        wd = cp.widths
         slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(cp.slot_of))
+        list_block = sum(1 << d for d in range(cp.pco) if (cp.index, d) in block)
         p = {
             "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
             "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci, "Spw": w,
-            "WtDepth": cp.wt_depth, "WtBlock": int(cp.wt_depth > 1024),
+            "WtDepth": cp.wt_depth, "WtBlock": int(cp.wt_depth > WT_BLOCK_DEPTH),
             "AccW": wd["acc"], "BiasW": wd["bias"],
             "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
             "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
@@ -83,6 +108,7 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
             "Hold": ring_hold((cp.kh - 1) * cp.w + cp.kw, cp.w) if cp.kind == "conv" else 1,
             "NumWin": 2, "FifoDepth": 16,
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
+            "ListBlockOf": f"{cp.pco}'h{list_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
         }
