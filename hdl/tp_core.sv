@@ -363,26 +363,41 @@ module tp_core #(
   end
 
   // ------------------------------------------------------------------ counters
-  logic [31:0] pairs_now;
+  // each counter adds a condition registered the cycle before (exact counts, one cycle late):
+  // the conditions come from the detectors' handshakes across the core, the counters' enables
+  // then start at a flip-flop (on ECP5 a scanner's issue test reached the 32 enables of the
+  // busy counter through one 6.9 ns route)
+  localparam int unsigned PairW = unsigned'($clog2(Pco * L + 1));
+  logic [PairW-1:0] pairs_now, pairs_q;
   always_comb begin
     pairs_now = '0;
     for (int unsigned d = 0; d < Pco; d++) begin
-      for (int unsigned l = 0; l < L; l++) pairs_now = pairs_now + 32'(lanes[d][l]);
+      for (int unsigned l = 0; l < L; l++) pairs_now = pairs_now + PairW'(lanes[d][l]);
     end
   end
 
+  logic           busy_q, pixel_q;
+  logic [Pco-1:0] occ_q;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
+      busy_q       <= 1'b0;
+      pixel_q      <= 1'b0;
+      occ_q        <= '0;
+      pairs_q      <= '0;
       cnt_busy_o   <= '0;
       cnt_pairs_o  <= '0;
       cnt_pixels_o <= '0;
       cnt_occ_o    <= '0;
     end else begin
-      if (|(scan | peel_busy)) cnt_busy_o <= cnt_busy_o + 32'd1;
-      cnt_pairs_o <= cnt_pairs_o + pairs_now;
-      if (handoff) cnt_pixels_o <= cnt_pixels_o + 32'd1;
+      busy_q  <= |(scan | peel_busy);
+      pixel_q <= handoff;
+      occ_q   <= scan | peel_busy;
+      pairs_q <= pairs_now;
+      if (busy_q) cnt_busy_o <= cnt_busy_o + 32'd1;
+      cnt_pairs_o <= cnt_pairs_o + 32'(pairs_q);
+      if (pixel_q) cnt_pixels_o <= cnt_pixels_o + 32'd1;
       for (int unsigned d = 0; d < Pco; d++) begin
-        if (scan[d] || peel_busy[d]) cnt_occ_o[d*32 +: 32] <= cnt_occ_o[d*32 +: 32] + 32'd1;
+        if (occ_q[d]) cnt_occ_o[d*32 +: 32] <= cnt_occ_o[d*32 +: 32] + 32'd1;
       end
     end
   end

@@ -94,6 +94,8 @@ module tp_scanner #(
   localparam int unsigned PartW  = 5;
   localparam int unsigned HeadW  = WordW + AddrW + TagW + 2;
   localparam int unsigned BodyW  = WordW * (L + 1);
+  localparam int unsigned BGrpW  = 64;                      // body bits per write-address copy
+  localparam int unsigned NBGrp  = (BodyW + BGrpW - 1) / BGrpW;
   localparam int unsigned NzW    = 6;                       // bits per non-empty flag
   localparam int unsigned NNz    = (WordW + NzW - 1) / NzW;
 
@@ -357,7 +359,7 @@ module tp_scanner #(
   end
 
   (* ram_style = "distributed" *) logic [HeadW-1:0]  qhead [FifoDepth];
-  (* ram_style = "distributed" *) logic [BodyW-1:0]  qbody [FifoDepth];
+  logic [BodyW-1:0] body_rd;  // the body (planes, mask) of the word in body_slot_i
   (* ram_style = "distributed" *) logic [CntW:0]     qcount [FifoDepth];  // {count <= 1, count}
   logic [QW-1:0] wr_q, wr1_q, rd_q;  // wr1_q = wr_q + 1, kept in a register
   logic [CrW-1:0] occ_q;
@@ -372,12 +374,46 @@ module tp_scanner #(
   // to the slot the word will have if S3 queues it: wr_q after S3's push. Both words hold a
   // credit, so with the queued and loaded words that slot is free; a word S3 drops leaves its
   // slot to the next one.
-  logic [QW-1:0] body_wa;
-  assign body_wa = push ? wr1_q : wr_q;  // no adder between the push test and the address
-  always_ff @(posedge clk_i) begin
-    if (s2_valid) begin
-      qbody[body_wa] <= {s2_mask, raw};
+`ifdef FORMAL
+  logic [QW-1:0] body_wa;  // the slot S2 writes: every group's write address (proved below)
+  assign body_wa = push ? wr1_q : wr_q;
+`endif
+  // the body is written in groups of up to BGrpW bits, each from its own copy of the two
+  // pointers (kept: synthesis would merge them): the push decision reaches a few address
+  // muxes, each next to its LUT-RAMs, instead of one address net reaching all of them (on
+  // ECP5 ~85 LUT-RAM slices per scanner, 10 ns of routing)
+  logic [BodyW-1:0] body_wd;
+  assign body_wd = {s2_mask, raw};
+  for (genvar g = 0; g < NBGrp; g++) begin : g_body
+    localparam int unsigned Lo = g * BGrpW;
+    localparam int unsigned N  = (BodyW - Lo < BGrpW) ? BodyW - Lo : BGrpW;
+    (* keep *) logic [QW-1:0] wr_c_q, wr1_c_q;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        wr_c_q  <= '0;
+        wr1_c_q <= QW'(1);
+      end else if (push) begin  // loaded from the pointers' own next values (shared logic)
+        wr_c_q  <= wr1_q;
+        wr1_c_q <= wr1_q + QW'(1);
+      end
     end
+    logic [QW-1:0] wa;
+    assign wa = push ? wr1_c_q : wr_c_q;  // no adder between the push test and the address
+    (* ram_style = "distributed" *) logic [N-1:0] mem [FifoDepth];
+    always_ff @(posedge clk_i) begin
+      if (s2_valid) mem[wa] <= body_wd[Lo +: N];
+    end
+    assign body_rd[Lo +: N] = mem[body_slot_i];
+`ifdef FORMAL
+    logic f_ginit = 1'b1;  // the copies agree with the pointers (part of the proof)
+    always_ff @(posedge clk_i) f_ginit <= 1'b0;
+    always_comb begin
+      if (!f_ginit && rst_ni) begin
+        assert (wr_c_q == wr_q && wr1_c_q == wr1_q);
+        assert (!s2_valid || wa == body_wa);
+      end
+    end
+`endif
   end
 
   // ------------------------------------------------------------------ S4: count
@@ -436,7 +472,7 @@ module tp_scanner #(
   assign pop = out_valid_o && out_ready_i;
   assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = qhead[rd_q];
   assign out_slot_o = rd_q;
-  assign {body_mask_o, body_planes_o} = qbody[body_slot_i];
+  assign {body_mask_o, body_planes_o} = body_rd;
   assign {out_le1_o, out_count_o} = qcount[rd_q];
 
   always_ff @(posedge clk_i) begin

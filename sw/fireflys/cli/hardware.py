@@ -28,7 +28,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     tables = phi_tables(args, model)
     try:
         files = generate(model, out, skip=not args.dense, name=name, phi=tables,
-                         match_segs=match_segs(args.match_segs, model), core_version=args.core)
+                         match_segs=match_segs(args.match_segs, model), core_version=args.core,
+                         **({} if args.bram36 is None else {"bram36_budget": args.bram36}))
     except ValueError as e:
         raise ConfigError(str(e)) from None
     from fireflys.verify.harness import write_sim
@@ -53,4 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_phi(ge)
     add_match_segs(ge)
     add_core(ge)
+    ge.add_argument("--bram36", type=float, metavar="N",
+                    help="core v2: block RAM36 budget; scan lists longer than 64 entries "
+                    "read their masks from block RAM while it lasts (default 5)")
     ge.set_defaults(func=cmd_generate)

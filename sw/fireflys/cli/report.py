@@ -62,7 +62,8 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     s = bench_hw(model, Path(args.model_dir), name, Path(args.out), work,
                  x_sim=x[:args.sim_frames], y_sim=ys, x_soak=x[:args.frames],
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
-                 reuse=args.reuse, preset=args.preset, say=say, bar=bar)
+                 reuse=args.reuse, preset=args.preset, bram36_budget=args.bram36,
+                 say=say, bar=bar)
     print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "
           f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}"
           + ("" if s["verilator_frames_per_s"] is None else
@@ -110,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="reuse the results of steps already in the work directory")
     bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
                     help="compare with FireFly-S's published numbers for this network")
+    bh.add_argument("--bram36", type=float, metavar="N",
+                    help="block RAM36 budget of the generated hardware (long scan lists read "
+                    "their masks from block RAM while it lasts; default 5)")
     bh.add_argument("--name", help="report name (default: the model directory's name)")
     bh.add_argument("--work", help="work directory (default build/bench_hw/<name>)")
     bh.add_argument("--out", required=True, help="output directory (summary.json, report)")

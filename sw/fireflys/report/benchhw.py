@@ -73,13 +73,15 @@ def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
 Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, memory images
 
 
-def _design(model: CompiledModel, work: Path) -> Design:
-    """Generate the core-v2 hardware into ``work/hw``: its directory, its sources and the
-    memory images they read."""
+def _design(model: CompiledModel, work: Path, bram36_budget: float | None = None) -> Design:
+    """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``: see
+    :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
+    images they read."""
     from fireflys.hwgen.generate import generate, sources
 
     hw = work / "hw"
-    generate(model, hw, core_version=2)
+    generate(model, hw, core_version=2,
+             **({} if bram36_budget is None else {"bram36_budget": bram36_budget}))
     return hw, sources(hw), [*sorted((hw / "mem").glob("*")), hw / "mem"]
 
 
@@ -147,6 +149,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
              x_sim: np.ndarray, y_sim: np.ndarray | None, x_soak: np.ndarray,
              seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = 150.0,
              pnr: bool = True, reuse: bool = False, preset: str | None = None,
+             bram36_budget: float | None = None,
              say: Say = print, bar: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
     """Run the four steps (see the module docstring) and write ``out``/summary.json and the
     report; returns the summary."""
@@ -173,7 +176,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
 
     def design() -> Design:  # generated once per run, by the first step that needs it
         if not made:
-            made.append(_design(model, work))
+            made.append(_design(model, work, bram36_budget))
         return made[0]
 
     xcup = _cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
