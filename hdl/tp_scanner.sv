@@ -109,13 +109,35 @@ module tp_scanner #(
     $error("tp_scanner: words must be at most 128 bits");
   end
 
+  localparam int unsigned NwP   = 1 << WIdxW;               // table entries (word indices)
+  localparam int unsigned KPosW = (KK > 1) ? unsigned'($clog2(KK)) : 1;
+  localparam int unsigned NSel  = Whole ? 1 : Spp / Spw;    // words per pixel (part pixels)
+  localparam int unsigned SelW  = (NSel > 1) ? unsigned'($clog2(NSel)) : 1;
+
   // kernel position and channel segment of read port i in word w (compile time)
   function automatic int unsigned kpos(input int unsigned w, input int unsigned i);
     return Whole ? w * Kpw + i : (w * Spw) / Spp;
   endfunction
-  function automatic int unsigned seg0(input int unsigned w);
-    return Whole ? 0 : (w * Spw) % Spp;
+  function automatic logic [NwP*AW-1:0] off_tab(input int unsigned i);
+    logic [NwP*AW-1:0] t = '0;
+    for (int unsigned w = 0; w < Nw; w++) begin
+      if (kpos(w, i) < KK) t[w*AW +: AW] = AW'((kpos(w, i) / KW) * W + kpos(w, i) % KW);
+    end
+    return t;
   endfunction
+  function automatic logic [NwP*(KPosW+1)-1:0] pos_tab(input int unsigned i);
+    logic [NwP*(KPosW+1)-1:0] t = '0;
+    for (int unsigned w = 0; w < Nw; w++) begin
+      if (kpos(w, i) < KK) t[w*(KPosW+1) +: KPosW+1] = {1'b1, KPosW'(kpos(w, i))};
+    end
+    return t;
+  endfunction
+  function automatic logic [NwP*SelW-1:0] sel_tab();  // word w's place in its pixel
+    logic [NwP*SelW-1:0] t = '0;
+    for (int unsigned w = 0; w < Nw; w++) t[w*SelW +: SelW] = SelW'(w % NSel);
+    return t;
+  endfunction
+  localparam logic [NwP*SelW-1:0] SelTab = sel_tab();
 
   // ------------------------------------------------------------------ S0: issue
   logic              hold_q;   // a window is held
@@ -192,19 +214,18 @@ module tp_scanner #(
 
   logic [Kpw-1:0][AW-1:0] addr;
   logic [Kpw-1:0]         ok;
+  // read port i of word w: the ring offset of its kernel position and the position, from
+  // compile-time tables read at the word index (a mux; a chain of compares over the words
+  // is as deep as there are words, and exhausts Yosys' slang front end on long windows)
   for (genvar i = 0; i < Kpw; i++) begin : g_addr
-    logic [AW-1:0] off;
-    logic [AW:0]   sum, wrap;
-    always_comb begin
-      off   = '0;
-      ok[i] = 1'b0;
-      for (int unsigned w = 0; w < Nw; w++) begin
-        if (e_w == WIdxW'(w) && kpos(w, i) < KK) begin
-          off   = AW'((kpos(w, i) / KW) * W + kpos(w, i) % KW);
-          ok[i] = s1_img[kpos(w, i)];
-        end
-      end
-    end
+    localparam logic [NwP*AW-1:0]     OffTab = off_tab(i);
+    localparam logic [NwP*(KPosW+1)-1:0] PosTab = pos_tab(i);
+    logic [AW-1:0]    off;
+    logic [KPosW:0]   pos;  // {in the window, kernel position}
+    logic [AW:0]      sum, wrap;
+    assign off   = OffTab[e_w*AW +: AW];
+    assign pos   = PosTab[e_w*(KPosW+1) +: KPosW+1];
+    assign ok[i] = pos[KPosW] && s1_img[pos[KPosW-1:0]];
     assign sum     = {1'b0, s1_base} + {1'b0, off};
     assign wrap    = sum - (AW + 1)'(Depth);
     assign addr[i] = wrap[AW] ? sum[AW-1:0] : wrap[AW-1:0];  // (base + off) mod Depth
@@ -230,7 +251,7 @@ module tp_scanner #(
   logic                   s2_valid, s2_last, s2_first;
   logic [Kpw-1:0][AW-1:0] s2_addr;
   logic [Kpw-1:0]         s2_ok;
-  logic [WIdxW-1:0]       s2_w;
+  logic [SelW-1:0]        s2_sel;
   logic [AddrW-1:0]       s2_ptr;
   logic [TagW-1:0]        s2_tag;
 
@@ -241,7 +262,7 @@ module tp_scanner #(
       s2_first <= 1'b0;
       s2_addr  <= '0;
       s2_ok    <= '0;
-      s2_w     <= '0;
+      s2_sel   <= '0;
       s2_ptr   <= '0;
       s2_tag   <= '0;
     end else begin
@@ -250,7 +271,7 @@ module tp_scanner #(
       s2_first <= e_first;
       s2_addr  <= addr;
       s2_ok    <= ok;
-      s2_w     <= e_w;
+      s2_sel   <= SelTab[e_w*SelW +: SelW];
       s2_ptr   <= e_ptr;
       s2_tag   <= e_tag;
     end
@@ -287,10 +308,12 @@ module tp_scanner #(
       for (int unsigned l = 0; l < L; l++) begin
         for (int unsigned jj = 0; jj < SegPP; jj++) begin
           for (int unsigned b = 0; b < Pci; b++) begin
+            // whole pixels: segment jj of the port's pixel; part of a pixel: segment
+            // s2_sel * Spw + jj of the pixel (the word's place in it, from S1)
             raw[l*WordW + (i*SegPP + jj)*Pci + b] = 1'b0;
-            for (int unsigned w = 0; w < Nw; w++) begin
-              if ((Whole || s2_w == WIdxW'(w)) && (seg0(w) + jj) * Pci + b < Ci) begin
-                raw[l*WordW + (i*SegPP + jj)*Pci + b] = px[l*Ci + (seg0(w) + jj)*Pci + b];
+            for (int unsigned r = 0; r < NSel; r++) begin
+              if ((Whole || s2_sel == SelW'(r)) && (r * SegPP + jj) * Pci + b < Ci) begin
+                raw[l*WordW + (i*SegPP + jj)*Pci + b] = px[l*Ci + (r*SegPP + jj)*Pci + b];
               end
             end
           end
