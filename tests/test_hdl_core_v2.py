@@ -37,8 +37,12 @@ CASES = {
     "fc-spike-readout-k2": ("4x3x3-6c3p1-7fc", 1, dict(encoding="spikes", sparsity=0.5,
                                                         readout="spikes", k=2,
                                                         pco=[3, 7], pci=[4, 16]), None),
+    "conv-masks-in-block-ram": ("6x5x5-8c3p1-mp2-3fc", 0,
+                                dict(encoding="spikes", sparsity=0.7, pco=[3, 3],
+                                     pci=[8, 8]), None),
 }
 WHOLE = {"conv-ci23-whole-pixel-lanes"}  # core v2's own lanes (PCI = CI); others: the model's
+BLOCK = {"conv-masks-in-block-ram"}  # every detector reads its masks from block RAM
 SLOW = {  # cases run by make test-all only
     "conv-k1-sp90",
     "conv-sp100",
@@ -54,7 +58,8 @@ def test_core_v2_matches_golden(tmp_path, case: str) -> None:
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 3, np.random.default_rng(4), density=0.3)
     r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5,
-                      version=2, spw=spw, model_pci=case not in WHOLE)
+                      version=2, spw=spw, model_pci=case not in WHOLE,
+                      list_block=case in BLOCK)
     assert r["pairs"] == golden.run(model, x).work[index]  # every pair once, per step
     assert max(r["occ"]) <= r["busy"] <= sum(r["occ"])
 

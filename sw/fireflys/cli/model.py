@@ -43,6 +43,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         args.arch, sparsity=args.random_sparsity, T=args.T, seed=args.seed,
         encoding=args.encoding, in_bits=args.in_bits, k=args.leak_k, reset=args.reset,
         readout=args.readout, rate=args.rate, pco=args.pco, pci=args.pci,
+        input_density=args.input_density,
     )
     paths = compile_to_dir(model, args.out)
     _print_model(model)
@@ -137,6 +138,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--readout", choices=READOUTS, default="integrate")
     c.add_argument("--rate", type=fraction, default=0.15,
                    help="target firing rate used to calibrate thresholds (default 0.15)")
+    c.add_argument("--input-density", type=fraction, default=0.2,
+                   help="fraction of non-zero pixels (direct) or spikes of the random "
+                   "calibration frames (default 0.2; 1 = dense images)")
     c.add_argument("--pco", type=int_list, help="output-channel parallelism per layer, a,b,...")
     c.add_argument("--pci", type=int_list, help="input segment width per layer, a,b,...")
     c.set_defaults(func=cmd_compile)

@@ -152,13 +152,14 @@ def _dataset_split(model: CompiledModel, dataset: str, model_dir: str | Path):
 
 
 def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
-                seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``n`` frames (and labels) to evaluate a model on: random frames, or the held-out frames
-    of its training run (never trained on)."""
+                seed: int, density: float = 0.2) -> tuple[np.ndarray, np.ndarray | None]:
+    """``n`` frames (and labels) to evaluate a model on: random frames (a fraction
+    ``density`` of pixels or spikes non-zero), or the held-out frames of its training run
+    (never trained on)."""
     if dataset == "random":
         from fireflys.compiler.compile import random_input
 
-        return random_input(model, n, np.random.default_rng(seed)), None
+        return random_input(model, n, np.random.default_rng(seed), density), None
     x, y, (_, va) = _dataset_split(model, dataset, model_dir)
     return x[va][:n], y[va][:n]
 

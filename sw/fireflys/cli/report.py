@@ -50,7 +50,7 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     name = args.name or Path(args.model_dir).resolve().name
     n = max(args.frames, args.sim_frames)
-    x, y = eval_frames(model, args.model_dir, args.dataset, n, args.seed)
+    x, y = eval_frames(model, args.model_dir, args.dataset, n, args.seed, args.random_density)
     if len(x) < args.frames:
         print(f"fireflys bench-hw: only {len(x)} held-out {args.dataset} frames, "
               f"--frames {args.frames} asked", file=sys.stderr)
@@ -111,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="reuse the results of steps already in the work directory")
     bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
                     help="compare with FireFly-S's published numbers for this network")
+    bh.add_argument("--random-density", type=fraction, default=0.2, metavar="D",
+                    help="--dataset random: fraction of non-zero pixels or spikes (default 0.2; "
+                    "1 = dense images)")
     bh.add_argument("--bram36", type=float, metavar="N",
                     help="block RAM36 budget of the generated hardware (long scan lists read "
                     "their masks from block RAM while it lasts; default 5)")

@@ -76,11 +76,13 @@ def random_model(
     readout: str = "integrate",
     rate: float = 0.15,
     calib_frames: int = 64,
+    input_density: float = 0.2,
     pco: list[int] | None = None,
     pci: list[int] | None = None,
 ) -> CompiledModel:
     """Untrained model: int4 weights non-zero with probability ``1 - sparsity``, small biases,
-    thresholds calibrated layer by layer to fire at about ``rate`` on random frames."""
+    thresholds calibrated layer by layer to fire at about ``rate`` on random frames (a
+    fraction ``input_density`` of pixels or spikes non-zero)."""
     a = parse_arch(arch) if isinstance(arch, str) else arch
     _check_options(a, sparsity, T, encoding, in_bits, k, reset, readout, pco, pci)
     if encoding == "spikes":
@@ -88,7 +90,7 @@ def random_model(
     n = len(a.layers)
     rng = np.random.default_rng(seed)
     model = CompiledModel(a, T, encoding, in_bits, readout, [])
-    x = to_nhwc(check_input(model, random_input(model, calib_frames, rng)))
+    x = to_nhwc(check_input(model, random_input(model, calib_frames, rng, input_density)))
     for i, g in enumerate(a.layers):
         ly = _random_layer(g, sparsity, rng, k, reset,
                            pco[i] if pco else default_pco(g.out_ch),

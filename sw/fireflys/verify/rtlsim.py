@@ -288,13 +288,14 @@ def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
     skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
     phi: PhiTables | None = None, match_segs: int | None = None, version: int = 1,
-    spw: int | None = None, model_pci: bool = False,
+    spw: int | None = None, model_pci: bool = False, list_block: bool = False,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
     output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
     (``match_segs`` segment indices matched per cycle, default automatic). ``version`` 2:
     sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic; lanes of
-    whole pixels unless ``model_pci``: the model's PCI)."""
+    whole pixels unless ``model_pci``: the model's PCI; ``list_block``: every scan list's
+    masks in block RAM, however short)."""
     if version == 2 and not model_pci:
         model = whole_pixel_lanes(model)
     wdir = Path(work_dir)
@@ -304,7 +305,9 @@ def simulate_core(
     if phi is not None:
         phihw.write_images(model, phi, mem, ms)
     if version == 2:
-        cp = core_params_v2(model, mem, {index: spw} if spw else None)[index]
+        cp = core_params_v2(model, mem, {index: spw} if spw else None,
+                            **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block
+                               else {}))[index]
     else:
         cp = core_params(model, mem, skip, phi, ms)[index]
     res = golden.run(model, x)
