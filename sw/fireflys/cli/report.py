@@ -63,6 +63,8 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
                  x_sim=x[:args.sim_frames], y_sim=ys, x_soak=x[:args.frames],
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
                  reuse=args.reuse, preset=args.preset, bram36_budget=args.bram36,
+                 about={"dataset": args.dataset, **({"random_density": args.random_density}
+                                                    if args.dataset == "random" else {})},
                  say=say, bar=bar)
     print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "
           f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}"

@@ -113,6 +113,15 @@ def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
     return r.as_dict()
 
 
+def spike_densities(model: CompiledModel, x: np.ndarray) -> list[float | None]:
+    """Fraction of (neuron, time step) pairs that spike, per layer (before pooling; None for
+    a non-spiking readout), over frames ``x`` (golden model)."""
+    from fireflys.core import golden
+
+    res = golden.run(model, x)
+    return [None if s is None else round(float(s.mean()), 4) for s in res.pre_pool]
+
+
 class BenchError(FireflysError, RuntimeError):
     """A benchmark step failed (the message names it)."""
 
@@ -149,10 +158,12 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
              x_sim: np.ndarray, y_sim: np.ndarray | None, x_soak: np.ndarray,
              seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = 150.0,
              pnr: bool = True, reuse: bool = False, preset: str | None = None,
-             bram36_budget: float | None = None,
+             bram36_budget: float | None = None, about: dict[str, Any] | None = None,
              say: Say = print, bar: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
     """Run the four steps (see the module docstring) and write ``out``/summary.json and the
-    report; returns the summary."""
+    report; returns the summary. ``about``: what the frames are (dataset, density...), copied
+    into the summary next to the plan (PCO per core) and the spike density of every layer on
+    the streamed frames (golden model)."""
     from fireflys.report.report import build, write
 
     work = work.resolve()  # the simulators run in directories of their own
@@ -187,6 +198,10 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
                        lambda: step_ecp5(design, work, seeds, freq_mhz, say))
     s = summary(name, sim, soak, xcup, ecp5)
+    s.update(about or {})
+    s["bram36_budget"] = bram36_budget
+    s["pco"] = [ly.pco for ly in model.layers]
+    s["spike_density"] = spike_densities(model, x_soak)
     out.mkdir(parents=True, exist_ok=True)
     rep = build(model, work / "sim.json", name, preset=preset)
     rep["cycles_per_frame_stream"] = s["cycles_per_frame"]
