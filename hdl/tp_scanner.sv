@@ -15,11 +15,11 @@
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
 // but the mask; with ListBlock the mask's block-RAM read, MaskFile: one mask per line) | S1
-// ring addresses, mask ROM read (LUTs), or the block RAM's output registered in the fabric | S2 ring reads (last read of the window:
-// desc_fin_o), AND mask, union, 6-bit ORs of the union; planes and mask written to the slot
-// the word gets if it is queued | S3 non-empty test, queue head write, part counts | S4 count
-// (a dropped word's credit back) | S5 count and "count <= 1" -> queue (the entry becomes
-// visible).
+// ring addresses, mask ROM read (LUTs), or the block RAM's output registered in the fabric |
+// S2 ring reads (last read of the window: desc_fin_o), AND mask, union, 6-bit ORs of the
+// union; planes and mask written to the slot the word gets if it is queued | S3 non-empty
+// test, queue head write, part counts | S4 count (a dropped word's credit back) | S5 count
+// and "count <= 1" -> queue (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
 // and mask stay in its slot and are read there while it is peeled (body_slot_i), so the

@@ -29,7 +29,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         files = generate(model, out, skip=not args.dense, name=name, phi=tables,
                          match_segs=match_segs(args.match_segs, model), core_version=args.core,
-                         **({} if args.bram36 is None else {"bram36_budget": args.bram36}))
+                         bram36_budget=args.bram36)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     from fireflys.verify.harness import write_sim

@@ -30,7 +30,7 @@ from fireflys.compiler.memimg import write_memories
 from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.corefile import FLOW_FILES, core_file
-from fireflys.hwgen.params import BRAM36_BUDGET, TOP, core_params, core_params_v2
+from fireflys.hwgen.params import TOP, core_params, core_params_v2
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
 from fireflys.phi import hw as phihw
@@ -42,12 +42,13 @@ def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
              phi: PhiTables | None = None,
              match_segs: dict[int, int] | None = None,
              core_version: int = 1,
-             bram36_budget: float = BRAM36_BUDGET) -> dict[str, Path]:
+             bram36_budget: float | None = None) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
     ``phi``, its layers' cores in Phi mode (pattern and PWP images too). ``core_version`` 2:
     sparse core v2 (``tp_core``, lanes of whole pixels: :func:`whole_pixel_lanes`; no Phi, no
-    dense baseline yet; long scan lists in block RAM within ``bram36_budget``)."""
+    dense baseline yet; long scan lists in block RAM within ``bram36_budget``, default
+    :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()

@@ -68,14 +68,14 @@ WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
 
 def core_params_v2(model: CompiledModel, mem_dir: Path,
                    spw: dict[int, int] | None = None,
-                   bram36_budget: float = BRAM36_BUDGET,
+                   bram36_budget: float | None = None,
                    lut_list_depth: int = LUT_LIST_DEPTH) -> list[CoreParams]:
     """Every core's ``tp_core`` (sparse core v2) parameters; writes the scan lists into
     ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
     ``spw``: segments per scanner word per layer (default
     :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH
     are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
-    RAM, longest first, within what ``bram36_budget`` leaves
+    RAM, longest first, within what ``bram36_budget`` (default BRAM36_BUDGET) leaves
     (:func:`fireflys.compiler.scanlist.block_lists`)."""
     plans = []
     lists: dict[tuple[int, int], tuple[int, int]] = {}
@@ -90,7 +90,8 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
         if cp.wt_depth > WT_BLOCK_DEPTH:
             wt_bram += cp.pco * bram36(4, cp.wt_depth)
         plans.append((cp, w, lengths))
-    block = block_lists(lists, bram36_budget - wt_bram, lut_list_depth)
+    budget = BRAM36_BUDGET if bram36_budget is None else bram36_budget
+    block = block_lists(lists, budget - wt_bram, lut_list_depth)
     cores = []
     for (cp, w, lengths), ly in zip(plans, model.layers, strict=True):
         wd = cp.widths

@@ -80,8 +80,7 @@ def _design(model: CompiledModel, work: Path, bram36_budget: float | None = None
     from fireflys.hwgen.generate import generate, sources
 
     hw = work / "hw"
-    generate(model, hw, core_version=2,
-             **({} if bram36_budget is None else {"bram36_budget": bram36_budget}))
+    generate(model, hw, core_version=2, bram36_budget=bram36_budget)
     return hw, sources(hw), [*sorted((hw / "mem").glob("*")), hw / "mem"]
 
 
@@ -164,6 +163,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     report; returns the summary. ``about``: what the frames are (dataset, density...), copied
     into the summary next to the plan (PCO per core) and the spike density of every layer on
     the streamed frames (golden model)."""
+    from fireflys.hwgen import params
     from fireflys.report.report import build, write
 
     work = work.resolve()  # the simulators run in directories of their own
@@ -199,7 +199,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
                        lambda: step_ecp5(design, work, seeds, freq_mhz, say))
     s = summary(name, sim, soak, xcup, ecp5)
     s.update(about or {})
-    s["bram36_budget"] = bram36_budget
+    s["bram36_budget"] = params.BRAM36_BUDGET if bram36_budget is None else bram36_budget
     s["pco"] = [ly.pco for ly in model.layers]
     s["spike_density"] = spike_densities(model, x_soak)
     out.mkdir(parents=True, exist_ok=True)
