@@ -255,7 +255,10 @@ def test_bench_hw_summary_figures() -> None:
     cycles from the system test; no ECP5 keys without a place and route."""
     from fireflys.report.benchhw import summary
 
-    sim = {"frames": 3, "cores": [{"busy_cycles": 10.0}, {"busy_cycles": 20.0}]}
+    sim = {"frames": 3, "frame_period_cycles": 21.0, "predicted_frame_period_cycles": 21.0,
+           "cores": [{"busy_cycles": 10.0, "predicted_cycles": 10.0, "prediction_error": 0.0},
+                     {"busy_cycles": 20.0, "predicted_cycles": 19.0,
+                      "prediction_error": -0.05}]}
     soak = {"frames": 50, "passed": True, "period_mean": 200.0, "period_p99": 230.0,
             "period_max": 240, "run_s": 2.0}
     xcup = {"resources": {"lut": 100, "lut_logic": 80, "lut_mem": 20, "ff": 90, "bram36": 0.5,
@@ -268,6 +271,8 @@ def test_bench_hw_summary_figures() -> None:
     assert s["fps_ecp5"] == pytest.approx(150e6 / 200)
     assert s["per_core_busy_cycles"] == [10.0, 20.0] and s["verilator_frames_per_s"] == 25.0
     assert s["lut_levels_max"] == 6 and s["bram36"] == 0.5
+    assert s["per_core_predicted_cycles"] == [10.0, 19.0]
+    assert s["cycle_model_max_error"] == 0.05 and s["predicted_frame_period"] == 21.0
     assert "ecp5_fmax_mhz" not in summary("m", sim, soak, xcup, None)
     # a stream too short to time (run_s kept to 0.1 s) has no simulator speed
     assert summary("m", sim, dict(soak, run_s=0.0), xcup, None)["verilator_frames_per_s"] is None

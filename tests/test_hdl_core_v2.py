@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from fireflys.compiler.compile import random_input, random_model
+from fireflys.compiler.shape_v2 import ring_hold
 from fireflys.core import golden
-from fireflys.hwgen.params import ring_hold
 from fireflys.verify.rtlsim import simulate_core
 
 CASES = {

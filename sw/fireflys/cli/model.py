@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 
 from fireflys.cli.options import (
+    add_core,
     add_dataset,
     add_frames,
     add_json,
@@ -82,6 +83,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise ConfigError("give --target-fps, --max-detectors or --max-luts (or several)")
     if args.max_detectors is not None and args.max_detectors < len(model.layers):
         raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
+    if args.max_luts is not None and args.core == 2:
+        raise ConfigError("--max-luts: there is no area model of core v2 yet; budget it with "
+                          "--max-detectors and measure LUTs with `fireflys bench-hw`")
     if args.max_luts is not None:
         from fireflys.compiler.area import model_luts
 
@@ -90,16 +94,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
                               "predicted for one detector per core")
     p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
-             max_luts=args.max_luts)
-    print(f"parallelism plan for {model.arch} from {len(x)} {args.dataset} frames "
-          "(cycles per frame predicted by fireflys.compiler.perf)")
+             max_luts=args.max_luts, core_version=args.core)
+    how = ("fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
+           if args.core == 2 else "fireflys.compiler.perf")
+    print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} {args.dataset} "
+          f"frames (cycles per frame predicted by {how})")
     print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
     for c, ly in zip(p.cores, model.layers, strict=True):
         print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
+    area = ("" if p.luts is None
+            else f", ~{p.luts:.0f} LUT (fireflys.compiler.area)")
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area); "
-          f"--pco {','.join(map(str, p.pco))}")
+          f"{p.detectors} detectors{area}; --pco {','.join(map(str, p.pco))}")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -107,7 +114,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
-            "clock_mhz": args.clock_mhz,
+            "clock_mhz": args.clock_mhz, "core_version": args.core,
             "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores]})
@@ -163,4 +170,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "xcup results)")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
+    add_core(pl)
     pl.set_defaults(func=cmd_plan)

@@ -74,7 +74,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           " model")
     if rep["accuracy"] is not None:
         print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
-    print("cycles per frame: ideal = work / PCO, predicted = fireflys.compiler.perf, measured = "
+    model_name = "fireflys.compiler.perf_v2" if args.core == 2 else "fireflys.compiler.perf"
+    print(f"cycles per frame: ideal = work / PCO, predicted = {model_name}, measured = "
           "RTL busy;"
           " ratio = measured / ideal; pairs ok: RTL pairs == golden work; det ok: every "
           "detector's cycles == model")
@@ -90,6 +91,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"frame period {rep['frame_period_cycles']:.0f} cycles (slowest core ideal "
           f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
           "333 MHz")
+    if "predicted_frame_period_cycles" in rep:
+        note = ("" if args.in_gap == 0 and args.out_stall == 0
+                else " (the model assumes no input gaps and no output stalls)")
+        print(f"cycle model: frame period {rep['predicted_frame_period_cycles']:.1f} cycles, "
+              f"{rep['frame_period_prediction_error']:+.2%} off the RTL{note}")
     default = Path("reports") / f"sim_{Path(args.model_dir).name}.json"
     write_json(args.json or default, rep)
     return 0

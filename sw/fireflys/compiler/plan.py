@@ -9,6 +9,12 @@ bottleneck core its next larger PCO, until the period meets ``target_cycles``, o
 number of detectors (the dominant cost: each has its own mask/weight ROMs and peeling logic)
 would exceed ``max_detectors``, or the LUTs predicted by :mod:`fireflys.compiler.area` (fitted to
 Yosys results) would exceed ``max_luts``.
+
+Core v2 (``core_version=2``): the candidates' cycles come from :mod:`fireflys.compiler.perf_v2`
+(each core replayed alone: the cycles per frame from its first input write to its last
+hand-off), and the chosen plan's frame period from the replay of the whole chain. There is no
+area model of core v2 yet: its budget is ``max_detectors`` (LUTs are measured by synthesis,
+``fireflys bench-hw``).
 """
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fireflys.compiler import perf_v2
 from fireflys.compiler.area import model_luts
+from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.perf import pair_counts, pixel_costs, schedule
+from fireflys.compiler.scanlist import whole_pixel_lanes
+from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 
 
@@ -37,7 +47,8 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
-    luts: float = 0.0  # predicted by fireflys.compiler.area
+    luts: float | None = 0.0  # predicted by fireflys.compiler.area (core v1 only)
+    core_version: int = 1
 
     @property
     def pco(self) -> list[int]:
@@ -79,12 +90,34 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
     return table
 
 
+def predict_table_v2(model: CompiledModel, x: np.ndarray, limit: int = 16,
+                     res: golden.GoldenResult | None = None) -> list[dict[int, float]]:
+    """Core v2: per core, candidate PCO -> cycles per frame of the core alone on frames ``x``
+    (:func:`fireflys.compiler.perf_v2.replay_core`: input at one pixel per cycle, output never
+    blocked; from the first input write to the last hand-off)."""
+    mv = whole_pixel_lanes(model)
+    res = res if res is not None else golden.run(mv, x)
+    table: list[dict[int, float]] = []
+    for i, ly in enumerate(mv.layers):
+        union = perf_v2.union_input(mv, x, res, i)
+        row: dict[int, float] = {}
+        for p in candidate_pcos(ly.geom.out_ch, limit):
+            cp = core_plan(with_pco(mv, [p if j == i else 1 for j in range(len(mv.layers))]), i)
+            tr = perf_v2.replay_core(mv, cp, *perf_v2.core_work(cp, union))
+            row[p] = float(tr.handoff[-1] - tr.written[0] + 1) / len(x)
+        table.append(row)
+    return table
+
+
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
          max_detectors: int | None = None, max_luts: float | None = None,
-         limit: int = 16) -> Plan:
+         limit: int = 16, core_version: int = 1) -> Plan:
     """Balance the pipeline (see the module docstring)."""
+    if core_version == 2 and max_luts is not None:
+        raise ValueError("no area model of core v2 yet: budget it with max_detectors")
     counts = pair_counts(model, x)
-    table = predict_table(model, x, limit, counts)
+    table = (predict_table(model, x, limit, counts) if core_version == 1
+             else predict_table_v2(model, x, limit))
     work = [int(k.sum()) for k in counts]  # the golden model's work: every pair
     frames = len(x)
     choice = [min(t) for t in table]  # PCO 1
@@ -107,4 +140,14 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
         choice[i] = larger[0]
     cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i])
              for i, p in enumerate(choice)]
-    return Plan(cores, period(), sum(choice), model_luts(model, choice))
+    if core_version == 1:
+        return Plan(cores, period(), sum(choice), model_luts(model, choice))
+    return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice), None, 2)
+
+
+def chain_period(model: CompiledModel, x: np.ndarray) -> float:
+    """Core v2: the frame period of the whole chain (:func:`fireflys.compiler.perf_v2.predict`),
+    cycles between the last core's hand-offs of the middle and the last frame, per frame."""
+    mv = whole_pixel_lanes(model)
+    traces = perf_v2.predict(mv, x)
+    return perf_v2.frame_period(traces[-1], len(x))

@@ -14,6 +14,14 @@ from fireflys.compiler.scanlist import (
     default_spw,
     write_lists,
 )
+from fireflys.compiler.shape_v2 import (
+    NUM_BUF,
+    NUM_WIN,
+    QUEUE_DEPTH,
+    fifo_depth_of,
+    ring_hold,
+    weights_in_block_ram,
+)
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
 from fireflys.phi.tables import PhiTables
@@ -63,7 +71,6 @@ def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
 
 
 BRAM36_BUDGET = 5.0  # block RAM36 of a v2 accelerator (issue target on the KV260 plan)
-WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
 
 
 def core_params_v2(model: CompiledModel, mem_dir: Path,
@@ -87,7 +94,7 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
         w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
         lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width)
         lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
-        if cp.wt_depth > WT_BLOCK_DEPTH:
+        if weights_in_block_ram(cp.wt_depth):
             wt_bram += cp.pco * bram36(4, cp.wt_depth)
         plans.append((cp, w, lengths))
     budget = BRAM36_BUDGET if bram36_budget is None else bram36_budget
@@ -100,14 +107,14 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
         p = {
             "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
             "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci, "Spw": w,
-            "WtDepth": cp.wt_depth, "WtBlock": int(cp.wt_depth > WT_BLOCK_DEPTH),
+            "WtDepth": cp.wt_depth, "WtBlock": int(weights_in_block_ram(cp.wt_depth)),
             "AccW": wd["acc"], "BiasW": wd["bias"],
             "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
             "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
             "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
             "Score": int(cp.score), "Pool": cp.pool,
             "Hold": ring_hold((cp.kh - 1) * cp.w + cp.kw, cp.w) if cp.kind == "conv" else 1,
-            "NumWin": 2, "FifoDepth": 16,
+            "NumWin": NUM_WIN, "FifoDepth": QUEUE_DEPTH, "NumBuf": NUM_BUF,
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
@@ -118,18 +125,8 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
     return cores
 
 
-def ring_hold(span: int, w: int, least: int = 4) -> int:
-    """Ring slack (pixels beyond a window's span) of a v2 conv core: a row (``w``), or less
-    when that keeps the ring within the power of two below (LUT-RAM comes in 32- and 64-deep
-    primitives: scnn5's 28-wide layers go from 87 to 64 pixels, half the LUT-RAM of every
-    read-port copy) and leaves at least ``least`` pixels (measured on the shipped scnn5: the
-    frame period is within 0.2 %)."""
-    lower = (1 << (span + w - 1).bit_length()) // 2
-    return lower - span if lower - span >= least else w
-
-
 def fifo_depth(c: CoreParams) -> int:
-    return max(2, min(8, c.out_shape[2]))
+    return fifo_depth_of(c.out_shape)
 
 
 def perf_words(cores: list[CoreParams]) -> int:

@@ -143,6 +143,12 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
                                    else None),
         "sim_frames": sim["frames"],
         "per_core_busy_cycles": [c["busy_cycles"] for c in sim["cores"]],
+        # fireflys.compiler.perf_v2 on the system run's frames (no gaps, no stalls: exact)
+        "per_core_predicted_cycles": [c["predicted_cycles"] for c in sim["cores"]],
+        "cycle_model_max_error": max((abs(c["prediction_error"]) for c in sim["cores"]),
+                                     default=None),
+        "predicted_frame_period": sim.get("predicted_frame_period_cycles"),
+        "sim_frame_period": sim.get("frame_period_cycles"),
         "estimates": "LUT/FF/BRAM/DSP and LUT levels: Yosys synth_xilinx -family xcup "
                      "(KV260 sign-off needs Vivado); Fmax: nextpnr-ecp5 after place and route",
     }

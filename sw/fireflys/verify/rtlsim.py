@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from fireflys.compiler import perf_v2
 from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import write_hex, write_memories
 from fireflys.compiler.perf import busy, occupancy, pair_counts, pixel_costs
@@ -55,6 +56,7 @@ class SimResult:
     pred: list[int]
     frame_error: bool
     raw: dict[str, Any] = field(default_factory=dict)
+    predicted_period: float | None = None  # core v2: frame period from the cycle model
 
     def per_frame(self, values: list[int]) -> list[float]:
         return [v / self.frames for v in values]
@@ -194,8 +196,14 @@ def simulate(
     finally:
         stop.set()
     r = json.loads(result_path.read_text())
-    costs = pixel_costs(model, x, res, skip)
     pco = [ly.pco for ly in model.layers]
+    if core_version == 2:  # replayed by fireflys.compiler.perf_v2 (exact without gaps/stalls)
+        traces = perf_v2.predict(model, x, res)
+        predicted, predicted_occ = [t.busy for t in traces], [t.occ for t in traces]
+        predicted_period: float | None = perf_v2.frame_period(traces[-1], frames)
+    else:
+        costs = pixel_costs(model, x, res, skip)
+        predicted, predicted_occ, predicted_period = busy(costs), occupancy(costs), None
     tail = frames - 1 - frames // 2
     period = ((r["last_out"] - r["mid_out"]) / tail if tail > 0
               else r["last_out"] / max(frames, 1))
@@ -203,10 +211,10 @@ def simulate(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=list(res.work), predicted=busy(costs),
+        work=list(res.work), predicted=predicted,
         occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
-        predicted_occ=occupancy(costs), pred=res.pred.tolist(),
-        frame_error=r["frame_error"], raw=r,
+        predicted_occ=predicted_occ, pred=res.pred.tolist(),
+        frame_error=r["frame_error"], raw=r, predicted_period=predicted_period,
     )
 
 
@@ -216,8 +224,8 @@ CLOCK_HZ = 333e6  # KV260 target clock (FireFly-S)
 def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = None,
                 core_version: int = 1) -> dict[str, Any]:
     """Per core: work, ideal cycles (work / PCO), measured busy cycles, their ratio; the
-    cycle model's prediction for core v1 only (fireflys.compiler.perf has no v2 model yet:
-    None there)."""
+    cycle model's prediction (fireflys.compiler.perf for core v1, fireflys.compiler.perf_v2
+    for core v2: exact when the input has no gaps and the output no stalls)."""
     cores = []
     for i, ly in enumerate(model.layers):
         ideal = r.ideal[i]
@@ -232,9 +240,6 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
             "detector_cycles_match_model": r.occ[i] == r.predicted_occ[i],
             "pairs_match_work": r.pairs[i] == r.work[i],
         })
-        if core_version != 1:
-            cores[-1].update(predicted_cycles=None, prediction_error=None,
-                             detector_cycles_match_model=None)
     slowest = max(c["ideal_cycles"] for c in cores)
     acc = None if labels is None else float((np.array(r.pred) == labels).mean())
     rep = {
@@ -246,6 +251,10 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
     }
     if core_version != 1:
         rep["core_version"] = core_version
+    if r.predicted_period is not None:
+        rep["predicted_frame_period_cycles"] = r.predicted_period
+        rep["frame_period_prediction_error"] = (
+            (r.predicted_period - r.frame_period) / r.frame_period if r.frame_period else 0.0)
     return rep
 
 

@@ -1,0 +1,31 @@
+"""Structural choices of sparse core v2 that the generator (:mod:`fireflys.hwgen.params`) and
+the cycle model (:mod:`fireflys.compiler.perf_v2`) share: the ring's slack, the depths of the
+scanner queues and of the FIFOs between cores, the windows in flight, which weight ROMs are
+block RAM."""
+
+from __future__ import annotations
+
+NUM_WIN = 2            # windows in flight per core (tp_window NumWin)
+QUEUE_DEPTH = 16       # scanner queue words, i.e. credits (tp_scanner FifoDepth)
+NUM_BUF = 4            # output pixel buffers per core (tp_core NumBuf)
+WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
+
+
+def weights_in_block_ram(wt_depth: int) -> bool:
+    return wt_depth > WT_BLOCK_DEPTH
+
+
+def ring_hold(span: int, w: int, least: int = 4) -> int:
+    """Ring slack (pixels beyond a window's span) of a v2 conv core: a row (``w``), or less
+    when that keeps the ring within the power of two below (LUT-RAM comes in 32- and 64-deep
+    primitives: scnn5's 28-wide layers go from 87 to 64 pixels, half the LUT-RAM of every
+    read-port copy) and leaves at least ``least`` pixels (measured on the shipped scnn5: the
+    frame period is within 0.2 %)."""
+    lower = (1 << (span + w - 1).bit_length()) // 2
+    return lower - span if lower - span >= least else w
+
+
+def fifo_depth_of(out_shape: tuple[int, int, int]) -> int:
+    """Depth of the FIFO after a core whose output (after pooling) is ``out_shape``: a row of
+    its output pixels, 2 to 8."""
+    return max(2, min(8, out_shape[2]))

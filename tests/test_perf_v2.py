@@ -1,0 +1,153 @@
+"""The cycle model of sparse core v2 (fireflys.compiler.perf_v2): its parts against brute force
+and hand-worked cases, then the model against the RTL's counters, which it must equal exactly
+when the input has no gaps and the output no stalls: every detector's working cycles, every
+core's busy cycles, and (whole accelerator) the frame period."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fireflys.compiler import perf_v2
+from fireflys.compiler.compile import compile_to_dir, random_input, random_model
+from fireflys.compiler.coreplan import core_plans
+from fireflys.compiler.plan import plan
+from fireflys.compiler.scanlist import Entry, whole_pixel_lanes
+from fireflys.core import golden
+from fireflys.verify.rtlsim import simulate, simulate_core
+
+
+def _counts(*ks: int) -> np.ndarray:
+    return np.array(ks)
+
+
+def test_detector_drops_queues_and_closes() -> None:
+    """Entries issue one per cycle from the window's start; a word without a position is
+    dropped, a queued word is peeled VISIBLE cycles after its issue at the earliest, the
+    closing word after the word before it, one cycle when it is empty."""
+    lst = [Entry(0, 1, 0, 0, True), Entry(1, 7, 1, 0, False), Entry(2, 1, 4, 1, True)]
+    d = perf_v2._Detector(lst)
+    s_last, close = d.window(10, _counts(0, 3, 0))
+    assert s_last == 12
+    load = 11 + perf_v2.VISIBLE
+    assert d.peels == [(load + 1, load + 3), (load + 4, load + 4)]
+    assert close == load + 4
+    assert d.issues == [(10, 12)]
+    # the next window starts the cycle after the last issue at the earliest
+    s_last, _ = d.window(0, _counts(0, 0, 0))
+    assert s_last == 15 and d.issues[-1] == (13, 15)
+
+
+def test_detector_conflict_costs_two_cycles() -> None:
+    """A closing word that opens a group with one position while another group is open costs
+    two peel cycles (two results)."""
+    lst = [Entry(0, 1, 0, 0, True), Entry(0, 1, 1, 1, True)]
+    d = perf_v2._Detector(lst)
+    d.window(0, _counts(2, 1))
+    (a0, b0), (a1, b1) = d.peels
+    assert b0 - a0 + 1 == 2 and b1 - a1 + 1 == 2
+    d2 = perf_v2._Detector(lst)
+    d2.window(0, _counts(0, 1))  # no group open before it: one cycle
+    assert [b - a + 1 for a, b in d2.peels] == [1]
+
+
+def test_detector_credits_limit_the_words_in_flight() -> None:
+    """With one word peeled for many cycles, the scanner stops after QUEUE_DEPTH entries in
+    flight and resumes when the peeler frees a slot."""
+    n = perf_v2.QUEUE_DEPTH + 4
+    lst = [Entry(0, 1, 0, g, True) for g in range(n)]
+    d = perf_v2._Detector(lst)
+    d.window(0, _counts(*([40] * n)))
+    first_run = d.issues[0]
+    assert first_run == (0, perf_v2.QUEUE_DEPTH - 1)
+    # the 17th entry takes the credit of the first word, back the cycle after its last peel
+    assert d.issues[1][0] == d.peels[0][1] + 1
+
+
+def test_entry_counts_match_brute_force() -> None:
+    model = whole_pixel_lanes(random_model("6x5x5-7c3p1-mp2-3fc", sparsity=0.6, seed=3,
+                                           calib_frames=8, encoding="spikes", pco=[2, 2]))
+    x = random_input(model, 2, np.random.default_rng(1), density=0.4)
+    res = golden.run(model, x)
+    cp = core_plans(model)[0]
+    union = perf_v2.union_input(model, x, res, 0)
+    lists, counts = perf_v2.core_work(cp, union)
+    pad = np.pad(union, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    spw = perf_v2.core_spw(cp)
+    for d, lst in enumerate(lists):
+        for f in range(2):
+            for p in (0, 7, 24):
+                oy, ox = divmod(p, 5)
+                bits = pad[f, oy:oy + 3, ox:ox + 3, :].reshape(-1)  # kernel position, channel
+                for e, ent in enumerate(lst):
+                    lanes = spw * cp.pci
+                    word = np.zeros(lanes, dtype=bool)
+                    part = bits[ent.word * lanes:(ent.word + 1) * lanes]
+                    word[:len(part)] = part
+                    want = sum(int(word[k]) for k in range(lanes) if ent.mask >> k & 1)
+                    assert counts[d][f, p, e] == want
+
+
+def test_window_span_reads() -> None:
+    """The last input pixel a window reads (the gather test) from a brute-force walk."""
+    model = random_model("3x6x5-4c3p1-3fc", sparsity=0.5, seed=1, calib_frames=4,
+                         encoding="spikes")
+    cp = core_plans(model)[0]
+    _, last = perf_v2._window_span(cp)
+    for p, lv in enumerate(last):
+        oy, ox = divmod(p, 5)
+        read = [(oy + ky - 1) * 5 + ox + kx - 1 for ky in range(3) for kx in range(3)
+                if 0 <= oy + ky - 1 < 6 and 0 <= ox + kx - 1 < 5]
+        assert lv == max(read)
+
+
+# (arch, layer, random_model options); every core alone, no gaps or stalls
+CORES = {
+    "conv-pool-spikes": ("5x6x6-7c3p1-mp2-4fc", 0,
+                         dict(encoding="spikes", sparsity=0.5, T=3, pco=[3, 2])),
+    "direct-first-layer": ("1x8x8-8c3p1-5fc", 0,
+                           dict(in_bits=4, sparsity=0.5, T=5, pco=[3, 5])),
+    "fc-integrate-readout": ("4x3x3-6c3p1-10fc", 1,
+                             dict(encoding="spikes", sparsity=0.9, pco=[3, 4])),
+}
+SLOW_CORES = {"direct-first-layer", "fc-integrate-readout"}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CORES else c for c in CORES])
+def test_model_equals_core_counters(tmp_path, case: str) -> None:
+    arch, index, opts = CORES[case]
+    model = random_model(arch, seed=11, calib_frames=16, **opts)
+    x = random_input(model, 4, np.random.default_rng(4), density=0.3)
+    r = simulate_core(model, index, x, work_dir=tmp_path, version=2)
+    mv = whole_pixel_lanes(model)
+    (tr,) = [t for i, t in enumerate(perf_v2.predict(mv, x, chained=False)) if i == index]
+    assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
+
+
+def test_model_equals_system_counters(tmp_path) -> None:
+    """The whole chain (FIFOs between the cores, back-pressure from a slow next core): every
+    core's busy cycles, every detector's and the frame period, exactly."""
+    model = random_model("4x8x8-8c3p1-mp2-12c3p1-10fc", sparsity=0.6, seed=5, calib_frames=16,
+                         encoding="spikes", T=4, pco=[1, 3, 2])
+    compile_to_dir(model, tmp_path / "model")
+    x = random_input(model, 8, np.random.default_rng(2), density=0.3)
+    r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w", core_version=2)
+    assert r.predicted == r.busy
+    assert r.predicted_occ == r.occ
+    assert r.predicted_period == pytest.approx(r.frame_period, abs=1e-9)
+
+
+def test_plan_v2_meets_its_target() -> None:
+    """The v2 planner: more detectors where the replay says a core is the bottleneck, until
+    the chain's period meets the target; a looser target never needs more detectors."""
+    model = random_model("4x8x8-8c3p1-mp2-12c3p1-10fc", sparsity=0.5, seed=5, calib_frames=8,
+                         encoding="spikes", T=4, pco=[1, 1, 1])
+    x = random_input(model, 4, np.random.default_rng(2), density=0.3)
+    one = plan(model, x, max_detectors=3, core_version=2)
+    assert one.pco == [1, 1, 1]
+    target = 0.7 * one.period
+    p = plan(model, x, target_cycles=target, core_version=2)
+    assert p.period <= target and p.detectors > 3
+    loose = plan(model, x, target_cycles=0.9 * one.period, core_version=2)
+    assert loose.detectors <= p.detectors
