@@ -222,16 +222,18 @@ def test_block_lists_takes_long_lists_largest_first_within_the_budget() -> None:
 
 
 def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
-    """The shipped model's v2 plan: L3's and L4's 87-107-entry lists read their masks from
-    block RAM (4 BRAM36), L5's weights take the other 0.5, L5's 90-entry list stays in LUTs."""
+    """The shipped model's v2 plan (PCO 1,4,2,1,4,1, words of 9/21/42/46/34/32 bits): the lists
+    longer than 64 entries read their masks from block RAM: L3's 135 entries (46-bit masks: one
+    BRAM36), L4's four 122-131-entry lists (34 bits: a RAMB18 each) and L5's 180 entries (32
+    bits: a RAMB18); with L5's weights (a RAMB18) 4 BRAM36 in all."""
     from fireflys.compiler.scanlist import whole_pixel_lanes
     from fireflys.hwgen.params import core_params_v2
     from fireflys.paths import REPO
 
     cores = core_params_v2(whole_pixel_lanes(load_model(REPO / "models" / "scnn5_mnist")),
                            tmp_path)
-    assert [c.params["ListBlockOf"] for c in cores] == ["2'h0", "3'h0", "2'h0", "1'h1",
-                                                        "3'h7", "1'h0"]
+    assert [c.params["ListBlockOf"] for c in cores] == ["1'h0", "4'h0", "2'h0", "1'h1",
+                                                        "4'hf", "1'h1"]
     assert [c.params["WtBlock"] for c in cores] == [0, 0, 0, 0, 0, 1]
     masks = sorted(tmp_path.glob("L4_d*_mask.hex"))
-    assert len(masks) == 3 and all(len(m.read_text().split()) > 64 for m in masks)
+    assert len(masks) == 4 and all(len(m.read_text().split()) > 64 for m in masks)

@@ -151,3 +151,23 @@ def test_plan_v2_meets_its_target() -> None:
     assert p.period <= target and p.detectors > 3
     loose = plan(model, x, target_cycles=0.9 * one.period, core_version=2)
     assert loose.detectors <= p.detectors
+
+
+def test_plan_v2_area_trades_luts_for_cycles() -> None:
+    """The v2 planner with a cycle target: every core gets the candidate (PCO, word width) with
+    the fewest estimated LUTs whose replay meets the budget, and the chain's replay meets the
+    target; a looser target never costs more LUTs, and the words it picks are narrower or the
+    detectors fewer."""
+    from fireflys.compiler.plan import plan_v2_area, with_pco
+
+    model = random_model("4x8x8-16c3p1-mp2-24c3p1-10fc", sparsity=0.5, seed=7, calib_frames=8,
+                         encoding="spikes", T=4, pco=[1, 1, 1])
+    x = random_input(model, 4, np.random.default_rng(3), density=0.3)
+    fast = plan(model, x, max_detectors=12, core_version=2)
+    tight = plan_v2_area(model, x, 1.2 * fast.period)
+    loose = plan_v2_area(model, x, 2.5 * fast.period)
+    assert tight.period <= 1.2 * fast.period and loose.period <= 2.5 * fast.period
+    assert loose.luts <= tight.luts
+    assert loose.luts < tight.luts or loose.pco == tight.pco
+    planned = with_pco(model, tight.pco, tight.scan_bits)
+    assert [ly.scan_bits for ly in planned.layers] == tight.scan_bits

@@ -84,8 +84,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.max_detectors is not None and args.max_detectors < len(model.layers):
         raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
     if args.max_luts is not None and args.core == 2:
-        raise ConfigError("--max-luts: there is no area model of core v2 yet; budget it with "
-                          "--max-detectors and measure LUTs with `fireflys bench-hw`")
+        raise ConfigError("--max-luts: core v2 plans the fewest LUTs for a frame rate "
+                          "(--target-fps; fireflys.compiler.area_v2 estimates, `fireflys "
+                          "bench-hw` measures) or balances a detector budget (--max-detectors)")
     if args.max_luts is not None:
         from fireflys.compiler.area import model_luts
 
@@ -99,14 +100,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
            if args.core == 2 else "fireflys.compiler.perf")
     print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} {args.dataset} "
           f"frames (cycles per frame predicted by {how})")
-    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
-    for c, ly in zip(p.cores, model.layers, strict=True):
-        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}{c.cycles:>11.0f}")
+    if args.core == 2:
+        print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
+              f"{'LUT (est.)':>11}")
+        for c, ly in zip(p.cores, model.layers, strict=True):
+            print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}"
+                  f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
+    else:
+        print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
+        for c, ly in zip(p.cores, model.layers, strict=True):
+            print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}"
+                  f"{c.cycles:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
-    area = ("" if p.luts is None
-            else f", ~{p.luts:.0f} LUT (fireflys.compiler.area)")
+    area = "fireflys.compiler.area_v2" if args.core == 2 else "fireflys.compiler.area"
+    words = f" --scan-bits {','.join(map(str, p.scan_bits))}" if args.core == 2 else ""
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors{area}; --pco {','.join(map(str, p.pco))}")
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT ({area}, an estimate); "
+          f"--pco {','.join(map(str, p.pco))}{words}")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -114,12 +124,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
+            "scan_bits": p.scan_bits,
             "clock_mhz": args.clock_mhz, "core_version": args.core,
             "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores]})
     if args.apply:
-        compile_to_dir(with_pco(model, p.pco), args.apply)
+        compile_to_dir(with_pco(model, p.pco, p.scan_bits), args.apply)
         print(f"wrote the model with this plan to {args.apply}")
     return 0
 

@@ -55,6 +55,7 @@ class CorePlan:
     in_width: int  # bits of an input beat: planes x CI
     out_width: int  # bits of an output beat: T x CO spikes, or CO x score width
     out_shape: tuple[int, int, int]  # after pooling
+    scan_bits: int  # core v2: widest scanner word (CompiledModel layer field)
 
 
 def core_plan(model: CompiledModel, index: int) -> CorePlan:
@@ -76,7 +77,7 @@ def core_plan(model: CompiledModel, index: int) -> CorePlan:
         ptr_width=addr_width(depth), widths=dict(ly.widths), score=score,
         in_width=planes * ci,
         out_width=g.out_ch * ly.widths["score"] if score else model.T * g.out_ch,
-        out_shape=g.out_shape)
+        out_shape=g.out_shape, scan_bits=ly.scan_bits)
 
 
 def core_plans(model: CompiledModel) -> list[CorePlan]:

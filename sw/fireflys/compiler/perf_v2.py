@@ -335,8 +335,9 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
 
 
 def core_spw(cp: CorePlan, spw: int | None = None) -> int:
-    """Segments per scanner word: ``spw``, or the generator's default."""
-    return spw or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
+    """Segments per scanner word: ``spw``, or the generator's (whole pixels up to the layer's
+    ``scan_bits``)."""
+    return spw or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw, cp.scan_bits)
 
 
 def core_work(cp: CorePlan, union: np.ndarray, spw: int | None = None

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fireflys.compiler import perf_v2
+from fireflys.compiler import area_v2, perf_v2
 from fireflys.compiler.area import model_luts
-from fireflys.compiler.coreplan import core_plan
+from fireflys.compiler.coreplan import core_plan, core_plans
 from fireflys.compiler.perf import pair_counts, pixel_costs, schedule
-from fireflys.compiler.scanlist import whole_pixel_lanes
+from fireflys.compiler.scanlist import default_spw, whole_pixel_lanes
 from fireflys.core import golden
-from fireflys.core.model import CompiledModel
+from fireflys.core.model import SCAN_BITS, CompiledModel
 
 
 @dataclass
@@ -40,6 +40,8 @@ class CorePlan:
     cycles: float  # predicted busy cycles per frame
     ideal: float  # work / PCO per frame
     candidates: dict[int, float]  # PCO -> predicted cycles per frame
+    scan_bits: int = SCAN_BITS  # core v2: widest scanner word
+    luts: float | None = None  # core v2: fireflys.compiler.area_v2's estimate
 
 
 @dataclass
@@ -47,20 +49,28 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
-    luts: float | None = 0.0  # predicted by fireflys.compiler.area (core v1 only)
+    luts: float | None = 0.0  # predicted by fireflys.compiler.area (v1) or area_v2 (v2)
     core_version: int = 1
 
     @property
     def pco(self) -> list[int]:
         return [c.pco for c in self.cores]
 
+    @property
+    def scan_bits(self) -> list[int]:
+        return [c.scan_bits for c in self.cores]
 
-def with_pco(model: CompiledModel, pco: list[int]) -> CompiledModel:
-    """A copy of ``model`` with other PCOs (widths and weights unchanged)."""
+
+def with_pco(model: CompiledModel, pco: list[int],
+             scan_bits: list[int] | None = None) -> CompiledModel:
+    """A copy of ``model`` with other PCOs (and core v2 scanner word limits; widths and weights
+    unchanged)."""
     m = copy.copy(model)
     m.layers = [copy.copy(ly) for ly in model.layers]
     for ly, p in zip(m.layers, pco, strict=True):
         ly.pco = p
+    for ly, b in zip(m.layers, scan_bits or [ly.scan_bits for ly in m.layers], strict=True):
+        ly.scan_bits = b
     return m
 
 
@@ -109,12 +119,85 @@ def predict_table_v2(model: CompiledModel, x: np.ndarray, limit: int = 16,
     return table
 
 
+SCAN_BITS_CANDIDATES = (72, 64, 56, 48, 40, 36, 32, 28, 24, 16)
+# longest scan list a plan may give a detector: the list ROM's entry fields (word, pointer,
+# group) are read from LUTs at issue; measured on scnn5: 135 entries within 6 LUT levels, 355
+# entries (FC words of 16 bits) 8 levels
+MAX_LIST = 256
+
+
+def plan_v2_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
+                 limit: int = 16, tighten: float = 0.97, tries: int = 8) -> Plan:
+    """Core v2, fewest LUTs for a frame period: per core, among PCO x scanner word width
+    (whole pixels up to each of SCAN_BITS_CANDIDATES; no list longer than MAX_LIST entries),
+    the candidate with the smallest :mod:`fireflys.compiler.area_v2` estimate whose replay alone
+    meets the budget; the chain
+    is then replayed, and while it misses ``target_cycles`` the per-core budget tightens by
+    ``tighten`` (at most ``tries`` times; the last plan is returned either way)."""
+    mv = whole_pixel_lanes(model)
+    res = golden.run(mv, x)
+    n = len(mv.layers)
+    unions = [perf_v2.union_input(mv, x, res, i) for i in range(n)]
+    cache: dict[tuple[int, int, int], tuple[float, float, int]] = {}
+
+    def evaluate(i: int, pco: int, bits: int) -> tuple[float, float, int, int]:
+        cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
+                                [bits if j == i else SCAN_BITS for j in range(n)]), i)
+        spw = perf_v2.core_spw(cp)
+        key = (i, pco, spw)
+        if key not in cache:
+            lists, counts = perf_v2.core_work(cp, unions[i], spw)
+            tr = perf_v2.replay_core(mv, cp, lists, counts)
+            cache[key] = (float(tr.handoff[-1] - tr.written[0] + 1) / len(x),
+                          area_v2.core_luts(cp, spw), max(len(lst) for lst in lists))
+        return (*cache[key], spw * cp.pci)
+
+    budget = float(target_cycles)
+    cores: list[CorePlan] = []
+    period = float("inf")
+    for _ in range(tries):
+        cores = []
+        for i, ly in enumerate(mv.layers):
+            best: tuple[float, float, int, int] | None = None  # luts, cycles, pco, bits
+            fastest: tuple[float, float, int, int] | None = None
+            seen: set[int] = set()
+            for bits in SCAN_BITS_CANDIDATES:
+                ci, pci = ly.geom.in_shape[0], ly.pci
+                spw = default_spw(-(-ci // pci), pci, ly.geom.kh * ly.geom.kw, bits)
+                if spw in seen:
+                    continue
+                seen.add(spw)
+                for pco in candidate_pcos(ly.geom.out_ch, limit):
+                    cyc, luts, longest, word = evaluate(i, pco, bits)
+                    if longest > MAX_LIST and bits != SCAN_BITS:
+                        continue  # the default words are always a candidate
+                    if fastest is None or cyc < fastest[1]:
+                        fastest = (luts, cyc, pco, word)
+                    if cyc <= budget:
+                        if best is None or luts < best[0]:
+                            best = (luts, cyc, pco, word)
+                        break  # a larger PCO only costs more
+            luts, cyc, pco, word = best or fastest  # type: ignore[misc]
+            cores.append(CorePlan(f"L{i}", pco, cyc, 0.0, {}, word, luts))
+        period = chain_period(with_pco(model, [c.pco for c in cores],
+                                       [c.scan_bits for c in cores]), x)
+        if period <= target_cycles:
+            break
+        budget *= tighten
+    return Plan(cores, period, sum(c.pco for c in cores),
+                sum(c.luts or 0.0 for c in cores), 2)
+
+
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
          max_detectors: int | None = None, max_luts: float | None = None,
          limit: int = 16, core_version: int = 1) -> Plan:
-    """Balance the pipeline (see the module docstring)."""
+    """Balance the pipeline (see the module docstring). Core v2 with a ``target_cycles``
+    (and no other budget): the fewest estimated LUTs for it, :func:`plan_v2_area`."""
     if core_version == 2 and max_luts is not None:
-        raise ValueError("no area model of core v2 yet: budget it with max_detectors")
+        raise ValueError("no LUT budget for core v2: give a cycle target (fewest LUTs for it) "
+                         "or max_detectors")
+    if core_version == 2 and target_cycles is not None and max_detectors is None:
+        return plan_v2_area(model, x, target_cycles, limit=limit)
     counts = pair_counts(model, x)
     table = (predict_table(model, x, limit, counts) if core_version == 1
              else predict_table_v2(model, x, limit))
@@ -142,7 +225,11 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
              for i, p in enumerate(choice)]
     if core_version == 1:
         return Plan(cores, period(), sum(choice), model_luts(model, choice))
-    return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice), None, 2)
+    mv = whole_pixel_lanes(with_pco(model, choice))
+    luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(mv))
+    for c, ly in zip(cores, model.layers, strict=True):
+        c.scan_bits = ly.scan_bits
+    return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice), luts, 2)
 
 
 def chain_period(model: CompiledModel, x: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fireflys.compiler.bitmap import PackedLayer
 from fireflys.compiler.memimg import write_hex
-from fireflys.core.model import MAX_PCI, CompiledModel
+from fireflys.core.model import MAX_PCI, SCAN_BITS, CompiledModel
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int
     return max(1, (words - 1).bit_length()) + word_bits + ptr_bits + tag_bits + 1
 
 
-MAX_WORD_BITS = 72  # widest scanner word (bits per plane)
+MAX_WORD_BITS = SCAN_BITS  # widest scanner word (bits per plane) unless a layer says less
 
 
 def default_spw(segs_per_pos: int, pci: int, kk: int, max_bits: int = MAX_WORD_BITS) -> int:

@@ -28,6 +28,8 @@ RESETS = ("zero", "subtract")
 W_MIN, W_MAX = -8, 7
 MAX_T = 64
 MAX_PCI = 64
+SCAN_BITS = 72  # core v2: widest scanner word (bits per plane), the default of every layer
+MAX_SCAN_BITS = 128
 MAX_K = 15
 MAX_IN_BITS = 16
 MAX_STORED_WIDTH = 32  # bias and theta are stored as int32
@@ -70,6 +72,7 @@ class CoreLayer:
     pco: int = 1
     pci: int = 8
     widths: dict[str, int] = field(default_factory=dict)
+    scan_bits: int = SCAN_BITS  # core v2: widest scanner word (the planner may narrow it)
 
     @property
     def neuron(self) -> bool:
@@ -150,6 +153,7 @@ def _layer_json(ly: CoreLayer) -> dict[str, Any]:
         "widths": dict(ly.widths),
         "pco": ly.pco,
         "pci": ly.pci,
+        "scan_bits": ly.scan_bits,
         "nnz": ly.nnz,
         "sparsity": round(ly.sparsity, 6),
     }
@@ -371,7 +375,10 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         elif f"{name}.theta" in arrays:
             raise lc.err("theta", f"array '{name}.theta' present but the layer has no neuron")
         used.update(f"{name}.{s}" for s in ("weight", "bias", "theta"))
-        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths)
+        # optional (files written before core v2's planner have none)
+        scan_bits = (lc.int_in(lj, "scan_bits", 1, MAX_SCAN_BITS) if "scan_bits" in lj
+                     else SCAN_BITS)
+        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits)
         nnz = lc.int_in(lj, "nnz", 0, weight.size)
         if nnz != ly.nnz:
             raise lc.err("nnz", f"says {nnz} but weights.npz has {ly.nnz} non-zero weights")

@@ -91,7 +91,8 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
         if cp.direct and cp.score:
             raise ValueError(f"{cp.name}: core v2 has no direct-input core with an integrate "
                              "readout (a model that is a single FC layer on pixel values)")
-        w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw)
+        w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw,
+                                                       cp.scan_bits)
         lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width)
         lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
         if weights_in_block_ram(cp.wt_depth):

@@ -1,0 +1,70 @@
+"""LUT estimate of a sparse core v2 (``tp_core``) for the planner: an estimate, not synthesis.
+
+Per detector, from the word width ``WordW`` (bits per plane of a scanner word), the planes
+``L``, the ring read ports ``Kpw`` (pixels per word) and the pixel width ``PixW``:
+
+- peeler: ~9.5 LUT per word bit plus ~50 (the ``x - 1`` chain and lowest-bit masks, the lanes'
+  AND-OR, the rank's chunk counts; direct-input and popcount modes add their product trees);
+- queue (LUT-RAM, 16 deep: RAM32M16 holds 14 bits in 8 LUTs): the body, (L + 1) x WordW bits,
+  and the head, ~WordW + 20 bits;
+- ring copy (LUT-RAM): one read port per pixel of a word, ~1.15 LUT per port and pixel bit for
+  a 64-deep ring (RAM64M), ~0.6 for a 32-deep one (RAM32M16);
+- scanner logic: ~60 plus ~1.5 LUT per word bit (part counts, non-empty test), plus the scan
+  list's ROM (~1.5 LUT per bit and 64 entries: the word, pointer and group fields always, the
+  mask when the list is at most 64 entries long; longer lists keep their masks in block RAM);
+- neuron: ~130.
+
+Per core: the window unit (~180), the output buffers and written flags (~13 per channel), the
+output register and the FIFO after it (~1.25 LUT per output bit, ~2.6 with the pooling unit,
+which adds ~1.4 more), the 32-bit counters (3 per core, 1 per detector).
+The coefficients come from one attribution of Yosys' flat xcup netlist of the shipped scnn5
+(every LUT charged to the first named register or LUT-RAM it feeds); the planner uses them to
+rank candidates of one core against each other, and ``fireflys bench-hw`` measures the result.
+"""
+
+from __future__ import annotations
+
+from fireflys.compiler.coreplan import CorePlan
+from fireflys.compiler.scanlist import LUT_LIST_DEPTH, entry_width, scan_list, words_per_window
+from fireflys.compiler.shape_v2 import ring_hold
+
+PEEL_PER_BIT = 9.5
+PEEL_BASE = 50.0
+LUTRAM_PER_BIT = 8 / 14
+NEURON = 130.0
+WINDOW = 180.0
+PER_CHANNEL = 13.0
+
+
+def ring_pixels(cp: CorePlan) -> int:
+    span = (cp.kh - 1) * cp.w + cp.kw
+    hold = ring_hold(span, cp.w) if cp.kind == "conv" else 1
+    return min(span + hold, cp.h * cp.w)
+
+
+def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
+    """One detector of core ``cp`` with ``spw`` segments per word and a scan list of
+    ``entries`` entries."""
+    word = spw * cp.pci
+    planes = cp.planes
+    kpw = max(1, spw // cp.segs_per_pos)
+    peel = PEEL_BASE + PEEL_PER_BIT * word * (1.5 if cp.direct else 1.0)
+    queue = LUTRAM_PER_BIT * ((planes + 1) * word + word + 20)
+    per_port_bit = 1.15 if ring_pixels(cp) > 32 else 0.6
+    ring = kpw * planes * cp.ci * per_port_bit
+    scan = 60.0 + 1.5 * word
+    words = words_per_window(cp.nseg, spw)
+    ew = entry_width(word, cp.ptr_width, max(1, (cp.groups - 1).bit_length()), words)
+    rom_bits = ew if entries <= LUT_LIST_DEPTH else ew - word
+    scan += 1.5 * rom_bits * -(-entries // 64)
+    return peel + queue + ring + scan + NEURON
+
+
+def core_luts(cp: CorePlan, spw: int) -> float:
+    """Core ``cp`` with ``cp.pco`` detectors of ``spw`` segments per word."""
+    out_bits = cp.out_width
+    total = WINDOW + PER_CHANNEL * cp.co + 32 * (3 + cp.pco)
+    total += out_bits * (2.6 + 1.4 if cp.pool == 2 else 1.25)
+    for d in range(cp.pco):
+        total += detector_luts(cp, spw, len(scan_list(cp.packed, d, spw)))
+    return total
