@@ -233,8 +233,10 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
 
 
 def chain_period(model: CompiledModel, x: np.ndarray) -> float:
-    """Core v2: the frame period of the whole chain (:func:`fireflys.compiler.perf_v2.predict`),
-    cycles between the last core's hand-offs of the middle and the last frame, per frame."""
+    """Core v2: the steady-state frame period of the whole chain
+    (:func:`fireflys.compiler.perf_v2.predict`): cycles between the last core's hand-offs of
+    the first and the last frame, per frame (the pipeline's fill excluded; a single frame: its
+    whole replay)."""
     mv = whole_pixel_lanes(model)
-    traces = perf_v2.predict(mv, x)
-    return perf_v2.frame_period(traces[-1], len(x))
+    last = perf_v2.predict(mv, x)[-1].handoff.reshape(len(x), -1)[:, -1]
+    return float(last[-1] - last[0]) / (len(x) - 1) if len(x) > 1 else float(last[-1])
