@@ -83,3 +83,21 @@ def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
 def test_formal_cli(tmp_path, capsys) -> None:
     assert main(["formal", "--no-rtl", "--out", str(tmp_path)]) == 2
     assert "nothing to prove" in capsys.readouterr().err
+
+
+def test_tp_neuron_proofs_of_a_model(tmp_path) -> None:
+    """Core v2's pipelined neuron (tp_neuron) against the wider reference within the compiler's
+    bounds, for every channel of a random model (T = 3, spike input, integrate readout); one
+    bit less membrane or score width fails."""
+    model = random_compiled(np.random.default_rng(2), "1x4x4-3c3p1-4fc")
+    assert model.T == 3 and not model.layers[-1].neuron
+    proofs = formal.tp_neuron_proofs(model, "ok", tmp_path / "ok")
+    assert len(proofs) == 2 and all(p.passed for p in proofs), [p.detail for p in proofs]
+    (p,) = formal.tp_neuron_proofs(model, "v", tmp_path / "v",
+                                   {0: {"v": model.layers[0].widths["v"] - 1}}, [0])
+    assert p.status == "FAIL" and "Assert failed" in p.detail
+    last = len(model.layers) - 1
+    (p,) = formal.tp_neuron_proofs(model, "s", tmp_path / "s",
+                                   {last: {"score": model.layers[last].widths["score"] - 1}},
+                                   [last])
+    assert p.status == "FAIL"

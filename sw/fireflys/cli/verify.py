@@ -141,6 +141,8 @@ def cmd_formal(args: argparse.Namespace) -> int:
         model = load_model(d)
         label = Path(d).resolve().name.replace("-", "_")
         proofs += formal.neuron_proofs(model, label, out / f"neurons_{label}")
+        if args.core == 2:
+            proofs += formal.tp_neuron_proofs(model, label, out / f"tp_neurons_{label}")
     if not proofs:
         raise ConfigError("nothing to prove: give --model or leave out --no-rtl")
     for pr in proofs:
@@ -249,6 +251,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="a compiled model whose neurons to prove (repeatable)")
     fo.add_argument("--no-rtl", action="store_true",
                     help="skip the RTL proofs of sim/formal/*.sby")
+    fo.add_argument("--core", type=int, choices=(1, 2), default=1,
+                    help="2: also prove core v2's pipelined neuron (tp_neuron) for every "
+                    "channel of each --model (a bounded check per group of 4 channels; seconds "
+                    "for T <= 4, up to minutes per channel for T = 6)")
     fo.add_argument("--out", default="build/formal", help="work directory (default build/formal)")
     add_json(fo, "write the results (JSON)")
     fo.set_defaults(func=cmd_formal)
