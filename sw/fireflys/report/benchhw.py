@@ -207,6 +207,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     s.update(about or {})
     s["bram36_budget"] = params.BRAM36_BUDGET if bram36_budget is None else bram36_budget
     s["pco"] = [ly.pco for ly in model.layers]
+    s["scan_bits"] = [ly.scan_bits for ly in model.layers]
     s["spike_density"] = spike_densities(model, x_soak)
     out.mkdir(parents=True, exist_ok=True)
     rep = build(model, work / "sim.json", name, preset=preset)
