@@ -173,12 +173,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset(pl)
     add_frames(pl, 16, "calibration frames (default 16)")
     add_seed(pl, 1)
-    pl.add_argument("--target-fps", type=float, help="stop once this frame rate is reached")
+    pl.add_argument("--target-fps", type=float,
+                    help="core 1: stop once this frame rate is reached; core 2: the fewest "
+                    "estimated LUTs (PCO and scanner word width per core) that reach it")
     pl.add_argument("--clock-mhz", type=float, default=333.0)
     pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
     pl.add_argument("--max-luts", type=float,
-                    help="budget: LUTs predicted by fireflys.compiler.area (fitted to Yosys "
-                    "xcup results)")
+                    help="core 1 only: budget of LUTs predicted by fireflys.compiler.area "
+                    "(fitted to Yosys xcup results)")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     add_core(pl)
