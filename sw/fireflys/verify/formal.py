@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -125,6 +126,47 @@ def _lit(v: int, w: int) -> str:
     return f"-{w}'sd{-v}" if v < 0 else f"{w}'sd{v}"
 
 
+def _acc_slice(base: int, t: int, aw: int, rw: int, na: int) -> str:
+    """Step ``t``'s accumulator of a channel whose ``na`` accumulators start at bit ``base`` of
+    ``acc_i``, sign-extended to the reference width."""
+    lo = base + (0 if na == 1 else t) * aw
+    return f"{rw}'($signed(acc_i[{lo + aw - 1}:{lo}]))"
+
+
+def _guard(cond: str, unless: str | None) -> str:
+    return cond if unless is None else f"{unless} || ({cond})"
+
+
+def _lif_reference(n: Callable[[int], str], *, accs: list[str], lo: int, hi: int, bias: int,
+                   theta: int, k: int, reset: str, aw: int, vw: int, sw: int, score: bool,
+                   spike: str, assume_unless: str | None = None,
+                   assert_unless: str | None = None) -> list[str]:
+    """The reference of DESIGN.md's neuron for one channel, in the harnesses' ``always_comb``
+    (variables a, cur, v, pre, sum): per step t the accumulator ``accs[t]`` assumed within
+    [lo, hi], the current, membrane and score asserted within the compiler's widths, ``spike``
+    the line that uses step t's spike (a template of ``t`` and ``fire``). ``*_unless``: a
+    condition under which the assumptions or assertions do not apply."""
+
+    def within(x: str, bits: int) -> str:
+        cond = f"{x} >= -{n(1 << (bits - 1))} && {x} < {n(1 << (bits - 1))}"
+        return f"    assert ({_guard(cond, assert_unless)});"
+
+    in_bounds = _guard(f"a >= {n(lo)} && a <= {n(hi)}", assume_unless)
+    fire = f"pre > {n(theta)}"
+    leak = "v" if k == 0 else f"v - (v >>> {k})"
+    after = f"pre - {n(theta)}" if reset == "subtract" else "'0"
+    L = []
+    for t, acc in enumerate(accs):
+        L += [f"    a = {acc};", f"    assume ({in_bounds});", f"    cur = a + {n(bias)};",
+              within("cur", aw), "    sum = sum + cur;"]
+        if not score:
+            L += [f"    pre = {leak} + cur;", within("pre", vw), spike.format(t=t, fire=fire),
+                  f"    v = ({fire}) ? {after} : pre;", within("v", vw)]
+    if score:
+        L += [within("sum", sw)]
+    return L
+
+
 def neuron_harness(model: CompiledModel, i: int, name: str,
                    widths: dict[str, int] | None = None,
                    channels: range | None = None) -> str:
@@ -168,24 +210,12 @@ def neuron_harness(model: CompiledModel, i: int, name: str,
               "  always_comb begin : p" + str(c),
               f"    logic signed [{rw - 1}:0] a, cur, v, pre, sum;",
               "    v = '0;", "    sum = '0;"]
-        for t in range(T):
-            ta = 0 if na == 1 else t
-            L += [f"    a = {rw}'($signed(acc_i[{base + ta * aw + aw - 1}:{base + ta * aw}]));",
-                  f"    assume (a >= {n(lo[c])} && a <= {n(hi[c])});",
-                  f"    cur = a + {n(b)};",
-                  f"    assert (cur >= -{n(1 << (aw - 1))} && cur < {n(1 << (aw - 1))});",
-                  "    sum = sum + cur;"]
-            if not score:
-                leak = "v" if ly.k == 0 else f"v - (v >>> {ly.k})"
-                after = f"pre - {n(th)}" if ly.reset == "subtract" else "'0"
-                L += [f"    pre = {leak} + cur;",
-                      f"    assert (pre >= -{n(1 << (vw - 1))} && pre < {n(1 << (vw - 1))});",
-                      f"    assert (s{c}[{t}] == (pre > {n(th)}));",
-                      f"    v = (pre > {n(th)}) ? {after} : pre;",
-                      f"    assert (v >= -{n(1 << (vw - 1))} && v < {n(1 << (vw - 1))});"]
+        L += _lif_reference(
+            n, accs=[_acc_slice(base, t, aw, rw, na) for t in range(T)], lo=lo[c], hi=hi[c],
+            bias=b, theta=th, k=ly.k, reset=ly.reset, aw=aw, vw=vw, sw=sw, score=score,
+            spike=f"    assert (s{c}[{{t}}] == ({{fire}}));")
         if score:
-            L += [f"    assert (sum >= -{n(1 << (sw - 1))} && sum < {n(1 << (sw - 1))});",
-                  f"    assert ({rw}'($signed(sc{c})) == sum);"]
+            L += [f"    assert ({rw}'($signed(sc{c})) == sum);"]
         L += ["  end"]
     L += ["endmodule", ""]
     return "\n".join(L)
@@ -267,30 +297,14 @@ def tp_neuron_harness(model: CompiledModel, i: int, name: str, mem: Path,
               f"    logic signed [{rw - 1}:0] a, cur, v, pre, sum;",
               "    v = '0;", "    sum = '0;", f"    es{c} = '0;"]
         if sum_in:
-            L += [f"    a = {rw}'($signed(acc_i[{base + aw - 1}:{base}]));",
-                  f"    assume (!valid_i || (a >= {n(a_lo)} && a <= {n(a_hi)}));",
+            L += [f"    a = {_acc_slice(base, 0, aw, rw, na)};",
+                  f"    assume ({_guard(f'a >= {n(a_lo)} && a <= {n(a_hi)}', '!valid_i')});",
                   f"    sum = a + {n(T * b)};"]
-        for t in range(T if not sum_in else 0):
-            ta = 0 if na == 1 else t
-            L += [f"    a = {rw}'($signed(acc_i[{base + ta * aw + aw - 1}:{base + ta * aw}]));",
-                  f"    assume (!valid_i || (a >= {n(lo[c])} && a <= {n(hi[c])}));",
-                  f"    cur = a + {n(b)};",
-                  f"    assert (!track || (cur >= -{n(1 << (aw - 1))} && "
-                  f"cur < {n(1 << (aw - 1))}));",
-                  "    sum = sum + cur;"]
-            if not score:
-                leak = "v" if ly.k == 0 else f"v - (v >>> {ly.k})"
-                after = f"pre - {n(th)}" if ly.reset == "subtract" else "'0"
-                L += [f"    pre = {leak} + cur;",
-                      f"    assert (!track || (pre >= -{n(1 << (vw - 1))} && "
-                      f"pre < {n(1 << (vw - 1))}));",
-                      f"    es{c}[{t}] = pre > {n(th)};",
-                      f"    v = (pre > {n(th)}) ? {after} : pre;",
-                      f"    assert (!track || (v >= -{n(1 << (vw - 1))} && "
-                      f"v < {n(1 << (vw - 1))}));"]
-        if score:
-            L += [f"    assert (!track || (sum >= -{n(1 << (sw - 1))} && "
-                  f"sum < {n(1 << (sw - 1))}));"]
+        L += _lif_reference(
+            n, accs=[_acc_slice(base, t, aw, rw, na) for t in range(0 if sum_in else T)],
+            lo=lo[c], hi=hi[c], bias=b, theta=th, k=ly.k, reset=ly.reset, aw=aw, vw=vw, sw=sw,
+            score=score, spike=f"    es{c}[{{t}}] = {{fire}};", assume_unless="!valid_i",
+            assert_unless="!track")
         L += [f"    esum{c} = sum;", "  end",
               f"  logic [{T - 1}:0] xs{c};", f"  logic signed [{rw - 1}:0] xsum{c};",
               "  always_ff @(posedge clk_i) if (track) begin",
