@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from fireflys.compiler.coreplan import CorePlan
 from fireflys.compiler.scanlist import LUT_LIST_DEPTH, entry_width, scan_list, words_per_window
-from fireflys.compiler.shape_v2 import ring_hold
+from fireflys.compiler.shape_v2 import ring_pixels
 
 PEEL_PER_BIT = 9.5
 PEEL_BASE = 50.0
@@ -34,12 +34,6 @@ LUTRAM_PER_BIT = 8 / 14
 NEURON = 130.0
 WINDOW = 180.0
 PER_CHANNEL = 13.0
-
-
-def ring_pixels(cp: CorePlan) -> int:
-    span = (cp.kh - 1) * cp.w + cp.kw
-    hold = ring_hold(span, cp.w) if cp.kind == "conv" else 1
-    return min(span + hold, cp.h * cp.w)
 
 
 def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
@@ -50,7 +44,7 @@ def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
     kpw = max(1, spw // cp.segs_per_pos)
     peel = PEEL_BASE + PEEL_PER_BIT * word * (1.5 if cp.direct else 1.0)
     queue = LUTRAM_PER_BIT * ((planes + 1) * word + word + 20)
-    per_port_bit = 1.15 if ring_pixels(cp) > 32 else 0.6
+    per_port_bit = 1.15 if ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w) > 32 else 0.6
     ring = kpw * planes * cp.ci * per_port_bit
     scan = 60.0 + 1.5 * word
     words = words_per_window(cp.nseg, spw)

@@ -75,7 +75,7 @@ def pixel_costs(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | 
     return out
 
 
-def _union(start: np.ndarray, end: np.ndarray) -> int:
+def covered_cycles(start: np.ndarray, end: np.ndarray) -> int:
     """Cycles covered by the inclusive intervals [start, end] (empty when end < start)."""
     keep = end >= start
     start, end = start[keep], end[keep]
@@ -109,7 +109,7 @@ def schedule(costs: np.ndarray) -> np.ndarray:
             handoff[:, p] = np.maximum(handoff[:, p], handoff[:, p - 1] + 1)
         stage = s
         starts[:, p] = take
-    return np.array([_union((starts[f] + 1).reshape(-1), (starts[f] + costs[f]).reshape(-1))
+    return np.array([covered_cycles((starts[f] + 1).reshape(-1), (starts[f] + costs[f]).reshape(-1))
                      for f in range(b)], dtype=np.int64)
 
 

@@ -42,13 +42,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from fireflys.compiler.coreplan import CorePlan, core_plans
+from fireflys.compiler.perf import covered_cycles
 from fireflys.compiler.scanlist import Entry, default_spw, scan_list, words_per_window
 from fireflys.compiler.shape_v2 import (
     NUM_BUF,
     NUM_WIN,
     QUEUE_DEPTH,
     fifo_depth_of,
-    ring_hold,
+    ring_pixels,
     weights_in_block_ram,
 )
 from fireflys.core import golden
@@ -89,6 +90,11 @@ class CoreTrace:
     windows_per_frame: int
 
 
+def conv_hw(cp: CorePlan) -> tuple[int, int]:
+    """Rows and columns of a core's output pixels before pooling (its windows)."""
+    return cp.h + 2 * cp.pad - cp.kh + 1, cp.w + 2 * cp.pad - cp.kw + 1
+
+
 def window_words(cp: CorePlan, spw: int, union: np.ndarray) -> np.ndarray:
     """The scanner's words of every window: bool [frames, windows, words, WordW] from the
     per-pixel union of the planes ``union`` [frames, H, W, CI] (positions outside the image
@@ -96,8 +102,7 @@ def window_words(cp: CorePlan, spw: int, union: np.ndarray) -> np.ndarray:
     b = union.shape[0]
     pad = cp.pad
     u = np.pad(union, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    ho = cp.h + 2 * pad - cp.kh + 1
-    wo = cp.w + 2 * pad - cp.kw + 1
+    ho, wo = conv_hw(cp)
     lanes = cp.segs_per_pos * cp.pci
     cols = np.zeros((b, ho, wo, cp.kh * cp.kw, lanes), dtype=bool)
     for ky in range(cp.kh):
@@ -177,21 +182,15 @@ class _Detector:
 
 
 def _union(intervals: list[tuple[int, int]]) -> int:
-    if not intervals:
-        return 0
-    a = np.array(intervals, dtype=np.int64)
-    a = a[np.argsort(a[:, 0], kind="stable")]
-    start, end = a[:, 0], a[:, 1]
-    reach = np.maximum.accumulate(end)
-    before = np.concatenate([[start[0] - 1], reach[:-1]])
-    return int(np.maximum(0, end - np.maximum(start - 1, before)).sum())
+    """Cycles covered by the inclusive intervals [a, b]."""
+    a = np.array(intervals, dtype=np.int64).reshape(-1, 2)
+    return covered_cycles(a[:, 0], a[:, 1])
 
 
 def _window_span(cp: CorePlan) -> tuple[np.ndarray, np.ndarray]:
     """Per window of a frame (raster order): the first input pixel it or a later window of
     its frame reads (the producer's limit) and the last one it reads (the gather test)."""
-    ho = cp.h + 2 * cp.pad - cp.kh + 1
-    wo = cp.w + 2 * cp.pad - cp.kw + 1
+    ho, wo = conv_hw(cp)
     first, last = [], []
     for oy in range(ho):
         for ox in range(wo):
@@ -206,17 +205,10 @@ def _window_span(cp: CorePlan) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first), np.array(last)
 
 
-def ring_depth(cp: CorePlan) -> int:
-    span = (cp.kh - 1) * cp.w + cp.kw
-    hold = ring_hold(span, cp.w) if cp.kind == "conv" else 1
-    return min(span + hold, cp.h * cp.w)
-
-
 def _pool_map(cp: CorePlan, frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Per output pixel of the core (before pooling, all frames): the index of the pooled
     pixel it completes (-1: none), and the number of pooled pixels completed before it."""
-    ho = cp.h + 2 * cp.pad - cp.kh + 1
-    wo = cp.w + 2 * cp.pad - cp.kw + 1
+    ho, wo = conv_hw(cp)
     done = np.zeros((ho, wo), dtype=bool)
     if cp.pool == 2:
         done[1:2 * (ho // 2):2, 1:2 * (wo // 2):2] = True
@@ -258,7 +250,7 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
     frames, nwin = counts[0].shape[:2]
     hw = cp.h * cp.w
     first, last = _window_span(cp)
-    depth = ring_depth(cp)
+    depth = ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w)
     lat = done_latency(model, cp)
     dets = [_Detector(scan) for scan in lists]
     total = frames * nwin

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fireflys.compiler import area_v2, perf_v2
+from fireflys.compiler import area_v2, coreplan, perf_v2
 from fireflys.compiler.area import model_luts
 from fireflys.compiler.coreplan import core_plan, core_plans
 from fireflys.compiler.perf import pair_counts, pixel_costs, schedule
-from fireflys.compiler.scanlist import default_spw, whole_pixel_lanes
+from fireflys.compiler.scanlist import Entry, default_spw, whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import SCAN_BITS, CompiledModel
 
@@ -110,13 +110,22 @@ def predict_table_v2(model: CompiledModel, x: np.ndarray, limit: int = 16,
     table: list[dict[int, float]] = []
     for i, ly in enumerate(mv.layers):
         union = perf_v2.union_input(mv, x, res, i)
-        row: dict[int, float] = {}
-        for p in candidate_pcos(ly.geom.out_ch, limit):
-            cp = core_plan(with_pco(mv, [p if j == i else 1 for j in range(len(mv.layers))]), i)
-            tr = perf_v2.replay_core(mv, cp, *perf_v2.core_work(cp, union))
-            row[p] = float(tr.handoff[-1] - tr.written[0] + 1) / len(x)
-        table.append(row)
+        table.append({p: _alone(mv, i, p, ly.scan_bits, union, len(x))[0]
+                      for p in candidate_pcos(ly.geom.out_ch, limit)})
     return table
+
+
+def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarray,
+           frames: int) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
+    """Core ``i`` of ``mv`` (core v2's lanes) with ``pco`` detectors and words of up to
+    ``scan_bits`` bits, replayed alone on its input ``union``: cycles per frame from its
+    first input write to its last hand-off, its plan, its scan lists."""
+    n = len(mv.layers)
+    cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
+                            [scan_bits if j == i else SCAN_BITS for j in range(n)]), i)
+    lists, counts = perf_v2.core_work(cp, union)
+    tr = perf_v2.replay_core(mv, cp, lists, counts)
+    return float(tr.handoff[-1] - tr.written[0] + 1) / frames, cp, lists
 
 
 SCAN_BITS_CANDIDATES = (72, 64, 56, 48, 40, 36, 32, 28, 24, 16)
@@ -138,19 +147,16 @@ def plan_v2_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
     res = golden.run(mv, x)
     n = len(mv.layers)
     unions = [perf_v2.union_input(mv, x, res, i) for i in range(n)]
-    cache: dict[tuple[int, int, int], tuple[float, float, int]] = {}
+    cache: dict[tuple[int, int, int], tuple[float, float, int]] = {}  # (core, PCO, spw)
 
-    def evaluate(i: int, pco: int, bits: int) -> tuple[float, float, int, int]:
-        cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
-                                [bits if j == i else SCAN_BITS for j in range(n)]), i)
-        spw = perf_v2.core_spw(cp)
+    def evaluate(i: int, pco: int, bits: int, spw: int) -> tuple[float, float, int]:
+        """Cycles per frame alone, estimated LUTs, longest scan list (``bits`` gives ``spw``
+        segments per word)."""
         key = (i, pco, spw)
         if key not in cache:
-            lists, counts = perf_v2.core_work(cp, unions[i], spw)
-            tr = perf_v2.replay_core(mv, cp, lists, counts)
-            cache[key] = (float(tr.handoff[-1] - tr.written[0] + 1) / len(x),
-                          area_v2.core_luts(cp, spw), max(len(lst) for lst in lists))
-        return (*cache[key], spw * cp.pci)
+            cyc, cp, lists = _alone(mv, i, pco, bits, unions[i], len(x))
+            cache[key] = (cyc, area_v2.core_luts(cp, spw), max(len(lst) for lst in lists))
+        return cache[key]
 
     budget = float(target_cycles)
     cores: list[CorePlan] = []
@@ -167,8 +173,9 @@ def plan_v2_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
                 if spw in seen:
                     continue
                 seen.add(spw)
+                word = spw * pci
                 for pco in candidate_pcos(ly.geom.out_ch, limit):
-                    cyc, luts, longest, word = evaluate(i, pco, bits)
+                    cyc, luts, longest = evaluate(i, pco, bits, spw)
                     if longest > MAX_LIST and bits != SCAN_BITS:
                         continue  # the default words are always a candidate
                     if fastest is None or cyc < fastest[1]:

@@ -25,6 +25,17 @@ def ring_hold(span: int, w: int, least: int = 4) -> int:
     return lower - span if lower - span >= least else w
 
 
+def ring_slack(kind: str, kh: int, kw: int, w: int) -> int:
+    """tp_window's Hold for a core: :func:`ring_hold` for a conv core, 1 for an FC core (its
+    one window spans the frame)."""
+    return ring_hold((kh - 1) * w + kw, w) if kind == "conv" else 1
+
+
+def ring_pixels(kind: str, kh: int, kw: int, h: int, w: int) -> int:
+    """tp_window's Depth: the window's span plus the slack, at most a frame."""
+    return min((kh - 1) * w + kw + ring_slack(kind, kh, kw, w), h * w)
+
+
 def fifo_depth_of(out_shape: tuple[int, int, int]) -> int:
     """Depth of the FIFO after a core whose output (after pooling) is ``out_shape``: a row of
     its output pixels, 2 to 8."""

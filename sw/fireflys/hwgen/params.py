@@ -19,7 +19,7 @@ from fireflys.compiler.shape_v2 import (
     NUM_WIN,
     QUEUE_DEPTH,
     fifo_depth_of,
-    ring_hold,
+    ring_slack,
     weights_in_block_ram,
 )
 from fireflys.core.model import CompiledModel
@@ -114,7 +114,7 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
             "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
             "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
             "Score": int(cp.score), "Pool": cp.pool,
-            "Hold": ring_hold((cp.kh - 1) * cp.w + cp.kw, cp.w) if cp.kind == "conv" else 1,
+            "Hold": ring_slack(cp.kind, cp.kh, cp.kw, cp.w),
             "NumWin": NUM_WIN, "FifoDepth": QUEUE_DEPTH, "NumBuf": NUM_BUF,
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
