@@ -358,9 +358,14 @@ def frame_period(trace: CoreTrace, frames: int) -> float:
     last frame (the RTL simulation's frame period, measured at the readout); over the whole
     replay for a single frame."""
     last = trace.handoff.reshape(frames, -1)[:, -1]
-    mid = frames // 2
-    tail = frames - 1 - mid
-    return float(last[-1] - last[mid]) / tail if tail > 0 else float(last[-1]) / max(frames, 1)
+    return mid_to_last_period(int(last[frames // 2]), int(last[-1]), frames)
+
+
+def mid_to_last_period(mid_out: int, last_out: int, frames: int) -> float:
+    """Cycles per frame between the output of frame ``frames // 2`` (at ``mid_out``) and that
+    of the last frame (``last_out``); ``last_out / frames`` when there is no frame between."""
+    tail = frames - 1 - frames // 2
+    return (last_out - mid_out) / tail if tail > 0 else last_out / max(frames, 1)
 
 
 class _Shifted(Sequence[int]):

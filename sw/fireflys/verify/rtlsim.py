@@ -204,9 +204,7 @@ def simulate(
     else:
         costs = pixel_costs(model, x, res, skip)
         predicted, predicted_occ, predicted_period = busy(costs), occupancy(costs), None
-    tail = frames - 1 - frames // 2
-    period = ((r["last_out"] - r["mid_out"]) / tail if tail > 0
-              else r["last_out"] / max(frames, 1))
+    period = perf_v2.mid_to_last_period(r["mid_out"], r["last_out"], frames)
     return SimResult(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
