@@ -161,7 +161,7 @@ module tp_core #(
     logic                   q_valid, q_ready, q_open, q_close, q_le1;
     logic [WordW-1:0]       q_bits, b_mask;
     logic [L*WordW-1:0]     b_planes;
-    logic [QSlotW-1:0]      q_slot, b_slot;
+    logic [QSlotW-1:0]      q_slot, b_slot, s_slot;
     logic                   q_free;
     logic [PAddrW-1:0]      q_ptr;
     logic [CntW-1:0]        q_count;
@@ -192,7 +192,7 @@ module tp_core #(
       .out_ready_i (q_ready),
       .out_bits_o  (q_bits),
       .out_slot_o  (q_slot),
-      .body_slot_i (b_slot),
+      .body_slot_o (s_slot),
       .body_planes_o(b_planes),
       .body_mask_o (b_mask),
       .free_i      (q_free),
@@ -253,14 +253,48 @@ module tp_core #(
       .out_spikes_o(n_spikes[d]),
       .out_score_o (n_score[d])
     );
+
+    // the scanner shows the body of the word it handed over last: the one being peeled
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        assert (!peel_busy[d] || b_slot == s_slot)
+          else $error("tp_core: detector %0d peels slot %0d, its scanner shows slot %0d", d,
+                      b_slot, s_slot);
+      end
+    end
   end
 
   // ------------------------------------------------------------------ pixel buffers
-  logic [Co-1:0]     wrote_q [NumBuf];  // channel written (else: the empty-channel output)
   logic [NumBuf-1:0] used_q;
   logic [Pco-1:0]    done_q [NumBuf];
   logic [BufW-1:0]   det_buf_q [Pco];
-  logic [BufW-1:0]   alloc_q, out_q;
+  logic [BufW-1:0]   alloc_q, out_q, clr_buf_q;
+  logic              clr_q;  // buffer clr_buf_q was handed off last cycle
+  logic              oq_valid, oq_ready, handoff;
+
+  // a buffer's written flags (per channel: written, else the empty-channel output) are
+  // cleared two cycles after its hand-off, from each detector's copy of the registered
+  // hand-off (not at the gather that allocates the buffer, nor at the hand-off: either
+  // decision would reach every flag of the core through one route, 6.7 ns on ECP5); no
+  // channel writes a buffer that soon after its hand-off
+  // Each detector's channels also read the output buffer at their own copy of its index
+  // (one index net reaching every channel's LUT-RAM was 4.4 ns of routing).
+  logic [Pco-1:0]    clr_d_q;
+  logic [BufW-1:0]   clr_buf_d_q [Pco];
+  logic [BufW-1:0]   out_d_q [Pco];
+  for (genvar d = 0; d < Pco; d++) begin : g_copy
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        clr_d_q[d]     <= 1'b0;
+        clr_buf_d_q[d] <= '0;
+        out_d_q[d]     <= '0;
+      end else begin
+        clr_d_q[d]     <= clr_q;
+        clr_buf_d_q[d] <= clr_buf_q;
+        if (handoff) out_d_q[d] <= out_q + BufW'(1);
+      end
+    end
+  end
   logic [PixW-1:0]   empty_out;
 
   lut_rom #(.Width(PixW), .Depth(1), .InitFile(Init ? {MemPrefix, "_empty.hex"} : ""),
@@ -273,9 +307,7 @@ module tp_core #(
 
   assign gate = !used_q[alloc_q];
 
-  logic oq_valid, oq_ready, handoff;
   logic [PixW-1:0] oq_data, pixel;
-  logic [Co-1:0]   we_ch;  // channel c's result arrives (from its detector's neuron)
   assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
 
   for (genvar c = 0; c < Co; c++) begin : g_wr
@@ -283,60 +315,80 @@ module tp_core #(
     localparam int unsigned D = S % Pco;
     localparam int unsigned G = S / Pco;
     localparam int unsigned CW = Score ? ScoreW : T;
-    logic we;
+    logic we, wrote;  // this channel's result arrives (from its detector's neuron)
     logic [CW-1:0] value, stored;
+    logic [NumBuf-1:0] wrote_q;  // written in each buffer
     assign we       = n_valid[D] && (n_tag[D] == TagW'(G));
-    assign we_ch[c] = we;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        wrote_q <= '0;
+      end else begin
+        if (clr_d_q[D]) wrote_q[clr_buf_d_q[D]] <= 1'b0;
+        if (we)         wrote_q[det_buf_q[D]]   <= 1'b1;
+      end
+    end
+    assign wrote = wrote_q[out_d_q[D]];
+    // a gathered window gets a buffer with this channel not written, or one being cleared;
+    // no write meets the clear of its buffer (simulation too)
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        assert (!gather || !wrote_q[alloc_q] || (clr_q && clr_buf_q == alloc_q)
+                || (clr_d_q[D] && clr_buf_d_q[D] == alloc_q))
+          else $error("tp_core: buffer %0d allocated with channel %0d written", alloc_q, c);
+        assert (!(clr_d_q[D] && we && det_buf_q[D] == clr_buf_d_q[D]))
+          else $error("tp_core: channel %0d written while its buffer is cleared", c);
+      end
+    end
     // the channel's value in each buffer: a small LUT-RAM per channel (each channel has its
     // own write moment), written at its detector's buffer, read at the output buffer
     (* ram_style = "distributed" *) logic [CW-1:0] vbuf [NumBuf];
     always_ff @(posedge clk_i) begin
       if (we) vbuf[det_buf_q[D]] <= value;
     end
-    assign stored = vbuf[out_q];
+    assign stored = vbuf[out_d_q[D]];
     if (Score) begin : g_score
       assign value = n_score[D];
-      assign pixel[c*ScoreW +: ScoreW] = wrote_q[out_q][c] ? stored
+      assign pixel[c*ScoreW +: ScoreW] = wrote ? stored
                                                            : empty_out[c*ScoreW +: ScoreW];
     end else begin : g_spikes
       assign value = n_spikes[D];
       for (genvar t = 0; t < T; t++) begin : g_t
-        assign pixel[t*Co + c] = wrote_q[out_q][c] ? stored[t] : empty_out[t*Co + c];
+        assign pixel[t*Co + c] = wrote ? stored[t] : empty_out[t*Co + c];
       end
     end
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      used_q   <= '0;
-      alloc_q  <= '0;
-      out_q    <= '0;
-      oq_valid <= 1'b0;
-      oq_data  <= '0;
-      for (int unsigned b = 0; b < NumBuf; b++) begin
-        done_q[b]  <= '0;
-        wrote_q[b] <= '0;
-      end
+      used_q    <= '0;
+      alloc_q   <= '0;
+      out_q     <= '0;
+      oq_valid  <= 1'b0;
+      oq_data   <= '0;
+      clr_q     <= 1'b0;
+      clr_buf_q <= '0;
+      for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
       for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
     end else begin
       if (gather) begin
-        used_q[alloc_q]  <= 1'b1;
-        wrote_q[alloc_q] <= '0;
-        alloc_q          <= alloc_q + BufW'(1);
+        used_q[alloc_q] <= 1'b1;
+        alloc_q         <= alloc_q + BufW'(1);
       end
-      for (int unsigned c = 0; c < Co; c++) begin
-        if (we_ch[c]) wrote_q[det_buf_q[slot(c) % Pco]][c] <= 1'b1;
-      end
+      clr_q     <= handoff;
+      clr_buf_q <= out_q;
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
           done_q[det_buf_q[d]][d] <= 1'b1;
           det_buf_q[d]            <= det_buf_q[d] + BufW'(1);
         end
       end
-      if (oq_ready) oq_valid <= 1'b0;
+      // the output register loads whenever it may (its enable does not wait for the hand-off
+      // test, which would reach its every bit); it is valid after a hand-off
+      if (!oq_valid || oq_ready) begin
+        oq_valid <= handoff;
+        oq_data  <= pixel;
+      end
       if (handoff) begin
-        oq_valid      <= 1'b1;
-        oq_data       <= pixel;
         used_q[out_q] <= 1'b0;
         done_q[out_q] <= '0;
         out_q         <= out_q + BufW'(1);

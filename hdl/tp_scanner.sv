@@ -14,15 +14,15 @@
 // A queued word opens its group when it is the group's first word with a position.
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
-// but the mask; with ListBlock the mask's block-RAM read, MaskFile: one mask per line) | S1
-// ring addresses, mask ROM read (LUTs), or the block RAM's output registered in the fabric |
-// S2 ring reads (last read of the window: desc_fin_o), AND mask, union, 6-bit ORs of the
-// union; planes and mask written to the slot the word gets if it is queued | S3 non-empty
-// test, queue head write, part counts | S4 count (a dropped word's credit back) | S5 count
-// and "count <= 1" -> queue (the entry becomes visible).
+// but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
+// mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
+// read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, 6-bit
+// ORs of the union; planes and mask written to the slot the word gets if it is queued | S4
+// non-empty test, queue head write, part counts | S5 count (a dropped word's credit back) |
+// S6 count and "count <= 1" -> queue (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
-// and mask stay in its slot and are read there while it is peeled (body_slot_i), so the
+// and mask stay in its slot and are read there while it is peeled (body_slot_o), so the
 // peeler keeps no copy. A slot (and its credit) comes back with free_i, when the peeler is
 // done with the word.
 module tp_scanner #(
@@ -64,7 +64,7 @@ module tp_scanner #(
   input  logic               out_ready_i,
   output logic [WordW-1:0]   out_bits_o,
   output logic [SlotW-1:0]   out_slot_o,   // the head's queue slot
-  input  logic [SlotW-1:0]   body_slot_i,  // planes and mask of the word in this slot
+  output logic [SlotW-1:0]   body_slot_o,  // the slot of the word popped last (the body's)
   output logic [L*WordW-1:0] body_planes_o,
   output logic [WordW-1:0]   body_mask_o,
   input  logic               free_i,       // the peeler is done with a loaded word
@@ -154,8 +154,8 @@ module tp_scanner #(
   assign scan_o = issue;
   assign wait_o = hold_q && (credit_q == '0);
 
-  // all but the mask is read here; the mask is read for S2 below (its only use), from this list
-  // one stage later (a register less than carrying it through S1) or from its own block RAM
+  // all but the mask is read here; the mask is read for S3 below (its only use), from this list
+  // two stages later (registers less than carrying it through S1, S2) or from its own block RAM
   /* verilator lint_off UNUSEDSIGNAL */  // each read uses part of the entry
   logic [EntW-1:0] ent;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -179,38 +179,6 @@ module tp_scanner #(
   assign e_ptr   = ent[WIdxW+WordW +: AddrW];
   assign e_tag   = ent[WIdxW+WordW+AddrW +: TagW];
   assign e_first = ent[EntW-1];
-
-  // the mask reaches S2 either way: a LUT ROM read at S1's index (its output register is
-  // S2's), or, for long lists (a LUT ROM deeper than 64 words maps several LUTs deep), a block
-  // RAM read at issue whose output is registered in the fabric
-  logic [WordW-1:0] s2_mask;
-  if (ListBlock) begin : g_mask_block
-    logic [WordW-1:0] rd, rd_q;
-    sync_rom #(.Width(WordW), .Depth(Entries), .InitFile(MaskFile), .AddrWidth(EW)) u_mask (
-      .clk_i (clk_i),
-      .en_i  (issue),
-      .addr_i(e_q),
-      .data_o(rd)
-    );
-    always_ff @(posedge clk_i) rd_q <= rd;
-    assign s2_mask = rd_q;
-  end else begin : g_mask_lut
-    logic [EW-1:0] s1_e;
-    /* verilator lint_off UNUSEDSIGNAL */  // the mask is the part used
-    logic [EntW-1:0] ent_m;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always_ff @(posedge clk_i) begin
-      if (!rst_ni)    s1_e <= '0;
-      else if (issue) s1_e <= e_q;
-    end
-    lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
-      .clk_i (clk_i),
-      .en_i  (s1_valid),
-      .addr_i(s1_e),
-      .data_o(ent_m)
-    );
-    assign s2_mask = ent_m[WIdxW +: WordW];
-  end
 
   logic [Kpw-1:0][AW-1:0] addr;
   logic [Kpw-1:0]         ok;
@@ -249,7 +217,6 @@ module tp_scanner #(
 
   // ------------------------------------------------------------------ S2: ring reads
   logic                   s2_valid, s2_last, s2_first;
-  logic [Kpw-1:0][AW-1:0] s2_addr;
   logic [Kpw-1:0]         s2_ok;
   logic [SelW-1:0]        s2_sel;
   logic [AddrW-1:0]       s2_ptr;
@@ -260,7 +227,6 @@ module tp_scanner #(
       s2_valid <= 1'b0;
       s2_last  <= 1'b0;
       s2_first <= 1'b0;
-      s2_addr  <= '0;
       s2_ok    <= '0;
       s2_sel   <= '0;
       s2_ptr   <= '0;
@@ -269,7 +235,6 @@ module tp_scanner #(
       s2_valid <= s1_valid;
       s2_last  <= s1_last;
       s2_first <= e_first;
-      s2_addr  <= addr;
       s2_ok    <= ok;
       s2_sel   <= SelTab[e_w*SelW +: SelW];
       s2_ptr   <= e_ptr;
@@ -277,6 +242,44 @@ module tp_scanner #(
     end
   end
   assign desc_fin_o = s2_last;  // the window's last ring read happens this cycle
+
+  // the mask reaches S3 either way: a LUT ROM read at S2's index (its output register is
+  // S3's), or, for long lists (a LUT ROM deeper than 64 words maps several LUTs deep), a block
+  // RAM read at S1's index whose output is registered in the fabric
+  logic [EW-1:0]    s1_e;
+  logic [WordW-1:0] s3_mask;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni)    s1_e <= '0;
+    else if (issue) s1_e <= e_q;
+  end
+  if (ListBlock) begin : g_mask_block
+    logic [WordW-1:0] rd, rd_q;
+    sync_rom #(.Width(WordW), .Depth(Entries), .InitFile(MaskFile), .AddrWidth(EW)) u_mask (
+      .clk_i (clk_i),
+      .en_i  (s1_valid),
+      .addr_i(s1_e),
+      .data_o(rd)
+    );
+    always_ff @(posedge clk_i) rd_q <= rd;
+    assign s3_mask = rd_q;
+  end else begin : g_mask_lut
+    logic [EW-1:0] s2_e;
+    /* verilator lint_off UNUSEDSIGNAL */  // the mask is the part used
+    logic [EntW-1:0] ent_m;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni)       s2_e <= '0;
+      else if (s1_valid) s2_e <= s1_e;
+    end
+    lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
+      .clk_i (clk_i),
+      .en_i  (s2_valid),
+      .addr_i(s2_e),
+      .data_o(ent_m)
+    );
+    assign s3_mask = ent_m[WIdxW +: WordW];
+  end
+
 
   // the ring write is registered here, in every scanner: the write port's address and
   // enable reach every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5,
@@ -294,16 +297,34 @@ module tp_scanner #(
     wr_data_q <= wr_data_i;
   end
 
-  (* ram_style = "distributed" *) logic [PixW-1:0] ring [Depth];
-  always_ff @(posedge clk_i) begin
-    if (wr_en_q) ring[wr_addr_q] <= wr_data_q;
+  // the ring copy, in groups of up to RGrpW bits per read port, each read at its own copy of
+  // the port's address (kept: synthesis would merge them; one address net reaching every
+  // LUT-RAM slice of a wide ring was 6 ns of routing on ECP5)
+  localparam int unsigned RGrpW = 32;
+  localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
+  logic [Kpw-1:0][PixW-1:0] px_rd;  // port i's pixel
+  for (genvar g = 0; g < NRGrp; g++) begin : g_ring
+    localparam int unsigned Lo = g * RGrpW;
+    localparam int unsigned N  = (PixW - Lo < RGrpW) ? PixW - Lo : RGrpW;
+    (* ram_style = "distributed" *) logic [N-1:0] ring [Depth];
+    always_ff @(posedge clk_i) begin
+      if (wr_en_q) ring[wr_addr_q] <= wr_data_q[Lo +: N];
+    end
+    for (genvar i = 0; i < Kpw; i++) begin : g_port
+      logic [AW-1:0] a_q;  // S2: the port's ring address
+      (* keep *) always_ff @(posedge clk_i) begin
+        if (!rst_ni) a_q <= '0;
+        else         a_q <= addr[i];
+      end
+      assign px_rd[i][Lo +: N] = ring[a_q];
+    end
   end
 
   // the word's planes: port i, segment jj, lane b <- pixel bit l * Ci + (j0 + jj) * Pci + b
   logic [L*WordW-1:0] raw;
   for (genvar i = 0; i < Kpw; i++) begin : g_read
     logic [PixW-1:0] px;
-    assign px = ring[s2_addr[i]];
+    assign px = px_rd[i];
     always_comb begin
       for (int unsigned l = 0; l < L; l++) begin
         for (int unsigned jj = 0; jj < SegPP; jj++) begin
@@ -322,138 +343,192 @@ module tp_scanner #(
     end
   end
 
+  // ------------------------------------------------------------------ S3: union, body write
+  // the ring read is registered: on ECP5 the read address reaches every LUT-RAM slice of the
+  // ring and the read data the LUTs that merge its banks, which leaves no time for the union
+  logic                   s3_valid, s3_last, s3_first;
+  logic [L*WordW-1:0]     s3_raw;
+  logic [Kpw-1:0]         s3_ok;
+  logic [AddrW-1:0]       s3_ptr;
+  logic [TagW-1:0]        s3_tag;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s3_valid <= 1'b0;
+      s3_last  <= 1'b0;
+      s3_first <= 1'b0;
+      s3_ok    <= '0;
+      s3_ptr   <= '0;
+      s3_tag   <= '0;
+    end else begin
+      s3_valid <= s2_valid;
+      s3_last  <= s2_last;
+      s3_first <= s2_first;
+      s3_ok    <= s2_ok;
+      s3_ptr   <= s2_ptr;
+      s3_tag   <= s2_tag;
+    end
+  end
+  always_ff @(posedge clk_i) s3_raw <= raw;  // data: no reset
+
   // the planes are queued as read: the peeler only looks at positions of the union, which
   // lie in the mask and in read ports inside the image
   logic [WordW-1:0]   any, port_ok, uni;
-  logic [NNz-1:0]     nz;  // a position in bits [k*NzW, (k+1)*NzW) (the OR ends in S3)
+  logic [NNz-1:0]     nz;  // a position in bits [k*NzW, (k+1)*NzW) (the OR ends in S4)
   always_comb begin
     any = '0;
-    for (int unsigned l = 0; l < L; l++) any = any | raw[l*WordW +: WordW];
+    for (int unsigned l = 0; l < L; l++) any = any | s3_raw[l*WordW +: WordW];
     for (int unsigned i = 0; i < Kpw; i++) begin
-      port_ok[i*SegPP*Pci +: SegPP*Pci] = {(SegPP * Pci){s2_ok[i]}};
+      port_ok[i*SegPP*Pci +: SegPP*Pci] = {(SegPP * Pci){s3_ok[i]}};
     end
-    uni = any & s2_mask & port_ok;
+    uni = any & s3_mask & port_ok;
     for (int unsigned k = 0; k < NNz; k++) begin
       nz[k] = 1'b0;
       for (int unsigned b = k * NzW; b < (k + 1) * NzW && b < WordW; b++) nz[k] |= uni[b];
     end
   end
 
-  // ------------------------------------------------------------------ S3: test, queue write
-  logic               s3_valid, s3_last, s3_first;
-  logic [WordW-1:0]   s3_bits;
-  logic [NNz-1:0]     s3_nz;
-  logic [AddrW-1:0]   s3_ptr;
-  logic [TagW-1:0]    s3_tag;
+  // ------------------------------------------------------------------ S4: test, queue write
+  logic               s4_valid, s4_last, s4_first;
+  logic [WordW-1:0]   s4_bits;
+  logic [NNz-1:0]     s4_nz;
+  logic [AddrW-1:0]   s4_ptr;
+  logic [TagW-1:0]    s4_tag;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      s3_valid  <= 1'b0;
-      s3_last   <= 1'b0;
-      s3_first  <= 1'b0;
-      s3_bits   <= '0;
-      s3_nz     <= '0;
-      s3_ptr    <= '0;
-      s3_tag    <= '0;
+      s4_valid  <= 1'b0;
+      s4_last   <= 1'b0;
+      s4_first  <= 1'b0;
+      s4_bits   <= '0;
+      s4_nz     <= '0;
+      s4_ptr    <= '0;
+      s4_tag    <= '0;
     end else begin
-      s3_valid  <= s2_valid;
-      s3_last   <= s2_last;
-      s3_first  <= s2_first;
-      s3_bits   <= uni;
-      s3_nz     <= nz;
-      s3_ptr    <= s2_ptr;
-      s3_tag    <= s2_tag;
+      s4_valid  <= s3_valid;
+      s4_last   <= s3_last;
+      s4_first  <= s3_first;
+      s4_bits   <= uni;
+      s4_nz     <= nz;
+      s4_ptr    <= s3_ptr;
+      s4_tag    <= s3_tag;
     end
   end
 
   logic nonempty, push, opens, pushed_q;  // pushed_q: the group has a queued word
-  assign nonempty = |s3_nz;
-  assign push     = s3_valid && (nonempty || s3_last);
-  assign opens    = nonempty && (s3_first || !pushed_q);
+  assign nonempty = |s4_nz;
+  assign push     = s4_valid && (nonempty || s4_last);
+  assign opens    = nonempty && (s4_first || !pushed_q);
 
   logic [NPart*PartW-1:0] part;
   for (genvar k = 0; k < NPart; k++) begin : g_part
     localparam int unsigned Lo = k * Span;
     localparam int unsigned N  = (WordW - Lo < Span) ? WordW - Lo : Span;
     popcount #(.Width(N), .CntW(PartW)) u_cnt (
-      .bits_i (s3_bits[Lo +: N]),
+      .bits_i (s4_bits[Lo +: N]),
       .count_o(part[k*PartW +: PartW])
     );
   end
 
   (* ram_style = "distributed" *) logic [HeadW-1:0]  qhead [FifoDepth];
-  logic [BodyW-1:0] body_rd;  // the body (planes, mask) of the word in body_slot_i
+  logic [BodyW-1:0] body_rd;  // the body (planes, mask) of the word in body_slot_o
+  logic pop;                  // the head goes to the peeler (queue read, below)
   (* ram_style = "distributed" *) logic [CntW:0]     qcount [FifoDepth];  // {count <= 1, count}
   logic [QW-1:0] wr_q, wr1_q, rd_q;  // wr1_q = wr_q + 1, kept in a register
+  logic [QW-1:0] ld_q;               // the slot of the word popped last (the peeler's)
   logic [CrW-1:0] occ_q;
 
   always_ff @(posedge clk_i) begin
     if (push) begin
-      qhead[wr_q] <= {s3_tag, s3_last, opens, s3_ptr, s3_bits};
+      qhead[wr_q] <= {s4_tag, s4_last, opens, s4_ptr, s4_bits};
     end
   end
 
-  // the planes and the mask are written in S2, straight from the ring read and the mask ROM,
-  // to the slot the word will have if S3 queues it: wr_q after S3's push. Both words hold a
-  // credit, so with the queued and loaded words that slot is free; a word S3 drops leaves its
-  // slot to the next one.
+  // the planes and the mask are written in S3, straight from the ring read's register and the
+  // mask ROM, to the slot the word will have if S4 queues it: wr_q after S4's push. Both words
+  // hold a credit, so with the queued and loaded words that slot is free; a word S4 drops
+  // leaves its slot to the next one.
 `ifdef FORMAL
-  logic [QW-1:0] body_wa;  // the slot S2 writes: every group's write address (proved below)
+  logic [QW-1:0] body_wa;  // the slot S3 writes: every group's write address (proved below)
   assign body_wa = push ? wr1_q : wr_q;
 `endif
   // the body is written in groups of up to BGrpW bits, each from its own copy of the two
-  // pointers (kept: synthesis would merge them): the push decision reaches a few address
-  // muxes, each next to its LUT-RAMs, instead of one address net reaching all of them (on
-  // ECP5 ~85 LUT-RAM slices per scanner, 10 ns of routing)
+  // pointers and of S4's push decision (kept: synthesis would merge them): each group decides
+  // its address next to its LUT-RAMs, instead of one push net and one address net reaching
+  // all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns of routing for the address,
+  // 7 ns for the push)
   logic [BodyW-1:0] body_wd;
-  assign body_wd = {s2_mask, raw};
+  assign body_wd = {s3_mask, s3_raw};
   for (genvar g = 0; g < NBGrp; g++) begin : g_body
     localparam int unsigned Lo = g * BGrpW;
     localparam int unsigned N  = (BodyW - Lo < BGrpW) ? BodyW - Lo : BGrpW;
     (* keep *) logic [QW-1:0] wr_c_q, wr1_c_q;
+    logic [NNz-1:0] nz_c_q;  // S4's flags and push, this group's copy
+    logic           valid_c_q, last_c_q;
+    logic           push_c;
+    // keep (on the process: its flip-flops, not only their nets, must stay apart)
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        nz_c_q    <= '0;
+        valid_c_q <= 1'b0;
+        last_c_q  <= 1'b0;
+      end else begin
+        nz_c_q    <= nz;
+        valid_c_q <= s3_valid;
+        last_c_q  <= s3_last;
+      end
+    end
+    assign push_c = valid_c_q && ((|nz_c_q) || last_c_q);
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         wr_c_q  <= '0;
         wr1_c_q <= QW'(1);
-      end else if (push) begin  // loaded from the pointers' own next values (shared logic)
+      end else if (push_c) begin  // loaded from the pointers' own next values (shared logic)
         wr_c_q  <= wr1_q;
         wr1_c_q <= wr1_q + QW'(1);
       end
     end
     logic [QW-1:0] wa;
-    assign wa = push ? wr1_c_q : wr_c_q;  // no adder between the push test and the address
+    assign wa = push_c ? wr1_c_q : wr_c_q;  // no adder between the push test and the address
     (* ram_style = "distributed" *) logic [N-1:0] mem [FifoDepth];
     always_ff @(posedge clk_i) begin
-      if (s2_valid) mem[wa] <= body_wd[Lo +: N];
+      if (s3_valid) mem[wa] <= body_wd[Lo +: N];
     end
-    assign body_rd[Lo +: N] = mem[body_slot_i];
+    // the read address: this group's copy of the popped word's slot (one address net for
+    // every LUT-RAM of the body was 5 ns of routing on ECP5)
+    logic [QW-1:0] rd_c_q;
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni)  rd_c_q <= '0;
+      else if (pop) rd_c_q <= rd_q;
+    end
+    assign body_rd[Lo +: N] = mem[rd_c_q];
 `ifdef FORMAL
     logic f_ginit = 1'b1;  // the copies agree with the pointers (part of the proof)
     always_ff @(posedge clk_i) f_ginit <= 1'b0;
     always_comb begin
       if (!f_ginit && rst_ni) begin
         assert (wr_c_q == wr_q && wr1_c_q == wr1_q);
-        assert (!s2_valid || wa == body_wa);
+        assert (push_c == push && rd_c_q == ld_q);
+        assert (!s3_valid || wa == body_wa);
       end
     end
 `endif
   end
 
-  // ------------------------------------------------------------------ S4: count
-  logic                   s4_push, s4_drop;  // s4_drop: S3 dropped a word (a credit back)
-  logic [QW-1:0]          s4_addr;
-  logic [NPart*PartW-1:0] s4_part;
+  // ------------------------------------------------------------------ S5: count
+  logic                   s5_push, s5_drop;  // s5_drop: S4 dropped a word (a credit back)
+  logic [QW-1:0]          s5_addr;
+  logic [NPart*PartW-1:0] s5_part;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      s4_push <= 1'b0;
-      s4_drop <= 1'b0;
-      s4_addr <= '0;
-      s4_part <= '0;
+      s5_push <= 1'b0;
+      s5_drop <= 1'b0;
+      s5_addr <= '0;
+      s5_part <= '0;
     end else begin
-      s4_push <= push;
-      s4_drop <= s3_valid && !push;
-      s4_addr <= wr_q;
-      s4_part <= part;
+      s5_push <= push;
+      s5_drop <= s4_valid && !push;
+      s5_addr <= wr_q;
+      s5_part <= part;
     end
   end
 
@@ -463,38 +538,38 @@ module tp_scanner #(
   /* verilator lint_on UNUSEDSIGNAL */
   if (NPart > 1) begin : g_sum
     adder_tree #(.N(NPart), .InW(PartW), .SumW(SumW)) u_sum (
-      .values_i(s4_part),
+      .values_i(s5_part),
       .sum_o   (count)
     );
   end else begin : g_one
-    assign count = s4_part;
+    assign count = s5_part;
   end
 
-  // S5: the count and its "at most one" flag go into the queue (the entry becomes visible)
-  logic            s5_push;
-  logic [QW-1:0]   s5_addr;
-  logic [CntW-1:0] s5_count;
+  // S6: the count and its "at most one" flag go into the queue (the entry becomes visible)
+  logic            s6_push;
+  logic [QW-1:0]   s6_addr;
+  logic [CntW-1:0] s6_count;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      s5_push  <= 1'b0;
-      s5_addr  <= '0;
-      s5_count <= '0;
+      s6_push  <= 1'b0;
+      s6_addr  <= '0;
+      s6_count <= '0;
     end else begin
-      s5_push  <= s4_push;
-      s5_addr  <= s4_addr;
-      s5_count <= CntW'(count);
+      s6_push  <= s5_push;
+      s6_addr  <= s5_addr;
+      s6_count <= CntW'(count);
     end
   end
   always_ff @(posedge clk_i) begin
-    if (s5_push) qcount[s5_addr] <= {s5_count <= CntW'(1), s5_count};
+    if (s6_push) qcount[s6_addr] <= {s6_count <= CntW'(1), s6_count};
   end
 
   // ------------------------------------------------------------------ queue read, credits
-  logic pop;
   assign out_valid_o = (occ_q != '0);
   assign pop = out_valid_o && out_ready_i;
   assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = qhead[rd_q];
-  assign out_slot_o = rd_q;
+  assign out_slot_o  = rd_q;
+  assign body_slot_o = ld_q;
   assign {body_mask_o, body_planes_o} = body_rd;
   assign {out_le1_o, out_count_o} = qcount[rd_q];
 
@@ -511,6 +586,7 @@ module tp_scanner #(
       wr_q     <= '0;
       wr1_q    <= QW'(1);
       rd_q     <= '0;
+      ld_q     <= '0;
       occ_q    <= '0;
     end else begin
       if (take) begin
@@ -527,14 +603,17 @@ module tp_scanner #(
         elast_q <= elast_q ? (Entries == 1) : (e_nx_q == EW'(Entries - 1));
       end
       // a credit per issued entry, back when its word is dropped or the peeler frees it
-      credit_q <= credit_q - CrW'(issue) + CrW'(s4_drop) + CrW'(free_i);
-      if (s3_valid) pushed_q <= s3_last ? 1'b0 : (s3_first ? nonempty : pushed_q || nonempty);
+      credit_q <= credit_q - CrW'(issue) + CrW'(s5_drop) + CrW'(free_i);
+      if (s4_valid) pushed_q <= s4_last ? 1'b0 : (s4_first ? nonempty : pushed_q || nonempty);
       if (push) begin
         wr_q  <= wr1_q;
         wr1_q <= wr1_q + QW'(1);
       end
-      if (pop) rd_q <= rd_q + QW'(1);
-      occ_q <= occ_q + CrW'(s5_push) - CrW'(pop);
+      if (pop) begin
+        rd_q <= rd_q + QW'(1);
+        ld_q <= rd_q;
+      end
+      occ_q <= occ_q + CrW'(s6_push) - CrW'(pop);
     end
   end
 
@@ -557,7 +636,7 @@ module tp_scanner #(
 
 `ifdef FORMAL
   // Proved by sim/formal/tp_scanner.sby (k-induction; the window, ring data and the peeler's
-  // timing are free): every issued entry holds one credit until S3 drops its word or the
+  // timing are free): every issued entry holds one credit until S4 drops its word or the
   // peeler frees it, so credits, words in the pipeline, queued and loaded words always add up
   // to FifoDepth; the queue's pointers agree with its occupancy; no slot is written while a
   // queued or loaded word still needs it; and the words leave the queue in the order they were
@@ -580,23 +659,23 @@ module tp_scanner #(
     end
   end
   logic [FW-1:0] f_queued, f_used;  // pushed and not popped; + loaded and not freed
-  assign f_queued = FW'(occ_q) + FW'(s4_push) + FW'(s5_push);
+  assign f_queued = FW'(occ_q) + FW'(s5_push) + FW'(s6_push);
   assign f_used   = f_queued + FW'(held_q);
   always_comb begin
     if (f_init) assume (!rst_ni);
     assume (!free_i || held_q != '0);  // the peeler frees only words it has loaded
     if (!f_init && rst_ni) begin
-      assert (FW'(credit_q) + FW'(s1_valid) + FW'(s2_valid) + FW'(s3_valid) + FW'(s4_drop)
-              + f_used == FW'(FifoDepth));
+      assert (FW'(credit_q) + FW'(s1_valid) + FW'(s2_valid) + FW'(s3_valid) + FW'(s4_valid)
+              + FW'(s5_drop) + f_used == FW'(FifoDepth));
       assert (f_push_n - f_pop_n == f_queued);
       assert (wr_q - rd_q == QW'(f_queued));
       assert (wr1_q == wr_q + QW'(1));
-      assert (!s4_push || s4_addr == wr_q - QW'(1));
-      assert (!s5_push || s5_addr == wr_q - QW'(1) - QW'(s4_push));
+      assert (!s5_push || s5_addr == wr_q - QW'(1));
+      assert (!s6_push || s6_addr == wr_q - QW'(1) - QW'(s5_push));
       // the slot written now is not one a queued or loaded word uses
       if (push) assert (f_used < FW'(FifoDepth));
-      // S2 writes its planes and mask right after the used slots (and the one S3 fills now)
-      if (s2_valid) begin
+      // S3 writes its planes and mask right after the used slots (and the one S4 fills now)
+      if (s3_valid) begin
         assert (f_used + FW'(push) < FW'(FifoDepth));
         assert (FW'(QW'(body_wa - rd_q + QW'(held_q))) == f_used + FW'(push));
       end

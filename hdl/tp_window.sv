@@ -89,16 +89,17 @@ module tp_window #(
 
   // The producer's limit and the gather condition come from registered pipelines over the
   // window positions (a few adders each, kept out of the handshake paths): after the retire
-  // position moves, writes wait until the limit is recomputed (RAge cycles); after a gather,
+  // position moves, writes wait until the limit is recomputed and compared (RAge cycles); after
+  // a gather,
   // the next gather waits until the newest pixel it needs is recomputed and compared with the
   // producer's count (GAge cycles).
-  localparam int unsigned RAge = 4;
+  localparam int unsigned RAge = 5;
   localparam logic signed [IW-1:0] Zero = '0;
   localparam int unsigned GAge = 4;
 
   // oldest input pixel this or any later window of the frame reads (while the window's top
   // rows are padding, the next row's first window can reach further back), plus Depth
-  logic signed [IW-1:0] f1_col, f1_row, f1_next, f2_sum, f2_next, f3_first, limit_q;
+  logic signed [IW-1:0] f1_col, f1_row, f1_next, f2_sum, f2_next, f3_first, limit_q, lim1_q;
   logic                 f2_neg;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -110,6 +111,7 @@ module tp_window #(
       f2_neg   <= 1'b0;
       f3_first <= '0;
       limit_q  <= '0;
+      lim1_q   <= '0;
     end else begin
       f1_col   <= $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
       f1_row   <= r_row_q;
@@ -119,6 +121,7 @@ module tp_window #(
       f2_neg   <= f1_row[IW-1];
       f3_first <= (f2_neg && f2_next < f2_sum) ? f2_next : f2_sum;
       limit_q  <= f3_first + $signed(IW'(Depth));
+      lim1_q   <= f3_first + $signed(IW'(Depth - 1));
     end
   end
 
@@ -156,6 +159,25 @@ module tp_window #(
 
   logic [2:0] r_age_q, g_age_q;  // cycles since the retire / gather position moved
 
+  // the producer's test n_r < limit, registered (no compare between the state and the
+  // handshake): for the cycle after a write it is taken with n_r after the write (its value
+  // as the registers will hold it, compared with limit - 1 where it adds one), otherwise with
+  // n_r as it is. Exact while the limit holds still; the limit and the retire frame move after
+  // a retire, and RAge waits until the limit is recomputed and this register has seen it
+  logic room_q, lt_stay, lt_adv;
+  assign lt_stay = (n_r < limit_q);
+  always_comb begin
+    if (full_q) begin  // the write starts the next frame: n_in = 1, n_hw = HW + 1
+      if (p_frame_q == r_frame_q) lt_adv = (HW == 1) ? (Zero < limit_q)
+                                                     : ($signed(IW'(HW + 1)) < limit_q);
+      else                        lt_adv = ($signed(IW'(1)) < limit_q);
+    end else if (p_frame_q != r_frame_q) begin
+      lt_adv = (n_in_q == NW'(HW - 1)) ? (Zero < limit_q) : ($signed(IW'(n_hw_q)) < lim1_q);
+    end else begin
+      lt_adv = ($signed(IW'(n_in_q)) < lim1_q);
+    end
+  end
+
   // the gather's input test, registered: within one gather frame n_g never decreases, so a
   // result one cycle old is safe; after a gather it is fresh once g_age_q reaches GAge
   // (last_q three cycles after the move, this register one more)
@@ -174,7 +196,7 @@ module tp_window #(
 
   logic write, gather, retire, g_last, r_last, slot_free;
   assign write     = in_valid_i && in_ready_o;
-  assign in_ready_o = (r_age_q >= 3'(RAge)) && (n_r < limit_q);
+  assign in_ready_o = (r_age_q >= 3'(RAge)) && room_q;
   assign slot_free = (head_q - tail_q) != PW'(NumWin);
   assign gather    = gate_i && slot_free && (g_age_q >= 3'(GAge)) && g_ok_q;
   assign g_last    = (g_oy_q == YW'(Ho - 1)) && (g_ox_q == XW'(Wo - 1));
@@ -247,6 +269,7 @@ module tp_window #(
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       n_in_q    <= '0;
+      room_q    <= 1'b0;
       n_hw_q    <= (NW + 1)'(HW);
       full_q    <= 1'b0;
       r_age_q   <= '0;
@@ -269,6 +292,7 @@ module tp_window #(
         fin_q[d]  <= '0;
       end
     end else begin
+      room_q <= write ? lt_adv : lt_stay;
       if (write) begin
         wptr_q <= (wptr_q == AW'(Depth - 1)) ? '0 : wptr_q + AW'(1);
         if (full_q) begin  // the first pixel of the next frame

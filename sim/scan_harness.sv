@@ -89,9 +89,12 @@ module scan_harness #(
     /* verilator lint_off UNUSEDSIGNAL */
     logic scan, waiting;
     /* verilator lint_on UNUSEDSIGNAL */
-    // the head's planes and mask are read in its own slot; a popped word frees its slot
-    // FreeLat cycles later (the peeler's word time), so the credits run short sooner
-    logic [QSlotW-1:0]  slot;
+    // the scanner shows the planes and mask of the word popped last (from the next cycle on:
+    // the testbench reads them then); a popped word frees its slot FreeLat cycles later (the
+    // peeler's word time), so the credits run short sooner
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [QSlotW-1:0]  slot, shown;
+    /* verilator lint_on UNUSEDSIGNAL */
     logic [FreeLat-1:0] popped_q;
     always_ff @(posedge clk_i) begin
       if (!rst_ni) popped_q <= '0;
@@ -117,7 +120,7 @@ module scan_harness #(
       .out_ready_i (out_ready_i[d]),
       .out_bits_o  (out_bits_o[d*WordW +: WordW]),
       .out_slot_o  (slot),
-      .body_slot_i (slot),
+      .body_slot_o (shown),
       .body_planes_o(out_planes_o[d*L*WordW +: L*WordW]),
       .body_mask_o (out_mask_o[d*WordW +: WordW]),
       .free_i      (popped_q[FreeLat-1]),

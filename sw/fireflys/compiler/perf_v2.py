@@ -56,9 +56,9 @@ from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 
 G_AGE = 5        # cycles between gathers
-R_AGE = 4        # cycles after a retire without a write
-DROP_BACK = 5    # issue -> the credit of a dropped word is usable
-VISIBLE = 6      # issue -> the queued word can be loaded by the peeler
+R_AGE = 5        # cycles after a retire without a write
+DROP_BACK = 6    # issue -> the credit of a dropped word is usable
+VISIBLE = 7      # issue -> the queued word can be loaded by the peeler
 TAKE = 2         # gather -> a detector's first issue of the window
 RETIRE = 3       # a window's last issue (every detector) -> its retire
 FIFO_LAT = 1     # a pixel pushed into the FIFO between two cores -> the next core can write it
