@@ -37,8 +37,12 @@ module spike_pool #(
   logic [PixW-1:0] pair;
   assign pair = hor_q | in_data_i;
 
+  // the row buffer and the held pixel are written at their position whether or not a pixel
+  // arrives (the position moves only with an accepted pixel, whose write is the last one
+  // there): their enables come from the position registers alone, not from the handshake
+  // (on ECP5 the handshake reaching every LUT-RAM slice of a wide row was 4.6 ns of routing)
   always_ff @(posedge clk_i) begin
-    if (take && used && x_odd && !y_odd) row_q[xp_q] <= pair;
+    if (used && x_odd && !y_odd) row_q[xp_q] <= pair;
   end
 
   always_ff @(posedge clk_i) begin
@@ -50,13 +54,14 @@ module spike_pool #(
       out_valid_o <= 1'b0;
       out_data_o  <= '0;
     end else begin
-      if (out_ready_i) out_valid_o <= 1'b0;
+      if (used && !x_odd) hor_q <= in_data_i;
+      // the output register loads whenever it may (its enable does not wait for the input's
+      // handshake and position, which would reach its every bit); valid after a pooled pair
+      if (in_ready_o) begin
+        out_valid_o <= take && used && x_odd && y_odd;
+        out_data_o  <= row_q[xp_q] | pair;
+      end
       if (take) begin
-        if (used && !x_odd) hor_q <= in_data_i;
-        if (used && x_odd && y_odd) begin
-          out_valid_o <= 1'b1;
-          out_data_o  <= row_q[xp_q] | pair;
-        end
         if (used && x_odd) xp_q <= (32'(xp_q) == Wp - 1) ? '0 : xp_q + PW'(1);
         if (x_q == XW'(W - 1)) begin
           x_q  <= '0;

@@ -394,7 +394,8 @@ module tp_scanner #(
   logic [AddrW-1:0]   s4_ptr;
   logic [TagW-1:0]    s4_tag;
 
-  always_ff @(posedge clk_i) begin
+  // keep: the body groups' copies of the push flags (below) would be merged into these
+  (* keep *) always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       s4_valid  <= 1'b0;
       s4_last   <= 1'b0;
