@@ -47,9 +47,9 @@ def test_detector_proof_catches_a_wrong_weight_address(tmp_path) -> None:
 
 
 def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
-    """A scanner writing S2's planes at wr_q (not after the word S3 queues the same cycle)
+    """A scanner writing S3's planes at wr_q (not after the word S4 queues the same cycle)
     overwrites a queued word's body: its proof fails."""
-    _mutant_fails(tmp_path, "tp_scanner", "whole", "assign wa = push ? wr1_c_q : wr_c_q;",
+    _mutant_fails(tmp_path, "tp_scanner", "whole", "assign wa = push_c ? wr1_c_q : wr_c_q;",
                   "assign wa = wr_c_q;",
                   ("lut_rom.sv", "sync_rom.sv", "popcount.sv", "adder_tree.sv"),
                   ("tp_scanner_list.hex", "tp_scanner_mask.hex"))
