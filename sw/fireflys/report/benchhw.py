@@ -100,7 +100,7 @@ def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
 
 
 def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
-              freq_mhz: float, say: Say) -> dict[str, Any]:
+              freq_mhz: float, say: Say, jobs: int = 1) -> dict[str, Any]:
     from fireflys.eda.pnr import place_route, synth_ecp5
     from fireflys.hwgen.top import PNR_TOP
 
@@ -108,7 +108,7 @@ def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
     say("ECP5: Yosys synth_ecp5 of the whole accelerator...")
     net = synth_ecp5([*srcs, hw / f"{PNR_TOP}.sv"], PNR_TOP, work / "ecp5", data)
     r = place_route(net, PNR_TOP, work / "ecp5", seeds, freq_mhz,
-                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"))
+                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"), jobs=jobs)
     return r.as_dict()
 
 
@@ -164,11 +164,12 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
              seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = 150.0,
              pnr: bool = True, reuse: bool = False, preset: str | None = None,
              bram36_budget: float | None = None, about: dict[str, Any] | None = None,
-             say: Say = print, bar: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
+             jobs: int = 1, say: Say = print,
+             bar: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
     """Run the four steps (see the module docstring) and write ``out``/summary.json and the
     report; returns the summary. ``about``: what the frames are (dataset, density...), copied
     into the summary next to the plan (PCO per core) and the spike density of every layer on
-    the streamed frames (golden model)."""
+    the streamed frames (golden model). ``jobs``: nextpnr seeds run at a time."""
     from fireflys.hwgen import params
     from fireflys.report.report import build, write
 
@@ -202,7 +203,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     if pnr:
         ecp5 = _cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
-                       lambda: step_ecp5(design, work, seeds, freq_mhz, say))
+                       lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs))
     s = summary(name, sim, soak, xcup, ecp5)
     s.update(about or {})
     s["bram36_budget"] = params.BRAM36_BUDGET if bram36_budget is None else bram36_budget
