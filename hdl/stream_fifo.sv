@@ -1,8 +1,12 @@
 // Synchronous FIFO with valid/ready on both sides (first-word fall-through).
 // Never drops, duplicates or reorders: a word leaves only on out_valid_o && out_ready_i.
+// The storage is split in groups of up to GrpW bits, each addressed by its own (kept) copy
+// of the read and write pointers: one pointer net reaching every LUT-RAM slice of a wide
+// FIFO (256 bits between two cores) was 8.3 ns of routing on ECP5.
 module stream_fifo #(
   parameter int unsigned Width = 8,
-  parameter int unsigned Depth = 2
+  parameter int unsigned Depth = 2,
+  parameter int unsigned GrpW  = 32
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -14,22 +18,41 @@ module stream_fifo #(
   output logic [Width-1:0] out_data_o
 );
 
-  localparam int unsigned AW = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
-  localparam int unsigned CW = unsigned'($clog2(Depth + 1));
+  localparam int unsigned AW   = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
+  localparam int unsigned CW   = unsigned'($clog2(Depth + 1));
+  localparam int unsigned NGrp = (Width + GrpW - 1) / GrpW;
 
-  (* ram_style = "distributed" *) logic [Width-1:0] mem [Depth];
   logic [AW-1:0] rd_q, wr_q;
   logic [CW-1:0] cnt_q;
 
   logic push, pop;
   assign in_ready_o  = (cnt_q != CW'(Depth));
   assign out_valid_o = (cnt_q != '0);
-  assign out_data_o  = mem[rd_q];
   assign push = in_valid_i && in_ready_o;
   assign pop  = out_valid_o && out_ready_i;
 
-  always_ff @(posedge clk_i) begin
-    if (push) mem[wr_q] <= in_data_i;
+  function automatic logic [AW-1:0] next(input logic [AW-1:0] a);
+    return (a == AW'(Depth - 1)) ? '0 : a + AW'(1);
+  endfunction
+
+  for (genvar g = 0; g < NGrp; g++) begin : g_grp
+    localparam int unsigned Lo = g * GrpW;
+    localparam int unsigned N  = (Width - Lo < GrpW) ? Width - Lo : GrpW;
+    (* ram_style = "distributed" *) logic [N-1:0] mem [Depth];
+    logic [AW-1:0] rd_c_q, wr_c_q;  // this group's copies of rd_q and wr_q
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        rd_c_q <= '0;
+        wr_c_q <= '0;
+      end else begin
+        if (push) wr_c_q <= next(wr_c_q);
+        if (pop) rd_c_q <= next(rd_c_q);
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (push) mem[wr_c_q] <= in_data_i[Lo +: N];
+    end
+    assign out_data_o[Lo +: N] = mem[rd_c_q];
   end
 
   always_ff @(posedge clk_i) begin
@@ -38,8 +61,8 @@ module stream_fifo #(
       wr_q  <= '0;
       cnt_q <= '0;
     end else begin
-      if (push) wr_q <= (wr_q == AW'(Depth - 1)) ? '0 : wr_q + AW'(1);
-      if (pop) rd_q <= (rd_q == AW'(Depth - 1)) ? '0 : rd_q + AW'(1);
+      if (push) wr_q <= next(wr_q);
+      if (pop) rd_q <= next(rd_q);
       cnt_q <= cnt_q + CW'(push) - CW'(pop);
     end
   end
@@ -73,15 +96,25 @@ module stream_fifo #(
       assert (f_in_seq_q - f_out_seq_q == Width'(cnt_q));
       assert (32'(rd_q) < Depth && 32'(wr_q) < Depth);
       assert ((32'(wr_q) + Depth - 32'(rd_q)) % Depth == 32'(cnt_q) % Depth);
-      // the words inside are the next ones expected, in order
-      for (int unsigned i = 0; i < Depth; i++) begin
-        if (CW'(i) < cnt_q) begin
-          assert (mem[(32'(rd_q) + i) % Depth] == f_out_seq_q + Width'(i));
-        end
-      end
       if (out_valid_o) assert (out_data_o == f_out_seq_q);
       // a word offered and not taken stays offered, unchanged
       if (f_stall_q) assert (out_valid_o && out_data_o == f_data_q);
+    end
+  end
+  // the words inside are the next ones expected, in order (each group its bits)
+  for (genvar g = 0; g < NGrp; g++) begin : g_f_grp
+    localparam int unsigned Lo = g * GrpW;
+    localparam int unsigned N  = (Width - Lo < GrpW) ? Width - Lo : GrpW;
+    always_comb begin
+      if (!f_init && rst_ni) begin
+        assert (g_grp[g].rd_c_q == rd_q && g_grp[g].wr_c_q == wr_q);
+        for (int unsigned i = 0; i < Depth; i++) begin
+          if (CW'(i) < cnt_q) begin
+            assert (g_grp[g].mem[(32'(rd_q) + i) % Depth]
+                    == N'((f_out_seq_q + Width'(i)) >> Lo));
+          end
+        end
+      end
     end
   end
 `endif

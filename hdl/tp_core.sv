@@ -310,6 +310,40 @@ module tp_core #(
   logic [PixW-1:0] oq_data, pixel;
   assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
 
+  // the written flags, per detector: a row of its slots per buffer (one process per detector,
+  // the same flip-flops as one flag per channel)
+  logic [Groups-1:0] wrote_d [Pco];  // at the output buffer (the detector's copy of its index)
+  for (genvar d = 0; d < Pco; d++) begin : g_flags
+    logic [NumBuf-1:0][Groups-1:0] wrote_q;
+    logic                          n_in;  // the neuron's slot is one of the detector's
+    assign n_in = (32'(n_tag[d]) < Groups);
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        wrote_q <= '0;
+      end else begin
+        if (clr_d_q[d])         wrote_q[clr_buf_d_q[d]]         <= '0;
+        if (n_valid[d] && n_in) wrote_q[det_buf_q[d]][n_tag[d]] <= 1'b1;
+      end
+    end
+    assign wrote_d[d] = wrote_q[out_d_q[d]];
+    // a gathered window gets a buffer with the detector's channels not written, or one being
+    // cleared; no write meets the clear of its buffer (simulation too)
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        assert (!gather || wrote_q[alloc_q] == '0 || (clr_q && clr_buf_q == alloc_q)
+                || (clr_d_q[d] && clr_buf_d_q[d] == alloc_q))
+          else $error("tp_core: buffer %0d allocated with detector %0d's channels written",
+                      alloc_q, d);
+        assert (!(clr_d_q[d] && n_valid[d] && det_buf_q[d] == clr_buf_d_q[d]))
+          else $error("tp_core: detector %0d writes buffer %0d while it is cleared", d,
+                      det_buf_q[d]);
+        assert (!n_valid[d] || n_in)
+          else $error("tp_core: detector %0d's neuron tags slot %0d of %0d", d, n_tag[d],
+                      Groups);
+      end
+    end
+  end
+
   for (genvar c = 0; c < Co; c++) begin : g_wr
     localparam int unsigned S = slot(c);
     localparam int unsigned D = S % Pco;
@@ -317,28 +351,8 @@ module tp_core #(
     localparam int unsigned CW = Score ? ScoreW : T;
     logic we, wrote;  // this channel's result arrives (from its detector's neuron)
     logic [CW-1:0] value, stored;
-    logic [NumBuf-1:0] wrote_q;  // written in each buffer
-    assign we       = n_valid[D] && (n_tag[D] == TagW'(G));
-    always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
-        wrote_q <= '0;
-      end else begin
-        if (clr_d_q[D]) wrote_q[clr_buf_d_q[D]] <= 1'b0;
-        if (we)         wrote_q[det_buf_q[D]]   <= 1'b1;
-      end
-    end
-    assign wrote = wrote_q[out_d_q[D]];
-    // a gathered window gets a buffer with this channel not written, or one being cleared;
-    // no write meets the clear of its buffer (simulation too)
-    always_ff @(posedge clk_i) begin
-      if (rst_ni) begin
-        assert (!gather || !wrote_q[alloc_q] || (clr_q && clr_buf_q == alloc_q)
-                || (clr_d_q[D] && clr_buf_d_q[D] == alloc_q))
-          else $error("tp_core: buffer %0d allocated with channel %0d written", alloc_q, c);
-        assert (!(clr_d_q[D] && we && det_buf_q[D] == clr_buf_d_q[D]))
-          else $error("tp_core: channel %0d written while its buffer is cleared", c);
-      end
-    end
+    assign we    = n_valid[D] && (n_tag[D] == TagW'(G));
+    assign wrote = wrote_d[D][G];
     // the channel's value in each buffer: a small LUT-RAM per channel (each channel has its
     // own write moment), written at its detector's buffer, read at the output buffer
     (* ram_style = "distributed" *) logic [CW-1:0] vbuf [NumBuf];
@@ -418,15 +432,16 @@ module tp_core #(
   // each counter adds a condition registered the cycle before (exact counts, one cycle late):
   // the conditions come from the detectors' handshakes across the core, the counters' enables
   // then start at a flip-flop (on ECP5 a scanner's issue test reached the 32 enables of the
-  // busy counter through one 6.9 ns route)
+  // busy counter through one 6.9 ns route). The pairs are counted from the detectors' lanes
+  // registered here (the peelers are spread over the core: 3 ns of routing before the
+  // popcount), so that count is two cycles late.
   localparam int unsigned PairW = unsigned'($clog2(Pco * L + 1));
+  logic [Pco*L-1:0] lanes_q;
   logic [PairW-1:0] pairs_now, pairs_q;
-  always_comb begin
-    pairs_now = '0;
-    for (int unsigned d = 0; d < Pco; d++) begin
-      for (int unsigned l = 0; l < L; l++) pairs_now = pairs_now + PairW'(lanes[d][l]);
-    end
-  end
+  popcount #(.Width(Pco * L), .CntW(PairW)) u_pairs (
+    .bits_i (lanes_q),
+    .count_o(pairs_now)
+  );
 
   logic           busy_q, pixel_q;
   logic [Pco-1:0] occ_q;
@@ -435,6 +450,7 @@ module tp_core #(
       busy_q       <= 1'b0;
       pixel_q      <= 1'b0;
       occ_q        <= '0;
+      lanes_q      <= '0;
       pairs_q      <= '0;
       cnt_busy_o   <= '0;
       cnt_pairs_o  <= '0;
@@ -444,6 +460,7 @@ module tp_core #(
       busy_q  <= |(scan | peel_busy);
       pixel_q <= handoff;
       occ_q   <= scan | peel_busy;
+      for (int unsigned d = 0; d < Pco; d++) lanes_q[d*L +: L] <= lanes[d];
       pairs_q <= pairs_now;
       if (busy_q) cnt_busy_o <= cnt_busy_o + 32'd1;
       cnt_pairs_o <= cnt_pairs_o + 32'(pairs_q);

@@ -54,7 +54,7 @@ module tp_scanner #(
   input  logic               rst_ni,
   input  logic               wr_en_i,      // ring write (tp_window), registered here
   input  logic [AW-1:0]      wr_addr_i,
-  input  logic [PixW-1:0]    wr_data_i,
+  input  logic [PixW-1:0]    wr_data_i,    // registered at the source: wr_en_i's pixel, a cycle later
   input  logic               desc_valid_i, // the next window (tp_window)
   input  logic [AW-1:0]      desc_base_i,
   input  logic [KK-1:0]      desc_img_i,
@@ -281,20 +281,19 @@ module tp_scanner #(
   end
 
 
-  // the ring write is registered here, in every scanner: the write port's address and
-  // enable reach every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5,
-  // one register in the window for all of a core's copies was 11 ns of routing); keep: the
-  // scanners' registers are identical, synthesis would merge them into one
-  logic            wr_en_q;
-  logic [AW-1:0]   wr_addr_q;
-  logic [PixW-1:0] wr_data_q;
+  // the ring write's enable and address are registered here, in every scanner: they reach
+  // every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5, one register in
+  // the window for all of a core's copies was 11 ns of routing); keep: the scanners' registers
+  // are identical, synthesis would merge them into one. The data reaches one LUT-RAM input per
+  // bit: tp_window registers it once for all scanners (wr_data_i is already a cycle late)
+  logic          wr_en_q;
+  logic [AW-1:0] wr_addr_q;
   (* keep *) always_ff @(posedge clk_i) begin
     if (!rst_ni) wr_en_q <= 1'b0;
     else         wr_en_q <= wr_en_i;
   end
   (* keep *) always_ff @(posedge clk_i) begin
     wr_addr_q <= wr_addr_i;
-    wr_data_q <= wr_data_i;
   end
 
   // the ring copy, in groups of up to RGrpW bits per read port, each read at its own copy of
@@ -308,7 +307,7 @@ module tp_scanner #(
     localparam int unsigned N  = (PixW - Lo < RGrpW) ? PixW - Lo : RGrpW;
     (* ram_style = "distributed" *) logic [N-1:0] ring [Depth];
     always_ff @(posedge clk_i) begin
-      if (wr_en_q) ring[wr_addr_q] <= wr_data_q[Lo +: N];
+      if (wr_en_q) ring[wr_addr_q] <= wr_data_i[Lo +: N];
     end
     for (genvar i = 0; i < Kpw; i++) begin : g_port
       logic [AW-1:0] a_q;  // S2: the port's ring address

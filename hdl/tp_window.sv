@@ -40,7 +40,7 @@ module tp_window #(
   input  logic [PixW-1:0]   in_data_i,
   output logic              wr_en_o,      // ring write, to every scanner (registered there)
   output logic [AW-1:0]     wr_addr_o,
-  output logic [PixW-1:0]   wr_data_o,
+  output logic [PixW-1:0]   wr_data_o,    // registered: wr_en_o's pixel, a cycle later
   input  logic              gate_i,       // a new window may start (output buffer free)
   output logic              gather_o,     // a window starts this cycle
   output logic              last_o,       // ... and it is the frame's last
@@ -253,11 +253,12 @@ module tp_window #(
     return (s >= (AW + 1)'(Depth)) ? AW'(s - (AW + 1)'(Depth)) : AW'(s);
   endfunction
 
-  // each scanner registers the write before its ring copies (a pixel is read at least three
-  // cycles after the gather it enables, which follows its write)
+  // each scanner registers the write's enable and address before its ring copies, the data
+  // is registered once here (a pixel is read at least three cycles after the gather it
+  // enables, which follows its write)
   assign wr_en_o   = write;
   assign wr_addr_o = wptr_q;
-  assign wr_data_o = in_data_i;
+  always_ff @(posedge clk_i) wr_data_o <= in_data_i;
 
   always_ff @(posedge clk_i) begin
     if (gather) begin

@@ -76,8 +76,7 @@ async def windows_match_im2col(dut) -> None:
         dut.desc_take_i.value = take
         dut.desc_fin_i.value = fin
         dut.gate_i.value = int(rng.random() < stim["gate"])
-        if pending is not None:  # the scanner's write register lands at the coming edge
-            ring[pending[0]] = pending[1]
-        pending = ((int(dut.wr_addr_o.value), int(dut.wr_data_o.value))
-                   if dut.wr_en_o.value else None)
+        if pending is not None:  # the scanner's write register lands at the coming edge,
+            ring[pending] = int(dut.wr_data_o.value)  # with the pixel the window registered
+        pending = int(dut.wr_addr_o.value) if dut.wr_en_o.value else None
     assert source.accepted == len(beats), f"{source.accepted} of {len(beats)} beats taken"

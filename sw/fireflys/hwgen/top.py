@@ -47,6 +47,29 @@ def top_sv(model: CompiledModel, cores: list[CoreParams], core_module: str = "sp
 PNR_TOP = "fireflys_pnr_top"
 
 
+def xor_tree(width: int, src: str = "obs_q", fan: int = 16) -> dict[str, str]:
+    """SystemVerilog of a tree of registered stages reducing ``src`` (``width`` bits) to one
+    bit by XOR, ``fan`` bits into each node: declarations, reset and per-cycle statements,
+    and the last stage's one-bit register (``obs_last``)."""
+    decl: list[str] = []
+    reset: list[str] = []
+    reduce: list[str] = []
+    w, k = width, 0
+    while True:
+        k += 1
+        out = -(-w // fan)
+        decl += [f"  logic [{out * fan - 1}:0] obs{k}_in;",
+                 f"  logic [{out - 1}:0] obs{k}_q;",
+                 f"  assign obs{k}_in = {out * fan}'({src});"]
+        reset.append(f"      obs{k}_q <= '0;")
+        reduce.append(f"      for (int unsigned i = 0; i < {out}; i++) "
+                      f"obs{k}_q[i] <= ^obs{k}_in[i*{fan} +: {fan}];")
+        if out == 1:
+            return {"obs_decl": "\n".join(decl), "obs_reset": "\n".join(reset),
+                    "obs_reduce": "\n".join(reduce), "obs_last": f"obs{k}_q"}
+        src, w = f"obs{k}_q", out
+
+
 def pnr_top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
     """Pin-light harness for place and route on a real package: the accelerator's wide
     ports would need hundreds of pins, so the input word is shifted in one bit per cycle and
@@ -59,5 +82,6 @@ def pnr_top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
     obs_w = out_w + 1 + 1 + 32 + 32 + 32 + n + 32 * perf_words(cores)
     shift = f"{{in_word_q[{in_w - 2}:0], in_bit_i}}" if in_w > 1 else "in_bit_i"
     return render("pnr_top.sv", arch=model.arch, pnr_top=PNR_TOP, top=TOP, obs_w=obs_w,
+                  **xor_tree(obs_w),
                   in_msb=in_w - 1, shift_in=shift, out_msb=out_w - 1, tap_msb=n - 1,
                   perf_msb=32 * perf_words(cores) - 1)
