@@ -362,4 +362,103 @@ module tp_window #(
     end
   end
 
+
+`ifdef FORMAL
+  // Proved by sim/formal/tp_window.sby (k-induction): the registered pipelines agree with
+  // their direct definitions. A write is accepted only when the pixel it overwrites is older
+  // than the oldest pixel the oldest window in flight (or any later one) reads, computed
+  // directly from the retire position; a window is gathered only when the newest pixel it
+  // reads has been written, computed directly from the gather position. Invariants of the
+  // proof: each pipeline stage holds the direct value once the position has held still long
+  // enough; the producer's count registers agree with each other.
+  logic f_init = 1'b1;
+  always_ff @(posedge clk_i) f_init <= 1'b0;
+
+  logic signed [IW-1:0] d_col, d_row, d_next, d_sum, d_nxt, d_first, d_limit;
+  logic signed [IW-1:0] d_lcol, d_lrow, d_lcol2, d_lrow2, d_last;
+  always_comb begin
+    d_col   = $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
+    d_row   = r_row_q;
+    d_next  = r_row_q + $signed(IW'(W));
+    d_sum   = (d_row[IW-1] ? Zero : d_row) + (d_col[IW-1] ? Zero : d_col);
+    d_nxt   = d_next[IW-1] ? Zero : d_next;
+    d_first = (d_row[IW-1] && d_nxt < d_sum) ? d_nxt : d_sum;
+    d_limit = d_first + $signed(IW'(Depth));
+    d_lcol  = $signed(IW'(g_ox_q)) + $signed(IW'(KW - 1)) - $signed(IW'(Pad));
+    d_lrow  = g_row_q + $signed(IW'((KH - 1) * W));
+    d_lcol2 = (d_lcol > $signed(IW'(W - 1))) ? $signed(IW'(W - 1)) : d_lcol;
+    d_lrow2 = (d_lrow > $signed(IW'((H - 1) * W))) ? $signed(IW'((H - 1) * W)) : d_lrow;
+    d_last  = d_lrow2 + d_lcol2;
+  end
+
+  int unsigned f_ig, f_ir;  // raster index of the gather and retire positions
+  assign f_ig = 32'(g_oy_q) * Wo + 32'(g_ox_q);
+  assign f_ir = 32'(r_oy_q) * Wo + 32'(r_ox_q);
+  // the gather test's register compares the previous cycle's count and newest pixel
+  logic signed [IW-1:0] f_ng_q, f_last_q;
+  logic                 f_run_q;  // out of reset the cycle before
+  always_ff @(posedge clk_i) begin
+    f_ng_q   <= n_g;
+    f_last_q <= last_q;
+    f_run_q  <= rst_ni && !f_init;
+  end
+
+  always_comb begin
+    if (f_init) assume (!rst_ni);
+    for (int unsigned d = 0; d < Pco; d++) begin  // the detectors keep the protocol
+      assume (!desc_take_i[d] || desc_valid_o[d]);
+      assume (!desc_fin_i[d] || fin_q[d] != take_q[d]);
+    end
+    if (!f_init && rst_ni) begin
+      // the properties
+      if (in_ready_o) assert (n_r < d_limit);
+      assert (n_r <= d_limit);
+      if (gather) assert (n_g > d_last);
+      // the positions: the windows in flight are those from the retire position to the
+      // gather position (the gather at most one frame ahead); a side one frame ahead of the
+      // producer (which has written its whole frame) has no window of that frame
+      assert (32'(PW'(head_q - tail_q)) == ((g_frame_q == r_frame_q) ? f_ig - f_ir
+                                                                     : f_ig + Ho * Wo - f_ir));
+      if (p_frame_q != g_frame_q && full_q) assert (f_ig == 0);
+      if (g_frame_q != r_frame_q && p_frame_q == r_frame_q) assert (full_q);
+      if (p_frame_q != r_frame_q && full_q) assert (f_ir == 0 && g_frame_q == r_frame_q);
+      // the descriptor queue: tail <= fin <= take <= head, at most NumWin in flight
+      assert (PW'(head_q - tail_q) <= PW'(NumWin));
+      for (int unsigned d = 0; d < Pco; d++) begin
+        assert (PW'(take_q[d] - tail_q) <= PW'(head_q - tail_q));
+        assert (PW'(fin_q[d] - tail_q) <= PW'(take_q[d] - tail_q));
+      end
+      assert (32'(g_oy_q) < Ho && 32'(g_ox_q) < Wo && 32'(r_oy_q) < Ho && 32'(r_ox_q) < Wo);
+      assert (g_row_q == $signed(IW'(32'(g_oy_q) * W)) - $signed(IW'(Pad * W)));
+      assert (r_row_q == $signed(IW'(32'(r_oy_q) * W)) - $signed(IW'(Pad * W)));
+      // the producer's count registers
+      assert (32'(n_in_q) <= HW);
+      assert (32'(n_hw_q) == 32'(n_in_q) + HW);
+      assert (full_q == (32'(n_in_q) == HW));
+      assert (r_age_q <= 3'(RAge) && g_age_q <= 3'(GAge));
+      // the limit pipeline, stage by stage
+      if (r_age_q >= 3'd1) begin
+        assert (f1_col == d_col && f1_row == d_row && f1_next == d_next);
+      end
+      if (r_age_q >= 3'd2) begin
+        assert (f2_sum == d_sum && f2_next == d_nxt && f2_neg == d_row[IW-1]);
+      end
+      if (r_age_q >= 3'd3) assert (f3_first == d_first);
+      if (r_age_q >= 3'd4) begin
+        assert (limit_q == d_limit && lim1_q == d_limit - $signed(IW'(1)));
+      end
+      if (r_age_q >= 3'(RAge)) assert (room_q == (n_r < limit_q));
+      // the gather pipeline
+      if (g_age_q >= 3'd1) assert (l1_col == d_lcol && l1_row == d_lrow);
+      if (g_age_q >= 3'd2) assert (l2_col == d_lcol2 && l2_row == d_lrow2);
+      if (g_age_q >= 3'd3) assert (last_q == d_last);
+      if (g_age_q >= 3'(GAge)) assert (f_last_q == d_last);
+      if (g_age_q >= 3'd1) assert (n_g >= f_ng_q);  // the count only grows in a gather frame
+    end
+    if (!f_init && rst_ni && f_run_q) begin
+      assert (g_ok_q == (f_ng_q > f_last_q));
+    end
+  end
+`endif
+
 endmodule

@@ -55,6 +55,14 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
                   ("tp_scanner_list.hex", "tp_scanner_mask.hex"))
 
 
+def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> None:
+    """A window source that gathers one cycle after a gather (GAge 3: its registered input
+    test still compares the previous window's newest pixel) starts a window before its
+    pixels arrived: its proof fails."""
+    _mutant_fails(tmp_path, "tp_window", "conv", "localparam int unsigned GAge = 4;",
+                  "localparam int unsigned GAge = 3;", ())
+
+
 def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:
     """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
     next weight: its proof fails."""

@@ -2,8 +2,8 @@
 
 Two kinds of proof, each a SymbiYosys job whose status is PASS, FAIL or ERROR:
 
-* ``sim/formal/{stream_fifo,sparse_detector,frame_guard,tp_scanner,tp_peeler}.sby``: the immediate
-  assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small parameters.
+* ``sim/formal/{stream_fifo,sparse_detector,frame_guard,tp_scanner,tp_peeler,tp_window}.sby``:
+  the immediate assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small parameters.
 * neuron proofs of a compiled model (:func:`neuron_harness`): every neuron of every layer
   instantiated with its channel's bias and threshold, the accumulator inputs free within the
   compiler's bounds for that channel, and the RTL compared with a wider reference of DESIGN.md's
@@ -31,7 +31,8 @@ from fireflys.errors import FireflysError
 from fireflys.paths import HDL, REPO
 
 FORMAL_DIR = REPO / "sim" / "formal"
-RTL_JOBS = ("stream_fifo", "sparse_detector", "frame_guard", "tp_scanner", "tp_peeler")
+RTL_JOBS = ("stream_fifo", "sparse_detector", "frame_guard", "tp_scanner", "tp_peeler",
+            "tp_window")
 
 
 class FormalError(FireflysError, RuntimeError):
