@@ -3,7 +3,8 @@
 Two kinds of proof, each a SymbiYosys job whose status is PASS, FAIL or ERROR:
 
 * ``sim/formal/{stream_fifo,sparse_detector,frame_guard,tp_scanner,tp_peeler,tp_window}.sby``:
-  the immediate assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small parameters.
+  the immediate assertions under ```ifdef FORMAL`` in the RTL, proved by k-induction for small
+  parameters.
 * neuron proofs of a compiled model (:func:`neuron_harness`): every neuron of every layer
   instantiated with its channel's bias and threshold, the accumulator inputs free within the
   compiler's bounds for that channel, and the RTL compared with a wider reference of DESIGN.md's
