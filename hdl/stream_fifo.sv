@@ -22,7 +22,6 @@ module stream_fifo #(
   localparam int unsigned CW   = unsigned'($clog2(Depth + 1));
   localparam int unsigned NGrp = (Width + GrpW - 1) / GrpW;
 
-  logic [AW-1:0] rd_q, wr_q;
   logic [CW-1:0] cnt_q;
 
   logic push, pop;
@@ -56,15 +55,8 @@ module stream_fifo #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      rd_q  <= '0;
-      wr_q  <= '0;
-      cnt_q <= '0;
-    end else begin
-      if (push) wr_q <= next(wr_q);
-      if (pop) rd_q <= next(rd_q);
-      cnt_q <= cnt_q + CW'(push) - CW'(pop);
-    end
+    if (!rst_ni) cnt_q <= '0;
+    else         cnt_q <= cnt_q + CW'(push) - CW'(pop);
   end
 
 `ifdef FORMAL
@@ -73,6 +65,9 @@ module stream_fifo #(
   // proves no word is dropped, duplicated or reordered; Width >= log2(Depth) + 2 bits keep
   // the numbers of the words inside distinct).
   logic f_init = 1'b1;
+  logic [AW-1:0] rd_q, wr_q;  // the pointers: group 0's (every group's copies equal them)
+  assign rd_q = g_grp[0].rd_c_q;
+  assign wr_q = g_grp[0].wr_c_q;
   logic [Width-1:0] f_in_seq_q, f_out_seq_q;
   logic f_stall_q;
   logic [Width-1:0] f_data_q;

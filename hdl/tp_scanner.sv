@@ -54,7 +54,7 @@ module tp_scanner #(
   input  logic               rst_ni,
   input  logic               wr_en_i,      // ring write (tp_window), registered here
   input  logic [AW-1:0]      wr_addr_i,
-  input  logic [PixW-1:0]    wr_data_i,    // registered at the source: wr_en_i's pixel, a cycle later
+  input  logic [PixW-1:0]    wr_data_i,    // wr_en_i's pixel, a cycle later (registered there)
   input  logic               desc_valid_i, // the next window (tp_window)
   input  logic [AW-1:0]      desc_base_i,
   input  logic [KK-1:0]      desc_img_i,

@@ -362,7 +362,6 @@ module tp_window #(
     end
   end
 
-
 `ifdef FORMAL
   // Proved by sim/formal/tp_window.sby (k-induction): the registered pipelines agree with
   // their direct definitions. A write is accepted only when the pixel it overwrites is older
