@@ -212,7 +212,8 @@ def test_spike_input_training_on_dvs_layout(tmp_path) -> None:
                       data_dir=str(tmp_path), out=str(tmp_path / "run"), epochs=1, batch=8,
                       max_steps=3, check_frames=33)
     r = train(cfg, quiet=True)
-    assert "DVS-Gesture test split (33 recordings)" in r.val_note
+    assert "held-out" in r.val_note  # validation: held-out recordings of the training split
+    assert r.check["test"]["split"] == "DVS-Gesture test split (33 recordings)"
     assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
     assert load_model(tmp_path / "run" / "model").encoding == "spikes"
 

@@ -129,7 +129,7 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(idx[k:]), np.sort(idx[:k])
 
 
-MNIST_HELDOUT = 10_000  # frames of the MNIST training split held out when there is no t10k
+MNIST_HELDOUT = 10_000  # frames of the MNIST training split held out (validation)
 DEFAULT_HOLDOUT = 0.2  # held-out fraction of the other datasets' training splits
 
 
@@ -138,8 +138,11 @@ def heldout(dataset: str, n: int, seed: int,
     """The one held-out rule: indices (train, held-out) of a dataset's training split of ``n``
     frames for a run with ``seed`` (``fireflys train`` validates on the held-out frames when
     the dataset has no test split, and every command evaluating a model on ``--dataset``
-    takes the same frames): MNIST holds out 10,000 frames, the others ``fraction``."""
-    return holdout_split(n, MNIST_HELDOUT / n if dataset == "mnist" else fraction, seed)
+    takes the same frames): MNIST holds out 10,000 frames (``fraction`` of a training file
+    too small for that), the others ``fraction``."""
+    if dataset == "mnist" and n * fraction > MNIST_HELDOUT:
+        fraction = MNIST_HELDOUT / n
+    return holdout_split(n, fraction, seed)
 
 
 def run_split(model_dir: str | Path) -> tuple[int, float]:

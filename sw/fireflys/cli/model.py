@@ -16,6 +16,8 @@ from fireflys.cli.options import (
     add_seed,
     args_frames,
     fraction,
+    frames_about,
+    frames_label,
     int_list,
     write_json,
 )
@@ -98,8 +100,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
              max_luts=args.max_luts, core_version=args.core)
     how = ("fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
            if args.core == 2 else "fireflys.compiler.perf")
-    print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} {args.dataset} "
-          f"frames (cycles per frame predicted by {how})")
+    print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} "
+          f"{frames_label(args)} frames (cycles per frame predicted by {how})")
     if args.core == 2:
         print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
               f"{'LUT (est.)':>11}")
@@ -122,7 +124,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, {
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
-            "dataset": args.dataset, "pco": p.pco, "period_cycles": p.period,
+            **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
             "scan_bits": p.scan_bits,
             "clock_mhz": args.clock_mhz, "core_version": args.core,

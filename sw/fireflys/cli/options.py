@@ -10,6 +10,7 @@ import numpy as np
 
 from fireflys.core.golden import InputError
 from fireflys.core.model import CompiledModel
+from fireflys.data import DEFAULT_MNIST_DIR
 from fireflys.errors import ConfigError
 
 DATASETS = ("random", "digits", "mnist")
@@ -43,10 +44,47 @@ def add_model_dir(p: argparse.ArgumentParser, help: str = "compiled model direct
     p.add_argument("model_dir", help=help)
 
 
-def add_dataset(p: argparse.ArgumentParser, default: str = "random") -> None:
+SPLITS = ("val", "test")
+
+
+def add_dataset(p: argparse.ArgumentParser, default: str = "random",
+                split: bool = True) -> None:
+    """``--dataset``, ``--split`` and ``--data-dir``: which frames a command evaluates on
+    (``split`` False: training frames only, e.g. calibration; no ``--split``)."""
     p.add_argument("--dataset", choices=DATASETS, default=default,
-                   help="random frames, scikit-learn digits, or MNIST (IDX files); digits and "
-                   "MNIST frames are the held-out frames of the model's training run")
+                   help="random frames, scikit-learn digits, or MNIST (IDX files)")
+    if split:
+        add_split(p)
+    else:
+        add_data_dir(p)
+
+
+def add_split(p: argparse.ArgumentParser) -> None:
+    """``--split`` and ``--data-dir`` (also for commands whose dataset comes from a run)."""
+    p.add_argument("--split", choices=SPLITS, default="val",
+                   help="val (default): the held-out frames of the model's training run "
+                   "(never trained on); test: the dataset's own test split (MNIST t10k-* "
+                   "files; scikit-learn digits and random frames have none)")
+    add_data_dir(p)
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="MNIST: the directory of the IDX files (train-* for val, t10k-* for "
+                   f"test, raw or .gz; default {DEFAULT_MNIST_DIR})")
+
+
+def frames_about(args: argparse.Namespace) -> dict:
+    """What a report says about its frames: dataset, split and, for MNIST, the directory."""
+    out = {"dataset": args.dataset, "split": None if args.dataset == "random" else args.split}
+    if args.dataset == "mnist":
+        out["data_dir"] = str(Path(args.data_dir) if args.data_dir else DEFAULT_MNIST_DIR)
+    return out
+
+
+def frames_label(args: argparse.Namespace) -> str:
+    """``mnist val`` / ``mnist test`` / ``random``, for progress lines."""
+    return args.dataset if args.dataset == "random" else f"{args.dataset} {args.split}"
 
 
 def add_frames(p: argparse.ArgumentParser, default: int, help: str | None = None) -> None:
@@ -135,48 +173,77 @@ def match_segs(text: str | None, model: CompiledModel) -> dict[int, int] | None:
         raise ConfigError(f"--match-segs {text!r}: expected N or L<i>=N,... ({e})") from None
 
 
-def _dataset_split(model: CompiledModel, dataset: str, model_dir: str | Path):
-    """All frames and labels of a named dataset's training split, with the (train, held-out)
-    indices of the run that produced the model (:func:`fireflys.data.heldout`)."""
-    from fireflys.data import heldout, load_digits, load_mnist, run_split
-
+def _check_shape(model: CompiledModel, dataset: str) -> None:
     shape = DATASET_INPUT[dataset]
     if model.encoding != "direct" or model.arch.in_shape != shape:
         raise InputError(f"dataset '{dataset}' gives {'x'.join(map(str, shape))} direct frames; "
                          f"model takes {'x'.join(map(str, model.arch.in_shape))} "
                          f"{model.encoding} input")
-    x, y = (load_mnist(None, "train", model.in_bits) if dataset == "mnist"
+
+
+def _dataset_split(model: CompiledModel, dataset: str, model_dir: str | Path,
+                   data_dir: str | Path | None = None):
+    """All frames and labels of a named dataset's training split, with the (train, held-out)
+    indices of the run that produced the model (:func:`fireflys.data.heldout`)."""
+    from fireflys.data import heldout, load_digits, load_mnist, run_split
+
+    _check_shape(model, dataset)
+    x, y = (load_mnist(data_dir, "train", model.in_bits) if dataset == "mnist"
             else load_digits(model.in_bits))
     seed, frac = run_split(model_dir)
     return x, y, heldout(dataset, len(x), seed, frac)
 
 
+def test_split(model: CompiledModel, dataset: str,
+               data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A named dataset's own test split (MNIST's t10k files; a clear error naming the missing
+    files, or saying the dataset has none)."""
+    from fireflys.data import load_mnist
+
+    if dataset != "mnist":
+        raise ConfigError(f"--split test: {dataset} frames have no test split (use --split val,"
+                          " the held-out frames of the model's training run)"
+                          if dataset == "digits" else
+                          "--split test: random frames have no split (use --dataset mnist)")
+    _check_shape(model, dataset)
+    return load_mnist(data_dir, "test", model.in_bits)
+
+
 def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
-                seed: int, density: float = 0.2) -> tuple[np.ndarray, np.ndarray | None]:
+                seed: int, density: float = 0.2, split: str = "val",
+                data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``n`` frames (and labels) to evaluate a model on: random frames (a fraction
-    ``density`` of pixels or spikes non-zero), or the held-out frames of its training run
-    (never trained on)."""
+    ``density`` of pixels or spikes non-zero), the held-out frames of its training run
+    (``split`` 'val': never trained on) or the dataset's test split (``split`` 'test')."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     if dataset == "random":
+        if split == "test":
+            test_split(model, dataset)  # raises: random frames have no split
         from fireflys.compiler.compile import random_input
 
         return random_input(model, n, np.random.default_rng(seed), density), None
-    x, y, (_, va) = _dataset_split(model, dataset, model_dir)
+    if split == "test":
+        x, y = test_split(model, dataset, data_dir)
+        return x[:n], y[:n]
+    x, y, (_, va) = _dataset_split(model, dataset, model_dir, data_dir)
     return x[va][:n], y[va][:n]
 
 
 def calib_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
-                 seed: int) -> np.ndarray:
+                 seed: int, data_dir: str | Path | None = None) -> np.ndarray:
     """Calibration frames (Phi's pattern selection): training frames of the model's run,
-    never the held-out frames that the reports evaluate on."""
+    never the held-out frames or the test split that the reports evaluate on."""
     if dataset == "random":
         from fireflys.compiler.compile import random_input
 
         return random_input(model, n, np.random.default_rng(seed + 1))
-    x, _, (tr, _) = _dataset_split(model, dataset, model_dir)
+    x, _, (tr, _) = _dataset_split(model, dataset, model_dir, data_dir)
     return x[tr[:n]]
 
 
 def args_frames(args: argparse.Namespace, model: CompiledModel):
-    """:func:`eval_frames` from a command's ``model_dir``, ``--dataset``, ``--frames`` and
-    ``--seed``."""
-    return eval_frames(model, args.model_dir, args.dataset, args.frames, args.seed)
+    """:func:`eval_frames` from a command's ``model_dir``, ``--dataset``, ``--split``,
+    ``--data-dir``, ``--frames`` and ``--seed``."""
+    return eval_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
+                       split=args.split, data_dir=args.data_dir)

@@ -16,6 +16,8 @@ from fireflys.cli.options import (
     add_stream_noise,
     args_frames,
     calib_frames,
+    frames_about,
+    frames_label,
     match_segs,
     write_json,
 )
@@ -25,7 +27,8 @@ from fireflys.phi import tables as phi
 
 def cmd_select(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
-    calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed)
+    calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
+                         data_dir=args.data_dir)
     tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
     checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
     out = phi.save_tables(tables, model, args.model_dir)
@@ -43,7 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     x, _ = args_frames(args, model)
     phi.check_exact(model, tables, x[: min(16, len(x))])
     rep = phi.op_counts(model, tables, x)
-    print(f"Phi op counts per frame ({rep['frames']} {args.dataset} frames, q = {tables.q}, "
+    print(f"Phi op counts per frame ({rep['frames']} {frames_label(args)} frames, q = {tables.q}, "
           "pairs = (non-zero weight, spike) accumulations)")
     print(f"{'layer':6s} {'token':11s} {'dense':>10s} {'zero-skip':>10s} {'Phi L1':>8s} "
           f"{'Phi L2':>9s} {'Phi':>9s} {'zs/Phi':>7s} {'plain Phi':>10s} {'PWP bits':>9s} "
@@ -59,7 +62,7 @@ def cmd_report(args: argparse.Namespace) -> int:
           f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
           f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
     if args.json:
-        write_json(args.json, rep)
+        write_json(args.json, dict(rep, **frames_about(args)))
     if args.plot:
         from fireflys.report.report import bars
 
@@ -93,10 +96,11 @@ def cmd_rtl(args: argparse.Namespace) -> int:
         return 1
     print(table_standalone(rep) if args.standalone else table(rep))
     if rep["accuracy"] is not None:
-        print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {args.dataset} frames "
+        print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {frames_label(args)} "
+              "frames "
               "(identical in both modes: every output checked against the golden model)")
     if args.json:
-        write_json(args.json, dict(rep, model_dir=str(args.model_dir), dataset=args.dataset))
+        write_json(args.json, dict(rep, model_dir=str(args.model_dir), **frames_about(args)))
     return 0
 
 
@@ -147,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     se = phs.add_parser("select", help="k-means patterns per layer and segment index on "
                         "training frames -> MODEL/phi.npz (exactness checked)")
     add_model_dir(se)
-    add_dataset(se)
+    add_dataset(se, split=False)
     add_frames(se, 256)
     add_seed(se, 0)
     se.add_argument("--q", type=int, default=16, help="patterns per segment index (default 16)")

@@ -13,6 +13,8 @@ from fireflys.cli.options import (
     add_seed,
     eval_frames,
     fraction,
+    frames_about,
+    frames_label,
     int_list,
 )
 from fireflys.core.model import load_model
@@ -53,9 +55,10 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     name = args.name or Path(args.model_dir).resolve().name
     n = max(args.frames, args.sim_frames)
-    x, y = eval_frames(model, args.model_dir, args.dataset, n, args.seed, args.random_density)
+    x, y = eval_frames(model, args.model_dir, args.dataset, n, args.seed, args.random_density,
+                       split=args.split, data_dir=args.data_dir)
     if len(x) < args.frames:
-        print(f"fireflys bench-hw: only {len(x)} held-out {args.dataset} frames, "
+        print(f"fireflys bench-hw: only {len(x)} {frames_label(args)} frames, "
               f"--frames {args.frames} asked", file=sys.stderr)
         return 2
     ys = None if y is None else y[:args.sim_frames]
@@ -67,7 +70,7 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
                  reuse=args.reuse, preset=args.preset, bram36_budget=args.bram36,
                  jobs=args.jobs,
-                 about={"dataset": args.dataset, **({"random_density": args.random_density}
+                 about={**frames_about(args), **({"random_density": args.random_density}
                                                     if args.dataset == "random" else {})},
                  say=say, bar=bar)
     print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "

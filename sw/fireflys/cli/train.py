@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fireflys.cli.options import add_stream_noise, fraction, freeze_fraction
+from fireflys.cli.options import add_split, add_stream_noise, fraction, freeze_fraction
 from fireflys.core.arch import PRESETS
 from fireflys.core.model import READOUTS, RESETS, load_model
 
@@ -39,6 +39,10 @@ def cmd_train(args: argparse.Namespace) -> int:
               "validation accuracy")
     print(f"accuracy: PyTorch eval {last.val_acc * 100:.2f} %, golden (exported) "
           f"{c['golden_val_acc'] * 100:.2f} %")
+    if "test" in c:
+        t = c["test"]
+        print(f"test ({t['split']}; reported only, never used to choose): PyTorch eval "
+              f"{t['torch_acc'] * 100:.2f} %, golden {t['golden_acc'] * 100:.2f} %")
     print(f"int4 weight sparsity: {last.sparsity * 100:.2f} % of the architecture's weights "
           f"({c['exported_weight_sparsity'] * 100:.2f} % of the exported model's, after "
           f"removing {sum(c['removed_silent_channels'])} silent channels)")
@@ -65,10 +69,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_frames(cfg, split: str, data_dir: str | None):
+    """A training run's validation frames (its held-out frames) or its dataset's test split,
+    with a note saying which; ``data_dir`` overrides the run's dataset directory."""
+    from dataclasses import replace
+
+    from fireflys.data import DatasetError, load_mnist
+    from fireflys.train.dataset import load_dataset, load_test
+
+    if data_dir is not None:
+        cfg = replace(cfg, data_dir=data_dir)
+    if split == "val":
+        _, _, x, y, note = load_dataset(cfg)
+        return x, y, note
+    test = load_test(cfg)
+    if test is None:
+        if cfg.dataset == "mnist":
+            load_mnist(cfg.data_dir, "test")  # raises, naming the missing files
+        raise DatasetError(f"--split test: the run's dataset {cfg.dataset} has no test split"
+                           + ("" if cfg.dataset == "digits" else
+                              f" in {cfg.data_dir} (pass --data-dir)"))
+    return test
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """PyTorch (eval) vs golden vs RTL on the same validation frames of a training run."""
     from fireflys.train.checkpoint import load_run
-    from fireflys.train.dataset import load_dataset
     from fireflys.train.evaluate import check_bit_exact
     from fireflys.train.export import export
     from fireflys.verify.rtlsim import MismatchError, simulate
@@ -76,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     net, cfg = load_run(args.run_dir)
     model_dir = Path(args.run_dir) / "model"
     model = load_model(model_dir)
-    _, _, xva, yva, note = load_dataset(cfg)
+    xva, yva, note = _run_frames(cfg, args.split, args.data_dir)
     n = args.frames or len(xva)
     x, y = xva[:n], yva[:n]
     ex = export(net)
@@ -188,6 +214,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp = sub.add_parser("compare", help="PyTorch vs golden vs RTL accuracy on the validation "
                         "frames of a training run (must be identical)")
     cp.add_argument("run_dir", help="a `fireflys train --out` directory")
+    add_split(cp)
     cp.add_argument("--frames", type=int, default=200,
                     help="validation frames for PyTorch vs golden (0: all)")
     cp.add_argument("--rtl-frames", type=int, default=200,

@@ -19,6 +19,8 @@ from fireflys.cli.options import (
     args_frames,
     check_core,
     fraction,
+    frames_about,
+    frames_label,
     phi_tables,
     write_json,
 )
@@ -34,13 +36,13 @@ def cmd_golden(args: argparse.Namespace) -> int:
     x, y = args_frames(args, model)
     res = golden.run(model, x)
     report = {
-        "model": str(Path(args.model_dir)), "frames": res.frames, "dataset": args.dataset,
+        "model": str(Path(args.model_dir)), "frames": res.frames, **frames_about(args),
         "spike_density": [None if s is None else float(s.mean()) for s in res.spikes],
         "work_per_frame": [w / res.frames for w in res.work],
         "accuracy": None if y is None else float((res.pred == y).mean()),
         "predictions": res.pred.tolist()[:32],
     }
-    print(f"golden model: {res.frames} frames ({args.dataset})")
+    print(f"golden model: {res.frames} frames ({frames_label(args)})")
     print(f"{'layer':<6}{'spike density':>15}{'work/frame':>14}")
     for i, (d, w) in enumerate(zip(report["spike_density"], report["work_per_frame"],
                                    strict=True)):
@@ -97,7 +99,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"cycle model: frame period {rep['predicted_frame_period_cycles']:.1f} cycles, "
               f"{rep['frame_period_prediction_error']:+.2%} off the RTL{note}")
     default = Path("reports") / f"sim_{Path(args.model_dir).name}.json"
-    write_json(args.json or default, rep)
+    write_json(args.json or default, dict(rep, **frames_about(args)))
     return 0
 
 
@@ -110,7 +112,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     x, _ = args_frames(args, model)
     mode = f"Phi mode, q = {tables.q}" if tables is not None else "bitmap mode"
     mode += f", core v{args.core}"
-    print(f"soak: {len(x)} {args.dataset} frames through the RTL of {model.arch} ({mode}; "
+    print(f"soak: {len(x)} {frames_label(args)} frames through the RTL of {model.arch} ({mode}; "
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
           f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
           flush=True)
@@ -128,7 +130,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
           "frames/s in Verilator)")
     if args.json:
         write_json(args.json, dict(r.as_dict(), model_dir=str(args.model_dir),
-                                    dataset=args.dataset, core_version=args.core))
+                                    **frames_about(args), core_version=args.core))
     return 0 if r.passed else 1
 
 

@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     max_steps: int | None = None  # per epoch (tests, smoke runs)
-    holdout: float = 0.2  # held-out fraction when the dataset has no test split
+    holdout: float = 0.2  # validation: held-out fraction of the training split (MNIST: 10k)
     check_frames: int = 256  # validation frames checked bit for bit (0: all of them)
     threads: int | None = None
     init_from: str | None = None  # run directory whose trained weights start this run

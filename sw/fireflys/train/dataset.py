@@ -17,43 +17,54 @@ from fireflys.data import (
 from fireflys.train.config import ENCODING, TrainConfig
 
 
-def _with_holdout(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, what: str):
-    tr, va = heldout(cfg.dataset, len(x), cfg.seed, cfg.holdout)
-    return x[tr], y[tr], x[va], y[va], (f"no test split: held-out {cfg.holdout:.0%} of the "
-                                        f"{what} training split ({len(va)} frames)")
-
-
-def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
-    """(train x, train y, validation x, validation y, a note saying what validation is)."""
+def _train_split(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """All frames and labels of the dataset's training split, and its name."""
     if cfg.dataset in ("cifar10", "dvs-gesture"):
         if cfg.data_dir is None:
             raise DatasetError(f"--dataset {cfg.dataset} needs --data-dir (local files only)")
         if cfg.dataset == "cifar10":
-            x, y = load_cifar10(cfg.data_dir, "train", cfg.in_bits)
-            try:
-                xt, yt = load_cifar10(cfg.data_dir, "test", cfg.in_bits)
-            except DatasetError:
-                return _with_holdout(x, y, cfg, "CIFAR-10")
-            return x, y, xt, yt, f"CIFAR-10 test batch ({len(xt)} frames)"
+            return (*load_cifar10(cfg.data_dir, "train", cfg.in_bits), "CIFAR-10")
         size = parse_arch(cfg.arch).in_shape[1]
-        x, y = load_dvs_gesture(cfg.data_dir, "train", cfg.T, size)
-        try:
-            xt, yt = load_dvs_gesture(cfg.data_dir, "test", cfg.T, size)
-        except DatasetError:
-            return _with_holdout(x, y, cfg, "DVS-Gesture")
-        return x, y, xt, yt, f"DVS-Gesture test split ({len(xt)} recordings)"
+        return (*load_dvs_gesture(cfg.data_dir, "train", cfg.T, size), "DVS-Gesture")
     if cfg.dataset == "digits":
-        x, y = load_digits(cfg.in_bits)
-        tr, va = heldout(cfg.dataset, len(x), cfg.seed, cfg.holdout)
-        return x[tr], y[tr], x[va], y[va], (f"held-out {cfg.holdout:.0%} of scikit-learn "
-                                            f"digits ({len(va)} frames)")
+        return (*load_digits(cfg.in_bits), "scikit-learn digits")
     if cfg.dataset == "mnist":
-        x, y = load_mnist(cfg.data_dir, "train", cfg.in_bits)
-        if mnist_split_available(cfg.data_dir, "test"):
-            xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
-            return x, y, xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
-        tr, va = heldout(cfg.dataset, len(x), cfg.seed, cfg.holdout)
-        return x[tr], y[tr], x[va], y[va], (
-            f"no t10k test files: held-out {len(va)} frames of the MNIST training split "
-            "(never trained on)")
+        return (*load_mnist(cfg.data_dir, "train", cfg.in_bits), "MNIST")
     raise DatasetError(f"unknown dataset {cfg.dataset!r}: choose one of {list(ENCODING)}")
+
+
+def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """(train x, train y, validation x, validation y, a note saying what validation is).
+
+    Validation is always the run's held-out frames of the training split
+    (:func:`fireflys.data.heldout`, the one rule every command evaluating a model on
+    ``--split val`` follows); a dataset's own test split is never used to choose anything:
+    :func:`load_test` reads it for the final report."""
+    x, y, what = _train_split(cfg)
+    tr, va = heldout(cfg.dataset, len(x), cfg.seed, cfg.holdout)
+    return x[tr], y[tr], x[va], y[va], (f"held-out {len(va)} frames of the {what} training "
+                                        "split (never trained on)")
+
+
+def load_test(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """The dataset's own test split (MNIST t10k, CIFAR-10 test batch, DVS-Gesture test
+    recordings) as (x, y, note), or None when its files are absent (digits has none)."""
+    if cfg.dataset == "mnist":
+        if not mnist_split_available(cfg.data_dir, "test"):
+            return None
+        xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
+        return xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
+    if cfg.dataset == "cifar10" and cfg.data_dir is not None:
+        try:
+            xt, yt = load_cifar10(cfg.data_dir, "test", cfg.in_bits)
+        except DatasetError:
+            return None
+        return xt, yt, f"CIFAR-10 test batch ({len(xt)} frames)"
+    if cfg.dataset == "dvs-gesture" and cfg.data_dir is not None:
+        try:
+            xt, yt = load_dvs_gesture(cfg.data_dir, "test", cfg.T,
+                                      parse_arch(cfg.arch).in_shape[1])
+        except DatasetError:
+            return None
+        return xt, yt, f"DVS-Gesture test split ({len(xt)} recordings)"
+    return None

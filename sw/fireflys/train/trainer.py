@@ -32,7 +32,7 @@ from fireflys.train.config import (
     TrainResult,
     check_config,
 )
-from fireflys.train.dataset import load_dataset
+from fireflys.train.dataset import load_dataset, load_test
 from fireflys.train.distill import distill_loss, teacher_for
 from fireflys.train.evaluate import check_bit_exact, evaluate
 from fireflys.train.export import export
@@ -207,12 +207,20 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
     result.check = check_bit_exact(net, exported, xva[: cfg.check_frames or len(xva)])
     g = golden.run(exported.model, xva)
     result.check["golden_val_acc"] = float((g.pred == yva).mean())
+    test = load_test(cfg)
+    if test is not None:  # reported only: nothing above was chosen on it
+        xt, yt, tnote = test
+        gt = golden.run(exported.model, xt)
+        result.check["test"] = {"split": tnote, "frames": len(xt),
+                                "torch_acc": evaluate(net, xt, yt, "cpu"),
+                                "golden_acc": float((gt.pred == yt).mean())}
     if teacher_record is not None:
         result.check["teacher"] = teacher_record
     result.check["removed_silent_channels"] = [
         int(ly.out_ch - len(k)) for ly, k in zip(arch.layers, exported.kept, strict=True)]
     result.check["exported_weight_sparsity"] = exported.model.sparsity
     metrics = {"config": asdict(cfg), "validation": note,
+               "test": result.check.get("test"),
                "history": [asdict(h) for h in result.history], "check": result.check,
                "exported_arch": str(exported.model.arch)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
