@@ -281,24 +281,13 @@ module tp_scanner #(
   end
 
 
-  // the ring write's enable and address are registered here, in every scanner: they reach
-  // every LUT-RAM of the ring copies, so each scanner drives its own (on ECP5, one register in
-  // the window for all of a core's copies was 11 ns of routing); keep: the scanners' registers
-  // are identical, synthesis would merge them into one. The data reaches one LUT-RAM input per
-  // bit: tp_window registers it once for all scanners (wr_data_i is already a cycle late)
-  logic          wr_en_q;
-  logic [AW-1:0] wr_addr_q;
-  (* keep *) always_ff @(posedge clk_i) begin
-    if (!rst_ni) wr_en_q <= 1'b0;
-    else         wr_en_q <= wr_en_i;
-  end
-  (* keep *) always_ff @(posedge clk_i) begin
-    wr_addr_q <= wr_addr_i;
-  end
-
-  // the ring copy, in groups of up to RGrpW bits per read port, each read at its own copy of
-  // the port's address (kept: synthesis would merge them; one address net reaching every
-  // LUT-RAM slice of a wide ring was 6 ns of routing on ECP5)
+  // the ring copy, in groups of up to RGrpW bits per read port. Each group registers its own
+  // copy of the ring write's enable and address and reads at its own copy of each port's
+  // address (kept: synthesis would merge the copies). One register for a whole ring placed a
+  // bank's write-enable decode 9 ns of routing away from some of its LUT-RAM slices on ECP5,
+  // one read-address net reaching every slice of a wide ring was 6 ns. The write data reaches
+  // one LUT-RAM input per bit: tp_window registers it once for all scanners (wr_data_i is
+  // already a cycle late)
   localparam int unsigned RGrpW = 32;
   localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
   logic [Kpw-1:0][PixW-1:0] px_rd;  // port i's pixel
@@ -306,6 +295,15 @@ module tp_scanner #(
     localparam int unsigned Lo = g * RGrpW;
     localparam int unsigned N  = (PixW - Lo < RGrpW) ? PixW - Lo : RGrpW;
     (* ram_style = "distributed" *) logic [N-1:0] ring [Depth];
+    logic          wr_en_q;
+    logic [AW-1:0] wr_addr_q;
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni) wr_en_q <= 1'b0;
+      else         wr_en_q <= wr_en_i;
+    end
+    (* keep *) always_ff @(posedge clk_i) begin
+      wr_addr_q <= wr_addr_i;
+    end
     always_ff @(posedge clk_i) begin
       if (wr_en_q) ring[wr_addr_q] <= wr_data_i[Lo +: N];
     end
