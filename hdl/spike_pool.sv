@@ -54,7 +54,10 @@ module spike_pool #(
       out_valid_o <= 1'b0;
       out_data_o  <= '0;
     end else begin
-      if (used && !x_odd) hor_q <= in_data_i;
+      // the held pixel loads at every even column, used or not (a trailing odd column or row
+      // makes no output; the next even column loads it again): its enable is one flip-flop
+      // (on ECP5 the position test reaching all of a wide register was 3.5 ns of routing)
+      if (!x_odd) hor_q <= in_data_i;
       // the output register loads whenever it may (its enable does not wait for the input's
       // handshake and position, which would reach its every bit); valid after a pooled pair
       if (in_ready_o) begin

@@ -16,9 +16,9 @@
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
 // but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
 // mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
-// read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, 6-bit
-// ORs of the union; planes and mask written to the slot the word gets if it is queued | S4
-// non-empty test, queue head write, part counts | S5 count (a dropped word's credit back) |
+// read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, its
+// non-empty test and the push decision; planes and mask written to the slot the word gets if
+// it is queued | S4 queue head write, part counts | S5 count (a dropped word's credit back) |
 // S6 count and "count <= 1" -> queue (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
@@ -96,8 +96,6 @@ module tp_scanner #(
   localparam int unsigned BodyW  = WordW * (L + 1);
   localparam int unsigned BGrpW  = 64;                      // body bits per write-address copy
   localparam int unsigned NBGrp  = (BodyW + BGrpW - 1) / BGrpW;
-  localparam int unsigned NzW    = 6;                       // bits per non-empty flag
-  localparam int unsigned NNz    = (WordW + NzW - 1) / NzW;
 
   if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
     $error("tp_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
@@ -118,10 +116,19 @@ module tp_scanner #(
   function automatic int unsigned kpos(input int unsigned w, input int unsigned i);
     return Whole ? w * Kpw + i : (w * Spw) / Spp;
   endfunction
+  // the ring offset of read port i in word w, and that offset minus Depth (AW + 1 bits)
   function automatic logic [NwP*AW-1:0] off_tab(input int unsigned i);
     logic [NwP*AW-1:0] t = '0;
     for (int unsigned w = 0; w < Nw; w++) begin
       if (kpos(w, i) < KK) t[w*AW +: AW] = AW'((kpos(w, i) / KW) * W + kpos(w, i) % KW);
+    end
+    return t;
+  endfunction
+  function automatic logic [NwP*(AW+1)-1:0] offm_tab(input int unsigned i);
+    logic [NwP*AW-1:0]     o = off_tab(i);
+    logic [NwP*(AW+1)-1:0] t = '0;
+    for (int unsigned w = 0; w < Nw; w++) begin
+      t[w*(AW+1) +: AW+1] = {1'b0, o[w*AW +: AW]} - (AW + 1)'(Depth);
     end
     return t;
   endfunction
@@ -186,16 +193,22 @@ module tp_scanner #(
   // compile-time tables read at the word index (a mux; a chain of compares over the words
   // is as deep as there are words, and exhausts Yosys' slang front end on long windows)
   for (genvar i = 0; i < Kpw; i++) begin : g_addr
-    localparam logic [NwP*AW-1:0]     OffTab = off_tab(i);
+    localparam logic [NwP*AW-1:0]     OffTab  = off_tab(i);
+    localparam logic [NwP*(AW+1)-1:0] OffTabM = offm_tab(i);
     localparam logic [NwP*(KPosW+1)-1:0] PosTab = pos_tab(i);
     logic [AW-1:0]    off;
+    logic [AW:0]      offm;
     logic [KPosW:0]   pos;  // {in the window, kernel position}
-    logic [AW:0]      sum, wrap;
+    logic [AW-1:0]    sum;
+    logic [AW:0]      wrap;
     assign off   = OffTab[e_w*AW +: AW];
+    assign offm  = OffTabM[e_w*(AW+1) +: AW+1];
     assign pos   = PosTab[e_w*(KPosW+1) +: KPosW+1];
     assign ok[i] = pos[KPosW] && s1_img[pos[KPosW-1:0]];
-    assign sum     = {1'b0, s1_base} + {1'b0, off};
-    assign wrap    = sum - (AW + 1)'(Depth);
+    // base + off and base + off - Depth side by side (two short adders, not one after the
+    // other); the second is negative when the first is below Depth
+    assign sum     = s1_base + off;
+    assign wrap    = {1'b0, s1_base} + offm;
     assign addr[i] = wrap[AW] ? sum[AW-1:0] : wrap[AW-1:0];  // (base + off) mod Depth
   end
 
@@ -370,7 +383,7 @@ module tp_scanner #(
   // the planes are queued as read: the peeler only looks at positions of the union, which
   // lie in the mask and in read ports inside the image
   logic [WordW-1:0]   any, port_ok, uni;
-  logic [NNz-1:0]     nz;  // a position in bits [k*NzW, (k+1)*NzW) (the OR ends in S4)
+  logic               ne3, push3;  // the word has a position; S4 will queue it
   always_comb begin
     any = '0;
     for (int unsigned l = 0; l < L; l++) any = any | s3_raw[l*WordW +: WordW];
@@ -378,16 +391,16 @@ module tp_scanner #(
       port_ok[i*SegPP*Pci +: SegPP*Pci] = {(SegPP * Pci){s3_ok[i]}};
     end
     uni = any & s3_mask & port_ok;
-    for (int unsigned k = 0; k < NNz; k++) begin
-      nz[k] = 1'b0;
-      for (int unsigned b = k * NzW; b < (k + 1) * NzW && b < WordW; b++) nz[k] |= uni[b];
-    end
   end
+  // the non-empty test and S4's push decision, registered: the body groups' write addresses
+  // (below) then start at flip-flops (an OR of up to 128 bits: 3 LUT6 levels after the AND)
+  assign ne3   = |uni;
+  assign push3 = s3_valid && (ne3 || s3_last);
 
   // ------------------------------------------------------------------ S4: test, queue write
   logic               s4_valid, s4_last, s4_first;
   logic [WordW-1:0]   s4_bits;
-  logic [NNz-1:0]     s4_nz;
+  logic               s4_ne, s4_push;
   logic [AddrW-1:0]   s4_ptr;
   logic [TagW-1:0]    s4_tag;
 
@@ -398,7 +411,8 @@ module tp_scanner #(
       s4_last   <= 1'b0;
       s4_first  <= 1'b0;
       s4_bits   <= '0;
-      s4_nz     <= '0;
+      s4_ne     <= 1'b0;
+      s4_push   <= 1'b0;
       s4_ptr    <= '0;
       s4_tag    <= '0;
     end else begin
@@ -406,15 +420,16 @@ module tp_scanner #(
       s4_last   <= s3_last;
       s4_first  <= s3_first;
       s4_bits   <= uni;
-      s4_nz     <= nz;
+      s4_ne     <= ne3;
+      s4_push   <= push3;
       s4_ptr    <= s3_ptr;
       s4_tag    <= s3_tag;
     end
   end
 
   logic nonempty, push, opens, pushed_q;  // pushed_q: the group has a queued word
-  assign nonempty = |s4_nz;
-  assign push     = s4_valid && (nonempty || s4_last);
+  assign nonempty = s4_ne;
+  assign push     = s4_push;  // = s4_valid && (nonempty || s4_last)
   assign opens    = nonempty && (s4_first || !pushed_q);
 
   logic [NPart*PartW-1:0] part;
@@ -460,22 +475,12 @@ module tp_scanner #(
     localparam int unsigned Lo = g * BGrpW;
     localparam int unsigned N  = (BodyW - Lo < BGrpW) ? BodyW - Lo : BGrpW;
     (* keep *) logic [QW-1:0] wr_c_q, wr1_c_q;
-    logic [NNz-1:0] nz_c_q;  // S4's flags and push, this group's copy
-    logic           valid_c_q, last_c_q;
-    logic           push_c;
-    // keep (on the process: its flip-flops, not only their nets, must stay apart)
+    logic           push_c;  // S4's push, this group's copy
+    // keep (on the process: its flip-flop, not only its net, must stay apart)
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
-        nz_c_q    <= '0;
-        valid_c_q <= 1'b0;
-        last_c_q  <= 1'b0;
-      end else begin
-        nz_c_q    <= nz;
-        valid_c_q <= s3_valid;
-        last_c_q  <= s3_last;
-      end
+      if (!rst_ni) push_c <= 1'b0;
+      else         push_c <= push3;
     end
-    assign push_c = valid_c_q && ((|nz_c_q) || last_c_q);
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         wr_c_q  <= '0;
