@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "sw" / "fireflys"
 # layer of each top-level part of the package (a subpackage or a module); a module may import
 # its own layer and the layers listed as allowed for it
 BASE = {"errors", "paths", "data", "progress"}
-ORDER = ["core", "compiler", "phi", "hwgen", "eda", "verify", "report", "cli"]
+ORDER = ["core", "compiler", "interop", "phi", "hwgen", "eda", "verify", "report", "cli"]
 
 
 def allowed(part: str) -> set[str]:

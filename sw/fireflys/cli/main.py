@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fireflys.cli import hardware, model, phi, report, train, verify
+from fireflys.cli import hardware, interop, model, phi, report, train, verify
 from fireflys.errors import FireflysError
 
-STAGES = (model, train, hardware, verify, phi, report)
+STAGES = (model, train, hardware, verify, phi, report, interop)
 
 
 def build_parser() -> argparse.ArgumentParser:

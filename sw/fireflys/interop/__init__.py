@@ -1,0 +1,1 @@
+"""Exchange with other tools: NIR export and import (:mod:`fireflys.interop.nir`)."""
