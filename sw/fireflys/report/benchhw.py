@@ -170,9 +170,6 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     report; returns the summary. ``about``: what the frames are (dataset, density...), copied
     into the summary next to the plan (PCO per core) and the spike density of every layer on
     the streamed frames (golden model). ``jobs``: nextpnr seeds run at a time."""
-    from fireflys.hwgen import params
-    from fireflys.report.report import build, write
-
     work = work.resolve()  # the simulators run in directories of their own
     work.mkdir(parents=True, exist_ok=True)
 
@@ -204,6 +201,20 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
         ecp5 = _cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
                        lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs))
+    return write_reports(model, name, out, work, sim, soak, xcup, ecp5, x_soak, about=about,
+                         preset=preset, bram36_budget=bram36_budget)
+
+
+def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: dict[str, Any],
+                  soak: dict[str, Any], xcup: dict[str, Any], ecp5: dict[str, Any] | None,
+                  x_soak: np.ndarray, *, about: dict[str, Any] | None = None,
+                  preset: str | None = None,
+                  bram36_budget: float | None = None) -> dict[str, Any]:
+    """``out``/summary.json and the report (``report.json``/``.txt``/PNGs) of the four steps'
+    results (``work``/sim.json is the per-core table's source); returns the summary."""
+    from fireflys.hwgen import params
+    from fireflys.report.report import build, write
+
     s = summary(name, sim, soak, xcup, ecp5)
     s.update(about or {})
     s["bram36_budget"] = params.BRAM36_BUDGET if bram36_budget is None else bram36_budget

@@ -1,0 +1,1 @@
+"""The whole flow as one command: ``fireflys build CONFIG`` (:mod:`fireflys.flow.build`)."""

@@ -1,0 +1,86 @@
+"""Frames to evaluate or calibrate a model on: random frames, the held-out frames of the
+model's training run (``split`` 'val', :func:`fireflys.data.heldout`), or a dataset's own test
+split (``split`` 'test', MNIST's t10k files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fireflys.core.golden import InputError
+from fireflys.core.model import CompiledModel
+from fireflys.errors import ConfigError
+
+SPLITS = ("val", "test")
+# frame shape of each named dataset (both give direct-encoded pixels)
+DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
+
+
+def _check_shape(model: CompiledModel, dataset: str) -> None:
+    shape = DATASET_INPUT[dataset]
+    if model.encoding != "direct" or model.arch.in_shape != shape:
+        raise InputError(f"dataset '{dataset}' gives {'x'.join(map(str, shape))} direct frames; "
+                         f"model takes {'x'.join(map(str, model.arch.in_shape))} "
+                         f"{model.encoding} input")
+
+
+def _dataset_split(model: CompiledModel, dataset: str, model_dir: str | Path,
+                   data_dir: str | Path | None = None):
+    """All frames and labels of a named dataset's training split, with the (train, held-out)
+    indices of the run that produced the model (:func:`fireflys.data.heldout`)."""
+    from fireflys.data import heldout, load_digits, load_mnist, run_split
+
+    _check_shape(model, dataset)
+    x, y = (load_mnist(data_dir, "train", model.in_bits) if dataset == "mnist"
+            else load_digits(model.in_bits))
+    seed, frac = run_split(model_dir)
+    return x, y, heldout(dataset, len(x), seed, frac)
+
+
+def test_split(model: CompiledModel, dataset: str,
+               data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A named dataset's own test split (MNIST's t10k files; a clear error naming the missing
+    files, or saying the dataset has none)."""
+    from fireflys.data import load_mnist
+
+    if dataset != "mnist":
+        raise ConfigError(f"--split test: {dataset} frames have no test split (use --split val,"
+                          " the held-out frames of the model's training run)"
+                          if dataset == "digits" else
+                          "--split test: random frames have no split (use --dataset mnist)")
+    _check_shape(model, dataset)
+    return load_mnist(data_dir, "test", model.in_bits)
+
+
+def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
+                seed: int, density: float = 0.2, split: str = "val",
+                data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``n`` frames (and labels) to evaluate a model on: random frames (a fraction
+    ``density`` of pixels or spikes non-zero), the held-out frames of its training run
+    (``split`` 'val': never trained on) or the dataset's test split (``split`` 'test')."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if dataset == "random":
+        if split == "test":
+            test_split(model, dataset)  # raises: random frames have no split
+        from fireflys.compiler.compile import random_input
+
+        return random_input(model, n, np.random.default_rng(seed), density), None
+    if split == "test":
+        x, y = test_split(model, dataset, data_dir)
+        return x[:n], y[:n]
+    x, y, (_, va) = _dataset_split(model, dataset, model_dir, data_dir)
+    return x[va][:n], y[va][:n]
+
+
+def calib_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
+                 seed: int, data_dir: str | Path | None = None) -> np.ndarray:
+    """Calibration frames (Phi's pattern selection): training frames of the model's run,
+    never the held-out frames or the test split that the reports evaluate on."""
+    if dataset == "random":
+        from fireflys.compiler.compile import random_input
+
+        return random_input(model, n, np.random.default_rng(seed + 1))
+    x, _, (tr, _) = _dataset_split(model, dataset, model_dir, data_dir)
+    return x[tr[:n]]

@@ -1,0 +1,109 @@
+"""`fireflys build CONFIG` (fireflys.flow.build): named steps with verdicts in steps.json, a
+FAIL stops the flow, --from/--to slices, config errors name the file and field."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fireflys.cli.main import main
+from fireflys.compiler.compile import compile_to_dir, random_model
+from fireflys.flow.build import load_config
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("flow") / "m"
+    compile_to_dir(random_model("1x6x6-3c3p1-mp2-5fc", sparsity=0.5, seed=4, calib_frames=4), d)
+    return d
+
+
+def _config(path: Path, **fields) -> Path:
+    path.write_text(json.dumps(fields))
+    return path
+
+
+def _steps(build: Path) -> dict[str, dict]:
+    return {s["step"]: s for s in json.loads((build / "steps.json").read_text())["steps"]}
+
+
+def test_flow_runs_and_records_each_verdict(tiny: Path, tmp_path: Path, capsys) -> None:
+    b = tmp_path / "b"
+    c = _config(tmp_path / "c.json", model=str(tiny), build_dir=str(b), sim_frames=2, frames=6,
+                steps=["export", "plan", "generate", "simulate", "soak", "report"],
+                plan={"max_detectors": 3})
+    assert main(["build", str(c)]) == 0
+    s = _steps(b)
+    assert [s[k]["verdict"] for k in s] == ["SKIP", "PASS", "PASS", "PASS", "PASS", "PASS"]
+    assert s["plan"]["figure"]["pco"] and (b / "model_planned" / "model.json").is_file()
+    assert s["simulate"]["figure"]["mismatches"] == 0
+    assert s["soak"]["figure"]["frames"] == 6 and s["soak"]["figure"]["cycles_per_frame"] > 0
+    assert (b / "report" / "report.json").is_file()
+    assert "steps.json" in capsys.readouterr().out
+    # a slice: only the report, from the kept simulation results
+    assert main(["build", str(c), "--from", "report"]) == 0
+    assert list(_steps(b)) == ["report"]
+
+
+def test_a_missed_goal_fails_and_stops_the_flow(tiny: Path, tmp_path: Path) -> None:
+    b = tmp_path / "b"
+    c = _config(tmp_path / "c.json", model=str(tiny), build_dir=str(b), sim_frames=1, frames=3,
+                steps=["generate", "soak", "report"], goals={"cycles_per_frame": 1})
+    assert main(["build", str(c)]) == 1
+    s = _steps(b)
+    assert s["soak"]["verdict"] == "FAIL" and "report" not in s
+    assert "cycles_per_frame" in s["soak"]["message"] and "misses the goal 1" in \
+        s["soak"]["message"]
+
+
+def test_to_stops_early_and_missing_inputs_are_named(tiny: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    b = tmp_path / "b"
+    c = _config(tmp_path / "c.yaml", model=str(tiny), build_dir=str(b))
+    assert main(["build", str(c), "--to", "generate"]) == 0
+    assert list(_steps(b)) == ["export", "plan", "generate"]
+    # the report step alone needs the simulation's results: FAIL naming the file
+    assert main(["build", str(c), "--from", "report"]) == 1
+    assert "sim.json not found: run the simulate step first" in \
+        _steps(b)["report"]["message"]
+
+
+@pytest.mark.parametrize("fields, msg", [
+    ({"model": "m", "colour": 1}, "unknown field(s) colour"),
+    ({"model": "m", "run": "r"}, "give exactly one of 'model'"),
+    ({}, "give exactly one of 'model'"),
+    ({"model": "m", "steps": ["simulate", "route"]}, "unknown step(s) 'route'"),
+    ({"model": "m", "steps": ["simulate", "generate"]}, "in the flow's order"),
+    ({"model": "m", "goals": {"luts": 5}}, "unknown goal(s) luts"),
+    ({"model": "m", "frames": 0}, "frames: must be a positive integer"),
+    ({"model": "m", "plan": {"fps": 3}}, "plan: give target_fps"),
+    ({"model": "m", "dataset": "cifar"}, "dataset: 'cifar' is not one of"),
+], ids=["unknown", "both", "neither", "step", "order", "goal", "frames", "plan", "dataset"])
+def test_config_errors_name_the_field(tmp_path: Path, fields: dict, msg: str) -> None:
+    from fireflys.errors import ConfigError
+
+    c = _config(tmp_path / "c.json", **fields)
+    with pytest.raises(ConfigError, match=r"c\.json: .*" + re.escape(msg)):
+        load_config(c)
+
+
+def test_yaml_config_and_export_from_a_training_run(tmp_path: Path) -> None:
+    from fireflys.train.config import TrainConfig
+    from fireflys.train.trainer import train
+
+    run = tmp_path / "run"
+    train(TrainConfig(arch="1x8x8-4c3p1-mp2-10fc", dataset="digits", out=str(run), epochs=1,
+                      batch=16, max_steps=2), quiet=True)
+    c = tmp_path / "c.yaml"
+    c.write_text(f"run: {run}\nbuild_dir: {tmp_path / 'b'}\nsteps: [export, generate]\n")
+    assert main(["build", str(c)]) == 0
+    s = _steps(tmp_path / "b")
+    assert s["export"]["verdict"] == "PASS" and s["export"]["figure"]["arch"].startswith("1x8x8")
+    assert (tmp_path / "b" / "model" / "model.json").is_file()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(Exception, match=r"bad\.yaml: not valid yaml"):
+        load_config(bad)
