@@ -17,7 +17,8 @@ PKG = Path(__file__).resolve().parents[1] / "sw" / "fireflys"
 # layer of each top-level part of the package (a subpackage or a module); a module may import
 # its own layer and the layers listed as allowed for it
 BASE = {"errors", "paths", "data", "progress"}
-ORDER = ["core", "compiler", "interop", "phi", "hwgen", "eda", "verify", "report", "flow", "cli"]
+ORDER = ["core", "compiler", "interop", "phi", "hwgen", "eda", "verify", "report", "flow", "api",
+         "cli"]
 
 
 def allowed(part: str) -> set[str]:
@@ -31,7 +32,7 @@ def allowed(part: str) -> set[str]:
         return set()
     below = ORDER[: ORDER.index(part) + 1]
     out = BASE | set(below)
-    if part in ("cli", "flow"):  # the flow's export step runs train's export
+    if part in ("cli", "flow", "api"):  # the flow's export step runs train's export
         out |= {"train"}
     return out
 
