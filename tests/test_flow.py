@@ -96,13 +96,25 @@ def test_yaml_config_and_export_from_a_training_run(tmp_path: Path) -> None:
 
     run = tmp_path / "run"
     train(TrainConfig(arch="1x8x8-4c3p1-mp2-10fc", dataset="digits", out=str(run), epochs=1,
-                      batch=16, max_steps=2), quiet=True)
+                      batch=16, max_steps=2, seed=3), quiet=True)
     c = tmp_path / "c.yaml"
     c.write_text(f"run: {run}\nbuild_dir: {tmp_path / 'b'}\nsteps: [export, generate]\n")
     assert main(["build", str(c)]) == 0
     s = _steps(tmp_path / "b")
     assert s["export"]["verdict"] == "PASS" and s["export"]["figure"]["arch"].startswith("1x8x8")
     assert (tmp_path / "b" / "model" / "model.json").is_file()
+    # held-out frames follow the run's seed (its metrics.json sits beside its own model)
+    import numpy as np
+
+    from fireflys.core.model import load_model
+    from fireflys.flow.build import _Flow
+    from fireflys.verify.frames import eval_frames
+
+    cfg = load_config(c)
+    cfg.dataset, cfg.frames, cfg.sim_frames = "digits", 20, 20
+    model = load_model(tmp_path / "b" / "model")
+    x, _ = _Flow(cfg, print).frames(model)
+    np.testing.assert_array_equal(x, eval_frames(model, run / "model", "digits", 20, 1)[0])
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(Exception, match=r"bad\.yaml: not valid yaml"):

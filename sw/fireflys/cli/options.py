@@ -9,11 +9,11 @@ from pathlib import Path
 from fireflys.core.model import CompiledModel
 from fireflys.data import DEFAULT_MNIST_DIR
 from fireflys.errors import ConfigError
+from fireflys.verify import frames
 from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
     SPLITS,
     calib_frames,
     eval_frames,
-    test_split,
 )
 
 DATASETS = ("random", "digits", "mnist")
@@ -73,11 +73,8 @@ def add_data_dir(p: argparse.ArgumentParser) -> None:
 
 
 def frames_about(args: argparse.Namespace) -> dict:
-    """What a report says about its frames: dataset, split and, for MNIST, the directory."""
-    out = {"dataset": args.dataset, "split": None if args.dataset == "random" else args.split}
-    if args.dataset == "mnist":
-        out["data_dir"] = str(Path(args.data_dir) if args.data_dir else DEFAULT_MNIST_DIR)
-    return out
+    """:func:`fireflys.verify.frames.frames_about` of a command's options."""
+    return frames.frames_about(args.dataset, args.split, args.data_dir)
 
 
 def frames_label(args: argparse.Namespace) -> str:

@@ -164,22 +164,30 @@ class _Flow:
         return load_model(self.model_dir())
 
     def frames(self, model: CompiledModel):
+        """The frames of every step: held-out frames follow the run that trained the model
+        (a training run's seed and held-out fraction sit beside its own model directory)."""
         if self._frames is None:
             from fireflys.verify.frames import eval_frames
 
             n = max(self.cfg.frames, self.cfg.sim_frames)
-            self._frames = eval_frames(model, self.model_dir(), self.cfg.dataset, n,
+            run_model = Path(self.cfg.run) / "model" if self.cfg.run else Path(self.cfg.model)
+            self._frames = eval_frames(model, run_model, self.cfg.dataset, n,
                                        self.cfg.seed, self.cfg.random_density,
                                        split=self.cfg.split, data_dir=self.cfg.data_dir)
         return self._frames
 
-    def cached(self, name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """A step's JSON in the work directory (written by this step, read by later ones)."""
-        d = run()
-        p = self.work / f"{name}.json"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(d, indent=2) + "\n")
-        return d
+    def keep(self, name: str, what: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a bench-hw step and keep its JSON in the work directory (later steps and
+        ``--from`` runs read it)."""
+        from fireflys.report.benchhw import _cached
+
+        return _cached(self.work / f"{name}.json", False, self.say, what, run)
+
+    def design(self):
+        """The hardware of the current model, generated into the work directory."""
+        from fireflys.report.benchhw import _design
+
+        return _design(self.model(), self.work, self.cfg.bram36)
 
     def read(self, name: str, step: str) -> dict[str, Any]:
         p = self.work / f"{name}.json"
@@ -236,9 +244,7 @@ def _step_plan(f: _Flow) -> StepResult:
 
 
 def _step_generate(f: _Flow) -> StepResult:
-    from fireflys.report.benchhw import _design
-
-    hw, srcs, _ = _design(f.model(), f.work, f.cfg.bram36)
+    hw, srcs, _ = f.design()
     return StepResult("generate", "PASS", {"sources": len(srcs)},
                       f"{len(srcs)} SystemVerilog files in {hw}", artefacts=[str(hw)])
 
@@ -251,8 +257,8 @@ def _step_simulate(f: _Flow) -> StepResult:
     x, y = f.frames(model)
     n = f.cfg.sim_frames
     try:
-        r = f.cached("sim", lambda: step_sim(model, f.model_dir(), x[:n],
-                                             None if y is None else y[:n], f.work, None))
+        r = f.keep("sim", f"cocotb system test, {n} frames", lambda: step_sim(
+            model, f.model_dir(), x[:n], None if y is None else y[:n], f.work, None))
     except MismatchError as e:
         return StepResult("simulate", "FAIL", {"mismatches": None}, f"RTL != golden: {e}")
     fig = {"frames": n, "mismatches": 0, "frame_period_cycles": r["frame_period_cycles"],
@@ -268,7 +274,8 @@ def _step_soak(f: _Flow) -> StepResult:
     model = f.model()
     x, _ = f.frames(model)
     try:
-        r = f.cached("soak", lambda: step_soak(model, x[: f.cfg.frames], f.work, None))
+        r = f.keep("soak", "Verilator stream", lambda: step_soak(model, x[: f.cfg.frames],
+                                                                 f.work, None))
     except BenchError as e:
         return StepResult("soak", "FAIL", {"mismatches": None}, str(e))
     cyc = float(r["period_mean"])
@@ -281,11 +288,9 @@ def _step_soak(f: _Flow) -> StepResult:
 
 
 def _step_synth(f: _Flow) -> StepResult:
-    from fireflys.report.benchhw import _design, step_xcup
+    from fireflys.report.benchhw import step_xcup
 
-    model = f.model()
-    r = f.cached("xcup", lambda: step_xcup(lambda: _design(model, f.work, f.cfg.bram36),
-                                           f.work))
+    r = f.keep("xcup", "Yosys synth_xilinx xcup", lambda: step_xcup(f.design, f.work))
     res = r["resources"]
     fig = {k: res[k] for k in ("lut", "ff", "bram36", "dsp")}
     fig["lut_levels_max"] = r["lut_levels_max"]
@@ -298,12 +303,10 @@ def _step_synth(f: _Flow) -> StepResult:
 
 
 def _step_pnr(f: _Flow) -> StepResult:
-    from fireflys.report.benchhw import _design, step_ecp5
+    from fireflys.report.benchhw import step_ecp5
 
-    model = f.model()
-    r = f.cached("ecp5", lambda: step_ecp5(lambda: _design(model, f.work, f.cfg.bram36),
-                                           f.work, tuple(f.cfg.seeds), f.cfg.freq_mhz, f.say,
-                                           f.cfg.jobs))
+    r = f.keep("ecp5", "nextpnr-ecp5", lambda: step_ecp5(
+        f.design, f.work, tuple(f.cfg.seeds), f.cfg.freq_mhz, f.say, f.cfg.jobs))
     fig = {"fmax_mhz": r["worst_mhz"], "seeds": r["seeds"], "per_seed_mhz": r["fmax_mhz"]}
     miss = f.goal("fmax_mhz", r["worst_mhz"], larger_is_better=True)
     return StepResult("pnr", "FAIL" if miss else "PASS", fig, miss or
@@ -317,16 +320,9 @@ def _step_report(f: _Flow) -> StepResult:
 
     model = f.model()
     x, _ = f.frames(model)
-    sim, soak = f.read("sim", "simulate"), None
-    xcup = ecp5 = None
-    for name, step in (("soak", "soak"), ("xcup", "synth"), ("ecp5", "pnr")):
-        if (f.work / f"{name}.json").is_file():
-            if name == "soak":
-                soak = f.read(name, step)
-            elif name == "xcup":
-                xcup = f.read(name, step)
-            else:
-                ecp5 = f.read(name, step)
+    sim = f.read("sim", "simulate")
+    soak, xcup, ecp5 = (f.read(name, step) if (f.work / f"{name}.json").is_file() else None
+                        for name, step in (("soak", "soak"), ("xcup", "synth"), ("ecp5", "pnr")))
     out = f.dir / "report"
     if soak is None or xcup is None:
         from fireflys.report.report import build, write
@@ -338,7 +334,9 @@ def _step_report(f: _Flow) -> StepResult:
                           "per-core report from the simulation (summary.json needs the soak and "
                           "synth steps' results)",
                           artefacts=[str(p) for p in files.values()])
-    about = {"dataset": f.cfg.dataset, "split": f.cfg.split}
+    from fireflys.verify.frames import frames_about
+
+    about = frames_about(f.cfg.dataset, f.cfg.split, f.cfg.data_dir)
     s = write_reports(model, f.cfg.name or f.model_dir().resolve().name, out, f.work, sim,
                       soak, xcup, ecp5, x[: f.cfg.frames], about=about, preset=f.cfg.preset,
                       bram36_budget=f.cfg.bram36)

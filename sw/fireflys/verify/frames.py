@@ -17,6 +17,16 @@ SPLITS = ("val", "test")
 DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
 
 
+def frames_about(dataset: str, split: str, data_dir: str | Path | None) -> dict:
+    """What a report says about its frames: dataset, split and, for MNIST, the directory."""
+    from fireflys.data import DEFAULT_MNIST_DIR
+
+    out = {"dataset": dataset, "split": None if dataset == "random" else split}
+    if dataset == "mnist":
+        out["data_dir"] = str(Path(data_dir) if data_dir else DEFAULT_MNIST_DIR)
+    return out
+
+
 def _check_shape(model: CompiledModel, dataset: str) -> None:
     shape = DATASET_INPUT[dataset]
     if model.encoding != "direct" or model.arch.in_shape != shape:
