@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr kv260 bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr kv260 build bench \
 	bench-fpga bench-pnr bench-hw bench-train clean
 
 help:
@@ -44,9 +44,11 @@ help:
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
 	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
-	@echo "make bench-hw     the shipped scnn5 on core v2 end to end: system test, cycles/frame over"
-	@echo "               1,000 MNIST frames, Yosys xcup area + LUT levels, nextpnr-ecp5 Fmax (3 seeds)"
-	@echo "               -> reports/scnn5_mnist/summary.json + report (~1 h on 2 cores: seeds 2 at a time, JOBS)"
+	@echo "make build CONFIG=configs/x.yaml  the flow's steps with a verdict each (fireflys build) -> BUILD_DIR/steps.json"
+	@echo "make bench-hw     = make build CONFIG=configs/scnn5_mnist.yaml: the shipped scnn5 on core v2 end to end:"
+	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
+	@echo "               nextpnr-ecp5 Fmax (3 seeds) -> reports/scnn5_mnist/summary.json + report"
+	@echo "               (~1 h on 2 cores: seeds 2 at a time, JOBS; BUILD_FLAGS=\"--set reuse=true\" keeps done steps)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
 
 setup: $(STAMP)
@@ -198,12 +200,17 @@ bench-pnr: setup
 	fireflys report $(PNR_MODEL) --name tiny_1x6x6 --rtl build/tiny/rtl.json \
 	    --pnr build/fireflys_model_tiny_0.1.0/pnr_ecp5/pnr_report.json --out reports/tiny_ecp5
 
-# Core v2 end to end on the shipped scnn5 (steps cached in build/bench_hw/scnn5_mnist;
-# BENCH_HW_FLAGS=--reuse keeps the steps already done)
-BENCH_HW_FLAGS ?=
+# The flow of a config (fireflys build, docs/flow.md): make build CONFIG=configs/x.yaml
+CONFIG ?= configs/scnn5_mnist.yaml
+BUILD_FLAGS ?=
+build: setup
+	fireflys build $(CONFIG) --set jobs=$(JOBS) $(BUILD_FLAGS)
+
+# Core v2 end to end on the shipped scnn5: `fireflys build configs/scnn5_mnist.yaml` (results
+# in build/bench_hw/scnn5_mnist/work, report in reports/scnn5_mnist). BUILD_FLAGS="--set
+# reuse=true" keeps the steps already done, "--from synth" runs a slice
 bench-hw: setup
-	fireflys bench-hw models/scnn5_mnist --dataset mnist --frames 1000 --sim-frames 200 \
-	    --seeds 1,2,3 --jobs $(JOBS) --preset scnn5 --out reports/scnn5_mnist $(BENCH_HW_FLAGS)
+	fireflys build configs/scnn5_mnist.yaml --set jobs=$(JOBS) $(BUILD_FLAGS)
 
 TRAIN_EPOCHS ?= 24
 

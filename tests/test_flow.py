@@ -46,6 +46,27 @@ def test_flow_runs_and_records_each_verdict(tiny: Path, tmp_path: Path, capsys) 
     # a slice: only the report, from the kept simulation results
     assert main(["build", str(c), "--from", "report"]) == 0
     assert list(_steps(b)) == ["report"]
+    # fields replaced on the command line (values read as YAML); the report where asked;
+    # reuse keeps a step's results (the soak is not run again)
+    capsys.readouterr()
+    r = tmp_path / "rep"
+    assert main(["build", str(c), "--from", "soak", "--set", f"report_dir={r}",
+                 "--set", "reuse=true"]) == 0
+    assert (r / "report.json").is_file()
+    assert f"reusing {b / 'work' / 'soak.json'}" in capsys.readouterr().out
+    assert json.loads((b / "steps.json").read_text())["config"]["report_dir"] == str(r)
+
+
+def test_set_overrides_are_checked_like_the_file(tmp_path: Path, capsys) -> None:
+    c = _config(tmp_path / "c.json", model="m", build_dir=str(tmp_path / "b"))
+    assert main(["build", str(c), "--set", "frames=0"]) == 2
+    assert "frames: must be a positive integer" in capsys.readouterr().err
+    assert main(["build", str(c), "--set", "frame=3"]) == 2
+    assert "unknown field(s) frame" in capsys.readouterr().err
+    assert main(["build", str(c), "--set", "frames"]) == 2
+    assert "--set 'frames': expected KEY=VALUE" in capsys.readouterr().err
+    cfg = load_config(c, {"run": "runs/x", "steps": ["export", "generate"]})
+    assert cfg.run == "runs/x" and cfg.model is None and cfg.steps == ["export", "generate"]
 
 
 def test_a_missed_goal_fails_and_stops_the_flow(tiny: Path, tmp_path: Path) -> None:

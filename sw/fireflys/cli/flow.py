@@ -8,9 +8,9 @@ from fireflys.flow.build import STEPS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from fireflys.flow.build import load_config, run_build
+    from fireflys.flow.build import load_config, parse_overrides, run_build
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, parse_overrides(args.set or []))
     done = run_build(cfg, args.start, args.stop)
     print(f"{'step':<10}{'verdict':<9}{'seconds':>8}  figure")
     for r in done:
@@ -30,8 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "split (val), data_dir, random_density (0.2), sim_frames (8), frames "
                        "(100), seed (1), plan ({target_fps, clock_mhz} or {max_detectors}), "
                        "bram36, seeds ([1, 2, 3]), freq_mhz (150), jobs (1), preset, goals "
-                       "({cycles_per_frame, lut, ff, bram36, fmax_mhz}). See docs/flow.md.")
+                       "({cycles_per_frame, lut, ff, bram36, fmax_mhz}), report_dir "
+                       "(BUILD_DIR/report), reuse (false; true keeps the steps' results "
+                       "already in BUILD_DIR/work). "
+                       "See docs/flow.md.")
     b.add_argument("config", help="YAML (.yaml/.yml) or JSON config file")
     b.add_argument("--from", dest="start", choices=STEPS, help="first step to run")
     b.add_argument("--to", dest="stop", choices=STEPS, help="last step to run")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="replace a config field (VALUE read as YAML: jobs=3, "
+                   "steps=[generate,synth], model=DIR); repeatable")
     b.set_defaults(func=cmd_build)

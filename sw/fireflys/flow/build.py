@@ -65,10 +65,30 @@ class BuildConfig:
     jobs: int = 1
     preset: str | None = None  # FireFly-S comparison table (scnn5, scnn7, scnn9)
     goals: dict[str, float] = field(default_factory=dict)
+    report_dir: str | None = None  # the report step's output (default BUILD_DIR/report)
+    reuse: bool = False  # keep the results of steps already in BUILD_DIR/work (same RTL)
 
 
-def load_config(path: str | Path) -> BuildConfig:
-    """Read and check a config file; errors name the file and the field."""
+def parse_overrides(items: list[str], where: str = "--set") -> dict[str, Any]:
+    """``KEY=VALUE`` strings -> fields; each VALUE is read as YAML (``jobs=3``,
+    ``steps=[generate,synth]``, ``model=models/x``)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"{where} {item!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{where} {item!r}: the value is not valid YAML ({e})") from None
+    return out
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuildConfig:
+    """Read and check a config file (``overrides``: fields that replace the file's);
+    errors name the file and the field."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -85,6 +105,12 @@ def load_config(path: str | Path) -> BuildConfig:
         raise ConfigError(f"{p}: not valid {p.suffix.lstrip('.') or 'JSON'} ({e})") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: expected a mapping of fields")
+    if overrides:
+        doc = {**doc, **overrides}
+        if "model" in overrides and "run" not in overrides:
+            doc.pop("run", None)
+        if "run" in overrides and "model" not in overrides:
+            doc.pop("model", None)
     if "build_dir" not in doc:
         doc = dict(doc, build_dir=str(Path("build") / "flow" / p.stem))
     known = set(BuildConfig.__dataclass_fields__)
@@ -181,7 +207,7 @@ class _Flow:
         ``--from`` runs read it)."""
         from fireflys.report.benchhw import _cached
 
-        return _cached(self.work / f"{name}.json", False, self.say, what, run)
+        return _cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run)
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""
@@ -323,7 +349,7 @@ def _step_report(f: _Flow) -> StepResult:
     sim = f.read("sim", "simulate")
     soak, xcup, ecp5 = (f.read(name, step) if (f.work / f"{name}.json").is_file() else None
                         for name, step in (("soak", "soak"), ("xcup", "synth"), ("ecp5", "pnr")))
-    out = f.dir / "report"
+    out = Path(f.cfg.report_dir).resolve() if f.cfg.report_dir else f.dir / "report"
     if soak is None or xcup is None:
         from fireflys.report.report import build, write
 
