@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nir
 import numpy as np
 import pytest
 
@@ -81,20 +80,6 @@ def test_subtract_reset_is_refused(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "layer L0: reset 'subtract' cannot be exported (NIR has no subtract reset" in err
     assert not (tmp_path / "m.nir").exists()
-
-
-def test_foreign_graph_is_refused_with_a_reason(tmp_path: Path) -> None:
-    g = nir.NIRGraph(nodes={
-        "input": nir.Input(input_type={"input": np.array([3])}),
-        "fc": nir.Affine(weight=np.ones((2, 3), np.float32), bias=np.zeros(2, np.float32)),
-        "output": nir.Output(output_type={"output": np.array([2])})},
-        edges=[("input", "fc"), ("fc", "output")])
-    f = tmp_path / "other.nir"
-    nir.write(str(f), g)
-    with pytest.raises(NirError, match=r"other\.nir: no 'fireflys' metadata: importing NIR "
-                       r"graphs written by other tools .* is not supported yet"):
-        import_model(f, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
 
 
 def test_tampered_graphs_name_the_node(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ The graph's metadata ``fireflys`` is the model document (``model.json`` less the
 hash): T, the input encoding and IN_BITS, the readout and each layer's widths and parallelism,
 so that :func:`read_model` gives back the identical compiled model. Models with the subtract
 reset are refused (NIR has no subtract reset). Graphs without that metadata (e.g. snntorch's
-``export_to_nir``) are not imported yet: the error says so.
+``export_to_nir``) are mapped and quantized by :mod:`fireflys.interop.nir_foreign` (the time
+step ``dt`` must be given; the import report states the agreement with the float graph).
 """
 
 from __future__ import annotations
@@ -240,9 +241,20 @@ def from_graph(graph: Any, where: str = "NIR graph") -> CompiledModel:
                          readout=readout, layers=layers)
 
 
-def import_model(path: str | Path, out_dir: str | Path) -> Path:
-    """Read a NIR file written by :func:`export_model` and write the compiled model into
-    ``out_dir`` (validated by loading it back); return its model.json."""
+IMPORT_REPORT = "nir_import.json"
+
+
+def import_model(path: str | Path, out_dir: str | Path, *, dt: float | None = None, T: int = 4,
+                 encoding: str = "direct", in_bits: int = 8,
+                 calib: np.ndarray | None = None, calib_frames: int = 64,
+                 seed: int = 0) -> Path:
+    """Read a NIR file and write the compiled model into ``out_dir`` (validated by loading it
+    back); return its model.json. A file from :func:`export_model` gives the identical model
+    (the other arguments are not used); any other graph is mapped by strict rules and
+    quantized (:mod:`fireflys.interop.nir_foreign`): ``dt`` is its time step, ``T``,
+    ``encoding`` and ``in_bits`` the model's, ``calib`` the calibration frames in the model's
+    input format (default: ``calib_frames`` random ones); the report goes to
+    ``out_dir``/nir_import.json."""
     nir = _nir()
     p = Path(path)
     if not p.is_file():
@@ -251,10 +263,46 @@ def import_model(path: str | Path, out_dir: str | Path) -> Path:
         graph = nir.read(str(p))
     except Exception as e:  # noqa: BLE001  (h5py/nir raise many kinds)
         raise NirError(f"{p}: not a readable NIR file ({type(e).__name__}: {e})") from None
-    model = from_graph(graph, str(p))
+    if isinstance((getattr(graph, "metadata", None) or {}).get(META_KEY), str):
+        model = from_graph(graph, str(p))
+        report = None
+    else:
+        model, report = _foreign(graph, str(p), dt, T, encoding, in_bits, calib,
+                                 calib_frames, seed)
     js = save_model(model, out_dir)
+    if report is not None:
+        (Path(out_dir) / IMPORT_REPORT).write_text(json.dumps(report, indent=2) + "\n")
     try:
         load_model(out_dir)
     except ModelFormatError as e:
         raise NirError(f"{p}: the imported model is not valid ({e})") from None
     return js
+
+
+def _foreign(graph: Any, where: str, dt: float | None, T: int, encoding: str, in_bits: int,
+             calib: np.ndarray | None, calib_frames: int, seed: int):
+    """A graph from another tool: map, quantize on calibration frames, report."""
+    from fireflys.compiler.compile import random_input
+    from fireflys.interop.nir_foreign import ForeignNirError, map_graph, quantize
+
+    if dt is None:
+        raise NirError(f"{where}: a NIR graph from another tool (no '{META_KEY}' metadata): "
+                       "give its time step, --dt (snntorch's export_to_nir uses 1e-4)")
+    if encoding not in ("direct", "spikes"):
+        raise NirError(f"{where}: encoding {encoding!r} is not direct or spikes")
+    try:
+        layers = map_graph(graph, dt, where)
+        if calib is None:
+            from fireflys.core.arch import parse_arch
+            from fireflys.interop.nir_foreign import arch_string
+
+            shell = CompiledModel(arch=parse_arch(arch_string(layers)), T=T, encoding=encoding,
+                                  in_bits=in_bits if encoding == "direct" else 1,
+                                  readout="integrate", layers=[])
+            calib = random_input(shell, calib_frames, np.random.default_rng(seed))
+        model, report = quantize(layers, T, encoding, in_bits, calib, where)
+    except ForeignNirError as e:
+        raise NirError(str(e)) from None
+    report["source"] = where
+    report["dt"] = dt
+    return model, report
