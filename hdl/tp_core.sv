@@ -307,8 +307,34 @@ module tp_core #(
 
   assign gate = !used_q[alloc_q];
 
+  // buffer out_q is complete (allocated, every detector done with it), registered: computed
+  // for the next cycle's out_q from the next values of the flags, for both outcomes of this
+  // cycle's hand-off (the hand-off picks one). The hand-off test then starts at flip-flops (on
+  // ECP5, FIFO ready -> pool ready -> buffer flags mux -> hand-off -> flag clears was 8.1 ns)
+  logic cmpl_q;
+  function automatic logic complete_next(input logic [BufW-1:0] b, input logic ho);
+    logic           u;
+    logic [Pco-1:0] dn;
+    u  = used_q[b] || (gather && alloc_q == b);
+    dn = done_q[b];
+    for (int unsigned d = 0; d < Pco; d++) begin
+      if (n_done[d] && det_buf_q[d] == b) dn[d] = 1'b1;
+    end
+    if (ho && out_q == b) begin
+      u  = 1'b0;
+      dn = '0;
+    end
+    return u && (&dn);
+  endfunction
+
   logic [PixW-1:0] oq_data, pixel;
-  assign handoff = used_q[out_q] && (&done_q[out_q]) && (!oq_valid || oq_ready);
+  assign handoff = cmpl_q && (!oq_valid || oq_ready);
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
+        else $error("tp_core: registered completeness of buffer %0d is stale", out_q);
+    end
+  end
 
   // the written flags, per detector: a row of its slots per buffer (one process per detector,
   // the same flip-flops as one flag per channel)
@@ -381,6 +407,7 @@ module tp_core #(
       oq_data   <= '0;
       clr_q     <= 1'b0;
       clr_buf_q <= '0;
+      cmpl_q    <= 1'b0;
       for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
       for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
     end else begin
@@ -390,6 +417,7 @@ module tp_core #(
       end
       clr_q     <= handoff;
       clr_buf_q <= out_q;
+      cmpl_q    <= handoff ? complete_next(out_q + BufW'(1), 1'b1) : complete_next(out_q, 1'b0);
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
           done_q[det_buf_q[d]][d] <= 1'b1;

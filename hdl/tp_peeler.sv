@@ -101,10 +101,9 @@ module tp_peeler #(
   logic [CntW:0]      cyc_q;          // cycles left (the extra cycle needs one more bit)
   logic [TagW-1:0]    tag_q, ftag_q;  // the open group's tag, the flushed group's tag
 
-  logic [WordW-1:0] xm1, y, below;
+  logic [WordW-1:0] xm1, below;
   logic             load, peel, conflict;
   assign xm1        = x_q - WordW'(1);
-  assign y          = x_q & ~xm1;
   assign below      = ~x_q & xm1;
   assign peel       = act_q && (rem_q != '0);
   assign in_ready_o = !act_q || last_q;  // last_q registered: ready straight from flip-flops
@@ -113,13 +112,30 @@ module tp_peeler #(
   // compare on the load path (the queue provides count <= 1)
   assign conflict   = in_open_i && in_close_i && grp_q && in_le1_i;
 
-  // the planes at the peeled position, OR-ed per Chunk-bit group (the groups are OR-ed in C)
+  // the planes at the peeled position, OR-ed per Chunk-bit group (the groups are OR-ed in C).
+  // Group k holds y when no bit of x_q below it is set (low_k: the subtractor's borrow into
+  // the group, x_q[Lo] ^ xm1[Lo]), and y is then the group's own lowest set bit (LUTs on x_q
+  // beside the subtractor): one LUT after the carry chain instead of y = x & ~(x - 1) and the
+  // lane LUTs behind it (on ECP5 x_q -> chain -> y -> lanes was 7.8 ns, mostly routing)
+  logic [NChunk-1:0]   low;    // no bit of x_q below group k
   logic [L*NChunk-1:0] lpart;  // lane l, group k at [l*NChunk + k]
-  for (genvar l = 0; l < L; l++) begin : g_lane
-    for (genvar k = 0; k < NChunk; k++) begin : g_part
-      localparam int unsigned Lo = k * Chunk;
-      localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
-      assign lpart[l*NChunk + k] = |(body_planes_i[l*WordW + Lo +: N] & y[Lo +: N]);
+  for (genvar k = 0; k < NChunk; k++) begin : g_grp
+    localparam int unsigned Lo = k * Chunk;
+    localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
+    logic [N-1:0] ly;  // the group's lowest set bit
+    if (k == 0) begin : g_first
+      assign low[k] = 1'b1;
+    end else begin : g_rest
+      assign low[k] = x_q[Lo] ^ xm1[Lo];  // x_q - 1 borrows into bit Lo: x_q[Lo-1:0] == 0
+    end
+    always_comb begin
+      for (int unsigned j = 0; j < N; j++) begin
+        ly[j] = x_q[Lo + j];
+        for (int unsigned i = 0; i < j; i++) ly[j] = ly[j] && !x_q[Lo + i];
+      end
+    end
+    for (genvar l = 0; l < L; l++) begin : g_lane
+      assign lpart[l*NChunk + k] = low[k] && |(body_planes_i[l*WordW + Lo +: N] & ly);
     end
   end
 
@@ -530,8 +546,10 @@ module tp_peeler #(
   endfunction
   // stage A's pair as a reference, carried along B, C, P, D next to the pipeline
   localparam int unsigned FAW = AddrW + CntW + 1;
-  logic [FAW-1:0] f_addr;
-  logic [L-1:0]   f_lanes;
+  logic [FAW-1:0]   f_addr;
+  logic [L-1:0]     f_lanes;
+  logic [WordW-1:0] y;  // the peeled position, from the subtractor
+  assign y = x_q & ~xm1;
   always_comb begin
     f_addr = FAW'(ptr_q) + FAW'(f_pop(body_mask_i & below));
     for (int unsigned l = 0; l < L; l++) f_lanes[l] = |(body_planes_i[l*WordW +: WordW] & y);

@@ -16,9 +16,10 @@
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
 // but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
 // mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
-// read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, its
-// non-empty test and the push decision; planes and mask written to the slot the word gets if
-// it is queued | S4 queue head write, part counts | S5 count (a dropped word's credit back) |
+// read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, the
+// OR of each quarter of it; planes and mask written to the slot the word gets if it is queued
+// | S4 non-empty test and push decision, queue head write, part counts | S5 count (a dropped
+// word's credit back) |
 // S6 count and "count <= 1" -> queue (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
@@ -383,7 +384,6 @@ module tp_scanner #(
   // the planes are queued as read: the peeler only looks at positions of the union, which
   // lie in the mask and in read ports inside the image
   logic [WordW-1:0]   any, port_ok, uni;
-  logic               ne3, push3;  // the word has a position; S4 will queue it
   always_comb begin
     any = '0;
     for (int unsigned l = 0; l < L; l++) any = any | s3_raw[l*WordW +: WordW];
@@ -392,15 +392,23 @@ module tp_scanner #(
     end
     uni = any & s3_mask & port_ok;
   end
-  // the non-empty test and S4's push decision, registered: the body groups' write addresses
-  // (below) then start at flip-flops (an OR of up to 128 bits: 3 LUT6 levels after the AND)
-  assign ne3   = |uni;
-  assign push3 = s3_valid && (ne3 || s3_last);
+  // the non-empty test in two halves: S3 ORs each quarter of the union (registered, one copy
+  // per body group and one for the rest), S4 ORs the quarters with valid/last, next to each
+  // user. One stage for the whole test (AND, OR over up to 128 bits, valid/last: 6 LUT4
+  // levels) was 8.4 ns on ECP5; one push net reaching every body group was 7 ns of routing
+  localparam int unsigned QSz = (WordW + 3) / 4;
+  localparam int unsigned NQ  = (WordW + QSz - 1) / QSz;
+  logic [NQ-1:0] q3;
+  for (genvar k = 0; k < NQ; k++) begin : g_q
+    localparam int unsigned Lo = k * QSz;
+    localparam int unsigned N  = (WordW - Lo < QSz) ? WordW - Lo : QSz;
+    assign q3[k] = |uni[Lo +: N];
+  end
 
   // ------------------------------------------------------------------ S4: test, queue write
   logic               s4_valid, s4_last, s4_first;
   logic [WordW-1:0]   s4_bits;
-  logic               s4_ne, s4_push;
+  logic [NQ-1:0]      s4_q;
   logic [AddrW-1:0]   s4_ptr;
   logic [TagW-1:0]    s4_tag;
 
@@ -411,8 +419,7 @@ module tp_scanner #(
       s4_last   <= 1'b0;
       s4_first  <= 1'b0;
       s4_bits   <= '0;
-      s4_ne     <= 1'b0;
-      s4_push   <= 1'b0;
+      s4_q      <= '0;
       s4_ptr    <= '0;
       s4_tag    <= '0;
     end else begin
@@ -420,16 +427,15 @@ module tp_scanner #(
       s4_last   <= s3_last;
       s4_first  <= s3_first;
       s4_bits   <= uni;
-      s4_ne     <= ne3;
-      s4_push   <= push3;
+      s4_q      <= q3;
       s4_ptr    <= s3_ptr;
       s4_tag    <= s3_tag;
     end
   end
 
   logic nonempty, push, opens, pushed_q;  // pushed_q: the group has a queued word
-  assign nonempty = s4_ne;
-  assign push     = s4_push;  // = s4_valid && (nonempty || s4_last)
+  assign nonempty = |s4_q;
+  assign push     = s4_valid && (nonempty || s4_last);
   assign opens    = nonempty && (s4_first || !pushed_q);
 
   logic [NPart*PartW-1:0] part;
@@ -465,22 +471,31 @@ module tp_scanner #(
   assign body_wa = push ? wr1_q : wr_q;
 `endif
   // the body is written in groups of up to BGrpW bits, each from its own copy of the two
-  // pointers and of S4's push decision (kept: synthesis would merge them): each group decides
-  // its address next to its LUT-RAMs, instead of one push net and one address net reaching
-  // all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns of routing for the address,
-  // 7 ns for the push)
+  // pointers and of S4's quarter flags, valid and last (kept: synthesis would merge them):
+  // each group decides the push and its address next to its LUT-RAMs, instead of one push net
+  // and one address net reaching all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns
+  // of routing for the address, 7 ns for the push)
   logic [BodyW-1:0] body_wd;
   assign body_wd = {s3_mask, s3_raw};
   for (genvar g = 0; g < NBGrp; g++) begin : g_body
     localparam int unsigned Lo = g * BGrpW;
     localparam int unsigned N  = (BodyW - Lo < BGrpW) ? BodyW - Lo : BGrpW;
     (* keep *) logic [QW-1:0] wr_c_q, wr1_c_q;
-    logic           push_c;  // S4's push, this group's copy
-    // keep (on the process: its flip-flop, not only its net, must stay apart)
+    logic [NQ-1:0] q_c;  // S4's flags, this group's copies
+    logic          v_c, l_c, push_c;
+    // keep (on the process: its flip-flops, not only their nets, must stay apart)
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) push_c <= 1'b0;
-      else         push_c <= push3;
+      if (!rst_ni) begin
+        q_c <= '0;
+        v_c <= 1'b0;
+        l_c <= 1'b0;
+      end else begin
+        q_c <= q3;
+        v_c <= s3_valid;
+        l_c <= s3_last;
+      end
     end
+    assign push_c = v_c && ((|q_c) || l_c);  // = push
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         wr_c_q  <= '0;

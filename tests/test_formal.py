@@ -67,7 +67,7 @@ def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -
     """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
     next weight: its proof fails."""
     _mutant_fails(tmp_path, "tp_peeler", "w8", "b_rmask <= body_mask_i & below;",
-                  "b_rmask <= body_mask_i & (below | y);",
+                  "b_rmask <= body_mask_i & (below | (x_q & ~xm1));",
                   ("sync_rom.sv", "popcount.sv", "adder_tree.sv"))
 
 
