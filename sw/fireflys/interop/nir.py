@@ -283,7 +283,8 @@ def _foreign(graph: Any, where: str, dt: float | None, T: int, encoding: str, in
              calib: np.ndarray | None, calib_frames: int, seed: int):
     """A graph from another tool: map, quantize on calibration frames, report."""
     from fireflys.compiler.compile import random_input
-    from fireflys.interop.nir_foreign import ForeignNirError, map_graph, quantize
+    from fireflys.interop.nir_foreign import ForeignNirError, map_graph
+    from fireflys.interop.nir_quant import quantize
 
     if dt is None:
         raise NirError(f"{where}: a NIR graph from another tool (no '{META_KEY}' metadata): "
