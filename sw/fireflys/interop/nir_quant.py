@@ -137,17 +137,20 @@ def quantize(layers: list[FloatLayer], T: int, encoding: str, in_bits: int,
     fx = golden.to_nhwc(x_int.astype(np.float64) / xmax)  # the float graph's input
     ix = golden.to_nhwc(x_int)
     report: list[dict[str, Any]] = []
+    float_out: list[np.ndarray | None] = []  # the float graph's spikes per layer
+    f_score = None
     for i, ly in enumerate(layers):
         d = direct and i == 0
         f_out, f_score = _float_layer(ly, fx, T, d)
+        float_out.append(f_out)
+        # the integer layer runs on the float reference's input (its own error only)
+        src = ix if d else fx.astype(np.int64)
         best = None
         for f in SCALE_CANDIDATES:
             w, b, th, scale = _quantize(ly, f, xmax if d else 1)
             model.layers = model.layers[:i] + [_core_layer(arch, i, ly, w, b, th)]
             model.layers[i].widths = model.bounds(i).widths()
-            # the integer layer on the float reference's input (its own error only)
-            src = ix if d else fx.astype(bool)
-            i_out, i_score = _int_layer(model, i, src if d else src.astype(np.int64))
+            i_out, i_score = _int_layer(model, i, src)
             if f_out is not None:  # spikes: the fraction equal
                 agree = float(np.mean(i_out == f_out))
                 key = agree
@@ -172,17 +175,14 @@ def quantize(layers: list[FloatLayer], T: int, encoding: str, in_bits: int,
     model.assign_widths()
     # the whole integer model against the whole float graph (errors accumulate here)
     res = golden.run(model, x_int)
-    fx = golden.to_nhwc(x_int.astype(np.float64) / xmax)
-    score = None
-    for i, ly in enumerate(layers):
-        f_out, score = _float_layer(ly, fx, T, direct and i == 0)
+    for i, f_out in enumerate(float_out):
         if f_out is not None:
             report[i]["spike_agreement"] = round(float(np.mean(
                 golden.to_nhwc(res.spikes[i]) == f_out)), 6)
             report[i]["spike_rate_float"] = round(float(f_out.mean()), 6)
             report[i]["spike_rate_int"] = round(float(res.spikes[i].mean()), 6)
-            fx = f_out.astype(np.float64)
-            score = f_out.sum(axis=1).reshape(f_out.shape[0], -1)
+    last = float_out[-1]
+    score = f_score if last is None else last.sum(axis=1).reshape(last.shape[0], -1)
     pred_f = np.argmax(score, axis=1)
     summary = {"frames": int(len(x_int)), "arch": str(arch), "T": T, "encoding": encoding,
                "readout": model.readout,
