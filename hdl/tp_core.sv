@@ -305,7 +305,14 @@ module tp_core #(
     .data_o(empty_out)
   );
 
-  assign gate = !used_q[alloc_q];
+  // the window gate, buffer alloc_q is free: a flip-flop computed from the flags' next values
+  // (allocation and hand-off of this cycle), so the gather test starts at flip-flops (on ECP5
+  // alloc_q -> used_q mux -> gather -> its fan-out was 7.7 ns)
+  logic gate_q;
+  function automatic logic free_next(input logic [BufW-1:0] b);
+    return !used_q[b] || (handoff && out_q == b);
+  endfunction
+  assign gate = gate_q;
 
   // buffer out_q is complete (allocated, every detector done with it), registered: computed
   // for the next cycle's out_q from the next values of the flags, for both outcomes of this
@@ -333,6 +340,8 @@ module tp_core #(
     if (rst_ni) begin
       assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
         else $error("tp_core: registered completeness of buffer %0d is stale", out_q);
+      assert (gate_q == !used_q[alloc_q])
+        else $error("tp_core: registered gate of buffer %0d is stale", alloc_q);
     end
   end
 
@@ -408,6 +417,7 @@ module tp_core #(
       clr_q     <= 1'b0;
       clr_buf_q <= '0;
       cmpl_q    <= 1'b0;
+      gate_q    <= 1'b1;
       for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
       for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
     end else begin
@@ -418,6 +428,7 @@ module tp_core #(
       clr_q     <= handoff;
       clr_buf_q <= out_q;
       cmpl_q    <= handoff ? complete_next(out_q + BufW'(1), 1'b1) : complete_next(out_q, 1'b0);
+      gate_q    <= gather ? free_next(alloc_q + BufW'(1)) : free_next(alloc_q);
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
           done_q[det_buf_q[d]][d] <= 1'b1;
