@@ -335,13 +335,49 @@ module tp_core #(
   endfunction
 
   logic [PixW-1:0] oq_data, pixel;
-  assign handoff = cmpl_q && (!oq_valid || oq_ready);
+  logic            cmpl_nx, oq_valid_nx;  // next values of cmpl_q and oq_valid
+  assign handoff     = cmpl_q && (!oq_valid || oq_ready);
+  assign cmpl_nx     = handoff ? complete_next(out_q + BufW'(1), 1'b1)
+                               : complete_next(out_q, 1'b0);
+  assign oq_valid_nx = (!oq_valid || oq_ready) ? handoff : oq_valid;
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
         else $error("tp_core: registered completeness of buffer %0d is stale", out_q);
       assert (gate_q == !used_q[alloc_q])
         else $error("tp_core: registered gate of buffer %0d is stale", alloc_q);
+    end
+  end
+
+  // the output register loads on a hand-off only (loading it whenever it may made the
+  // simulator assemble the whole pixel every cycle: 15 % of the soak's time), in groups of up
+  // to OGrpW bits, each from its own copies of cmpl_q and oq_valid (kept: synthesis would
+  // merge them): each group's enable is one LUT next to its flip-flops (one hand-off net to
+  // every flip-flop of the register was two LUTs and a 4.1 ns route on ECP5)
+  localparam int unsigned OGrpW = 64;
+  localparam int unsigned NOGrp = (PixW + OGrpW - 1) / OGrpW;
+  for (genvar g = 0; g < NOGrp; g++) begin : g_oq
+    localparam int unsigned Lo = g * OGrpW;
+    localparam int unsigned N  = (PixW - Lo < OGrpW) ? PixW - Lo : OGrpW;
+    logic cmpl_c, valid_c;
+    (* keep *) always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        cmpl_c  <= 1'b0;
+        valid_c <= 1'b0;
+      end else begin
+        cmpl_c  <= cmpl_nx;
+        valid_c <= oq_valid_nx;
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni)                               oq_data[Lo +: N] <= '0;
+      else if (cmpl_c && (!valid_c || oq_ready)) oq_data[Lo +: N] <= pixel[Lo +: N];
+    end
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        assert (cmpl_c == cmpl_q && valid_c == oq_valid)
+          else $error("tp_core: output register group %0d's enable copies are stale", g);
+      end
     end
   end
 
@@ -413,7 +449,6 @@ module tp_core #(
       alloc_q   <= '0;
       out_q     <= '0;
       oq_valid  <= 1'b0;
-      oq_data   <= '0;
       clr_q     <= 1'b0;
       clr_buf_q <= '0;
       cmpl_q    <= 1'b0;
@@ -427,7 +462,7 @@ module tp_core #(
       end
       clr_q     <= handoff;
       clr_buf_q <= out_q;
-      cmpl_q    <= handoff ? complete_next(out_q + BufW'(1), 1'b1) : complete_next(out_q, 1'b0);
+      cmpl_q    <= cmpl_nx;
       gate_q    <= gather ? free_next(alloc_q + BufW'(1)) : free_next(alloc_q);
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
@@ -435,13 +470,8 @@ module tp_core #(
           det_buf_q[d]            <= det_buf_q[d] + BufW'(1);
         end
       end
-      // the output register loads on a hand-off only (loading it whenever it may made the
-      // simulator assemble the whole pixel every cycle: 15 % of the soak's time). Its enable,
-      // the hand-off, became two LUTs and a 4.1 ns route to its flip-flops on ECP5 (seed 3's
-      // worst path after the eleventh step)
-      if (!oq_valid || oq_ready) oq_valid <= handoff;
+      oq_valid <= oq_valid_nx;
       if (handoff) begin
-        oq_data       <= pixel;
         used_q[out_q] <= 1'b0;
         done_q[out_q] <= '0;
         out_q         <= out_q + BufW'(1);

@@ -113,29 +113,47 @@ module tp_peeler #(
   assign conflict   = in_open_i && in_close_i && grp_q && in_le1_i;
 
   // the planes at the peeled position, OR-ed per Chunk-bit group (the groups are OR-ed in C).
-  // Group k holds y when no bit of x_q below it is set (low_k: the subtractor's borrow into
-  // the group, x_q[Lo] ^ xm1[Lo]), and y is then the group's own lowest set bit (LUTs on x_q
-  // beside the subtractor): one LUT after the carry chain instead of y = x & ~(x - 1) and the
-  // lane LUTs behind it (on ECP5 x_q -> chain -> y -> lanes was 7.8 ns, mostly routing)
+  // Group k holds the position when no bit of x_q below it is set (low_k: the subtractor's
+  // borrow into the group, x_q[Lo] ^ xm1[Lo]), and it is then the group's own lowest set bit:
+  // one LUT after the carry chain instead of y = x & ~(x - 1) and the lane LUTs behind it (on
+  // ECP5 x_q -> chain -> y -> lanes was 7.8 ns, mostly routing). A lane's bit is picked from
+  // the group's planes by two muxes on x_q's bits (pairs, then the pair holding the lowest
+  // bit), gated by the peel and low_k: two LUT levels after the planes, which come late from
+  // the scanner's LUT-RAM (written as an OR of plane and lowest bit, three levels, 7.4 ns on
+  // ECP5 from a body read address copy)
+  function automatic logic pick(input logic [Chunk-1:0] x, input logic [Chunk-1:0] p);
+    logic a, b;
+    a = x[0] ? p[0] : (x[1] && p[1]);
+    b = x[2] ? p[2] : (x[3] && p[3]);
+    return (x[0] || x[1]) ? a : b;
+  endfunction
+  if (Chunk != 4) begin : g_bad_chunk
+    $error("tp_peeler: pick() is written for 4-bit groups");
+  end
   logic [NChunk-1:0]   low;    // no bit of x_q below group k
   logic [L*NChunk-1:0] lpart;  // lane l, group k at [l*NChunk + k]
   for (genvar k = 0; k < NChunk; k++) begin : g_grp
     localparam int unsigned Lo = k * Chunk;
     localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
-    logic [N-1:0] ly;  // the group's lowest set bit
+    logic [Chunk-1:0] xg;  // the group's bits of x_q, zero above the word
+    logic             gate;
     if (k == 0) begin : g_first
       assign low[k] = 1'b1;
     end else begin : g_rest
       assign low[k] = x_q[Lo] ^ xm1[Lo];  // x_q - 1 borrows into bit Lo: x_q[Lo-1:0] == 0
     end
     always_comb begin
-      for (int unsigned j = 0; j < N; j++) begin
-        ly[j] = x_q[Lo + j];
-        for (int unsigned i = 0; i < j; i++) ly[j] = ly[j] && !x_q[Lo + i];
-      end
+      xg        = '0;
+      xg[N-1:0] = x_q[Lo +: N];
     end
+    assign gate = peel && low[k];
     for (genvar l = 0; l < L; l++) begin : g_lane
-      assign lpart[l*NChunk + k] = low[k] && |(body_planes_i[l*WordW + Lo +: N] & ly);
+      logic [Chunk-1:0] pg;  // the group's bits of plane l, zero above the word
+      always_comb begin
+        pg        = '0;
+        pg[N-1:0] = body_planes_i[l*WordW + Lo +: N];
+      end
+      assign lpart[l*NChunk + k] = gate && pick(xg, pg);
     end
   end
 
@@ -213,7 +231,7 @@ module tp_peeler #(
       b_peel  <= peel;
       b_ev    <= {act_q && last_q && close_q && opened_q, act_q && last_q && close_q,
                   act_q && first_q && flush_q};
-      b_lpart <= peel ? lpart : '0;
+      b_lpart <= lpart;  // zero unless peeling
       b_rmask <= body_mask_i & below;
       b_ptr   <= ptr_q;
       b_tag   <= (first_q && flush_q) ? ftag_q : tag_q;

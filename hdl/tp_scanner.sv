@@ -17,9 +17,9 @@
 // but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
 // mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
 // read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, the
-// OR of each quarter of it; planes and mask written to the slot the word gets if it is queued
-// | S4 non-empty test and push decision, queue head write, part counts | S5 count (a dropped
-// word's credit back) |
+// OR of each piece (a quarter or less) of it; planes and mask written to the slot the word
+// gets if it is queued | S4 non-empty test and push decision, queue head write, part counts
+// | S5 count (a dropped word's credit back) |
 // S6 count and "count <= 1" -> queue (the entry becomes visible).
 // The queue (FifoDepth words, LUT-RAM) is read first-word-fall-through by the peeler: the
 // head (bits, count, flags, pointer, tag, slot) at the read pointer; a loaded word's planes
@@ -392,12 +392,16 @@ module tp_scanner #(
     end
     uni = any & s3_mask & port_ok;
   end
-  // the non-empty test in two halves: S3 ORs each quarter of the union (registered, one copy
-  // per body group and one for the rest), S4 ORs the quarters with valid/last, next to each
+  // the non-empty test in two halves: S3 ORs each piece of the union (registered, one copy
+  // per body group and one for the rest), S4 ORs the pieces with valid/last, next to each
   // user. One stage for the whole test (AND, OR over up to 128 bits, valid/last: 6 LUT4
-  // levels) was 8.4 ns on ECP5; one push net reaching every body group was 7 ns of routing
-  localparam int unsigned QSz = (WordW + 3) / 4;
-  localparam int unsigned NQ  = (WordW + QSz - 1) / QSz;
+  // levels) was 8.4 ns on ECP5; one push net reaching every body group was 7 ns of routing.
+  // Pieces: quarters, or smaller (at most ~40 inputs, L + 1 per bit: 3 LUT4 levels) while
+  // there are at most 6 of them (an L3 quarter of 12 bits was 4 levels, 6.8 ns on ECP5)
+  localparam int unsigned QMax = 40 / (L + 1);
+  localparam int unsigned QSz  = ((WordW + 3) / 4 < QMax) ? (WordW + 3) / 4
+                               : (QMax > (WordW + 5) / 6) ? QMax : (WordW + 5) / 6;
+  localparam int unsigned NQ   = (WordW + QSz - 1) / QSz;
   logic [NQ-1:0] q3;
   for (genvar k = 0; k < NQ; k++) begin : g_q
     localparam int unsigned Lo = k * QSz;
@@ -471,7 +475,7 @@ module tp_scanner #(
   assign body_wa = push ? wr1_q : wr_q;
 `endif
   // the body is written in groups of up to BGrpW bits, each from its own copy of the two
-  // pointers and of S4's quarter flags, valid and last (kept: synthesis would merge them):
+  // pointers and of S4's piece flags, valid and last (kept: synthesis would merge them):
   // each group decides the push and its address next to its LUT-RAMs, instead of one push net
   // and one address net reaching all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns
   // of routing for the address, 7 ns for the push)
