@@ -317,12 +317,15 @@ module tp_core #(
   // buffer out_q is complete (allocated, every detector done with it), registered: computed
   // for the next cycle's out_q from the next values of the flags, for both outcomes of this
   // cycle's hand-off (the hand-off picks one). The hand-off test then starts at flip-flops (on
-  // ECP5, FIFO ready -> pool ready -> buffer flags mux -> hand-off -> flag clears was 8.1 ns)
+  // ECP5, FIFO ready -> pool ready -> buffer flags mux -> hand-off -> flag clears was 8.1 ns).
+  // A buffer allocated this cycle has no detector done with it (a detector finishes only
+  // buffers allocated before: checked below), so the gather does not enter (it did: window
+  // state -> gather -> this flag was 6 LUTs on ECP5)
   logic cmpl_q;
   function automatic logic complete_next(input logic [BufW-1:0] b, input logic ho);
     logic           u;
     logic [Pco-1:0] dn;
-    u  = used_q[b] || (gather && alloc_q == b);
+    u  = used_q[b];
     dn = done_q[b];
     for (int unsigned d = 0; d < Pco; d++) begin
       if (n_done[d] && det_buf_q[d] == b) dn[d] = 1'b1;
@@ -346,6 +349,11 @@ module tp_core #(
         else $error("tp_core: registered completeness of buffer %0d is stale", out_q);
       assert (gate_q == !used_q[alloc_q])
         else $error("tp_core: registered gate of buffer %0d is stale", alloc_q);
+      for (int unsigned d = 0; d < Pco; d++) begin
+        assert (!n_done[d] || used_q[det_buf_q[d]])
+          else $error("tp_core: detector %0d done with buffer %0d, which is not allocated", d,
+                      det_buf_q[d]);
+      end
     end
   end
 

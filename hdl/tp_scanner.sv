@@ -154,13 +154,17 @@ module tp_scanner #(
   logic [EW-1:0]     e_q, e_nx_q;  // the entry issued next, and the one after it
   logic              elast_q;       // e_q is the last entry
   logic [CrW-1:0]    credit_q;
+  // crok_q: a credit is left (credit_q != 0), a flip-flop from the credits' next value: the
+  // issue and take tests start at flip-flops (on ECP5 the zero test, take and the descriptor
+  // registers' enable were 4 LUTs and a 2.7 ns route)
+  logic              crok_q;
   logic              issue, elast, take;
   assign elast  = elast_q;
-  assign issue  = hold_q && (credit_q != '0);
+  assign issue  = hold_q && crok_q;
   assign take   = desc_valid_i && (!hold_q || (issue && elast));
   assign desc_take_o = take;
   assign scan_o = issue;
-  assign wait_o = hold_q && (credit_q == '0);
+  assign wait_o = hold_q && !crok_q;
 
   // all but the mask is read here; the mask is read for S3 below (its only use), from this list
   // two stages later (registers less than carrying it through S1, S2) or from its own block RAM
@@ -607,6 +611,7 @@ module tp_scanner #(
       e_nx_q   <= EW'(1);
       elast_q  <= (Entries == 1);
       credit_q <= CrW'(FifoDepth);
+      crok_q   <= 1'b1;
       pushed_q <= 1'b0;
       wr_q     <= '0;
       wr1_q    <= QW'(1);
@@ -630,6 +635,7 @@ module tp_scanner #(
       end
       // a credit per issued entry, back when its word is dropped or the peeler frees it
       credit_q <= credit_q - CrW'(issue) + CrW'(s5_drop) + CrW'(free_i);
+      crok_q   <= s5_drop || free_i || (credit_q > CrW'(issue));
       if (s4_valid) pushed_q <= s4_last ? 1'b0 : (s4_first ? nonempty : pushed_q || nonempty);
       if (push) begin
         wr_q  <= wr1_q;
@@ -658,6 +664,8 @@ module tp_scanner #(
                     occ_q, credit_q);
       assert (!free_i || held_q != '0)
         else $error("tp_scanner: a slot freed that no loaded word holds");
+      assert (crok_q == (credit_q != '0))
+        else $error("tp_scanner: the credit flag %0d with %0d credits", crok_q, credit_q);
       assert (nonempty_q == (occ_q != '0))
         else $error("tp_scanner: the non-empty flag %0d with %0d words queued", nonempty_q,
                     occ_q);
