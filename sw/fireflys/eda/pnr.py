@@ -25,9 +25,12 @@ from fireflys.eda.yosys_shim import mounts
 
 HARNESS = "pnr_harness"
 # --placer-heap-timingweight 40 (default 10): the placer pulls timing-critical nets 4x harder
-# (whole scnn5 v2, the same netlist and seed: 123.0 vs 117.1 MHz; one core: 135.8 vs 111.2)
+# (whole scnn5 v2, the same netlist and seed: 123.0 vs 117.1 MHz; one core: 135.8 vs 111.2).
+# --tmg-ripup: the router rips up and reroutes nets on failing paths (the same whole-design
+# netlist, seeds 1 and 3: 148.8 / 143.3 vs 134.5 / 135.6 MHz)
 ECP5 = ["--85k", "--package", "CABGA756", "--speed", "8", "--router", "router2",
-        "--placer-heap-timingweight", "40", "--lpf-allow-unconstrained", "--timing-allow-fail"]
+        "--placer-heap-timingweight", "40", "--tmg-ripup", "--lpf-allow-unconstrained",
+        "--timing-allow-fail"]
 
 
 @dataclass
