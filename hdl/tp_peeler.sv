@@ -118,9 +118,10 @@ module tp_peeler #(
   // one LUT after the carry chain instead of y = x & ~(x - 1) and the lane LUTs behind it (on
   // ECP5 x_q -> chain -> y -> lanes was 7.8 ns, mostly routing). A lane's bit is picked from
   // the group's planes by two muxes on x_q's bits (pairs, then the pair holding the lowest
-  // bit), gated by the peel and low_k: two LUT levels after the planes, which come late from
+  // bit), gated by low_k: two LUT levels after the planes, which come late from
   // the scanner's LUT-RAM (written as an OR of plane and lowest bit, three levels, 7.4 ns on
-  // ECP5 from a body read address copy)
+  // ECP5 from a body read address copy). The peel gates the lanes in C (its net reaching
+  // every lane LUT was a 3 ns route on ECP5)
   function automatic logic pick(input logic [Chunk-1:0] x, input logic [Chunk-1:0] p);
     logic a, b;
     a = x[0] ? p[0] : (x[1] && p[1]);
@@ -146,7 +147,7 @@ module tp_peeler #(
       xg        = '0;
       xg[N-1:0] = x_q[Lo +: N];
     end
-    assign gate = peel && low[k];
+    assign gate = low[k];  // the peel gates the lanes in C (b_peel)
     for (genvar l = 0; l < L; l++) begin : g_lane
       logic [Chunk-1:0] pg;  // the group's bits of plane l, zero above the word
       always_comb begin
@@ -231,7 +232,7 @@ module tp_peeler #(
       b_peel  <= peel;
       b_ev    <= {act_q && last_q && close_q && opened_q, act_q && last_q && close_q,
                   act_q && first_q && flush_q};
-      b_lpart <= lpart;  // zero unless peeling
+      b_lpart <= lpart;
       b_rmask <= body_mask_i & below;
       b_ptr   <= ptr_q;
       b_tag   <= (first_q && flush_q) ? ftag_q : tag_q;
@@ -269,7 +270,9 @@ module tp_peeler #(
       c_valid <= b_valid;
       c_peel  <= b_peel;
       c_ev    <= b_ev;
-      for (int unsigned l = 0; l < L; l++) c_lanes[l] <= |b_lpart[l*NChunk +: NChunk];
+      for (int unsigned l = 0; l < L; l++) begin
+        c_lanes[l] <= b_peel && (|b_lpart[l*NChunk +: NChunk]);
+      end
       c_chunk <= chunk;
       c_ptr   <= b_ptr;
       c_tag   <= b_tag;

@@ -97,6 +97,7 @@ module tp_scanner #(
   localparam int unsigned BodyW  = WordW * (L + 1);
   localparam int unsigned BGrpW  = 64;                      // body bits per write-address copy
   localparam int unsigned NBGrp  = (BodyW + BGrpW - 1) / BGrpW;
+  localparam int unsigned BGrpSz = (BodyW + NBGrp - 1) / NBGrp;  // balanced groups
 
   if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
     $error("tp_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
@@ -478,7 +479,7 @@ module tp_scanner #(
   logic [QW-1:0] body_wa;  // the slot S3 writes: every group's write address (proved below)
   assign body_wa = push ? wr1_q : wr_q;
 `endif
-  // the body is written in groups of up to BGrpW bits, each from its own copy of the two
+  // the body is written in equal groups of up to BGrpW bits, each from its own copy of the two
   // pointers and of S4's piece flags, valid and last (kept: synthesis would merge them):
   // each group decides the push and its address next to its LUT-RAMs, instead of one push net
   // and one address net reaching all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns
@@ -486,8 +487,8 @@ module tp_scanner #(
   logic [BodyW-1:0] body_wd;
   assign body_wd = {s3_mask, s3_raw};
   for (genvar g = 0; g < NBGrp; g++) begin : g_body
-    localparam int unsigned Lo = g * BGrpW;
-    localparam int unsigned N  = (BodyW - Lo < BGrpW) ? BodyW - Lo : BGrpW;
+    localparam int unsigned Lo = g * BGrpSz;
+    localparam int unsigned N  = (BodyW - Lo < BGrpSz) ? BodyW - Lo : BGrpSz;
     (* keep *) logic [QW-1:0] wr_c_q, wr1_c_q;
     logic [NQ-1:0] q_c;  // S4's flags, this group's copies
     logic          v_c, l_c, push_c;
