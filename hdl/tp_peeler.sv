@@ -118,10 +118,11 @@ module tp_peeler #(
   // one LUT after the carry chain instead of y = x & ~(x - 1) and the lane LUTs behind it (on
   // ECP5 x_q -> chain -> y -> lanes was 7.8 ns, mostly routing). A lane's bit is picked from
   // the group's planes by two muxes on x_q's bits (pairs, then the pair holding the lowest
-  // bit), gated by low_k: two LUT levels after the planes, which come late from
-  // the scanner's LUT-RAM (written as an OR of plane and lowest bit, three levels, 7.4 ns on
-  // ECP5 from a body read address copy). The peel gates the lanes in C (its net reaching
-  // every lane LUT was a 3 ns route on ECP5)
+  // bit), gated by low_k: written for two LUT levels after the planes, which come late from
+  // the scanner's LUT-RAM (as an OR of plane and lowest bit it mapped to three levels, 7.4 ns
+  // on ECP5 from a body read address copy; the mux form still mapped to a LUT, a wide mux and
+  // a LUT in one later run). The peel gates the lanes in C (its net reaching every lane LUT
+  // was a 3 ns route on ECP5)
   function automatic logic pick(input logic [Chunk-1:0] x, input logic [Chunk-1:0] p);
     logic a, b;
     a = x[0] ? p[0] : (x[1] && p[1]);
