@@ -57,16 +57,24 @@ module stream_fifo #(
     assign out_data_o[Lo +: N] = mem[rd_c_q];
   end
 
+  // the flags' next values from flip-flops and the handshake, one LUT after in_valid_i and
+  // out_ready_i (valid and ready from the count's next value were three LUTs after a long
+  // route from the producing core on ECP5): gt1_q = cnt_q > 1, ltm_q = cnt_q < Depth - 1
+  logic gt1_q, ltm_q;
   assign cnt_nx = cnt_q + CW'(push) - CW'(pop);
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       cnt_q   <= '0;
       ready_q <= 1'b1;
       valid_q <= 1'b0;
+      gt1_q   <= 1'b0;
+      ltm_q   <= (Depth > 1);
     end else begin
       cnt_q   <= cnt_nx;
-      ready_q <= (cnt_nx != CW'(Depth));
-      valid_q <= (cnt_nx != '0);
+      ready_q <= pop || ltm_q || (ready_q && !in_valid_i);     // cnt_nx != Depth
+      valid_q <= push || gt1_q || (valid_q && !out_ready_i);  // cnt_nx != 0
+      gt1_q   <= (cnt_nx > CW'(1));
+      ltm_q   <= (32'(cnt_nx) + 1 < Depth);
     end
   end
 
@@ -100,6 +108,7 @@ module stream_fifo #(
     if (!f_init && rst_ni) begin
       assert (cnt_q <= CW'(Depth));
       assert (ready_q == (cnt_q != CW'(Depth)) && valid_q == (cnt_q != '0));
+      assert (gt1_q == (cnt_q > CW'(1)) && ltm_q == (32'(cnt_q) + 1 < Depth));
       assert (f_in_seq_q - f_out_seq_q == Width'(cnt_q));
       assert (32'(rd_q) < Depth && 32'(wr_q) < Depth);
       assert ((32'(wr_q) + Depth - 32'(rd_q)) % Depth == 32'(cnt_q) % Depth);

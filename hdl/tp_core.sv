@@ -337,7 +337,7 @@ module tp_core #(
     return u && (&dn);
   endfunction
 
-  logic [PixW-1:0] oq_data, pixel;
+  logic [PixW-1:0] oq_data;
   logic            cmpl_nx, oq_valid_nx;  // next values of cmpl_q and oq_valid
   assign handoff     = cmpl_q && (!oq_valid || oq_ready);
   assign cmpl_nx     = handoff ? complete_next(out_q + BufW'(1), 1'b1)
@@ -357,16 +357,19 @@ module tp_core #(
     end
   end
 
-  // the output register loads on a hand-off only (loading it whenever it may made the
-  // simulator assemble the whole pixel every cycle: 15 % of the soak's time), in groups of up
-  // to OGrpW bits, each from its own copies of cmpl_q and oq_valid (kept: synthesis would
-  // merge them): each group's enable is one LUT next to its flip-flops (one hand-off net to
-  // every flip-flop of the register was two LUTs and a 4.1 ns route on ECP5)
+  // the output register loads on a hand-off only, in groups of whole channels (up to OGrpW
+  // bits), each from its own copies of cmpl_q and oq_valid (kept: synthesis would merge
+  // them): each group's enable is one LUT next to its flip-flops (one hand-off net to every
+  // flip-flop of the register was two LUTs and a 4.1 ns route on ECP5). Each channel loads
+  // its own bits (below, in g_wr) under its group's enable, so the simulator reads a channel's
+  // value only on a hand-off (a pixel assembled every cycle for the groups to pick from was
+  // ~9 % of the soak's time in Verilator)
+  localparam int unsigned ChW   = Score ? ScoreW : T;  // output bits per channel
   localparam int unsigned OGrpW = 64;
-  localparam int unsigned NOGrp = (PixW + OGrpW - 1) / OGrpW;
+  localparam int unsigned ChPG  = (OGrpW / ChW > 0) ? OGrpW / ChW : 1;  // channels per group
+  localparam int unsigned NOGrp = (Co + ChPG - 1) / ChPG;
+  logic [NOGrp-1:0] oq_ld;  // group g loads (= handoff)
   for (genvar g = 0; g < NOGrp; g++) begin : g_oq
-    localparam int unsigned Lo = g * OGrpW;
-    localparam int unsigned N  = (PixW - Lo < OGrpW) ? PixW - Lo : OGrpW;
     logic cmpl_c, valid_c;
     (* keep *) always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
@@ -377,10 +380,7 @@ module tp_core #(
         valid_c <= oq_valid_nx;
       end
     end
-    always_ff @(posedge clk_i) begin
-      if (!rst_ni)                               oq_data[Lo +: N] <= '0;
-      else if (cmpl_c && (!valid_c || oq_ready)) oq_data[Lo +: N] <= pixel[Lo +: N];
-    end
+    assign oq_ld[g] = cmpl_c && (!valid_c || oq_ready);
     always_ff @(posedge clk_i) begin
       if (rst_ni) begin
         assert (cmpl_c == cmpl_q && valid_c == oq_valid)
@@ -427,9 +427,11 @@ module tp_core #(
     localparam int unsigned S = slot(c);
     localparam int unsigned D = S % Pco;
     localparam int unsigned G = S / Pco;
-    localparam int unsigned CW = Score ? ScoreW : T;
+    localparam int unsigned CW = ChW;
     logic we, wrote;  // this channel's result arrives (from its detector's neuron)
     logic [CW-1:0] value, stored;
+    logic          ld;  // the output register loads (this channel's group's copy)
+    assign ld = oq_ld[c / ChPG];
     assign we    = n_valid[D] && (n_tag[D] == TagW'(G));
     assign wrote = wrote_d[D][G];
     // the channel's value in each buffer: a small LUT-RAM per channel (each channel has its
@@ -439,14 +441,24 @@ module tp_core #(
       if (we) vbuf[det_buf_q[D]] <= value;
     end
     assign stored = vbuf[out_d_q[D]];
+    // the output pixel: channel c's value, or the empty pixel's where nothing was written
     if (Score) begin : g_score
       assign value = n_score[D];
-      assign pixel[c*ScoreW +: ScoreW] = wrote ? stored
+      always_ff @(posedge clk_i) begin
+        if (!rst_ni)  oq_data[c*ScoreW +: ScoreW] <= '0;
+        else if (ld) oq_data[c*ScoreW +: ScoreW] <= wrote ? stored
                                                            : empty_out[c*ScoreW +: ScoreW];
+      end
     end else begin : g_spikes
       assign value = n_spikes[D];
-      for (genvar t = 0; t < T; t++) begin : g_t
-        assign pixel[t*Co + c] = wrote ? stored[t] : empty_out[t*Co + c];
+      always_ff @(posedge clk_i) begin
+        if (!rst_ni) begin
+          for (int unsigned t = 0; t < T; t++) oq_data[t*Co + c] <= 1'b0;
+        end else if (ld) begin
+          for (int unsigned t = 0; t < T; t++) begin
+            oq_data[t*Co + c] <= wrote ? stored[t] : empty_out[t*Co + c];
+          end
+        end
       end
     end
   end

@@ -410,6 +410,30 @@ module tp_peeler #(
         $readmemh(WtFile, mem);
       end
     end
+    // a deep ROM reads each output bit (or pair) from its own copy of the address (kept:
+    // synthesis would merge them): each low address bit of the 338-word L4 ROM reached ~128
+    // LUTs, 3.0 ns of routing on ECP5 before four LUTs and two wide muxes
+    localparam int unsigned NCp = (WtDepth <= 256) ? 1
+                                : (WtDepth > 768) ? 4 : (WtDepth + 255) / 256;
+    logic [AddrW-1:0] a_c [NCp];
+    assign a_c[0] = d_addr;
+    for (genvar c = 1; c < NCp; c++) begin : g_acp
+      logic [AddrW-1:0] a_q;
+      (* keep *) always_ff @(posedge clk_i) begin
+        if (!rst_ni) a_q <= '0;
+        else         a_q <= addr_sum[AddrW-1:0];
+      end
+      assign a_c[c] = a_q;
+      always_ff @(posedge clk_i) begin
+        if (rst_ni) begin
+          assert (a_q == d_addr) else $error("tp_peeler: weight address copy %0d is stale", c);
+        end
+      end
+    end
+    logic [3:0] w_rd;
+    for (genvar b = 0; b < 4; b++) begin : g_wbit
+      assign w_rd[b] = mem[a_c[b * NCp / 4]][b];
+    end
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         e_valid <= 1'b0;
@@ -422,7 +446,7 @@ module tp_peeler #(
         e_ev    <= d_ev;
         e_lanes <= d_lanes;
         e_tag   <= d_tag;
-        e_w     <= $signed(mem[d_addr]);
+        e_w     <= $signed(w_rd);
       end
     end
   end

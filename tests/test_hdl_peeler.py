@@ -93,6 +93,9 @@ CASES = {
     "direct-w9-in3-bram": dict(mode="direct", width=9, planes=3, block=True),
     "popcount-w16-t4": dict(mode="popcount", width=16, planes=4, block=False),
     "popcount-w32-t5": dict(mode="popcount", width=32, planes=5, block=True),
+    # deep LUT ROMs: the weight address in 2 and 3 copies (one per output bit or pair)
+    "lanes-w16-t4-deep300": dict(mode="lanes", width=16, planes=4, block=False, depth=300),
+    "direct-w8-in4-deep600": dict(mode="direct", width=8, planes=4, block=False, depth=600),
 }
 
 
@@ -101,7 +104,7 @@ def test_peeler_matches_model(case: str) -> None:
     c = CASES[case]
     rng = random.Random(case)
     width, planes, mode = c["width"], c["planes"], MODES[c["mode"]]
-    depth, acc_w = 3 * width, 14
+    depth, acc_w = c.get("depth", 3 * width), 14
     wt = [rng.choice([v for v in range(-8, 8) if v]) for _ in range(depth)]
     words = random_words(rng, 160, width, planes, depth, density=0.5)
     results, busy, pairs = model(words, wt, mode, planes, acc_w)
