@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr kv260 build bench \
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr synth-fusesoc pnr-fusesoc kv260 build bench \
 	bench-fpga bench-pnr bench-hw bench-train clean
 
 help:
@@ -38,8 +38,10 @@ help:
 	@echo "make phi-synth Yosys estimate of the Phi matchers and PWP memories -> reports/phi_synth_scnn5_mnist.json"
 	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
-	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate via FuseSoC (stats per module)"
-	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 place and route (Fmax) via FuseSoC"
+	@echo "make synth MODEL=dir  core v2 hardware, Yosys synth_xilinx (xcup) estimate + LUT levels"
+	@echo "               (fireflys build configs/fpga.yaml) -> build/fpga/<name>/"
+	@echo "make pnr MODEL=dir    core v2 hardware, Yosys + nextpnr-ecp5 P&R, 3 seeds (Fmax; fireflys build)"
+	@echo "make synth-fusesoc / pnr-fusesoc MODEL=dir  the same through the core v1 FuseSoC targets"
 	@echo "make kv260 MODEL=dir  write the Vivado project for the KV260 (fusesoc run --setup)"
 	@echo "make bench     benchmarks -> reports/*.json"
 	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
@@ -157,11 +159,23 @@ hw-model: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fireflys generate $(MODEL) --out build/hw/$(MODEL_NAME) --name $(MODEL_NAME)
 
-synth: hw-model
+# the FuseSoC flows of the core v1 hardware (make bench-fpga, bench-pnr)
+synth-fusesoc: hw-model
 	$(FLOW) run --target=synth $(FLOW_CORE)
 
-pnr: hw-model
+pnr-fusesoc: hw-model
 	$(FLOW) run --target=pnr_ecp5 $(FLOW_CORE)
+
+# a compiled model's core v2 hardware through fireflys build (configs/fpga.yaml):
+# results and verdicts in build/fpga/<name>/
+FPGA_DIR = build/fpga/$(MODEL_NAME)
+synth: setup
+	fireflys build configs/fpga.yaml --set model=$(MODEL) --set build_dir=$(FPGA_DIR) \
+	    --set 'steps=[generate, synth]' --set jobs=$(JOBS)
+
+pnr: setup
+	fireflys build configs/fpga.yaml --set model=$(MODEL) --set build_dir=$(FPGA_DIR) \
+	    --set 'steps=[generate, pnr]' --set jobs=$(JOBS)
 
 kv260: hw-model
 	$(FLOW) run --setup --target=kv260 $(FLOW_CORE)
@@ -185,7 +199,7 @@ bench-fpga: setup
 	test -f reports/rtl_scnn5_r90.json || fireflys simulate $(BENCH_MODEL) --frames 16 \
 	    --json reports/rtl_scnn5_r90.json
 	test -f $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json || \
-	    $(MAKE) synth MODEL=$(BENCH_MODEL)
+	    $(MAKE) synth-fusesoc MODEL=$(BENCH_MODEL)
 	fireflys report $(BENCH_MODEL) --rtl reports/rtl_scnn5_r90.json \
 	    --dense reports/rtl_scnn5_r90_dense.json --preset scnn5 --out reports/scnn5_r90 \
 	    --synth $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json
@@ -196,7 +210,7 @@ bench-pnr: setup
 	fireflys compile --arch 1x6x6-4c3p1-mp2-10fc --random-sparsity 0.5 --seed 1 \
 	    --out $(PNR_MODEL)
 	fireflys simulate $(PNR_MODEL) --frames 16 --json build/tiny/rtl.json
-	$(MAKE) pnr MODEL=$(PNR_MODEL)
+	$(MAKE) pnr-fusesoc MODEL=$(PNR_MODEL)
 	fireflys report $(PNR_MODEL) --name tiny_1x6x6 --rtl build/tiny/rtl.json \
 	    --pnr build/fireflys_model_tiny_0.1.0/pnr_ecp5/pnr_report.json --out reports/tiny_ecp5
 

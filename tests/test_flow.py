@@ -11,7 +11,7 @@ import pytest
 
 from fireflys.cli.main import main
 from fireflys.compiler.compile import compile_to_dir, random_model
-from fireflys.flow.build import load_config
+from fireflys.flow.build import load_config, parse_overrides
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,11 @@ def test_to_stops_early_and_missing_inputs_are_named(tiny: Path, tmp_path: Path,
     ({"model": "m", "frames": 0}, "frames: must be a positive integer"),
     ({"model": "m", "plan": {"fps": 3}}, "plan: give target_fps"),
     ({"model": "m", "dataset": "cifar"}, "dataset: 'cifar' is not one of"),
-], ids=["unknown", "both", "neither", "step", "order", "goal", "frames", "plan", "dataset"])
+    ({"model": "m", "reuse": "yes"}, "reuse: must be true or false"),
+    ({"model": "m", "freq_mhz": 0}, "freq_mhz: must be a positive number"),
+    ({"model": "m", "seeds": [1, "two"]}, "seeds: must be a non-empty list of integers"),
+], ids=["unknown", "both", "neither", "step", "order", "goal", "frames", "plan", "dataset",
+        "reuse", "freq", "seeds"])
 def test_config_errors_name_the_field(tmp_path: Path, fields: dict, msg: str) -> None:
     from fireflys.errors import ConfigError
 
@@ -140,3 +144,17 @@ def test_yaml_config_and_export_from_a_training_run(tmp_path: Path) -> None:
     bad.write_text("model: [unclosed\n")
     with pytest.raises(Exception, match=r"bad\.yaml: not valid yaml"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("steps", [["generate", "synth"], ["generate", "pnr"]],
+                         ids=["synth", "pnr"])
+def test_make_synth_and_pnr_config_loads(steps: list[str]) -> None:
+    # `make synth/pnr MODEL=...` run configs/fpga.yaml with these overrides
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "configs" / "fpga.yaml",
+                      parse_overrides(["model=build/demo/run/model", "build_dir=build/fpga/x",
+                                       f"steps=[{', '.join(steps)}]", "jobs=2"]))
+    assert cfg.steps == steps and cfg.model == "build/demo/run/model" and cfg.jobs == 2
+    assert cfg.freq_mhz >= 150 and len(cfg.seeds) >= 3
+    make = (root / "Makefile").read_text()
+    assert f"--set 'steps=[{', '.join(steps)}]'" in make

@@ -40,10 +40,12 @@ class PnrResult:
     fmax_mhz: list[float]  # per seed
     worst_mhz: float
     cells: dict[str, int]  # utilisation of the worst seed's run (used cells per type)
+    target_mhz: float | None = None  # the clock constraint nextpnr placed and routed for
 
     def as_dict(self) -> dict[str, Any]:
         return {"top": self.top, "seeds": self.seeds, "fmax_mhz": self.fmax_mhz,
-                "worst_mhz": self.worst_mhz, "cells": self.cells}
+                "worst_mhz": self.worst_mhz, "cells": self.cells,
+                "target_mhz": self.target_mhz}
 
 
 def block_ports(sources: list[Path], top: str, work: Path,
@@ -166,7 +168,7 @@ def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2,
                     progress(futs[f], done[futs[f]][0])
     fmax = [done[s][0] for s in seeds]
     worst = min(seeds, key=lambda s: done[s][0])
-    return PnrResult(top, list(seeds), fmax, min(fmax), done[worst][1])
+    return PnrResult(top, list(seeds), fmax, min(fmax), done[worst][1], freq_mhz)
 
 
 def pnr(sources: list[Path], top: str, work: Path, *, params: dict[str, object] | None = None,

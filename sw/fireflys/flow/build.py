@@ -144,6 +144,16 @@ def check_config(cfg: BuildConfig, where: str = "config") -> None:
         if not isinstance(getattr(cfg, k), int) or getattr(cfg, k) < 1:
             raise ConfigError(f"{where}: {k}: must be a positive integer, got "
                               f"{getattr(cfg, k)!r}")
+    if not isinstance(cfg.reuse, bool):
+        raise ConfigError(f"{where}: reuse: must be true or false, got {cfg.reuse!r}")
+    if (isinstance(cfg.freq_mhz, bool) or not isinstance(cfg.freq_mhz, (int, float))
+            or cfg.freq_mhz <= 0):
+        raise ConfigError(f"{where}: freq_mhz: must be a positive number, got "
+                          f"{cfg.freq_mhz!r}")
+    if (not isinstance(cfg.seeds, list) or not cfg.seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in cfg.seeds)):
+        raise ConfigError(f"{where}: seeds: must be a non-empty list of integers, got "
+                          f"{cfg.seeds!r}")
     bad = sorted(set(cfg.goals) - set(GOALS))
     if bad:
         raise ConfigError(f"{where}: goals: unknown goal(s) {', '.join(bad)} (goals: "

@@ -155,6 +155,9 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
     if ecp5 is not None:
         s.update({"ecp5_fmax_mhz": ecp5["worst_mhz"], "ecp5_seeds": ecp5["fmax_mhz"],
                   "ecp5_seed_ids": ecp5["seeds"], "ecp5_cells": ecp5["cells"],
+                  # the clock constraint given to nextpnr (Fmax is the routed design's timing
+                  # analysis, whatever the target; older results did not record it)
+                  "ecp5_target_mhz": ecp5.get("target_mhz"),
                   "fps_ecp5": ecp5["worst_mhz"] * 1e6 / period})
     return s
 
