@@ -168,14 +168,13 @@ pnr-fusesoc: hw-model
 
 # a compiled model's core v2 hardware through fireflys build (configs/fpga.yaml):
 # results and verdicts in build/fpga/<name>/
-FPGA_DIR = build/fpga/$(MODEL_NAME)
+FPGA_BUILD = fireflys build configs/fpga.yaml --set model=$(MODEL) \
+	--set build_dir=build/fpga/$(MODEL_NAME) --set jobs=$(JOBS)
 synth: setup
-	fireflys build configs/fpga.yaml --set model=$(MODEL) --set build_dir=$(FPGA_DIR) \
-	    --set 'steps=[generate, synth]' --set jobs=$(JOBS)
+	$(FPGA_BUILD) --set 'steps=[generate, synth]'
 
 pnr: setup
-	fireflys build configs/fpga.yaml --set model=$(MODEL) --set build_dir=$(FPGA_DIR) \
-	    --set 'steps=[generate, pnr]' --set jobs=$(JOBS)
+	$(FPGA_BUILD) --set 'steps=[generate, pnr]'
 
 kv260: hw-model
 	$(FLOW) run --setup --target=kv260 $(FLOW_CORE)

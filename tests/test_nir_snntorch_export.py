@@ -73,7 +73,8 @@ def test_snntorch_exported_graph_imports_and_runs(tmp_path: Path, capsys) -> Non
         assert nz.mean() > 0.5
     rep = json.loads((out / "nir_import.json").read_text())
     assert rep["frames"] == 16 and len(rep["layers"]) == 2
-    assert all(0.0 <= ly["spike_agreement"] <= 1.0 for ly in rep["layers"])
+    # measured 99.0 % / 99.8 % of spikes equal to the float graph's (not bit-exact)
+    assert all(ly["spike_agreement"] >= 0.95 for ly in rep["layers"]), rep["layers"]
     x = random_input(got, 3, np.random.default_rng(1))
     assert golden.run(got, x).pred.shape == (3,)
 
