@@ -15,7 +15,7 @@ from fireflys.core import golden
 from fireflys.core.arch import parse_arch
 from fireflys.core.model import load_model
 from fireflys.data import load_digits
-from fireflys.train.checkpoint import load_run
+from fireflys.train.checkpoint import load_run, net_for
 from fireflys.train.config import TrainConfig, TrainError
 from fireflys.train.evaluate import check_bit_exact
 from fireflys.train.export import export
@@ -177,6 +177,44 @@ def test_fixed_mask_phase_keeps_pruned_weights_zero(tmp_path) -> None:
     again, _ = load_run(tmp_path / "fix")
     for m, a in zip(st["masks"][::2], again.layers, strict=True):
         assert not (a.integers()[0][~m] != 0).any()
+
+
+def test_dense_training_flips_signs_and_stays_bit_exact(tmp_path) -> None:
+    """--sparsity 0: no Grad R prior, signed weights (a weight may cross zero instead of
+    sticking there), exported bit-exactly; a pruned run can seed it, not the other way."""
+    from fireflys.train.checkpoint import init_from_run
+
+    cfg = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "dense"), epochs=1,
+                      batch=32, max_steps=8, check_frames=32, sparsity=0.0, lr=2e-2)
+    net0 = net_for(cfg)
+    w0 = [ly.weight().detach().clone() for ly in net0.layers]
+    assert net0.dense and all(torch.equal(p.sign, torch.ones_like(p.sign))
+                              for p in net0.gradr_params())
+    r = train(cfg, quiet=True)
+    assert sum(r.check["spike_mismatches_per_layer"]) == 0 and r.check["score_mismatches"] == 0
+    net, _ = load_run(tmp_path / "dense")
+    flips = sum(int(((a > 0) & (ly.weight() < 0)).sum() + ((a < 0) & (ly.weight() > 0)).sum())
+                for a, ly in zip(w0, net.layers, strict=True))
+    assert flips > 0, "no weight changed sign: the dense parameterization is not in use"
+    assert r.history[-1].sparsity < 0.5
+    # a pruned run seeds a dense one: same signed weights
+    pruned = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "pruned"), epochs=1,
+                         batch=32, max_steps=4, check_frames=16, sparsity=0.5)
+    train(pruned, quiet=True)
+    src, _ = load_run(tmp_path / "pruned")
+    cfg2 = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "d2"), epochs=1,
+                       sparsity=0.0, init_from=str(tmp_path / "pruned"))
+    dst = net_for(cfg2)
+    init_from_run(dst, cfg2)
+    for a, b in zip(dst.layers, src.layers, strict=True):
+        assert torch.equal(a.weight(), b.weight()) and torch.equal(a.bias(), b.bias())
+    cfg3 = TrainConfig(arch=TINY, dataset="digits", out=str(tmp_path / "p2"), epochs=1,
+                       sparsity=0.5, init_from=str(tmp_path / "dense"))
+    with pytest.raises(TrainError, match="a dense run .* cannot seed a pruned one"):
+        init_from_run(net_for(cfg3), cfg3)
+    with pytest.raises(TrainError, match="--freeze-at fixes a pruning mask"):
+        train(TrainConfig(arch=TINY, out=str(tmp_path / "x"), sparsity=0.0, freeze_at=0.5),
+              quiet=True)
 
 
 def test_bad_options(tmp_path) -> None:

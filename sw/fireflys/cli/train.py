@@ -160,7 +160,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch", type=int, default=128)
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
-    t.add_argument("--sparsity", type=fraction, default=0.9, help="target weight sparsity")
+    t.add_argument("--sparsity", type=fraction, default=0.9,
+                   help="target weight sparsity; 0 trains a dense network (no Grad R prior, "
+                   "weights may change sign: LSQ only)")
     t.add_argument("--alpha", type=float, default=2e-3,
                    help="initial Grad R Laplace prior strength (adapted within alpha/100 .. "
                    "alpha*100 to follow a sparsity ramp to the target)")

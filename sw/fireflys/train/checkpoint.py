@@ -49,7 +49,7 @@ def net_for(cfg: TrainConfig) -> SpikingNet:
     """A fresh network of a run's configuration."""
     return SpikingNet(parse_arch(cfg.arch), T=cfg.T, encoding=ENCODING[cfg.dataset],
                       in_bits=cfg.in_bits, k=cfg.k, reset=cfg.reset, readout=cfg.readout,
-                      seed=cfg.seed)
+                      seed=cfg.seed, dense=cfg.sparsity == 0)
 
 
 def open_run(run_dir: str | Path) -> tuple[SpikingNet, TrainConfig, dict[str, Any]]:
@@ -92,8 +92,18 @@ def init_from_run(net: SpikingNet, cfg: TrainConfig) -> None:
         if other.get(f) != getattr(cfg, f):
             raise TrainError(f"--init-from {ckpt}: config field {f!r} is {other.get(f)!r} "
                              f"there but {getattr(cfg, f)!r} here (must be equal)")
+    sd = dict(st["net"])
+    if net.dense and other.get("sparsity") != 0:
+        # a pruned run into a dense one: its signed weights sign * relu(theta) become theta
+        for key in [k for k in sd if k.endswith(".theta") and k[:-6] + ".sign" in sd]:
+            sign_key = key[:-6] + ".sign"
+            sd[key] = sd[sign_key] * sd[key].clamp(min=0)
+            sd[sign_key] = torch.ones_like(sd[sign_key])
+    elif not net.dense and other.get("sparsity") == 0:
+        raise TrainError(f"--init-from {ckpt}: a dense run (--sparsity 0) cannot seed a pruned "
+                         "one (its weights have no fixed signs)")
     try:
-        net.load_state_dict(st["net"])
+        net.load_state_dict(sd)
     except (RuntimeError, KeyError) as e:
         raise TrainError(f"--init-from {ckpt}: weights do not fit ({e})") from None
 

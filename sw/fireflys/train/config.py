@@ -25,7 +25,7 @@ class TrainConfig:
     epochs: int = 10
     batch: int = 128
     lr: float = 2e-3
-    sparsity: float = 0.9  # target weight sparsity (Grad R prior)
+    sparsity: float = 0.9  # target weight sparsity (Grad R prior); 0: dense, no prior
     alpha: float = 2e-3  # initial Laplace prior strength (adapted within x/100 .. x*100)
     adapt_every: int = 10  # steps between alpha updates following the sparsity ramp (0: off)
     ramp: str = "linear"  # shape of the sparsity ramp: linear or cubic (fast early, gentle late)
@@ -80,7 +80,7 @@ RAMPS = ("linear", "cubic")
 def check_config(cfg: TrainConfig) -> None:
     parse_arch(cfg.arch)
     for name, ok in (("epochs", cfg.epochs >= 1), ("batch", cfg.batch >= 1),
-                     ("lr", cfg.lr > 0), ("sparsity", 0 < cfg.sparsity < 1),
+                     ("lr", cfg.lr > 0), ("sparsity", 0 <= cfg.sparsity < 1),
                      ("alpha", cfg.alpha > 0), ("T", 1 <= cfg.T <= 64),
                      ("k", 0 <= cfg.k <= 15), ("reset", cfg.reset in ("zero", "subtract")),
                      ("readout", cfg.readout in ("integrate", "spikes")),
@@ -91,5 +91,8 @@ def check_config(cfg: TrainConfig) -> None:
                      ("augment-shift", 0 <= cfg.augment_shift <= 8)):
         if not ok:
             raise TrainError(f"bad --{name}: {getattr(cfg, name.replace('-', '_'))!r}")
+    if cfg.sparsity == 0 and cfg.freeze_at is not None:
+        raise TrainError("--freeze-at fixes a pruning mask: it needs --sparsity > 0 "
+                         "(--sparsity 0 trains a dense network without pruning)")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise TrainError("--device cuda requested but torch sees no CUDA device")

@@ -28,20 +28,27 @@ def laplace_mu(target: float, alpha: float) -> float:
 
 
 class GradRParam(nn.Module):
-    """``s * relu(theta)`` with the rewiring gradient (ReLU ignored in the backward pass)."""
+    """``s * relu(theta)`` with the rewiring gradient (ReLU ignored in the backward pass).
 
-    def __init__(self, init: torch.Tensor) -> None:
+    ``dense=True`` (training without pruning, ``--sparsity 0``): ``theta`` is the signed
+    weight itself, so a weight may change sign instead of sticking at zero; ``sign`` is all
+    ones and the state dict keeps the same keys."""
+
+    def __init__(self, init: torch.Tensor, dense: bool = False) -> None:
         super().__init__()
-        sign = torch.where(init < 0, -1.0, 1.0)
+        self.dense = dense
+        sign = torch.ones_like(init) if dense else torch.where(init < 0, -1.0, 1.0)
         self.register_buffer("sign", sign)
-        self.theta = nn.Parameter(init.abs().clone())
+        self.theta = nn.Parameter(init.clone() if dense else init.abs().clone())
 
     def forward(self) -> torch.Tensor:
         t = self.theta
+        if self.dense:
+            return t
         return self.sign * (t + (t.clamp(min=0) - t).detach())
 
     def alive(self) -> torch.Tensor:
-        return self.theta.detach() > 0
+        return self.theta.detach() != 0 if self.dense else self.theta.detach() > 0
 
 
 def add_prior_grad(params: list[GradRParam], alpha: float, mu: float) -> None:

@@ -83,7 +83,8 @@ class QLayer(nn.Module):
     """One conv or FC layer with GradR weight and bias, LSQ scale, threshold and neuron."""
 
     def __init__(self, geom: Layer, *, T: int, in_unit: float, neuron: bool,
-                 per_channel: bool, k: int, reset: str, generator: torch.Generator) -> None:
+                 per_channel: bool, k: int, reset: str, generator: torch.Generator,
+                 dense: bool = False) -> None:
         super().__init__()
         self.geom = geom
         self.t_steps = T
@@ -91,8 +92,8 @@ class QLayer(nn.Module):
         shape = geom.weight_shape
         fan_in = geom.fan_in
         w0 = torch.randn(shape, generator=generator) * math.sqrt(2.0 / fan_in)
-        self.weight = GradRParam(w0)
-        self.bias = GradRParam(torch.randn(geom.out_ch, generator=generator) * 0.01)
+        self.weight = GradRParam(w0, dense)
+        self.bias = GradRParam(torch.randn(geom.out_ch, generator=generator) * 0.01, dense)
         n_scale = geom.out_ch if per_channel else 1
         s0 = lsq_init(w0)
         self.scale = nn.Parameter(s0 if per_channel else s0.mean().reshape(1))
@@ -172,8 +173,9 @@ class SpikingNet(nn.Module):
 
     def __init__(self, arch: Arch, *, T: int = 4, encoding: str = "direct", in_bits: int = 8,
                  k: int = 1, reset: str = "zero", readout: str = "integrate",
-                 seed: int = 0) -> None:
+                 seed: int = 0, dense: bool = False) -> None:
         super().__init__()
+        self.dense = dense  # no pruning: signed weights (see GradRParam)
         self.arch, self.T, self.encoding, self.in_bits = arch, T, encoding, in_bits
         self.k, self.reset_kind, self.readout = k, reset, readout
         gen = torch.Generator().manual_seed(seed)
@@ -185,7 +187,7 @@ class SpikingNet(nn.Module):
             neuron = not (last and readout == "integrate")
             layers.append(QLayer(g, T=T, in_unit=1.0 / ((1 << in_bits) - 1) if direct else 1.0,
                                  neuron=neuron, per_channel=neuron, k=k, reset=reset,
-                                 generator=gen))
+                                 generator=gen, dense=dense))
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor, trace: bool = False):

@@ -157,14 +157,14 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
             apply_masks(net, st["masks"])
 
     def grad_hook() -> None:
-        if st["masks"] is None:
+        if st["masks"] is None and not net.dense:
             a = st["alpha"]
             add_prior_grad(net.gradr_params(), a, laplace_mu(cfg.sparsity, a))
 
     def after_step(gstep: int) -> None:
         if st["masks"] is not None:
             apply_masks(net, st["masks"])
-        elif cfg.adapt_every and gstep % cfg.adapt_every == 0:
+        elif cfg.adapt_every and gstep % cfg.adapt_every == 0 and not net.dense:
             want = sparsity_ramp(sp0, cfg.sparsity, gstep, sched.total, cfg.reach, cfg.ramp)
             st["alpha"] = adapt_alpha(net, st["alpha"], want, cfg.alpha / 100,
                                       cfg.alpha * 100)
@@ -178,7 +178,7 @@ def _train(cfg: TrainConfig, resume: bool, quiet: bool, rank: int, world: int,
             rank=rank, world=world, before_step=before_step, grad_hook=grad_hook,
             after_step=after_step,
             postfix=lambda: {"alpha": "fixed mask" if st["masks"] is not None
-                             else f"{st['alpha']:.1e}"})
+                             else "dense" if net.dense else f"{st['alpha']:.1e}"})
         if not main:  # rank 0 evaluates and checkpoints; the others wait for it
             dist.barrier()
             continue
