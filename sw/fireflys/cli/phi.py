@@ -18,6 +18,7 @@ from fireflys.cli.options import (
     calib_frames,
     frames_about,
     frames_label,
+    int_list,
     match_segs,
     write_json,
 )
@@ -29,6 +30,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
                          data_dir=args.data_dir)
+    if args.core == 2:
+        return _select_tp(args, model, calib)
     tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
     checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
     out = phi.save_tables(tables, model, args.model_dir)
@@ -40,8 +43,63 @@ def cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select_tp(args: argparse.Namespace, model, calib) -> int:
+    from fireflys.phi import tp
+
+    k = None if args.k is None else dict.fromkeys(phi.spike_layers(model), args.k)
+    layers = None if args.layers is None else [int(v) for v in args.layers]
+    tables = tp.select(model, calib, q=args.q, k=k, layers=layers, seed=args.seed)
+    checked = tp.check_exact(model, tables, calib[: min(8, len(calib))])
+    out = tp.save(tables, model, args.model_dir)
+    for li, tl in tables.layers.items():
+        print(f"L{li}: {sum(len(p) for p in tl.patterns)} patterns over {tl.nb} block(s) of "
+              f"k = {tl.k} channels, {tl.pwp.size} PWP words of {tl.pwp_width} bits")
+    print(f"exact (currents from PWPs + signed residuals == golden) on "
+          f"{sum(checked.values())} pixel blocks")
+    print(f"wrote {out}")
+    return 0
+
+
+def _report_tp(args: argparse.Namespace, model) -> int:
+    from fireflys.phi import tp
+
+    tables = tp.load(model, args.model_dir)
+    x, _ = args_frames(args, model)
+    tp.check_exact(model, tables, x[: min(8, len(x))])
+    rep = tp.counts(model, tables, x)
+    print(f"core-v2 Phi per frame ({rep['frames']} {frames_label(args)} frames, q = {tables.q}): "
+          "operations per time step, union = positions core v2 peels (all steps at once)")
+    print(f"{'layer':6s} {'token':11s} {'k':>3s} {'ops zs':>10s} {'ops Phi':>10s} {'ratio':>6s} "
+          f"{'union bm':>10s} {'union Phi':>10s} {'ratio':>6s} {'PWP words':>10s}")
+    for r in rep["layers"]:
+        print(f"{r['layer']:6s} {r['token']:11s} {r.get('k', '-')!s:>3s} "
+              f"{r['ops_zero_skip']:10.0f} {r['ops_phi']:10.0f} "
+              f"{r['ops_zero_skip'] / max(r['ops_phi'], 1e-9):6.2f} {r['union_bitmap']:10.0f} "
+              f"{r['union_phi']:10.0f} {r['union_bitmap'] / max(r['union_phi'], 1e-9):6.2f} "
+              f"{r.get('pwp_words', 0):10d}")
+    t = rep["total"]
+    print(f"spike layers: {t['ops_ratio']:.2f} x fewer operations than zero-skipping, "
+          f"{t['union_ratio']:.2f} x fewer union positions than bitmap mode")
+    if args.json:
+        write_json(args.json, dict(rep, **frames_about(args)))
+    if args.plot:
+        from fireflys.report.report import bars
+
+        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
+        p = bars(Path(args.plot), names, [
+            ("operations, zero-skipping", [r["ops_zero_skip"] for r in rep["layers"]]),
+            ("operations, Phi", [r["ops_phi"] for r in rep["layers"]]),
+            ("union positions, bitmap", [r["union_bitmap"] for r in rep["layers"]]),
+            ("union positions, Phi", [r["union_phi"] for r in rep["layers"]])],
+            "per frame", f"core-v2 Phi per layer, q = {tables.q}")
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
+    if args.core == 2:
+        return _report_tp(args, model)
     tables = phi.load_tables(model, args.model_dir)
     x, _ = args_frames(args, model)
     phi.check_exact(model, tables, x[: min(16, len(x))])
@@ -158,6 +216,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--method", choices=("masked", "plain"), default="masked",
                     help="masked: distance weighted by the non-zero weights (default); "
                     "plain: Phi's Hamming distance")
+    se.add_argument("--core", type=int, choices=(1, 2), default=1,
+                    help="1: patterns per window segment (phi.npz, core v1); 2: patterns per "
+                    "input pixel block, one for all time steps (phi_tp.npz, core v2)")
+    se.add_argument("--k", type=int, help="--core 2: block width in channels (default: the "
+                    "whole pixel, up to 64)")
+    se.add_argument("--layers", type=int_list, help="--core 2: the spike-input layers to "
+                    "give patterns (default: all)")
     se.set_defaults(func=cmd_select)
 
     re_ = phs.add_parser("report", help="per layer: dense, zero-skipping and Phi work, PWP "
@@ -168,6 +233,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(re_, 0)
     add_json(re_, "write the report (JSON)")
     re_.add_argument("--plot", help="write a PNG of the work per layer")
+    re_.add_argument("--core", type=int, choices=(1, 2), default=1,
+                     help="1: phi.npz, work per window segment; 2: phi_tp.npz, operations and "
+                     "the union positions core v2 peels")
     re_.set_defaults(func=cmd_report)
 
     pr = phs.add_parser("rtl", help="RTL in Phi mode vs bitmap mode on the same frames: every "

@@ -1,0 +1,214 @@
+"""Phi for core v2 (software): patterns matched per input pixel block, exact currents from
+PWPs and signed residuals, the matcher's rule, operation and union counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fireflys.compiler.compile import random_input
+from fireflys.core import golden
+from fireflys.core.golden import layer_input
+from fireflys.phi import tp
+from fireflys.phi.tables import PhiError, spike_layers
+from helpers import random_compiled
+
+ARCH = "5x6x6-7c3p1-mp2-9c3p1-6fc"
+
+
+def _model(seed: int, dense: bool):
+    rng = np.random.default_rng(seed)
+    model = random_compiled(rng, ARCH)
+    if dense:  # every weight non-zero: the setting this mode is for
+        for ly in model.layers:
+            ly.weight = np.where(ly.weight == 0, 1, ly.weight).astype(np.int8)
+        model.assign_widths()
+    return model, rng
+
+
+@pytest.mark.parametrize("seed,k", [(0, None), (1, 2), (2, 3), (3, 4)],
+                         ids=["whole-pixel", "k2", "k3-padded", "k4-padded"])
+def test_currents_are_exact_and_dense_union_never_grows(seed: int, k: int | None) -> None:
+    model, rng = _model(seed, dense=True)
+    calib = random_input(model, 16, rng, density=0.5)
+    layers = spike_layers(model)
+    tables = tp.select(model, calib, q=4, k=dict.fromkeys(layers, k), seed=seed)
+    x = random_input(model, 6, rng, density=0.5)
+    checked = tp.check_exact(model, tables, x)
+    assert set(checked) == set(layers) and all(checked.values())
+    rep = tp.counts(model, tables, x)
+    g = golden.run(model, x)
+    used = 0
+    for row in rep["layers"]:
+        li = int(row["layer"][1:])
+        assert row["ops_zero_skip"] == pytest.approx(g.work[li] / len(x))
+        # all weights non-zero: a block uses its pattern only when its union (plus the PWP
+        # token) is smaller, for every group alike
+        assert row["union_phi"] <= row["union_bitmap"] + 1e-9
+        used += row["union_phi"] < row["union_bitmap"]
+    assert used, "no layer used a pattern: the test exercises nothing"
+
+
+def test_exact_on_pruned_weights_too() -> None:
+    """Lossless whatever the weights (the decision ignores the masks; the planner decides
+    whether it pays)."""
+    for seed in range(3):
+        model, rng = _model(10 + seed, dense=False)
+        calib = random_input(model, 12, rng, density=0.4)
+        tables = tp.select(model, calib, q=3, seed=seed)
+        tp.check_exact(model, tables, random_input(model, 4, rng, density=0.4))
+
+
+def test_match_rule_against_a_loop() -> None:
+    rng = np.random.default_rng(5)
+    k, t = 6, 4
+    pats = np.array([0b000111, 0b111000, 0b101010, 0b000111 ^ 0b100000], dtype=np.uint64)
+    a = rng.integers(0, 1 << k, (300, t)).astype(np.uint64)
+    a[rng.random((300, t)) < 0.3] = 0
+    a[:5] = pats[0]  # exact hits: used, residual empty
+    j, use = tp.match(a, pats)
+    for n in range(len(a)):
+        d = [sum(bin(int(v ^ p)).count("1") for v in a[n] if v) for p in pats]
+        jj = int(np.argmin(d))  # lowest index on ties
+        assert j[n] == jj
+        p = pats[jj]
+        r_or = 0
+        a_or = 0
+        for v in a[n]:
+            a_or |= int(v)
+            r_or |= int(v ^ p) if v else 0
+        assert use[n] == (1 + bin(r_or).count("1") < bin(a_or).count("1"))
+    assert use[:5].all()
+
+
+def test_decompose_signs_and_lanes() -> None:
+    """A block equal to its pattern on two steps and one bit off on a third: one PWP on
+    those three steps, one residual position (subtract on the step missing a bit)."""
+    model, rng = _model(0, dense=True)
+    li = spike_layers(model)[0]
+    ly = model.layers[li]
+    ci = ly.geom.in_shape[0]
+    pat = np.uint64(0b1011)
+    tl = tp.TpPhiLayer(li, ci, [np.array([pat], dtype=np.uint64)],
+                       tp.pwp_table(ly, ci, [np.array([pat], dtype=np.uint64)]))
+    h, w = ly.geom.in_shape[1:]
+    s = np.zeros((1, model.T if model.T >= 3 else 3, h, w, ci), dtype=np.uint8)
+    s[0, 0, 0, 0, [0, 1, 3]] = 1
+    s[0, 1, 0, 0, [0, 1, 3]] = 1
+    s[0, 2, 0, 0, [0, 3]] = 1  # bit 1 missing
+    dec = tp.decompose(tl, s)
+    assert dec.use[0, 0, 0, 0] and dec.pattern[0, 0, 0, 0] == pat
+    assert dec.lanes[0, :3, 0, 0, 0].tolist() == [True, True, True]
+    assert dec.resid[0, :3, 0, 0, 0].tolist() == [0, 0, 0b0010]
+    assert not dec.use[0, 1, 1, 0]  # silent pixels use nothing
+    ref = golden.current(s.reshape(-1, h, w, ci), ly) - ly.bias
+    assert np.array_equal(tp.currents(ly, tl, dec).reshape(ref.shape), ref)
+
+
+@pytest.mark.parametrize("seed", [8, 12], ids=["seed8", "seed12"])
+def test_counts_by_brute_force_on_one_layer(seed: int) -> None:
+    """Pruned weights (a third zero), blocks of 3 of 5 channels (the last one padded)."""
+    model, rng = _model(seed, dense=False)
+    li = spike_layers(model)[0]
+    ly = model.layers[li]
+    calib = random_input(model, 8, rng, density=0.5)
+    tables = tp.select(model, calib, q=4, k={li: 3}, layers=[li], seed=0)
+    tl = tables.layers[li]
+    x = random_input(model, 2, rng, density=0.5)
+    spikes = layer_input(model, x, golden.run(model, x), li)
+    c = tp.layer_counts(ly, tl, spikes)
+    dec = tp.decompose(tl, spikes)
+    assert dec.use.sum() > 5, "too few blocks use a pattern to test the PWP tokens"
+    w = golden.hw_weight(ly)
+    co, kh, kw, ci = w.shape
+    nb = -(-ci // 3)
+    pad = ly.geom.pad
+    rb = tp.unpack_bits(dec.resid, 3)
+    ab = tp.unpack_bits(dec.spikes, 3)
+    ops = opz = ub = up = 0
+    B, T, H, W_ = spikes.shape[:4]
+    for b in range(B):
+        for oy in range(H):
+            for ox in range(W_):
+                for ch in range(co):
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            y, xx = oy + ky - pad, ox + kx - pad
+                            if not (0 <= y < H and 0 <= xx < W_):
+                                continue
+                            for blk in range(nb):
+                                m = [blk * 3 + i < ci and w[ch, ky, kx, blk * 3 + i] != 0
+                                     for i in range(3)]
+                                ra = [[ab[b, t, y, xx, blk, i] and m[i] for i in range(3)]
+                                      for t in range(T)]
+                                rr = [[rb[b, t, y, xx, blk, i] and m[i] for i in range(3)]
+                                      for t in range(T)]
+                                opz += sum(map(sum, ra))
+                                ops += sum(map(sum, rr))
+                                ub += sum(any(ra[t][i] for t in range(T)) for i in range(3))
+                                up += sum(any(rr[t][i] for t in range(T)) for i in range(3))
+                                lanes = dec.lanes[b, :, y, xx, blk] & any(m)
+                                ops += int(lanes.sum())
+                                up += int(lanes.any())
+    assert (c["ops_zero_skip"], c["ops_phi"], c["union_bitmap"], c["union_phi"]) == \
+        (opz, ops, ub, up)
+
+
+def test_bad_options() -> None:
+    model, rng = _model(0, dense=True)
+    calib = random_input(model, 4, rng, density=0.5)
+    with pytest.raises(PhiError, match="q .* must be in 1..1024"):
+        tp.select(model, calib, q=0)
+    if model.encoding == "direct":
+        with pytest.raises(PhiError, match="L0 is not a spike-input layer"):
+            tp.select(model, calib, q=2, layers=[0])
+    with pytest.raises(PhiError, match="block width must be in 1..64"):
+        tp.select(model, calib, q=2, k=dict.fromkeys(spike_layers(model), 0))
+
+
+def test_tables_on_disk(tmp_path) -> None:
+    from fireflys.core.model import save_model
+
+    model, rng = _model(2, dense=True)
+    save_model(model, tmp_path)
+    with pytest.raises(PhiError, match="no core-v2 Phi tables"):
+        tp.load(model, tmp_path)
+    tables = tp.select(model, random_input(model, 8, rng, density=0.5), q=4,
+                       k=dict.fromkeys(spike_layers(model), 3))
+    tp.save(tables, model, tmp_path)
+    back = tp.load(model, tmp_path)
+    for li, tl in tables.layers.items():
+        assert back.layers[li].k == tl.k and np.array_equal(back.layers[li].pwp, tl.pwp)
+        assert all(np.array_equal(a, b) for a, b in
+                   zip(back.layers[li].patterns, tl.patterns, strict=True))
+    f = tmp_path / tp.TP_FILE
+    f.write_bytes(f.read_bytes()[:50])
+    with pytest.raises(PhiError, match="corrupt or truncated"):
+        tp.load(model, tmp_path)
+    tp.save(tables, model, tmp_path)
+    model.layers[-1].weight[0].flat[0] ^= 1
+    save_model(model, tmp_path)
+    with pytest.raises(PhiError, match="'weights_sha256': the tables belong to other weights"):
+        tp.load(model, tmp_path)
+
+
+def test_cli_select_and_report(tmp_path, capsys) -> None:
+    import json
+
+    from fireflys.cli.main import main
+    from fireflys.core.model import save_model
+
+    model, _ = _model(3, dense=True)
+    save_model(model, tmp_path / "m")
+    assert main(["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "4", "--k", "3",
+                 "--frames", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "exact (currents from PWPs + signed residuals == golden)" in out
+    assert (tmp_path / "m" / tp.TP_FILE).is_file()
+    assert main(["phi", "report", str(tmp_path / "m"), "--core", "2", "--frames", "6",
+                 "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")]) == 0
+    out = capsys.readouterr().out
+    assert "fewer operations than zero-skipping" in out
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["frames"] == 6 and rep["total"]["ops_zero_skip"] > 0
+    assert (tmp_path / "r.png").stat().st_size > 1000
