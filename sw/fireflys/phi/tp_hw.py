@@ -1,0 +1,70 @@
+"""Core-v2 Phi in hardware: the matcher's parameters and pattern ROM (``hdl/tp_matcher.sv``),
+and the matcher's outputs for given pixels (what its testbench and the core's expect)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fireflys.phi.tp import TpPhiLayer, match, pixel_blocks
+
+
+def q_slots(tl: TpPhiLayer) -> int:
+    """Pattern slots per block in the RTL: a power of two >= 2 holding every block's
+    patterns."""
+    return max(2, 1 << (max(1, tl.q_max) - 1).bit_length())
+
+
+def matcher_rom(tl: TpPhiLayer, q: int, m: int) -> list[int]:
+    """ROM words of ``tp_matcher`` (Q = ``q`` slots, M = ``m`` per cycle): word c, pattern
+    j = c*M + i of block b at [(i*Nb + b)*(K+1) +: K+1] = its K bits, then its valid bit."""
+    if q % m:
+        raise ValueError(f"M = {m} must divide Q = {q}")
+    if tl.q_max > q:
+        raise ValueError(f"{tl.q_max} patterns do not fit {q} slots")
+    k, nb = tl.k, tl.nb
+    words = []
+    for c in range(q // m):
+        w = 0
+        for i in range(m):
+            j = c * m + i
+            for b, pats in enumerate(tl.patterns):
+                if j < len(pats):
+                    w |= ((1 << k) | int(pats[j])) << ((i * nb + b) * (k + 1))
+        words.append(w)
+    return words
+
+
+def matcher_outputs(tl: TpPhiLayer, pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Per pixel [N, L, Ci] (0/1): ``tp_matcher``'s (planes, pattern, lanes, index) words."""
+    n, steps, ci = pixels.shape
+    k, nb = tl.k, tl.nb
+    qw = max(1, (q_slots(tl) - 1).bit_length())
+    blocks = pixel_blocks(pixels, k)  # N, L, nb
+    planes = np.zeros((n, steps, nb), dtype=np.uint64)
+    pat = np.zeros((n, nb), dtype=np.uint64)
+    lanes = np.zeros((n, nb, steps), dtype=bool)
+    idx = np.zeros((n, nb), dtype=np.int64)
+    for b, pats in enumerate(tl.patterns):
+        a = blocks[..., b]
+        j, use = match(a, pats)
+        planes[..., b] = a
+        if len(pats):
+            p = np.where(use, pats[j], np.uint64(0))
+            nz = a != 0
+            on = use[:, None] & nz
+            planes[..., b] = np.where(on, a ^ p[:, None], a)
+            pat[:, b] = p
+            lanes[:, b] = on
+            idx[:, b] = np.where(use, j, 0)
+    out = []
+    cmask = (1 << ci) - 1
+    for i in range(n):
+        pl = 0
+        for t in range(steps):
+            row = sum(int(planes[i, t, b]) << (b * k) for b in range(nb)) & cmask
+            pl |= row << (t * ci)
+        pt_ = sum(int(pat[i, b]) << (b * k) for b in range(nb)) & cmask
+        ln = sum(int(lanes[i, b, t]) << (b * steps + t) for b in range(nb) for t in range(steps))
+        ix = sum(int(idx[i, b]) << (b * qw) for b in range(nb))
+        out.append((pl, pt_, ln, ix))
+    return out
