@@ -22,7 +22,8 @@
 // a != 0 | D2 sums of up to four chunks | C sum over the steps and chunk groups; argmin over
 // the chunk's M patterns (lowest index on ties) and the running minimum (strictly lower wins,
 // so the lowest index stays) | then, one pixel at a time, F1 residual planes and 8-bit chunk
-// counts of their union | F2 the union's count and the use test | out register (valid/ready).
+// counts of their union | F2 the union's count and the use test: the output registers
+// (valid/ready).
 // A pixel is taken when the previous one has left the match stages (F1 takes it).
 module tp_matcher #(
   parameter int unsigned L       = 4,
@@ -255,8 +256,8 @@ module tp_matcher #(
   end
 
   // ------------------------------------------------------------------ F1, F2, out
-  // en: the finish stages move (the out register is free or being read)
-  logic            f1_v, f2_v, o_v;
+  // en: the finish stages move (F2, the output, is free or being read)
+  logic            f1_v, f2_v;
   logic [KP-1:0]   f1_r [L];
   logic [KP-1:0]   f1_p;
   logic [Nb*L-1:0] f1_lanes;
@@ -285,7 +286,7 @@ module tp_matcher #(
     end
   end
 
-  assign en   = !o_v || out_ready_i;
+  assign en   = !f2_v || out_ready_i;
   assign xfer = done_q && en;
 
   always_ff @(posedge clk_i) begin
@@ -332,36 +333,21 @@ module tp_matcher #(
     end
   end
 
-  logic [PixW-1:0]  o_planes;
-  logic [Ci-1:0]    o_pat;
-  logic [Nb*L-1:0]  o_lanes;
-  logic [Nb*QW-1:0] o_idx;
-  always_ff @(posedge clk_i) begin
-    if (en) begin
-      o_planes <= f2_planes;
-      o_pat    <= f2_pat;
-      o_lanes  <= f2_lanes;
-      o_idx    <= f2_idx;
-    end
-  end
-
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       f1_v <= 1'b0;
       f2_v <= 1'b0;
-      o_v  <= 1'b0;
     end else if (en) begin
       f1_v <= xfer;
       f2_v <= f1_v;
-      o_v  <= f2_v;
     end
   end
 
-  assign out_valid_o  = o_v;
-  assign out_planes_o = o_planes;
-  assign out_pat_o    = o_pat;
-  assign out_lanes_o  = o_lanes;
-  assign out_idx_o    = o_idx;
+  assign out_valid_o  = f2_v;
+  assign out_planes_o = f2_planes;
+  assign out_pat_o    = f2_pat;
+  assign out_lanes_o  = f2_lanes;
+  assign out_idx_o    = f2_idx;
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused_f2;
