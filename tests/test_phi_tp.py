@@ -212,3 +212,32 @@ def test_cli_select_and_report(tmp_path, capsys) -> None:
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["frames"] == 6 and rep["total"]["ops_zero_skip"] > 0
     assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("seed,k", [(0, None), (2, 3)], ids=["whole-pixel", "k3"])
+def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> None:
+    """The v2 cycle model's Phi entry counts, summed over every detector's entries and
+    windows, are the union positions plus PWP tokens that phi.tp counts; the replay runs."""
+    from fireflys.compiler.coreplan import core_plans
+    from fireflys.phi import tp_perf
+
+    model, rng = _model(seed, dense=False)
+    layers = spike_layers(model)
+    tables = tp.select(model, random_input(model, 12, rng, density=0.5), q=4,
+                       k=dict.fromkeys(layers, k))
+    model = tp_perf.phi_lanes(model, tables)
+    x = random_input(model, 3, rng, density=0.5)
+    res = golden.run(model, x)
+    for cp in core_plans(model):
+        tl = tables.layers.get(cp.index)
+        if tl is None:
+            continue
+        spikes = layer_input(model, x, res, cp.index)
+        dec = tp.decompose(tl, spikes)
+        ru = np.bitwise_or.reduce(dec.resid, axis=1)
+        _, counts = tp_perf.phi_core_work(cp, tp_perf._pixel_bits(ru, tl.k, cp.ci), dec.use,
+                                          tl.k)
+        want = tp.layer_counts(model.layers[cp.index], tl, spikes)["union_phi"]
+        assert sum(int(c.sum()) for c in counts) == want
+    traces = tp_perf.predict(model, tables, x, res)
+    assert len(traces) == len(model.layers) and all(t.busy > 0 for t in traces)

@@ -382,17 +382,23 @@ class _Shifted(Sequence[int]):
 
 
 def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None = None,
-            *, chained: bool = True, spw: dict[int, int] | None = None) -> list[CoreTrace]:
+            *, chained: bool = True, spw: dict[int, int] | None = None,
+            work: dict[int, tuple[list[list[Entry]], list[np.ndarray]]] | None = None
+            ) -> list[CoreTrace]:
     """Replay every core over the frames ``x`` (``model`` with core v2's lanes, see
     :func:`fireflys.compiler.scanlist.whole_pixel_lanes`). ``chained``: each core's input
     arrives from the previous core's FIFO and its output waits for room in the next FIFO (the
     cores' replays advance together, each until it needs a cycle its neighbour has not reached
     yet); else every core has its input at one pixel per cycle and an
     output that never blocks (each core alone). ``spw``: segments per scanner word by layer
-    (default: the generator's)."""
+    (default: the generator's). ``work``: per core index, scan lists and entry counts that
+    replace :func:`core_work`'s (a core in another mode, e.g. core-v2 Phi:
+    :mod:`fireflys.phi.tp_perf`)."""
     res = res if res is not None else golden.run(model, x)
     plans = core_plans(model)
-    work = [core_work(cp, union_input(model, x, res, cp.index), (spw or {}).get(cp.index))
+    given = work or {}
+    work = [given[cp.index] if cp.index in given else
+            core_work(cp, union_input(model, x, res, cp.index), (spw or {}).get(cp.index))
             for cp in plans]
     if not chained:
         return [replay_core(model, cp, lists, c)

@@ -1,0 +1,89 @@
+"""Cycles of core v2 in Phi mode (an estimate until the RTL runs it): the v2 cycle model
+(:mod:`fireflys.compiler.perf_v2`) replayed with each Phi core's entry counts, i.e. the
+positions of the residual union (ANDed with the entry's mask) plus one PWP token per used
+pixel block of the word whose block has a non-zero weight in the entry's mask. The Phi
+pipeline's extra stages and the matcher's rate (``Q / M`` + 3 cycles per pixel) are not in it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fireflys.compiler import perf_v2
+from fireflys.compiler.coreplan import CorePlan, core_plans
+from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
+from fireflys.core import golden
+from fireflys.core.model import CompiledModel
+from fireflys.phi.tables import PhiError, unpack_bits
+from fireflys.phi.tp import TpPhiTables, decompose
+
+
+def _pixel_bits(v: np.ndarray, k: int, ci: int) -> np.ndarray:
+    """uint64 blocks [..., nb] -> bool [..., ci]."""
+    bits = unpack_bits(v, k).astype(bool)  # ..., nb, k
+    return bits.reshape(bits.shape[:-2] + (-1,))[..., :ci]
+
+
+def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: int,
+                  spw: int | None = None) -> tuple[list[list[Entry]], list[np.ndarray]]:
+    """Scan lists and entry counts of a Phi core from its input's residual union per pixel
+    (bool [frames, H, W, CI]) and used blocks (bool [frames, H, W, nb])."""
+    if cp.pci != cp.ci:
+        raise PhiError(f"{cp.name}: core-v2 Phi needs whole-pixel lanes (PCI = CI = {cp.ci}, "
+                       f"got PCI {cp.pci})")
+    w = perf_v2.core_spw(cp, spw)
+    kpw = w // cp.segs_per_pos  # whole pixels per word
+    nb = used.shape[-1]
+    lists = [scan_list(cp.packed, d, w) for d in range(cp.pco)]
+    rwords = perf_v2.window_words(cp, w, resid_union)  # frames, windows, words, kpw * ci
+    # token words: per window, word and pixel of the word, the used blocks
+    twords = perf_v2.window_words(cp, w, used[..., np.arange(cp.ci) // k])
+    tw = twords.reshape(twords.shape[:3] + (kpw, cp.ci))
+    blk = np.arange(cp.ci) // k
+    counts = []
+    for lst in lists:
+        base = perf_v2.entry_counts(lst, rwords)
+        idx = np.array([e.word for e in lst])
+        mbits = np.array([[(e.mask >> i) & 1 for i in range(kpw * cp.ci)] for e in lst],
+                         dtype=bool).reshape(len(lst), kpw, cp.ci)
+        # per entry, pixel and block: does the mask have a weight there
+        tmask = np.zeros((len(lst), kpw, nb), dtype=np.int32)
+        for b in range(nb):
+            tmask[..., b] = mbits[..., blk == b].any(axis=-1)
+        # a word's token of (pixel i, block b): the block is used at that pixel; read from
+        # the first channel of the block in the token words
+        first = np.array([np.flatnonzero(blk == b)[0] for b in range(nb)])
+        tok = tw[:, :, idx][..., first].astype(np.int32)  # frames, windows, entries, kpw, nb
+        counts.append(base + np.einsum("fwepb,epb->fwe", tok, tmask))
+    return lists, counts
+
+
+def phi_lanes(model: CompiledModel, tables: TpPhiTables) -> CompiledModel:
+    """Core v2's lanes (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`) with PCI = CI on
+    every Phi layer too (FC included): a Phi word is whole pixels. Compare both modes on it."""
+    m = whole_pixel_lanes(model)
+    for li in tables.layers:
+        ly = m.layers[li]
+        ci = int(ly.geom.in_shape[0])
+        if ci > 64:
+            raise PhiError(f"L{li}: core-v2 Phi takes at most 64 input channels, got {ci}")
+        ly.pci = ci
+    return m
+
+
+def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
+            res: golden.GoldenResult | None = None, *, chained: bool = True
+            ) -> list[perf_v2.CoreTrace]:
+    """:func:`fireflys.compiler.perf_v2.predict` with the Phi cores of ``tables`` in Phi
+    mode (``model`` with :func:`phi_lanes`)."""
+    res = res if res is not None else golden.run(model, x)
+    work = {}
+    for cp in core_plans(model):
+        tl = tables.layers.get(cp.index)
+        if tl is None:
+            continue
+        inp = golden.layer_input(model, x, res, cp.index)  # B, T, H, W, C
+        dec = decompose(tl, inp)
+        ru = np.bitwise_or.reduce(dec.resid, axis=1)  # B, H, W, nb
+        work[cp.index] = phi_core_work(cp, _pixel_bits(ru, tl.k, cp.ci), dec.use, tl.k)
+    return perf_v2.predict(model, x, res, chained=chained, work=work)
