@@ -241,3 +241,42 @@ def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> No
         assert sum(int(c.sum()) for c in counts) == want
     traces = tp_perf.predict(model, tables, x, res)
     assert len(traces) == len(model.layers) and all(t.busy > 0 for t in traces)
+
+
+def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
+    """On an FC spike layer (no borders) the core-v2 PAFT penalty equals the operations
+    phi.tp counts; a short --core 2 PAFT run of a dense run writes a bit-exact model with
+    phi_tp.npz."""
+    import torch
+
+    from fireflys.core.model import load_model
+    from fireflys.train.checkpoint import load_run
+    from fireflys.train.config import TrainConfig
+    from fireflys.train.dataset import load_dataset
+    from fireflys.train.export import export
+    from fireflys.train.paft import finetune
+    from fireflys.train.paft_tp import penalty
+    from fireflys.train.trainer import train
+
+    cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-10fc", dataset="digits", out=str(tmp_path / "run"),
+                      epochs=1, batch=32, max_steps=6, check_frames=32, sparsity=0.0)
+    train(cfg, quiet=True)
+    net, _ = load_run(tmp_path / "run")
+    ex = export(net)
+    xtr, _, xva, _, _ = load_dataset(cfg)
+    tables = tp.select(ex.model, xtr[:64], q=4, k={1: 3})
+    x = xva[:16]
+    with torch.no_grad():
+        _, traces = net(torch.as_tensor(x), trace=True)
+        traces = [type(t)(None if t.spikes is None else t.spikes.float(),
+                          None if t.out is None else t.out.float()) for t in traces]
+        pen = float(penalty(traces, ex.model, tables, ex.kept))
+    rep = tp.counts(ex.model, tables, x)
+    assert rep["layers"][0]["ops_phi"] > 0
+    assert pen == pytest.approx(rep["layers"][0]["ops_phi"] * len(x))
+    r = finetune(tmp_path / "run", tmp_path / "paft", lam=1.0, epochs=1, max_steps=3, q=4,
+                 calib=64, frames_eval=32, quiet=True, core=2)
+    assert sum(r["bit_exact_check"]["spike_mismatches_per_layer"]) == 0
+    assert r["after"]["total"]["union_phi"] > 0
+    d = tmp_path / "paft" / "model"
+    assert tp.load(load_model(d), d).layers

@@ -188,7 +188,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
                  q=args.q, batch=args.batch, threads=args.threads,
-                 max_steps=args.max_steps)
+                 max_steps=args.max_steps, core=args.core)
     b, a = r["before"]["total"], r["after"]["total"]
     print(f"{'':22s} {'before':>10s} {'after':>10s}")
     print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
@@ -196,9 +196,14 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     for key, name in (("zero_skip", "zero-skip pairs/frame"), ("phi", "Phi pairs/frame")):
         print(f"{name:22s} {b[key]:10.0f} {a[key]:10.0f}")
     print(f"{'zero-skip / Phi':22s} {b['zs_over_phi']:10.2f} {a['zs_over_phi']:10.2f}")
+    if args.core == 2:
+        for key, name in (("union_bitmap", "union bitmap/frame"), ("union_phi", "union Phi/frame"),
+                          ("union_ratio", "bitmap / Phi union")):
+            print(f"{name:22s} {b[key]:10.2f} {a[key]:10.2f}")
     bad = sum(r["bit_exact_check"]["spike_mismatches_per_layer"])
     print(f"validation: {r['validation']}; bit-exact check: {bad} mismatches; wrote "
-          f"{args.out}/model (with phi.npz), {args.out}/phi_finetune.json")
+          f"{args.out}/model (with {'phi_tp.npz' if args.core == 2 else 'phi.npz'}), "
+          f"{args.out}/phi_finetune.json")
     return 0 if bad == 0 else 1
 
 
@@ -275,4 +280,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--batch", type=int, default=64)
     ft.add_argument("--threads", type=int, help="torch CPU threads")
     ft.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    ft.add_argument("--core", type=int, choices=(1, 2), default=1,
+                    help="1: Phi per window segment (phi.npz); 2: core-v2 Phi, patterns per "
+                    "pixel block (phi_tp.npz), penalty = its operations")
     ft.set_defaults(func=cmd_finetune)

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from fireflys.core import golden
 from fireflys.core.model import save_model
 from fireflys.phi import tables as phi
-from fireflys.train import checkpoint
+from fireflys.phi import tp
+from fireflys.train import checkpoint, paft_tp
 from fireflys.train.checkpoint import make_optimizer, open_run
 from fireflys.train.dataset import load_dataset
 from fireflys.train.evaluate import check_bit_exact
@@ -114,11 +115,22 @@ def phi_penalty(traces, model, tables: phi.PhiTables, kept: list[np.ndarray],
     return total
 
 
-def _snapshot(net, xcal, xva, yva, q, frames_eval, method, seed):
+def _tables(model, xcal, q, method, seed, core):
+    if core == 2:
+        return tp.select(model, xcal, q=q, seed=seed)
+    return phi.build_tables(model, xcal, q=q, method=method, seed=seed)
+
+
+def _snapshot(net, xcal, xva, yva, q, frames_eval, method, seed, core=1):
     net.eval()
     ex = export(net)
-    tables = phi.build_tables(ex.model, xcal, q=q, method=method, seed=seed)
-    rep = phi.op_counts(ex.model, tables, xva[:frames_eval])
+    tables = _tables(ex.model, xcal, q, method, seed, core)
+    if core == 2:
+        rep = tp.counts(ex.model, tables, xva[:frames_eval])
+        t = rep["total"]
+        t.update(zero_skip=t["ops_zero_skip"], phi=t["ops_phi"], zs_over_phi=t["ops_ratio"])
+    else:
+        rep = phi.op_counts(ex.model, tables, xva[:frames_eval])
     g = golden.run(ex.model, xva)
     return ex, tables, rep, float((g.pred == yva).mean())
 
@@ -126,9 +138,14 @@ def _snapshot(net, xcal, xva, yva, q, frames_eval, method, seed):
 def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs: int = 3,
              lr: float = 2e-4, q: int = 16, calib: int = 512, frames_eval: int = 512,
              method: str = "masked", batch: int = 64, threads: int | None = None,
-             max_steps: int | None = None, quiet: bool = False) -> dict[str, Any]:
+             max_steps: int | None = None, quiet: bool = False, core: int = 1
+             ) -> dict[str, Any]:
     """PAFT of the run in ``run_dir``; writes ``out`` (checkpoint, model/, phi.npz,
-    phi_finetune.json) and returns the before / after figures."""
+    phi_finetune.json) and returns the before / after figures. ``core=2``: core-v2 Phi
+    (patterns per pixel block, :mod:`fireflys.train.paft_tp`'s penalty, ``phi_tp.npz``; the
+    totals' ``zero_skip``/``phi`` are operations, plus the union positions core v2 peels)."""
+    if core not in (1, 2):
+        raise ValueError(f"core must be 1 or 2, got {core}")
     if threads:
         torch.set_num_threads(threads)
     net, cfg, st = open_run(run_dir)
@@ -136,7 +153,8 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
     xtr, ytr, xva, yva, note = load_dataset(cfg)
     xcal = xtr[:calib]
     t0 = time.time()
-    ex, tables, before, acc0 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed)
+    ex, tables, before, acc0 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed,
+                                         core)
     if not quiet:
         print(f"before: accuracy {acc0 * 100:.2f} %, Phi {before['total']['phi']:.0f} "
               f"pairs/frame, zero-skip {before['total']['zero_skip']:.0f} "
@@ -150,43 +168,57 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
     rng = np.random.default_rng(cfg.seed + 101)
     xtr_t, ytr_t = torch.as_tensor(xtr, dtype=torch.float32), torch.as_tensor(ytr)
     history = []
-    mu = laplace_mu(cfg.sparsity, alpha)
+    # a dense run (--sparsity 0) has no Grad R prior to keep
+    mu = None if net.dense else laplace_mu(cfg.sparsity, alpha)
+
+    def prior() -> None:
+        if mu is not None:
+            add_prior_grad(net.gradr_params(), alpha, mu)
+
     for ep in range(epochs):
         if ep:
             net.eval()
             ex = export(net)
-            tables = phi.build_tables(ex.model, xcal, q=q, method=method, seed=cfg.seed)
-        masks = {li: phi.segment_masks(ex.model.layers[li]) for li in tables.layers}
-        lut = coefficient_tables(tables, ex.model, masks)
+            tables = _tables(ex.model, xcal, q, method, cfg.seed, core)
+        masks = ({} if core == 2 else
+                 {li: phi.segment_masks(ex.model.layers[li]) for li in tables.layers})
+        lut = None if core == 2 else coefficient_tables(tables, ex.model, masks)
         order = torch.as_tensor(rng.permutation(len(xtr)))
 
         def loss_fn(xb, yb, idx, ex=ex, tables=tables, masks=masks, lut=lut):
             scores, traces = net(xb, trace=True)
             task = F.cross_entropy(scores / cfg.T, yb)
-            work = phi_penalty(traces, ex.model, tables, ex.kept, masks, lut) / len(idx)
+            if core == 2:
+                work = paft_tp.penalty(traces, ex.model, tables, ex.kept) / len(idx)
+            else:
+                work = phi_penalty(traces, ex.model, tables, ex.kept, masks, lut) / len(idx)
             return task + lam * work / 1000.0, scores, {"task": task, "work": work}
 
         r = run_epoch(net, opt, sched, ep, order, lambda full: (xtr_t[full], ytr_t[full]),
                       loss_fn, desc=f"PAFT epoch {ep + 1}/{epochs}", quiet=quiet,
-                      grad_hook=lambda: add_prior_grad(net.gradr_params(), alpha, mu))
-        tl, tp = r.extra["task"], r.extra["work"]
-        history.append({"epoch": ep + 1, "task_loss": tl, "work_per_frame": tp,
+                      grad_hook=prior)
+        task_loss, work_pf = r.extra["task"], r.extra["work"]
+        history.append({"epoch": ep + 1, "task_loss": task_loss, "work_per_frame": work_pf,
                         "train_acc": r.train_acc})
         if not quiet:
-            print(f"PAFT epoch {ep + 1}/{epochs}: task loss {tl:.4f}, Phi work "
-                  f"{tp:.0f} pairs/frame (training batches), train {r.train_acc:.4f}",
+            print(f"PAFT epoch {ep + 1}/{epochs}: task loss {task_loss:.4f}, Phi work "
+                  f"{work_pf:.0f} pairs/frame (training batches), train {r.train_acc:.4f}",
                   flush=True)
-    ex, tables, after, acc1 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed)
+    ex, tables, after, acc1 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed,
+                                        core)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"model": save_model(ex.model, out / "model")}
-    phi.save_tables(tables, ex.model, out / "model")
+    if core == 2:
+        tp.save(tables, ex.model, out / "model")
+    else:
+        phi.save_tables(tables, ex.model, out / "model")
     check = check_bit_exact(net, ex, xva[:256])
     checkpoint.write(out / checkpoint.NAME, net=net, opt=opt, epoch=cfg.epochs, alpha=alpha,
                      sparsity0=st.get("sparsity0", 0.0), history=st.get("history", []),
                      config=cfg)
     res = {"run": str(run_dir), "validation": note, "lam": lam, "epochs": epochs, "lr": lr,
-           "q": q, "method": method, "accuracy_before": acc0, "accuracy_after": acc1,
+           "q": q, "method": method, "core": core, "accuracy_before": acc0, "accuracy_after": acc1,
            "sparsity_after": float(ex.model.sparsity),
            "before": before, "after": after, "history": history,
            "bit_exact_check": check, "seconds": round(time.time() - t0, 1),
