@@ -219,6 +219,10 @@ module tp_core #(
       .body_slot_o(b_slot),
       .body_planes_i(b_planes),
       .body_mask_i(b_mask),
+      .body_sign_i('0),    // the Phi mode is not wired into the core yet
+      .body_tlanes_i('0),
+      .body_tidx_i('0),
+      .in_pbase_i ('0),
       .free_o     (q_free),
       .in_ptr_i   (q_ptr),
       .in_count_i (q_count),

@@ -27,6 +27,14 @@
 // group with at most one position while another group is open (two results, two cycles).
 // Words follow each other without a bubble.
 //
+// Phi (core-v2 Phi, Mode 0 only; docs/phi.md "Phi on core v2"): the planes are the residual
+// planes of the matched pixels, and a word carries NTok PWP tokens above its WordW positions
+// (in_bits_i[WordW + i]: token i, the PWP of block i of the word's pixels). A residual
+// position subtracts its weight where body_sign_i is 1 (pattern 1, spike 0) and adds it
+// elsewhere; a token adds PWP ROM word {in_pbase_i + i, body_tidx_i[i]} (PwpFile, Q = 2^QW
+// slots per row) to the planes of body_tlanes_i[i*L +: L]. Tokens come after the positions
+// (they are the high bits) and count in in_count_i.
+//
 // Pipeline: A peel | B lane parts, chunk popcounts | C lanes, 16-bit part counts |
 // D address | E weight read (LUT-RAM, or block RAM with its output registered: WtBlock) |
 // F products (Mode 1/2: log2(L) levels) | G accumulate -> result. No stage stalls: the
@@ -41,9 +49,17 @@ module tp_peeler #(
   parameter int unsigned TagW    = 1,
   parameter bit          WtBlock = 1'b0,
   parameter string       WtFile  = "",
+  parameter bit          Phi     = 1'b0,
+  parameter int unsigned NTok    = 1,      // Phi: PWP tokens per word
+  parameter int unsigned QW      = 1,      // Phi: bits of a pattern index
+  parameter int unsigned PwpDepth = 2,     // Phi: PWP ROM words (rows x 2^QW)
+  parameter int unsigned PwpW    = 4,      // Phi: bits of a PWP (signed)
+  parameter string       PwpFile = "",
   // derived
+  parameter int unsigned XW      = Phi ? WordW + NTok : WordW,  // positions + tokens
+  parameter int unsigned PRowW   = (PwpDepth >> QW > 1) ? unsigned'($clog2(PwpDepth >> QW)) : 1,
   parameter int unsigned AddrW   = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW    = unsigned'($clog2(WordW + 1)),
+  parameter int unsigned CntW    = unsigned'($clog2(XW + 1)),
   parameter int unsigned NumAcc  = (Mode == 0) ? L : 1,
   parameter int unsigned SlotW   = 4
 ) (
@@ -51,11 +67,15 @@ module tp_peeler #(
   input  logic                   rst_ni,
   input  logic                   in_valid_i,
   output logic                   in_ready_o,
-  input  logic [WordW-1:0]       in_bits_i,    // positions to peel (OR over planes & mask)
+  input  logic [XW-1:0]          in_bits_i,    // positions to peel (OR over planes & mask)
   input  logic [SlotW-1:0]       in_slot_i,    // the word's queue slot
   output logic [SlotW-1:0]       body_slot_o,  // the slot of the word being peeled
   input  logic [L*WordW-1:0]     body_planes_i,  // its planes: plane l at [l*WordW +: WordW]
   input  logic [WordW-1:0]       body_mask_i,    // its weight mask
+  input  logic [WordW-1:0]       body_sign_i,    // Phi: subtract at these positions
+  input  logic [NTok*L-1:0]      body_tlanes_i,  // Phi: token i's planes at [i*L +: L]
+  input  logic [NTok*QW-1:0]     body_tidx_i,    // Phi: token i's pattern index
+  input  logic [PRowW-1:0]       in_pbase_i,     // Phi: the PWP row of the word's token 0
   output logic                   free_o,       // the word's last cycle: its slot is free
   input  logic [AddrW-1:0]       in_ptr_i,     // weight address of the mask's lowest bit
   input  logic [CntW-1:0]        in_count_i,   // popcount(in_bits_i)
@@ -73,7 +93,12 @@ module tp_peeler #(
 );
 
   localparam int unsigned Chunk   = 4;                         // popcount chunk (one LUT4)
-  localparam int unsigned NChunk  = (WordW + Chunk - 1) / Chunk;
+  localparam int unsigned NChunk  = (WordW + Chunk - 1) / Chunk;   // rank chunks
+  localparam int unsigned NChunkX = (XW + Chunk - 1) / Chunk;      // lane groups
+  localparam int unsigned LP      = Phi ? L + 1 : L;               // lanes (+ the sign)
+  // the weight or PWP, one bit wider with Phi: its negation must fit (-(-8) = 8)
+  localparam int unsigned WW      = !Phi ? 4 : ((PwpW > 4) ? PwpW : 4) + 1;
+  localparam int unsigned TIW     = unsigned'($clog2(NTok + 1));
   localparam int unsigned ChW     = 3;                         // bits of a chunk's count
   localparam int unsigned Span    = 16;                        // bits of a lane / count part
   localparam int unsigned NPart   = (WordW + Span - 1) / Span;
@@ -89,21 +114,25 @@ module tp_peeler #(
   if (WordW > 8 * Span) begin : g_bad_width
     $error("tp_peeler: WordW must be at most 128");
   end
+  if (Phi && Mode != 0) begin : g_bad_phi
+    $error("tp_peeler: the Phi mode needs Mode 0 (spike input, one accumulator per step)");
+  end
 
   // ------------------------------------------------------------------ A: peel
   // grp_q: a group is open after the words loaded so far. Per word: a group is open while it
   // is peeled (opened_q); its first cycle flushes the group open before it (flush_q).
   logic               act_q, first_q, last_q, close_q, opened_q, flush_q, grp_q;
-  logic [WordW-1:0]   x_q;
+  logic [XW-1:0]      x_q;
+  logic [PRowW-1:0]   pbase_q;
   logic [SlotW-1:0]   slot_q;
   logic [AddrW-1:0]   ptr_q;
   logic [CntW-1:0]    rem_q;          // positions left
   logic [CntW:0]      cyc_q;          // cycles left (the extra cycle needs one more bit)
   logic [TagW-1:0]    tag_q, ftag_q;  // the open group's tag, the flushed group's tag
 
-  logic [WordW-1:0] xm1, below;
+  logic [XW-1:0] xm1, below;
   logic             load, peel, conflict;
-  assign xm1        = x_q - WordW'(1);
+  assign xm1        = x_q - XW'(1);
   assign below      = ~x_q & xm1;
   assign peel       = act_q && (rem_q != '0);
   assign in_ready_o = !act_q || last_q;  // last_q registered: ready straight from flip-flops
@@ -132,11 +161,26 @@ module tp_peeler #(
   if (Chunk != 4) begin : g_bad_chunk
     $error("tp_peeler: pick() is written for 4-bit groups");
   end
-  logic [NChunk-1:0]   low;    // no bit of x_q below group k
-  logic [L*NChunk-1:0] lpart;  // lane l, group k at [l*NChunk + k]
-  for (genvar k = 0; k < NChunk; k++) begin : g_grp
+  // plane l's bits over the positions and tokens; lane L (Phi): the sign
+  logic [XW-1:0] pext [LP];
+  for (genvar l = 0; l < LP; l++) begin : g_pext
+    if (!Phi) begin : g_plain
+      assign pext[l] = body_planes_i[l*WordW +: WordW];
+    end else if (l < L) begin : g_plane
+      logic [NTok-1:0] tl;
+      for (genvar i = 0; i < NTok; i++) begin : g_tok
+        assign tl[i] = body_tlanes_i[i*L + l];
+      end
+      assign pext[l] = {tl, body_planes_i[l*WordW +: WordW]};
+    end else begin : g_sign
+      assign pext[l] = {NTok'(0), body_sign_i};
+    end
+  end
+  logic [NChunkX-1:0]   low;    // no bit of x_q below group k
+  logic [LP*NChunkX-1:0] lpart;  // lane l, group k at [l*NChunkX + k]
+  for (genvar k = 0; k < NChunkX; k++) begin : g_grp
     localparam int unsigned Lo = k * Chunk;
-    localparam int unsigned N  = (WordW - Lo < Chunk) ? WordW - Lo : Chunk;
+    localparam int unsigned N  = (XW - Lo < Chunk) ? XW - Lo : Chunk;
     logic [Chunk-1:0] xg;  // the group's bits of x_q, zero above the word
     logic             gate;
     if (k == 0) begin : g_first
@@ -149,13 +193,13 @@ module tp_peeler #(
       xg[N-1:0] = x_q[Lo +: N];
     end
     assign gate = low[k];  // the peel gates the lanes in C (b_peel)
-    for (genvar l = 0; l < L; l++) begin : g_lane
+    for (genvar l = 0; l < LP; l++) begin : g_lane
       logic [Chunk-1:0] pg;  // the group's bits of plane l, zero above the word
       always_comb begin
         pg        = '0;
-        pg[N-1:0] = body_planes_i[l*WordW + Lo +: N];
+        pg[N-1:0] = pext[l][Lo +: N];
       end
-      assign lpart[l*NChunk + k] = gate && pick(xg, pg);
+      assign lpart[l*NChunkX + k] = gate && pick(xg, pg);
     end
   end
 
@@ -169,6 +213,7 @@ module tp_peeler #(
       flush_q  <= 1'b0;
       grp_q    <= 1'b0;
       x_q      <= '0;
+      pbase_q  <= '0;
       slot_q   <= '0;
       ptr_q    <= '0;
       rem_q    <= '0;
@@ -184,6 +229,7 @@ module tp_peeler #(
       flush_q  <= in_open_i && grp_q;
       grp_q    <= !in_close_i && (in_open_i || grp_q);
       x_q      <= in_bits_i;
+      pbase_q  <= in_pbase_i;
       slot_q   <= in_slot_i;
       ptr_q    <= in_ptr_i;
       rem_q    <= in_count_i;
@@ -214,7 +260,7 @@ module tp_peeler #(
   // word that opens a group while another is open, close on the last cycle of a closing word
   logic               b_valid, b_peel;
   logic [2:0]         b_ev;
-  logic [L*NChunk-1:0] b_lpart;
+  logic [LP*NChunkX-1:0] b_lpart;
   logic [WordW-1:0]   b_rmask;
   logic [AddrW-1:0]   b_ptr;
   logic [TagW-1:0]    b_tag;
@@ -234,7 +280,7 @@ module tp_peeler #(
       b_ev    <= {act_q && last_q && close_q && opened_q, act_q && last_q && close_q,
                   act_q && first_q && flush_q};
       b_lpart <= lpart;
-      b_rmask <= body_mask_i & below;
+      b_rmask <= body_mask_i & below[WordW-1:0];
       b_ptr   <= ptr_q;
       b_tag   <= (first_q && flush_q) ? ftag_q : tag_q;
     end
@@ -253,7 +299,7 @@ module tp_peeler #(
   // ------------------------------------------------------------------ C: lanes, part counts
   logic                  c_valid, c_peel;
   logic [2:0]            c_ev;
-  logic [L-1:0]          c_lanes;
+  logic [LP-1:0]         c_lanes;
   logic [NChunk*ChW-1:0] c_chunk;
   logic [AddrW-1:0]      c_ptr;
   logic [TagW-1:0]       c_tag;
@@ -271,8 +317,8 @@ module tp_peeler #(
       c_valid <= b_valid;
       c_peel  <= b_peel;
       c_ev    <= b_ev;
-      for (int unsigned l = 0; l < L; l++) begin
-        c_lanes[l] <= b_peel && (|b_lpart[l*NChunk +: NChunk]);
+      for (int unsigned l = 0; l < LP; l++) begin
+        c_lanes[l] <= b_peel && (|b_lpart[l*NChunkX +: NChunkX]);
       end
       c_chunk <= chunk;
       c_ptr   <= b_ptr;
@@ -280,7 +326,7 @@ module tp_peeler #(
     end
   end
   assign pair_o  = c_peel;
-  assign lanes_o = c_lanes;
+  assign lanes_o = c_lanes[L-1:0];
 
   // rank = popcount(mask & below): the chunk counts of each Span-bit part summed here, the
   // parts and the pointer in stage D
@@ -296,7 +342,7 @@ module tp_peeler #(
 
   logic                   p_valid;
   logic [2:0]             p_ev;
-  logic [L-1:0]           p_lanes;
+  logic [LP-1:0]          p_lanes;
   logic [NPart*PartW-1:0] p_part;
   logic [AddrW-1:0]       p_ptr;
   logic [TagW-1:0]        p_tag;
@@ -340,7 +386,7 @@ module tp_peeler #(
 
   logic             d_valid;
   logic [2:0]       d_ev;
-  logic [L-1:0]     d_lanes;
+  logic [LP-1:0]    d_lanes;
   logic [AddrW-1:0] d_addr;
   logic [TagW-1:0]  d_tag;
 
@@ -360,19 +406,70 @@ module tp_peeler #(
     end
   end
 
+  // ------------------------------------------------------------------ Phi: the token path
+  // B: a token is peeled when no position is left below it (below[WordW-1]); C: its index,
+  // the tokens below it; P: PWP row and pattern index; D: the PWP address
+  logic             d_tok;
+  /* verilator lint_off UNUSEDSIGNAL */  // no PWP ROM reads it without Phi
+  logic [PRowW+QW-1:0] d_paddr;
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (Phi) begin : g_tok
+    logic               b_tok, c_tok, p_tok;
+    logic [NTok-1:0]    b_btok;
+    logic [NTok*QW-1:0] b_tidx, c_tidx;
+    logic [PRowW-1:0]   b_pbase, c_pbase, p_row;
+    logic [TIW-1:0]     ti, c_ti;
+    logic [QW-1:0]      p_j;
+    popcount #(.Width(NTok), .CntW(TIW)) u_ti (
+      .bits_i (b_btok),
+      .count_o(ti)
+    );
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        b_tok <= 1'b0;
+        c_tok <= 1'b0;
+        p_tok <= 1'b0;
+        d_tok <= 1'b0;
+      end else begin
+        b_tok <= peel && below[WordW-1];
+        c_tok <= b_tok;
+        p_tok <= c_tok;
+        d_tok <= p_tok;
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      b_btok  <= below[WordW +: NTok];
+      b_tidx  <= body_tidx_i;
+      b_pbase <= pbase_q;
+      c_ti    <= ti;
+      c_tidx  <= b_tidx;
+      c_pbase <= b_pbase;
+      p_row   <= c_pbase + PRowW'(c_ti);
+      p_j     <= c_tidx[c_ti*QW +: QW];
+      d_paddr <= {p_row, p_j};
+    end
+  end else begin : g_no_tok
+    assign d_tok   = 1'b0;
+    assign d_paddr = '0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic unused_tok;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign unused_tok = ^{body_sign_i, body_tlanes_i, body_tidx_i, pbase_q};
+  end
+
   // ------------------------------------------------------------------ E: weight read
   logic              e_valid;
   logic [2:0]        e_ev;  // flush, close, close with a result
-  logic [L-1:0]      e_lanes;
+  logic [LP-1:0]     e_lanes;
   logic [TagW-1:0]   e_tag;
-  logic signed [3:0] e_w;
+  logic signed [WW-1:0] e_w;
 
   if (WtBlock) begin : g_bram
     // block RAM: the read registers the address, a fabric register takes the data out
     logic [3:0]        rom_q;
     logic              r_valid;
     logic [2:0]        r_ev;
-    logic [L-1:0]      r_lanes;
+    logic [LP-1:0]     r_lanes;
     logic [TagW-1:0]   r_tag;
     sync_rom #(.Width(4), .Depth(WtDepth), .InitFile(WtFile), .AddrWidth(AddrW)) u_wt (
       .clk_i (clk_i),
@@ -380,6 +477,31 @@ module tp_peeler #(
       .addr_i(d_addr),
       .data_o(rom_q)
     );
+    logic [PwpW-1:0] pwp_q;
+    logic            r_tok;
+    logic signed [WW-1:0] w_x, pwp_x;  // the weight and the PWP, sign-extended to WW
+    if (WW > 4) begin : g_wx
+      assign w_x = WW'($signed(rom_q));
+    end else begin : g_w4
+      assign w_x = $signed(rom_q);
+    end
+    if (Phi) begin : g_pwp
+      sync_rom #(.Width(PwpW), .Depth(PwpDepth), .InitFile(PwpFile),
+                 .AddrWidth(PRowW + QW)) u_pwp (
+        .clk_i (clk_i),
+        .en_i  (1'b1),
+        .addr_i(d_paddr),
+        .data_o(pwp_q)
+      );
+      assign pwp_x = WW'($signed(pwp_q));  // WW > PwpW with Phi
+    end else begin : g_no_pwp
+      assign pwp_q = '0;
+      assign pwp_x = '0;
+    end
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) r_tok <= 1'b0;
+      else         r_tok <= d_tok;
+    end
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         r_valid <= 1'b0;
@@ -400,7 +522,7 @@ module tp_peeler #(
         e_ev    <= r_ev;
         e_lanes <= r_lanes;
         e_tag   <= r_tag;
-        e_w     <= $signed(rom_q);
+        e_w     <= r_tok ? pwp_x : w_x;
       end
     end
   end else begin : g_lutram
@@ -430,9 +552,29 @@ module tp_peeler #(
         end
       end
     end
+    logic signed [WW-1:0] pwp_x;  // the PWP, sign-extended to WW
+    if (Phi) begin : g_pwp
+      logic [PwpW-1:0] pwp_rd;
+      logic [PwpW-1:0] pmem [PwpDepth];
+      initial begin
+        if (PwpFile != "") begin
+          $readmemh(PwpFile, pmem);
+        end
+      end
+      assign pwp_rd = pmem[d_paddr];
+      assign pwp_x  = WW'($signed(pwp_rd));  // WW > PwpW with Phi
+    end else begin : g_no_pwp
+      assign pwp_x = '0;
+    end
     logic [3:0] w_rd;
     for (genvar b = 0; b < 4; b++) begin : g_wbit
       assign w_rd[b] = mem[a_c[b * NCp / 4]][b];
+    end
+    logic signed [WW-1:0] w_x;  // the weight, sign-extended to WW
+    if (WW > 4) begin : g_wx
+      assign w_x = WW'($signed(w_rd));
+    end else begin : g_w4
+      assign w_x = $signed(w_rd);
     end
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
@@ -446,7 +588,7 @@ module tp_peeler #(
         e_ev    <= d_ev;
         e_lanes <= d_lanes;
         e_tag   <= d_tag;
-        e_w     <= $signed(w_rd);
+        e_w     <= d_tok ? pwp_x : w_x;
       end
     end
   end
@@ -460,25 +602,34 @@ module tp_peeler #(
   if (Mode == 0) begin : g_lanes
     // the weight and the lanes are registered, the gating and sign extension sit in front
     // of each accumulator's adder (one LUT per bit with the carry chain)
-    logic signed [3:0] f_w;
-    logic [L-1:0]      f_lanes;
+    logic signed [WW-1:0] f_w, f_wn;  // the weight (or PWP) and its negation
+    logic [LP-1:0]     f_lanes;
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
         f_valid <= 1'b0;
         f_ev    <= '0;
         f_tag   <= '0;
         f_w     <= '0;
+        f_wn    <= '0;
         f_lanes <= '0;
       end else begin
         f_valid <= e_valid;
         f_ev    <= e_ev;
         f_tag   <= e_tag;
         f_w     <= e_w;
+        f_wn    <= -e_w;
         f_lanes <= e_lanes;
       end
     end
+    logic neg;  // Phi: the position's pattern bit is 1 (subtract)
+    if (Phi) begin : g_neg
+      assign neg = f_lanes[L];
+    end else begin : g_pos
+      assign neg = 1'b0;
+    end
     for (genvar l = 0; l < L; l++) begin : g_gate
-      assign f_contrib[l*AccW +: AccW] = f_lanes[l] ? $unsigned(AccW'(f_w)) : '0;
+      assign f_contrib[l*AccW +: AccW] = !f_lanes[l] ? '0
+                                       : $unsigned(AccW'(neg ? f_wn : f_w));
     end
   end else begin : g_product
     // multiplier v: the pixel value (direct) or the number of steps with a spike (popcount)

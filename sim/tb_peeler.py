@@ -1,10 +1,11 @@
 """cocotb: tp_peeler against a Python model (tests/test_hdl_peeler.py writes the stimulus).
 
 FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, le1 = count <= 1, open, close,
-tag; hex), the input gap probability and the seed, and the expected events in order
-(["res", accumulator word, tag], ["done"]; a result and a done in one cycle: the result
-first). Word i sits in queue slot i mod Slots: the testbench answers the peeler's body reads
-(planes and mask of the slot) like the scanner's queue. Checks every event,
+tag; Phi mode also pbase, sign, tlanes, tidx; hex), the input gap probability and the
+seed, and the expected events in order (["res", accumulator word, tag], ["done"]; a result
+and a done in one cycle: the result first). Word i sits in queue slot i mod Slots: the
+testbench answers the peeler's body reads (planes, mask and the Phi fields of the slot) like
+the scanner's queue. Checks every event,
 the peel stage's busy cycles (one position per cycle, a word with no position one cycle, the
 extra cycle of an open-and-close word, no bubble between words), the pair counter and that
 each word frees its slot once, on its last cycle.
@@ -22,8 +23,8 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from streams import StreamSource, bernoulli_gaps
 from tbutil import start
 
-FIELDS = ("bits", "slot", "ptr", "count", "le1", "open", "close", "tag")  # the head
-BODY = ("planes", "mask")  # read in the word's slot while it is peeled
+FIELDS = ("bits", "slot", "ptr", "count", "le1", "open", "close", "tag", "pbase")  # the head
+BODY = ("planes", "mask", "sign", "tlanes", "tidx")  # read in the word's slot while peeled
 
 
 async def answer_body_reads(dut, source: StreamSource, bodies: list[tuple[int, int]],
@@ -33,11 +34,9 @@ async def answer_body_reads(dut, source: StreamSource, bodies: list[tuple[int, i
     while True:
         await FallingEdge(dut.clk_i)
         k = source.accepted - 1
-        if k >= 0 and int(dut.body_slot_o.value) == k % slots:
-            dut.body_planes_i.value, dut.body_mask_i.value = bodies[k]
-        else:  # no word in that slot: garbage the peeler must not use
-            dut.body_planes_i.value = 0
-            dut.body_mask_i.value = 0
+        ok = k >= 0 and int(dut.body_slot_o.value) == k % slots
+        for f, v in zip(BODY, bodies[k] if ok else [0] * len(BODY), strict=True):
+            getattr(dut, f"body_{f}_i").value = v  # no word in that slot: 0
 
 
 @cocotb.test()
@@ -47,11 +46,14 @@ async def peeler_matches_model(dut) -> None:
     slots = 1 << len(dut.in_slot_i)
     for i, w in enumerate(stim["words"]):
         w["slot"] = hex(i % slots)
+    for w in stim["words"]:  # bitmap-mode words have no Phi fields
+        for f in ("pbase", "sign", "tlanes", "tidx"):
+            w.setdefault(f, "0x0")
     words = [tuple(int(w[f], 16) for f in FIELDS) for w in stim["words"]]
     bodies = [tuple(int(w[f], 16) for f in BODY) for w in stim["words"]]
     want = stim["results"]
-    await start(dut, *(f"in_{f}_i" for f in (*FIELDS, "valid")), "body_planes_i",
-                "body_mask_i")
+    await start(dut, *(f"in_{f}_i" for f in (*FIELDS, "valid")),
+                *(f"body_{f}_i" for f in BODY))
     source = StreamSource(dut, dut.clk_i, valid="in_valid_i", ready="in_ready_o",
                           data=[f"in_{f}_i" for f in FIELDS],
                           gaps=bernoulli_gaps(rng, stim["in_gap"]))
