@@ -431,16 +431,15 @@ module tp_core #(
     localparam int unsigned S = slot(c);
     localparam int unsigned D = S % Pco;
     localparam int unsigned G = S / Pco;
-    localparam int unsigned CW = ChW;
     logic we, wrote;  // this channel's result arrives (from its detector's neuron)
-    logic [CW-1:0] value, stored;
+    logic [ChW-1:0] value, stored;
     logic          ld;  // the output register loads (this channel's group's copy)
     assign ld = oq_ld[c / ChPG];
     assign we    = n_valid[D] && (n_tag[D] == TagW'(G));
     assign wrote = wrote_d[D][G];
     // the channel's value in each buffer: a small LUT-RAM per channel (each channel has its
     // own write moment), written at its detector's buffer, read at the output buffer
-    (* ram_style = "distributed" *) logic [CW-1:0] vbuf [NumBuf];
+    (* ram_style = "distributed" *) logic [ChW-1:0] vbuf [NumBuf];
     always_ff @(posedge clk_i) begin
       if (we) vbuf[det_buf_q[D]] <= value;
     end

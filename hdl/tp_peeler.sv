@@ -535,8 +535,7 @@ module tp_peeler #(
     // a deep ROM reads each output bit (or pair) from its own copy of the address (kept:
     // synthesis would merge them): each low address bit of the 338-word L4 ROM reached ~128
     // LUTs, 3.0 ns of routing on ECP5 before four LUTs and two wide muxes
-    localparam int unsigned NCp = (WtDepth <= 256) ? 1
-                                : (WtDepth > 768) ? 4 : (WtDepth + 255) / 256;
+    localparam int unsigned NCp = ((WtDepth + 255) / 256 < 4) ? (WtDepth + 255) / 256 : 4;
     logic [AddrW-1:0] a_c [NCp];
     assign a_c[0] = d_addr;
     for (genvar c = 1; c < NCp; c++) begin : g_acp

@@ -18,6 +18,7 @@ from fireflys.cli.options import (
     int_list,
 )
 from fireflys.core.model import load_model
+from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -113,8 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(bh, 1)
     bh.add_argument("--seeds", type=int_list, default=[1, 2, 3],
                     help="nextpnr seeds (default 1,2,3; the worst is quoted)")
-    bh.add_argument("--freq", type=float, default=155.0,
-                    help="nextpnr target clock in MHz (default 155, above the 150 MHz aim: "
+    bh.add_argument("--freq", type=float, default=CORE_V2_TARGET_MHZ,
+                    help=f"nextpnr target clock in MHz (default {CORE_V2_TARGET_MHZ:g}, above "
+                    "the 150 MHz aim: "
                     "the placer and router work on the paths that miss the target; Fmax is "
                     "the routed design's timing analysis either way)")
     bh.add_argument("--no-pnr", action="store_true", help="skip the ECP5 place and route")

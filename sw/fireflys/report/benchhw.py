@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from fireflys.core.model import CompiledModel
+from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
 from fireflys.errors import FireflysError
 from fireflys.progress import Progress
 
@@ -164,7 +165,7 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
 
 def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: Path, *,
              x_sim: np.ndarray, y_sim: np.ndarray | None, x_soak: np.ndarray,
-             seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = 150.0,
+             seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = CORE_V2_TARGET_MHZ,
              pnr: bool = True, reuse: bool = False, preset: str | None = None,
              bram36_budget: float | None = None, about: dict[str, Any] | None = None,
              jobs: int = 1, say: Say = print,
