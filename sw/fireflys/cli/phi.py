@@ -188,7 +188,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
                  q=args.q, batch=args.batch, threads=args.threads,
-                 max_steps=args.max_steps, core=args.core)
+                 max_steps=args.max_steps, core=args.core, penalty=args.penalty)
     b, a = r["before"]["total"], r["after"]["total"]
     print(f"{'':22s} {'before':>10s} {'after':>10s}")
     print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
@@ -283,4 +283,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--core", type=int, choices=(1, 2), default=1,
                     help="1: Phi per window segment (phi.npz); 2: core-v2 Phi, patterns per "
                     "pixel block (phi_tp.npz), penalty = its operations")
+    ft.add_argument("--penalty", choices=("ops", "saving"), default="ops",
+                    help="--core 2: ops (the Phi operations: rewards silence too) or saving "
+                    "(Phi minus zero-skip operations: only completing patterns is rewarded)")
     ft.set_defaults(func=cmd_finetune)

@@ -138,12 +138,13 @@ def _snapshot(net, xcal, xva, yva, q, frames_eval, method, seed, core=1):
 def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs: int = 3,
              lr: float = 2e-4, q: int = 16, calib: int = 512, frames_eval: int = 512,
              method: str = "masked", batch: int = 64, threads: int | None = None,
-             max_steps: int | None = None, quiet: bool = False, core: int = 1
-             ) -> dict[str, Any]:
+             max_steps: int | None = None, quiet: bool = False, core: int = 1,
+             penalty: str = "ops") -> dict[str, Any]:
     """PAFT of the run in ``run_dir``; writes ``out`` (checkpoint, model/, phi.npz,
     phi_finetune.json) and returns the before / after figures. ``core=2``: core-v2 Phi
     (patterns per pixel block, :mod:`fireflys.train.paft_tp`'s penalty, ``phi_tp.npz``; the
-    totals' ``zero_skip``/``phi`` are operations, plus the union positions core v2 peels)."""
+    totals' ``zero_skip``/``phi`` are operations, plus the union positions core v2 peels;
+    ``penalty="saving"``: only the pattern term, :func:`fireflys.train.paft_tp.penalty`)."""
     if core not in (1, 2):
         raise ValueError(f"core must be 1 or 2, got {core}")
     if threads:
@@ -189,7 +190,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
             scores, traces = net(xb, trace=True)
             task = F.cross_entropy(scores / cfg.T, yb)
             if core == 2:
-                work = paft_tp.penalty(traces, ex.model, tables, ex.kept) / len(idx)
+                work = paft_tp.penalty(traces, ex.model, tables, ex.kept, penalty) / len(idx)
             else:
                 work = phi_penalty(traces, ex.model, tables, ex.kept, masks, lut) / len(idx)
             return task + lam * work / 1000.0, scores, {"task": task, "work": work}
@@ -218,7 +219,8 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
                      sparsity0=st.get("sparsity0", 0.0), history=st.get("history", []),
                      config=cfg)
     res = {"run": str(run_dir), "validation": note, "lam": lam, "epochs": epochs, "lr": lr,
-           "q": q, "method": method, "core": core, "accuracy_before": acc0, "accuracy_after": acc1,
+           "q": q, "method": method, "core": core, "penalty": penalty,
+           "accuracy_before": acc0, "accuracy_after": acc1,
            "sparsity_after": float(ex.model.sparsity),
            "before": before, "after": after, "history": history,
            "bit_exact_check": check, "seconds": round(time.time() - t0, 1),

@@ -31,8 +31,13 @@ def channel_pairs(ly) -> np.ndarray:
     return nz.sum(axis=(0, 1, 2)).astype(np.float32)
 
 
-def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray]) -> torch.Tensor:
-    """Differentiable core-v2 Phi operations of a batch, summed over the Phi layers."""
+def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
+            kind: str = "ops") -> torch.Tensor:
+    """Differentiable core-v2 Phi operations of a batch, summed over the Phi layers
+    (``kind="ops"``), or their difference to zero-skipping's (``"saving"``: only spikes of used
+    blocks count, ``-2 n p`` each: completing the pattern is rewarded, silence is not)."""
+    if kind not in ("ops", "saving"):
+        raise ValueError(f"penalty kind must be 'ops' or 'saving', got {kind!r}")
     total = torch.zeros(())
     for li, tl in tables.layers.items():
         ly = model.layers[li]
@@ -46,7 +51,10 @@ def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray]) -> to
         n = channel_pairs(ly)  # C
         pbits = unpack_bits(dec.pattern, tl.k).reshape(dec.pattern.shape[:-1] + (-1,))[..., :ci]
         on = dec.lanes[..., np.arange(ci) // tl.k]  # B, T, H, W, C: used block, step w/ spike
-        g = np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n).astype(np.float32)
+        if kind == "ops":
+            g = np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n).astype(np.float32)
+        else:
+            g = np.where(on, -2.0 * n * pbits[:, None], 0.0).astype(np.float32)
         const = float((on * n * pbits[:, None]).sum())
         co = ly.geom.out_ch
         const += float(dec.lanes.sum()) * co  # one PWP add per output channel
