@@ -283,3 +283,37 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     assert r["after"]["total"]["union_phi"] > 0
     d = tmp_path / "paft" / "model"
     assert tp.load(load_model(d), d).layers
+
+
+def test_pwp_image_layout() -> None:
+    """Each detector's PWP ROM word (row, j) is pattern j of the row's block times the weights
+    of the channel in the row's slot at the row's kernel position."""
+    from fireflys.compiler.coreplan import core_plan
+    from fireflys.phi import tp_hw
+
+    model, rng = _model(1, dense=True)
+    li = spike_layers(model)[0]
+    tables = tp.select(model, random_input(model, 12, rng, density=0.5), q=3, k={li: 2},
+                       layers=[li])
+    tl = tables.layers[li]
+    cp = core_plan(model, li)
+    q = tp_hw.q_slots(tl)
+    w = golden.hw_weight(model.layers[li])
+    checked = 0
+    for d in range(cp.pco):
+        img = tp_hw.pwp_image(cp, tl, d, q)
+        assert len(img) == tp_hw.pwp_rows(cp, tl) * q
+        for row in range(tp_hw.pwp_rows(cp, tl)):
+            g, rest = divmod(row, cp.kh * cp.kw * tl.nb)
+            kpos, b = divmod(rest, tl.nb)
+            ky, kx = divmod(kpos, cp.kw)
+            ch = int(cp.slots[g * cp.pco + d])
+            for j in range(q):
+                want = 0
+                if ch >= 0 and j < len(tl.patterns[b]):
+                    p = int(tl.patterns[b][j])
+                    want = sum(int(w[ch, ky, kx, b * 2 + i]) for i in range(2)
+                               if p >> i & 1 and b * 2 + i < w.shape[3])
+                    checked += want != 0
+                assert img[row * q + j] == want
+    assert checked

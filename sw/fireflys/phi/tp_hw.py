@@ -68,3 +68,28 @@ def matcher_outputs(tl: TpPhiLayer, pixels: np.ndarray) -> list[tuple[int, int, 
         ix = sum(int(idx[i, b]) << (b * qw) for b in range(nb))
         out.append((pl, pt_, ln, ix))
     return out
+
+
+def pwp_rows(cp, tl: TpPhiLayer) -> int:
+    """PWP ROM rows of one detector: its groups x kernel positions x blocks."""
+    return cp.groups * cp.kh * cp.kw * tl.nb
+
+
+def pwp_image(cp, tl: TpPhiLayer, d: int, q: int) -> list[int]:
+    """Detector ``d``'s PWP ROM (``tp_peeler`` with ``Phi``): word ``(row << QW) | j`` with
+    row ``(group * KK + kpos) * nb + b`` holds the PWP of pattern ``j`` of block ``b`` at kernel
+    position ``kpos`` for the channel in the detector's slot ``group`` (0 for phantom slots and
+    unused pattern slots); ``q`` slots per row (a power of two)."""
+    if q & (q - 1) or q < tl.q_max:
+        raise ValueError(f"q = {q} must be a power of two >= {tl.q_max} (the patterns)")
+    kk = cp.kh * cp.kw
+    words = []
+    for g in range(cp.groups):
+        ch = int(cp.slots[g * cp.pco + d])
+        for kpos in range(kk):
+            ky, kx = divmod(kpos, cp.kw)
+            for b, pats in enumerate(tl.patterns):
+                for j in range(q):
+                    ok = ch >= 0 and j < len(pats)
+                    words.append(int(tl.pwp[ch, ky, kx, b, j]) if ok else 0)
+    return words
