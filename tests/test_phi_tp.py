@@ -317,3 +317,23 @@ def test_pwp_image_layout() -> None:
                     checked += want != 0
                 assert img[row * q + j] == want
     assert checked
+
+
+def test_choose_keeps_phi_where_it_pays() -> None:
+    """Dense weights: Phi shortens some core's busy cycles (the choice follows the gain); with
+    an unreachable minimum gain every core stays in bitmap mode."""
+    from fireflys.phi import tp_perf
+
+    model, rng = _model(0, dense=True)
+    layers = spike_layers(model)
+    calib = random_input(model, 16, rng, density=0.5)
+    tables = tp.select(model, calib, q=8)
+    m = tp_perf.phi_lanes(model, tables)
+    kept, rows = tp_perf.choose(m, tables, calib[:4], min_gain=1.0)
+    assert [r["layer"] for r in rows] == [f"L{i}" for i in layers]
+    for r in rows:
+        assert r["phi"] == (r["gain"] >= 1.0) and r["busy_bitmap"] > 0
+    assert set(kept.layers) == {int(r["layer"][1:]) for r in rows if r["phi"]}
+    assert max(r["gain"] for r in rows) > 1.2
+    none, rows2 = tp_perf.choose(m, tables, calib[:4], min_gain=1e9)
+    assert not none.layers and not any(r["phi"] for r in rows2)

@@ -87,3 +87,28 @@ def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
         ru = np.bitwise_or.reduce(dec.resid, axis=1)  # B, H, W, nb
         work[cp.index] = phi_core_work(cp, _pixel_bits(ru, tl.k, cp.ci), dec.use, tl.k)
     return perf_v2.predict(model, x, res, chained=chained, work=work)
+
+
+def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: float = 1.1,
+           res: golden.GoldenResult | None = None) -> tuple[TpPhiTables, list[dict]]:
+    """Per Phi-capable core: its busy cycles per frame alone (input at one pixel per cycle,
+    output never blocked) in bitmap and Phi mode by the cycle model; Phi stays on where
+    bitmap / Phi >= ``min_gain``. Returns the tables of the chosen layers and one row per
+    core (``model`` with :func:`phi_lanes`). Area is not weighed yet (the matcher and PWP
+    memories' cost is reported by synthesis, not modelled)."""
+    res = res if res is not None else golden.run(model, x)
+    n = len(x)
+    bm = perf_v2.predict(model, x, res, chained=False)
+    ph = predict(model, tables, x, res, chained=False)
+    kept = TpPhiTables(tables.q)
+    rows = []
+    for i, (a, b) in enumerate(zip(bm, ph, strict=True)):
+        if i not in tables.layers:
+            continue
+        gain = a.busy / max(b.busy, 1)
+        on = gain >= min_gain
+        if on:
+            kept.layers[i] = tables.layers[i]
+        rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": b.busy / n,
+                     "gain": gain, "phi": on})
+    return kept, rows
