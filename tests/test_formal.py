@@ -66,8 +66,9 @@ def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> Non
 def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:
     """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
     next weight: its proof fails."""
-    _mutant_fails(tmp_path, "tp_peeler", "w8", "b_rmask <= body_mask_i & below;",
-                  "b_rmask <= body_mask_i & (below | (x_q & ~xm1));",
+    _mutant_fails(tmp_path, "tp_peeler", "w8", "b_rmask <= body_mask_i & below[WordW-1:0];",
+                  "b_rmask <= body_mask_i & (below[WordW-1:0] | (x_q[WordW-1:0] & "
+                  "~xm1[WordW-1:0]));",
                   ("sync_rom.sv", "popcount.sv", "adder_tree.sv"))
 
 
