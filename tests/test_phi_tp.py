@@ -235,8 +235,8 @@ def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> No
         spikes = layer_input(model, x, res, cp.index)
         dec = tp.decompose(tl, spikes)
         ru = np.bitwise_or.reduce(dec.resid, axis=1)
-        _, counts = tp_perf.phi_core_work(cp, tp_perf._pixel_bits(ru, tl.k, cp.ci), dec.use,
-                                          tl.k)
+        ru_bits = tp.channel_bits(ru, tl.k, cp.ci).astype(bool)
+        _, counts = tp_perf.phi_core_work(cp, ru_bits, dec.use, tl.k)
         want = tp.layer_counts(model.layers[cp.index], tl, spikes)["union_phi"]
         assert sum(int(c.sum()) for c in counts) == want
     traces = tp_perf.predict(model, tables, x, res)

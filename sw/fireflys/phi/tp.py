@@ -66,6 +66,12 @@ def pixel_blocks(spikes: np.ndarray, k: int) -> np.ndarray:
     return pack_bits(z.reshape(spikes.shape[:-1] + (nb, k)))
 
 
+def channel_bits(v: np.ndarray, k: int, ci: int) -> np.ndarray:
+    """The inverse of :func:`pixel_blocks`: uint64 blocks [..., nb] -> uint8 [..., ci]."""
+    bits = unpack_bits(v, k)  # ..., nb, k
+    return bits.reshape(bits.shape[:-2] + (-1,))[..., :ci]
+
+
 @dataclass
 class TpPhiLayer:
     index: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fireflys.phi.tp import TpPhiLayer, match, pixel_blocks
+from fireflys.phi.tp import TpPhiLayer, decompose
 
 
 def q_slots(tl: TpPhiLayer) -> int:
@@ -39,23 +39,11 @@ def matcher_outputs(tl: TpPhiLayer, pixels: np.ndarray) -> list[tuple[int, int, 
     n, steps, ci = pixels.shape
     k, nb = tl.k, tl.nb
     qw = max(1, (q_slots(tl) - 1).bit_length())
-    blocks = pixel_blocks(pixels, k)  # N, L, nb
-    planes = np.zeros((n, steps, nb), dtype=np.uint64)
-    pat = np.zeros((n, nb), dtype=np.uint64)
-    lanes = np.zeros((n, nb, steps), dtype=bool)
-    idx = np.zeros((n, nb), dtype=np.int64)
-    for b, pats in enumerate(tl.patterns):
-        a = blocks[..., b]
-        j, use = match(a, pats)
-        planes[..., b] = a
-        if len(pats):
-            p = np.where(use, pats[j], np.uint64(0))
-            nz = a != 0
-            on = use[:, None] & nz
-            planes[..., b] = np.where(on, a ^ p[:, None], a)
-            pat[:, b] = p
-            lanes[:, b] = on
-            idx[:, b] = np.where(use, j, 0)
+    dec = decompose(tl, pixels[:, :, None, None, :])  # one 1x1 image per pixel
+    planes = dec.resid[:, :, 0, 0]  # N, L, nb
+    pat = dec.pattern[:, 0, 0]  # N, nb
+    lanes = np.moveaxis(dec.lanes[:, :, 0, 0], 1, -1)  # N, nb, L
+    idx = np.where(dec.use, dec.index, 0)[:, 0, 0]  # the RTL gives 0 for an unused block
     out = []
     cmask = (1 << ci) - 1
     for i in range(n):

@@ -14,14 +14,8 @@ from fireflys.compiler.coreplan import CorePlan, core_plans
 from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
-from fireflys.phi.tables import PhiError, unpack_bits
-from fireflys.phi.tp import TpPhiTables, decompose
-
-
-def _pixel_bits(v: np.ndarray, k: int, ci: int) -> np.ndarray:
-    """uint64 blocks [..., nb] -> bool [..., ci]."""
-    bits = unpack_bits(v, k).astype(bool)  # ..., nb, k
-    return bits.reshape(bits.shape[:-2] + (-1,))[..., :ci]
+from fireflys.phi.tables import PhiError
+from fireflys.phi.tp import TpPhiTables, channel_bits, decompose
 
 
 def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: int,
@@ -85,7 +79,8 @@ def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
         inp = golden.layer_input(model, x, res, cp.index)  # B, T, H, W, C
         dec = decompose(tl, inp)
         ru = np.bitwise_or.reduce(dec.resid, axis=1)  # B, H, W, nb
-        work[cp.index] = phi_core_work(cp, _pixel_bits(ru, tl.k, cp.ci), dec.use, tl.k)
+        ru_bits = channel_bits(ru, tl.k, cp.ci).astype(bool)
+        work[cp.index] = phi_core_work(cp, ru_bits, dec.use, tl.k)
     return perf_v2.predict(model, x, res, chained=chained, work=work)
 
 

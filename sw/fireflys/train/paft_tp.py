@@ -18,7 +18,6 @@ import torch
 
 from fireflys.core.golden import hw_weight
 from fireflys.phi import tp
-from fireflys.phi.tables import unpack_bits
 
 
 def channel_pairs(ly) -> np.ndarray:
@@ -49,7 +48,7 @@ def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
         spikes = (s.detach() > 0.5).permute(0, 1, 3, 4, 2).numpy().astype(np.uint8)
         dec = tp.decompose(tl, spikes)
         n = channel_pairs(ly)  # C
-        pbits = unpack_bits(dec.pattern, tl.k).reshape(dec.pattern.shape[:-1] + (-1,))[..., :ci]
+        pbits = tp.channel_bits(dec.pattern, tl.k, ci)
         on = dec.lanes[..., np.arange(ci) // tl.k]  # B, T, H, W, C: used block, step w/ spike
         if kind == "ops":
             g = np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n).astype(np.float32)
