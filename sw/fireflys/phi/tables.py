@@ -405,6 +405,33 @@ def _weights_sha(model_dir: Path) -> str:
     return hashlib.sha256((model_dir / "weights.npz").read_bytes()).hexdigest()
 
 
+def write_table_file(out: Path, fmt: str, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                     model_dir: Path) -> Path:
+    """``arrays`` and ``meta`` (plus format, version 1 and the weights' sha256) as ``out``."""
+    head = {"format": fmt, "version": 1, **meta, "weights_sha256": _weights_sha(model_dir)}
+    arrays = dict(arrays, meta=np.frombuffer(json.dumps(head).encode(), dtype=np.uint8))
+    np.savez_compressed(out, **arrays)
+    return out
+
+
+def read_table_file(f: Path, fmt: str, model_dir: Path
+                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and meta of a table file written by :func:`write_table_file`, checked to be
+    readable, a version-1 ``fmt`` file and bound to the weights in ``model_dir``."""
+    try:
+        with np.load(f) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(bytes(arrays["meta"]).decode())
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError,
+            zipfile.BadZipFile) as e:
+        raise PhiError(f"{f}: corrupt or truncated ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt or meta.get("version") != 1:
+        raise PhiError(f"{f}: field 'format'/'version': not a version-1 {fmt} file")
+    if meta.get("weights_sha256") != _weights_sha(model_dir):
+        raise PhiError(f"{f}: field 'weights_sha256': the tables belong to other weights")
+    return arrays, meta
+
+
 def save_tables(tables: PhiTables, model: CompiledModel, model_dir: str | Path) -> Path:
     """``phi.npz`` in the model directory: per spike layer and segment index the patterns and
     PWPs, bound to the weights by their sha256."""
@@ -414,13 +441,9 @@ def save_tables(tables: PhiTables, model: CompiledModel, model_dir: str | Path) 
         for s, (p, t) in enumerate(zip(tl.patterns, tl.pwp, strict=True)):
             arrays[f"L{li}.s{s}.patterns"] = p
             arrays[f"L{li}.s{s}.pwp"] = t
-    meta = {"format": "fireflys-phi", "version": 1, "q": tables.q, "method": tables.method,
-            "layers": {str(li): len(tl.patterns) for li, tl in tables.layers.items()},
-            "weights_sha256": _weights_sha(d)}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    out = d / PHI_FILE
-    np.savez_compressed(out, **arrays)
-    return out
+    meta = {"q": tables.q, "method": tables.method,
+            "layers": {str(li): len(tl.patterns) for li, tl in tables.layers.items()}}
+    return write_table_file(d / PHI_FILE, "fireflys-phi", arrays, meta, d)
 
 
 def load_tables(model: CompiledModel, model_dir: str | Path) -> PhiTables:
@@ -430,17 +453,7 @@ def load_tables(model: CompiledModel, model_dir: str | Path) -> PhiTables:
     f = d / PHI_FILE
     if not f.is_file():
         raise PhiError(f"{f}: no Phi tables (run `fireflys phi select {d}`)")
-    try:
-        with np.load(f) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(bytes(arrays["meta"]).decode())
-    except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError,
-            zipfile.BadZipFile) as e:
-        raise PhiError(f"{f}: corrupt or truncated ({e})") from None
-    if meta.get("format") != "fireflys-phi" or meta.get("version") != 1:
-        raise PhiError(f"{f}: field 'format'/'version': not a version-1 fireflys-phi file")
-    if meta.get("weights_sha256") != _weights_sha(d):
-        raise PhiError(f"{f}: field 'weights_sha256': the tables belong to other weights")
+    arrays, meta = read_table_file(f, "fireflys-phi", d)
     tables = PhiTables(int(meta["q"]), str(meta["method"]))
     for key, nseg in meta["layers"].items():
         li = int(key)

@@ -26,9 +26,6 @@ this mode is for dense weights; on pruned layers the planner leaves it off.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +37,15 @@ from fireflys.core import golden
 from fireflys.core.golden import hw_weight, layer_input
 from fireflys.core.model import CompiledModel, CoreLayer
 from fireflys.core.widths import signed_width
-from fireflys.phi.tables import PhiError, pack_bits, select_patterns, spike_layers, unpack_bits
+from fireflys.phi.tables import (
+    PhiError,
+    pack_bits,
+    read_table_file,
+    select_patterns,
+    spike_layers,
+    unpack_bits,
+    write_table_file,
+)
 
 
 def _pc(v: np.ndarray) -> np.ndarray:
@@ -319,13 +324,9 @@ def save(tables: TpPhiTables, model: CompiledModel, model_dir: str | Path) -> Pa
     for li, tl in tables.layers.items():
         for b, p in enumerate(tl.patterns):
             arrays[f"L{li}.b{b}.patterns"] = p
-    meta = {"format": "fireflys-phi-tp", "version": 1, "q": tables.q,
-            "layers": {str(li): {"k": tl.k, "blocks": tl.nb} for li, tl in tables.layers.items()},
-            "weights_sha256": hashlib.sha256((d / "weights.npz").read_bytes()).hexdigest()}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    out = d / TP_FILE
-    np.savez_compressed(out, **arrays)
-    return out
+    meta = {"q": tables.q,
+            "layers": {str(li): {"k": tl.k, "blocks": tl.nb} for li, tl in tables.layers.items()}}
+    return write_table_file(d / TP_FILE, "fireflys-phi-tp", arrays, meta, d)
 
 
 def load(model: CompiledModel, model_dir: str | Path) -> TpPhiTables:
@@ -335,20 +336,12 @@ def load(model: CompiledModel, model_dir: str | Path) -> TpPhiTables:
     f = d / TP_FILE
     if not f.is_file():
         raise PhiError(f"{f}: no core-v2 Phi tables (run `fireflys phi select {d} --core 2`)")
+    arrays, meta = read_table_file(f, "fireflys-phi-tp", d)
     try:
-        with np.load(f) as z:
-            arrays = {key: z[key] for key in z.files}
-        meta = json.loads(bytes(arrays["meta"]).decode())
         q = int(meta["q"])
         layers = {int(key): (int(v["k"]), int(v["blocks"])) for key, v in meta["layers"].items()}
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, EOFError,
-            zipfile.BadZipFile) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise PhiError(f"{f}: corrupt or truncated ({e})") from None
-    if meta.get("format") != "fireflys-phi-tp" or meta.get("version") != 1:
-        raise PhiError(f"{f}: field 'format'/'version': not a version-1 fireflys-phi-tp file")
-    sha = hashlib.sha256((d / "weights.npz").read_bytes()).hexdigest()
-    if meta.get("weights_sha256") != sha:
-        raise PhiError(f"{f}: field 'weights_sha256': the tables belong to other weights")
     tables = TpPhiTables(q)
     for li, (k, nb) in layers.items():
         if li not in spike_layers(model):
