@@ -60,6 +60,21 @@ def _select_tp(args: argparse.Namespace, model, calib) -> int:
     return 0
 
 
+def _report_outputs(args: argparse.Namespace, rep: dict, series: list[tuple[str, str]],
+                    ylabel: str, title: str) -> None:
+    """``--json``: the report; ``--plot``: bars per layer of the ``(label, field)`` series."""
+    if args.json:
+        write_json(args.json, dict(rep, **frames_about(args)))
+    if args.plot:
+        from fireflys.report.report import bars
+
+        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
+        p = bars(Path(args.plot), names,
+                 [(label, [r[key] for r in rep["layers"]]) for label, key in series],
+                 ylabel, title)
+        print(f"wrote {p}")
+
+
 def _report_tp(args: argparse.Namespace, model) -> int:
     from fireflys.phi import tp
 
@@ -80,19 +95,11 @@ def _report_tp(args: argparse.Namespace, model) -> int:
     t = rep["total"]
     print(f"spike layers: {t['ops_ratio']:.2f} x fewer operations than zero-skipping, "
           f"{t['union_ratio']:.2f} x fewer union positions than bitmap mode")
-    if args.json:
-        write_json(args.json, dict(rep, **frames_about(args)))
-    if args.plot:
-        from fireflys.report.report import bars
-
-        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
-        p = bars(Path(args.plot), names, [
-            ("operations, zero-skipping", [r["ops_zero_skip"] for r in rep["layers"]]),
-            ("operations, Phi", [r["ops_phi"] for r in rep["layers"]]),
-            ("union positions, bitmap", [r["union_bitmap"] for r in rep["layers"]]),
-            ("union positions, Phi", [r["union_phi"] for r in rep["layers"]])],
-            "per frame", f"core-v2 Phi per layer, q = {tables.q}")
-        print(f"wrote {p}")
+    _report_outputs(args, rep, [("operations, zero-skipping", "ops_zero_skip"),
+                                ("operations, Phi", "ops_phi"),
+                                ("union positions, bitmap", "union_bitmap"),
+                                ("union positions, Phi", "union_phi")],
+                    "per frame", f"core-v2 Phi per layer, q = {tables.q}")
     return 0
 
 
@@ -119,18 +126,9 @@ def cmd_report(args: argparse.Namespace) -> int:
           f"{t['zs_over_phi']:.2f} x fewer than zero-skipping ({t['dense_over_phi']:.1f} x "
           f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
           f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
-    if args.json:
-        write_json(args.json, dict(rep, **frames_about(args)))
-    if args.plot:
-        from fireflys.report.report import bars
-
-        names = [f"{r['layer']}\n{r['token']}" for r in rep["layers"]]
-        p = bars(Path(args.plot), names, [
-            ("zero-skipping", [r["zero_skip"] for r in rep["layers"]]),
-            ("Phi (mask-aware)", [r["phi"] for r in rep["layers"]]),
-            ("Phi as published", [r["phi_plain"] for r in rep["layers"]])],
-            "pairs / frame", f"work per layer, q = {tables.q}")
-        print(f"wrote {p}")
+    _report_outputs(args, rep, [("zero-skipping", "zero_skip"), ("Phi (mask-aware)", "phi"),
+                                ("Phi as published", "phi_plain")],
+                    "pairs / frame", f"work per layer, q = {tables.q}")
     return 0
 
 
