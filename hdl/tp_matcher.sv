@@ -59,6 +59,8 @@ module tp_matcher #(
   localparam int unsigned G4     = (C8 + 3) / 4;           // groups of four chunks
   localparam int unsigned DW     = unsigned'($clog2(L * K + 1));
   localparam int unsigned KW     = unsigned'($clog2(K + 1));
+  localparam int unsigned UW     = (KW + 1 > 4) ? KW + 1 : 4;  // a block's union counts
+  localparam int unsigned SW     = ((DW > 6) ? DW : 6) + 1;    // distance sum, wider
 
   if (Q < 2 || Q != (1 << QW)) begin : g_bad_q
     $error("tp_matcher: Q must be a power of two >= 2");
@@ -77,6 +79,15 @@ module tp_matcher #(
       r[i] = (c * 8 + i < K) ? v[c * 8 + i] : 1'b0;
     end
     return r;
+  endfunction
+
+  function automatic logic [UW-1:0] pop8u(input logic [7:0] v);  // the same, UW bits
+    logic [UW-1:0] n;
+    n = '0;
+    for (int unsigned i = 0; i < 8; i++) begin
+      n = n + UW'(v[i]);
+    end
+    return n;
   endfunction
 
   function automatic logic [3:0] pop8(input logic [7:0] v);
@@ -161,13 +172,17 @@ module tp_matcher #(
         d2_p[m]  <= d1_p[m];
         d2_ok[m] <= d1_ok[m];
       end
+      // summed one bit wider than both the group counts and DW: both casts change the width
+      // (a same-width cast is a warning)
       always_comb begin
-        dsum[m] = '0;
+        logic [SW-1:0] acc;
+        acc = '0;
         for (int unsigned l = 0; l < L; l++) begin
           for (int unsigned g = 0; g < G4; g++) begin
-            dsum[m] = dsum[m] + DW'(d2_q[m][l][g]);
+            acc = acc + SW'(d2_q[m][l][g]);
           end
         end
+        dsum[m] = DW'(acc);
       end
     end
 
@@ -263,8 +278,8 @@ module tp_matcher #(
   logic [Nb*L-1:0] f1_lanes;
   logic [Nb*QW-1:0] f1_idx;
   logic [Nb-1:0]   f1_ok;
-  logic [3:0]      f1_rc [Nb][C8];   // chunk counts of the residual union
-  logic [3:0]      f1_ac [Nb][C8];   // and of the spike union
+  logic [UW-1:0]   f1_rc [Nb][C8];   // chunk counts of the residual union
+  logic [UW-1:0]   f1_ac [Nb][C8];   // and of the spike union
   logic [PixW-1:0] f2_planes;
   logic [Ci-1:0]   f2_pat;
   logic [Nb*L-1:0] f2_lanes;
@@ -275,14 +290,14 @@ module tp_matcher #(
   logic [Nb-1:0] f1_use;
   always_comb begin
     for (int unsigned b = 0; b < Nb; b++) begin
-      logic [KW:0] rn, an;
+      logic [UW-1:0] rn, an;
       rn = '0;
       an = '0;
       for (int unsigned c = 0; c < C8; c++) begin
-        rn = rn + (KW+1)'(f1_rc[b][c]);
-        an = an + (KW+1)'(f1_ac[b][c]);
+        rn = rn + f1_rc[b][c];
+        an = an + f1_ac[b][c];
       end
-      f1_use[b] = f1_ok[b] && (rn + (KW+1)'(1) < an);
+      f1_use[b] = f1_ok[b] && (rn + UW'(1) < an);
     end
   end
 
@@ -308,8 +323,8 @@ module tp_matcher #(
         f1_idx[b*QW +: QW] <= best_j_q[b];
         f1_ok[b]           <= best_v_q[b];
         for (int unsigned c = 0; c < C8; c++) begin
-          f1_rc[b][c] <= pop8(chunk8(ru, c));
-          f1_ac[b][c] <= pop8(chunk8(au, c));
+          f1_rc[b][c] <= pop8u(chunk8(ru, c));
+          f1_ac[b][c] <= pop8u(chunk8(au, c));
         end
       end
       for (int unsigned b = 0; b < Nb; b++) begin

@@ -477,7 +477,6 @@ module tp_peeler #(
       .addr_i(d_addr),
       .data_o(rom_q)
     );
-    logic [PwpW-1:0] pwp_q;
     logic            r_tok;
     logic signed [WW-1:0] w_x, pwp_x;  // the weight and the PWP, sign-extended to WW
     if (WW > 4) begin : g_wx
@@ -486,6 +485,7 @@ module tp_peeler #(
       assign w_x = $signed(rom_q);
     end
     if (Phi) begin : g_pwp
+      logic [PwpW-1:0] pwp_q;
       sync_rom #(.Width(PwpW), .Depth(PwpDepth), .InitFile(PwpFile),
                  .AddrWidth(PRowW + QW)) u_pwp (
         .clk_i (clk_i),
@@ -495,7 +495,6 @@ module tp_peeler #(
       );
       assign pwp_x = WW'($signed(pwp_q));  // WW > PwpW with Phi
     end else begin : g_no_pwp
-      assign pwp_q = '0;
       assign pwp_x = '0;
     end
     always_ff @(posedge clk_i) begin

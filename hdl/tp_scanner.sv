@@ -26,6 +26,16 @@
 // and mask stay in its slot and are read there while it is peeled (body_slot_o), so the
 // peeler keeps no copy. A slot (and its credit) comes back with free_i, when the peeler is
 // done with the word.
+//
+// Phi (core-v2 Phi, docs/phi.md "Phi on core v2"; words of whole pixels, Pci = Ci): the ring
+// holds tp_matcher's output per pixel, {index (Nb*QW), lanes (Nb*L), pattern (Ci), residual
+// planes (L*Ci)}. A word's positions are the residual union & mask; above them come
+// NTok = Kpw * Nb PWP tokens, token i = (port i / Nb, block i % Nb): set when the block is
+// used at that pixel (a lane is set), the pixel is in the image and the entry's token mask
+// (a list field: its mask has a weight in that block) says so; they count in the word's
+// count. The body adds the pattern bits of the word's positions (body_sign_o) and each
+// token's lanes and index; the head the entry's PWP row base (out_pbase_o, a list field:
+// (group * KK + first kernel position of the word) * Nb).
 module tp_scanner #(
   parameter int unsigned L         = 4,
   parameter int unsigned Ci        = 8,
@@ -42,13 +52,19 @@ module tp_scanner #(
   parameter string       ListFile  = "",
   parameter bit          ListBlock = 1'b0,  // the masks in block RAM (MaskFile)
   parameter string       MaskFile  = "",
+  parameter bit          Phi       = 1'b0,
+  parameter int unsigned Nb        = 1,   // Phi: pattern blocks per pixel
+  parameter int unsigned IdxW      = 1,   // Phi: bits of a pattern index
+  parameter int unsigned PRowW     = 1,   // Phi: bits of a PWP row (the peeler's)
   // derived
-  parameter int unsigned PixW      = L * Ci,
+  parameter int unsigned NTok      = Phi ? (Spw * Pci / Ci) * Nb : 1,
+  parameter int unsigned PixW      = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci,
   parameter int unsigned KK        = KH * KW,
   parameter int unsigned AW        = (Depth > 1) ? unsigned'($clog2(Depth)) : 1,
   parameter int unsigned WordW     = Spw * Pci,
+  parameter int unsigned XW        = Phi ? WordW + NTok : WordW,  // positions + tokens
   parameter int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW      = unsigned'($clog2(WordW + 1)),
+  parameter int unsigned CntW      = unsigned'($clog2(XW + 1)),
   parameter int unsigned SlotW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1
 ) (
   input  logic               clk_i,
@@ -63,11 +79,15 @@ module tp_scanner #(
   output logic               desc_fin_o,   // the oldest window taken is read for good
   output logic               out_valid_o,  // queued words, to tp_peeler
   input  logic               out_ready_i,
-  output logic [WordW-1:0]   out_bits_o,
+  output logic [XW-1:0]      out_bits_o,
   output logic [SlotW-1:0]   out_slot_o,   // the head's queue slot
   output logic [SlotW-1:0]   body_slot_o,  // the slot of the word popped last (the body's)
   output logic [L*WordW-1:0] body_planes_o,
   output logic [WordW-1:0]   body_mask_o,
+  output logic [WordW-1:0]   body_sign_o,   // Phi: the pattern bits (0 without Phi)
+  output logic [NTok*L-1:0]  body_tlanes_o, // Phi: token i's lanes at [i*L +: L]
+  output logic [NTok*IdxW-1:0] body_tidx_o,   // Phi: token i's pattern index
+  output logic [PRowW-1:0]   out_pbase_o,   // Phi: the head's PWP row base
   input  logic               free_i,       // the peeler is done with a loaded word
   output logic [AddrW-1:0]   out_ptr_o,
   output logic [CntW-1:0]    out_count_o,
@@ -87,14 +107,16 @@ module tp_scanner #(
   localparam int unsigned SegPP  = Whole ? Spp : Spw;       // segments per read port
   localparam int unsigned WIdxW  = (Nw > 1) ? unsigned'($clog2(Nw)) : 1;
   localparam int unsigned EW     = (Entries > 1) ? unsigned'($clog2(Entries)) : 1;
-  localparam int unsigned EntW   = WIdxW + WordW + AddrW + TagW + 1;
+  localparam int unsigned EntB   = WIdxW + WordW + AddrW + TagW + 1;  // the plain fields
+  localparam int unsigned EntW   = Phi ? EntB + NTok + PRowW : EntB;    // + token mask, row
   localparam int unsigned QW     = SlotW;
   localparam int unsigned CrW    = QW + 1;
   localparam int unsigned Span   = 16;                      // bits per part count
-  localparam int unsigned NPart  = (WordW + Span - 1) / Span;
+  localparam int unsigned NPart  = (XW + Span - 1) / Span;
   localparam int unsigned PartW  = 5;
-  localparam int unsigned HeadW  = WordW + AddrW + TagW + 2;
-  localparam int unsigned BodyW  = WordW * (L + 1);
+  localparam int unsigned HeadW  = XW + AddrW + TagW + 2 + (Phi ? PRowW : 0);
+  // planes, mask (+ Phi: pattern bits, token lanes and indices)
+  localparam int unsigned BodyW  = WordW * (L + 1) + (Phi ? WordW + NTok * (L + IdxW) : 0);
   localparam int unsigned BGrpW  = 64;                      // body bits per write-address copy
   localparam int unsigned NBGrp  = (BodyW + BGrpW - 1) / BGrpW;
   localparam int unsigned BGrpSz = (BodyW + NBGrp - 1) / NBGrp;  // balanced groups
@@ -107,6 +129,9 @@ module tp_scanner #(
   end
   if (WordW > 8 * Span) begin : g_bad_width
     $error("tp_scanner: words must be at most 128 bits");
+  end
+  if (Phi && (Pci != Ci || !(Spw % Spp == 0))) begin : g_bad_phi
+    $error("tp_scanner: the Phi mode needs words of whole pixels (Pci = Ci)");
   end
 
   localparam int unsigned NwP   = 1 << WIdxW;               // table entries (word indices)
@@ -191,7 +216,16 @@ module tp_scanner #(
   assign e_w     = ent[WIdxW-1:0];
   assign e_ptr   = ent[WIdxW+WordW +: AddrW];
   assign e_tag   = ent[WIdxW+WordW+AddrW +: TagW];
-  assign e_first = ent[EntW-1];
+  assign e_first = ent[EntB-1];
+  logic [NTok-1:0]  e_tmask;  // Phi: token i has a weight in the entry's mask
+  logic [PRowW-1:0] e_pbase;  // Phi: the PWP row of token 0
+  if (Phi) begin : g_ent_phi
+    assign e_tmask = ent[EntB +: NTok];
+    assign e_pbase = ent[EntB+NTok +: PRowW];
+  end else begin : g_ent_plain
+    assign e_tmask = '0;
+    assign e_pbase = '0;
+  end
 
   logic [Kpw-1:0][AW-1:0] addr;
   logic [Kpw-1:0]         ok;
@@ -240,9 +274,13 @@ module tp_scanner #(
   logic [SelW-1:0]        s2_sel;
   logic [AddrW-1:0]       s2_ptr;
   logic [TagW-1:0]        s2_tag;
+  logic [NTok-1:0]        s2_tmask;
+  logic [PRowW-1:0]       s2_pbase;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
+      s2_tmask <= '0;
+      s2_pbase <= '0;
       s2_valid <= 1'b0;
       s2_last  <= 1'b0;
       s2_first <= 1'b0;
@@ -258,6 +296,8 @@ module tp_scanner #(
       s2_sel   <= SelTab[e_w*SelW +: SelW];
       s2_ptr   <= e_ptr;
       s2_tag   <= e_tag;
+      s2_tmask <= e_tmask;
+      s2_pbase <= e_pbase;
     end
   end
   assign desc_fin_o = s2_last;  // the window's last ring read happens this cycle
@@ -359,6 +399,25 @@ module tp_scanner #(
     end
   end
 
+  // Phi: the word's pattern bits, its tokens' lanes and indices (port p, block b: token
+  // p * Nb + b), from above the pixels' residual planes
+  logic [WordW-1:0]   raw_sign;
+  logic [NTok*L-1:0]  raw_tl;
+  logic [NTok*IdxW-1:0] raw_ti;
+  if (Phi) begin : g_read_phi
+    for (genvar i = 0; i < Kpw; i++) begin : g_port
+      assign raw_sign[i*Ci +: Ci] = px_rd[i][L*Ci +: Ci];
+      for (genvar b = 0; b < Nb; b++) begin : g_blk
+        assign raw_tl[(i*Nb + b)*L +: L]   = px_rd[i][(L+1)*Ci + b*L +: L];
+        assign raw_ti[(i*Nb + b)*IdxW +: IdxW] = px_rd[i][(L+1)*Ci + Nb*L + b*IdxW +: IdxW];
+      end
+    end
+  end else begin : g_read_plain
+    assign raw_sign = '0;
+    assign raw_tl   = '0;
+    assign raw_ti   = '0;
+  end
+
   // ------------------------------------------------------------------ S3: union, body write
   // the ring read is registered: on ECP5 the read address reaches every LUT-RAM slice of the
   // ring and the read data the LUTs that merge its banks, which leaves no time for the union
@@ -367,8 +426,15 @@ module tp_scanner #(
   logic [Kpw-1:0]         s3_ok;
   logic [AddrW-1:0]       s3_ptr;
   logic [TagW-1:0]        s3_tag;
+  logic [NTok-1:0]        s3_tmask;
+  logic [PRowW-1:0]       s3_pbase;
+  logic [WordW-1:0]       s3_sign;
+  logic [NTok*L-1:0]      s3_tl;
+  logic [NTok*IdxW-1:0]     s3_ti;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
+      s3_tmask <= '0;
+      s3_pbase <= '0;
       s3_valid <= 1'b0;
       s3_last  <= 1'b0;
       s3_first <= 1'b0;
@@ -382,9 +448,16 @@ module tp_scanner #(
       s3_ok    <= s2_valid ? s2_ok : '0;  // no valid word: an empty union (push below)
       s3_ptr   <= s2_ptr;
       s3_tag   <= s2_tag;
+      s3_tmask <= s2_tmask;
+      s3_pbase <= s2_pbase;
     end
   end
-  always_ff @(posedge clk_i) s3_raw <= raw;  // data: no reset
+  always_ff @(posedge clk_i) begin  // data: no reset
+    s3_raw  <= raw;
+    s3_sign <= raw_sign;
+    s3_tl   <= raw_tl;
+    s3_ti   <= raw_ti;
+  end
 
   // the planes are queued as read: the peeler only looks at positions of the union, which
   // lie in the mask and in read ports inside the image
@@ -397,6 +470,17 @@ module tp_scanner #(
     end
     uni = any & s3_mask & port_ok;
   end
+  // Phi: the tokens above the positions (a used block: a lane is set)
+  logic [XW-1:0] unx;
+  if (Phi) begin : g_tok
+    logic [NTok-1:0] tok;
+    for (genvar i = 0; i < NTok; i++) begin : g_t
+      assign tok[i] = (|s3_tl[i*L +: L]) && s3_tmask[i] && s3_ok[i / Nb];
+    end
+    assign unx = {tok, uni};
+  end else begin : g_notok
+    assign unx = uni;
+  end
   // the non-empty test in two halves: S3 ORs each piece of the union (registered, one copy
   // per body group and one for the rest), S4 ORs the pieces with valid/last, next to each
   // user. One stage for the whole test (AND, OR over up to 128 bits, valid/last: 6 LUT4
@@ -404,19 +488,20 @@ module tp_scanner #(
   // Pieces: quarters, or smaller (at most ~40 inputs, L + 1 per bit: 3 LUT4 levels) while
   // there are at most 6 of them (an L3 quarter of 12 bits was 4 levels, 6.8 ns on ECP5)
   localparam int unsigned QMax = 40 / (L + 1);
-  localparam int unsigned QSz  = ((WordW + 3) / 4 < QMax) ? (WordW + 3) / 4
-                               : (QMax > (WordW + 5) / 6) ? QMax : (WordW + 5) / 6;
-  localparam int unsigned NQ   = (WordW + QSz - 1) / QSz;
+  localparam int unsigned QSz  = ((XW + 3) / 4 < QMax) ? (XW + 3) / 4
+                               : (QMax > (XW + 5) / 6) ? QMax : (XW + 5) / 6;
+  localparam int unsigned NQ   = (XW + QSz - 1) / QSz;
   logic [NQ-1:0] q3;
   for (genvar k = 0; k < NQ; k++) begin : g_q
     localparam int unsigned Lo = k * QSz;
-    localparam int unsigned N  = (WordW - Lo < QSz) ? WordW - Lo : QSz;
-    assign q3[k] = |uni[Lo +: N];
+    localparam int unsigned N  = (XW - Lo < QSz) ? XW - Lo : QSz;
+    assign q3[k] = |unx[Lo +: N];
   end
 
   // ------------------------------------------------------------------ S4: test, queue write
   logic               s4_valid, s4_last, s4_first;
-  logic [WordW-1:0]   s4_bits;
+  logic [XW-1:0]      s4_bits;
+  logic [PRowW-1:0]   s4_pbase;
   logic [NQ-1:0]      s4_q;
   logic [AddrW-1:0]   s4_ptr;
   logic [TagW-1:0]    s4_tag;
@@ -431,11 +516,13 @@ module tp_scanner #(
       s4_q      <= '0;
       s4_ptr    <= '0;
       s4_tag    <= '0;
+      s4_pbase  <= '0;
     end else begin
       s4_valid  <= s3_valid;
       s4_last   <= s3_last;
       s4_first  <= s3_first;
-      s4_bits   <= uni;
+      s4_bits   <= unx;
+      s4_pbase  <= s3_pbase;
       s4_q      <= q3;
       s4_ptr    <= s3_ptr;
       s4_tag    <= s3_tag;
@@ -450,7 +537,7 @@ module tp_scanner #(
   logic [NPart*PartW-1:0] part;
   for (genvar k = 0; k < NPart; k++) begin : g_part
     localparam int unsigned Lo = k * Span;
-    localparam int unsigned N  = (WordW - Lo < Span) ? WordW - Lo : Span;
+    localparam int unsigned N  = (XW - Lo < Span) ? XW - Lo : Span;
     popcount #(.Width(N), .CntW(PartW)) u_cnt (
       .bits_i (s4_bits[Lo +: N]),
       .count_o(part[k*PartW +: PartW])
@@ -465,9 +552,22 @@ module tp_scanner #(
   logic [QW-1:0] ld_q;               // the slot of the word popped last (the peeler's)
   logic [CrW-1:0] occ_q;
 
+  logic [HeadW-1:0] head_wd, head_rd;
+  if (Phi) begin : g_head_phi
+    assign head_wd = {s4_pbase, s4_tag, s4_last, opens, s4_ptr, s4_bits};
+    assign {out_pbase_o, out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = head_rd;
+  end else begin : g_head_plain
+    assign head_wd = {s4_tag, s4_last, opens, s4_ptr, s4_bits};
+    assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = head_rd;
+    assign out_pbase_o = '0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [PRowW-1:0] unused_pbase;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign unused_pbase = s4_pbase;
+  end
   always_ff @(posedge clk_i) begin
     if (push) begin
-      qhead[wr_q] <= {s4_tag, s4_last, opens, s4_ptr, s4_bits};
+      qhead[wr_q] <= head_wd;
     end
   end
 
@@ -485,7 +585,20 @@ module tp_scanner #(
   // and one address net reaching all of them (on ECP5 ~85 LUT-RAM slices per scanner: 10 ns
   // of routing for the address, 7 ns for the push)
   logic [BodyW-1:0] body_wd;
-  assign body_wd = {s3_mask, s3_raw};
+  if (Phi) begin : g_bwd_phi
+    assign body_wd = {s3_ti, s3_tl, s3_sign, s3_mask, s3_raw};
+    assign {body_tidx_o, body_tlanes_o, body_sign_o, body_mask_o, body_planes_o} = body_rd;
+  end else begin : g_bwd_plain
+    assign body_wd = {s3_mask, s3_raw};
+    assign {body_mask_o, body_planes_o} = body_rd;
+    assign body_sign_o   = '0;
+    assign body_tlanes_o = '0;
+    assign body_tidx_o   = '0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [WordW+NTok*(L+IdxW)+NTok-1:0] unused_phi;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign unused_phi = {s3_ti, s3_tl, s3_sign, s3_tmask};
+  end
   for (genvar g = 0; g < NBGrp; g++) begin : g_body
     localparam int unsigned Lo = g * BGrpSz;
     localparam int unsigned N  = (BodyW - Lo < BGrpSz) ? BodyW - Lo : BGrpSz;
@@ -573,6 +686,13 @@ module tp_scanner #(
     assign count = s5_part;
   end
 
+  logic [CntW-1:0] count_c;  // the count in CntW bits (a same-width cast is a warning)
+  if (SumW > CntW) begin : g_cnt_cut
+    assign count_c = CntW'(count);
+  end else begin : g_cnt_same
+    assign count_c = count;
+  end
+
   // S6: the count and its "at most one" flag go into the queue (the entry becomes visible)
   logic            s6_push;
   logic [QW-1:0]   s6_addr;
@@ -585,7 +705,7 @@ module tp_scanner #(
     end else begin
       s6_push  <= s5_push;
       s6_addr  <= s5_addr;
-      s6_count <= CntW'(count);
+      s6_count <= count_c;
     end
   end
   always_ff @(posedge clk_i) begin
@@ -598,10 +718,9 @@ module tp_scanner #(
   logic nonempty_q;
   assign out_valid_o = nonempty_q;
   assign pop = nonempty_q && out_ready_i;
-  assign {out_tag_o, out_close_o, out_open_o, out_ptr_o, out_bits_o} = qhead[rd_q];
+  assign head_rd = qhead[rd_q];
   assign out_slot_o  = rd_q;
   assign body_slot_o = ld_q;
-  assign {body_mask_o, body_planes_o} = body_rd;
   assign {out_le1_o, out_count_o} = qcount[rd_q];
 
   always_ff @(posedge clk_i) begin

@@ -83,3 +83,22 @@ def assert_generated_top_lint_clean(out) -> None:
                        cwd=REPO, capture_output=True, text=True, check=False)
     assert y.returncode == 0 and "warning" not in (y.stdout + y.stderr).lower(), \
         y.stdout + y.stderr
+
+
+def patterned_spikes(model, n: int, rng: np.random.Generator, protos: int = 4,
+                     density: float = 0.5) -> np.ndarray:
+    """Spike frames [n, T, C, H, W] with recurring pixels: most pixels are one of a few
+    prototype vectors with a bit flipped here and there, on most steps (so Phi's blocks are
+    used), the rest random."""
+    c, h, w = model.arch.in_shape
+    t = model.T
+    proto = rng.random((protos, c)) < density
+    pick = rng.integers(0, protos, (n, h, w))
+    base = proto[pick]  # n, h, w, c
+    noise = rng.random((n, t, h, w, c)) < 0.05
+    on = rng.random((n, t, h, w, 1)) < 0.8
+    pat = (base[:, None] & on) ^ noise
+    rand = rng.random((n, t, h, w, c)) < density
+    keep = rng.random((n, 1, h, w, 1)) < 0.75
+    x = np.where(keep, pat, rand)
+    return np.moveaxis(x, -1, 2).astype(np.int64)  # n, t, c, h, w

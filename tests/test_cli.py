@@ -172,18 +172,26 @@ def test_reliability_without_hypothesis_is_a_clear_error(monkeypatch, capsys) ->
 
 def test_generate_core_v2(tmp_path, capsys) -> None:
     """`fireflys generate --core 2` builds the accelerator from tp_core (with the scan lists);
-    the Phi mode and the dense baseline are refused on it in one line."""
+    `--phi` takes MODEL/phi_tp.npz (one line naming the command when it is missing) and puts
+    its layers' cores in Phi mode; the dense baseline is refused in one line."""
     d = tmp_path / "m"
-    assert main(["compile", "--arch", "1x8x8-8c3p1-10fc", "--random-sparsity", "0.8",
-                 "--out", str(d), "--pco", "2,3", "--pci", "1,8"]) == 0
+    assert main(["compile", "--arch", "1x8x8-4c3p1-8c3p1-10fc", "--random-sparsity", "0.5",
+                 "--out", str(d), "--pco", "2,3,3", "--pci", "1,4,8"]) == 0
     out = tmp_path / "hw"
     assert main(["generate", str(d), "--out", str(out), "--core", "2"]) == 0
     top = (out / "fireflys_top.sv").read_text()
-    assert top.count("tp_core #(") == 2 and "sparse_core" not in top
+    assert top.count("tp_core #(") == 3 and "sparse_core" not in top and ".Phi(" not in top
     assert (out / "mem" / "L1_d2_list.hex").is_file()
     assert json.loads((out / "hw.json").read_text())["core_version"] == 2
-    for flag, msg in (("--phi", "Phi mode is not available on core v2 yet"),
+    for flag, msg in (("--phi", "no core-v2 Phi tables (run `fireflys phi select"),
                       ("--dense", "core v2 has no dense baseline yet")):
         assert main(["generate", str(d), "--out", str(out), "--core", "2", flag]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert msg in err[-1] and len(err) == 1
+    assert main(["phi", "select", str(d), "--core", "2", "--q", "4", "--frames", "8"]) == 0
+    capsys.readouterr()
+    assert main(["generate", str(d), "--out", str(out), "--core", "2", "--phi"]) == 0
+    cores = json.loads((out / "hw.json").read_text())["cores"]
+    assert [c["params"].get("Phi", 0) for c in cores] == [0, 1, 0]  # L1 only: spikes in, neurons
+    assert cores[1]["params"]["Pci"] == 4 and (out / "mem" / "L1_pat.hex").is_file()
+    assert (out / "mem" / "L1_d2_pwp.hex").is_file()

@@ -52,7 +52,7 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     _mutant_fails(tmp_path, "tp_scanner", "whole", "assign wa = push_c ? wr1_c_q : wr_c_q;",
                   "assign wa = wr_c_q;",
                   ("lut_rom.sv", "sync_rom.sv", "popcount.sv", "adder_tree.sv"),
-                  ("tp_scanner_list.hex", "tp_scanner_mask.hex"))
+                  ("tp_scanner_list.hex", "tp_scanner_list_phi.hex", "tp_scanner_mask.hex"))
 
 
 def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> None:

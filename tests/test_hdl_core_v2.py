@@ -10,6 +10,7 @@ from fireflys.compiler.compile import random_input, random_model
 from fireflys.compiler.shape_v2 import ring_hold
 from fireflys.core import golden
 from fireflys.verify.rtlsim import simulate_core
+from helpers import patterned_spikes
 
 CASES = {
     # id: (arch, layer, random_model options, segments per word or None)
@@ -74,3 +75,42 @@ def test_core_v2_matches_golden(tmp_path, case: str) -> None:
 ], ids=lambda v: str(v))
 def test_ring_hold_trims_to_a_power_of_two(span: int, w: int, hold: int) -> None:
     assert ring_hold(span, w) == hold
+
+
+PHI_CASES = {
+    # id: (arch, layer, random_model options, block bits, patterns, segments per word,
+    #      patterns compared per cycle, frames)
+    "phi-conv-ci8-k4-q8-pool": ("8x6x6-6c3p1-mp2-4fc", 0,
+                                dict(sparsity=0.3, pco=[3, 2]), 4, 8, None, 2, 3),
+    "phi-conv-ci12-k5-ragged-1px-words": ("12x5x5-5c3p1-3fc", 0,
+                                          dict(sparsity=0.5, pco=[2, 3], T=3), 5, 6, 1, 1, 3),
+    "phi-fc-spike-readout": ("6x3x3-7fc", 0, dict(sparsity=0.2, pco=[4], readout="spikes",
+                                                   k=2), 6, 4, None, 4, 12),
+}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.slow) if c == "phi-fc-spike-readout" else c
+    for c in PHI_CASES])
+def test_core_v2_phi_matches_golden(tmp_path, case: str) -> None:
+    """tp_core in Phi mode (matcher, residual ring, tokens, signed peel, PWP ROMs): every
+    result and output word equals the golden model's, and the pairs counter equals the Phi
+    operations of fireflys.phi.tp (residual pairs per step + PWP adds)."""
+    from fireflys.phi import tp
+    from fireflys.phi.tables import layer_input
+
+    arch, index, opts, k, q, spw, m, frames = PHI_CASES[case]
+    model = random_model(arch, seed=7, calib_frames=16, encoding="spikes", **opts)
+    rng = np.random.default_rng(3)
+    calib = patterned_spikes(model, 8, rng)
+    x = patterned_spikes(model, frames, rng)
+    tables = tp.select(model, calib, q=q, k={index: k}, layers=[index])
+    tl = tables.layers[index]
+    res = golden.run(model, x)
+    dec = tp.decompose(tl, layer_input(model, x, res, index))
+    assert 0.1 < dec.use.mean() < 0.9, "the test frames must use patterns, not everywhere"
+    r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5,
+                      version=2, spw=spw, tp_phi=tables, match_rate=m)
+    c = tp.layer_counts(model.layers[index], tl, layer_input(model, x, res, index))
+    assert r["pairs"] == c["ops_phi"]
+    assert r["pairs"] != res.work[index]  # Phi mode did change the work

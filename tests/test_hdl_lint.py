@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from fireflys.paths import HDL, REPO, rtl_files, rtl_modules
@@ -89,3 +91,22 @@ def test_fusesoc_lint_of_a_generated_model() -> None:
                        check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "%Warning" not in r.stdout + r.stderr and "%Error" not in r.stdout + r.stderr
+
+
+def test_generated_v2_phi_top_is_lint_clean() -> None:
+    """A dense scnn5 on core v2 with Phi on its hidden spiking layers: Phi and bitmap cores,
+    weights and PWPs in block RAM and in LUTs, side by side."""
+    from fireflys.compiler.compile import random_input, random_model
+    from fireflys.hwgen.generate import generate
+    from fireflys.phi import tp
+
+    model = random_model("scnn5", seed=2, calib_frames=4, sparsity=0.0,
+                         pco=[1, 2, 2, 2, 3, 1])
+    x = random_input(model, 2, np.random.default_rng(0), density=0.3)
+    tables = tp.select(model, x, q=8, layers=[1, 3])
+    out = REPO / "build" / "lint-generated" / "scnn5-v2-phi"
+    generate(model, out, core_version=2, phi=tables)
+    params = [c["params"] for c in json.loads((out / "hw.json").read_text())["cores"]]
+    assert [p.get("Phi", 0) for p in params] == [0, 1, 0, 1, 0, 0]
+    assert {p["WtBlock"] for p in params} == {0, 1}
+    assert_generated_top_lint_clean(out)

@@ -88,3 +88,33 @@ def test_core_v2_random_system(tmp_path, seed: int) -> None:
     assert r.pairs == golden.run(model, x).work  # each pair once, per step
     for occ, busy in zip(r.occ, r.busy, strict=True):
         assert max(occ) <= busy <= sum(occ)
+
+
+@pytest.mark.parametrize("q,k", [(8, None), pytest.param(4, 3, marks=pytest.mark.slow)],
+                         ids=["q8-whole-pixels", "q4-k3-blocks"])
+def test_core_v2_phi_system(tmp_path, q: int, k: int | None) -> None:
+    """The accelerator with both spiking layers' cores in Phi mode (one fed by the other):
+    every core's stream and the readout bit-exact with gaps and back-pressure; each Phi
+    core's pairs counter equals fireflys.phi.tp's Phi operations, the others the golden
+    work."""
+    from fireflys.phi import tp
+    from fireflys.phi.tables import layer_input
+    from helpers import patterned_spikes
+
+    model = random_model("6x6x6-8c3p1-mp2-8c3p1-5fc", seed=3, calib_frames=16, T=4,
+                         encoding="spikes", sparsity=0.3, pco=[3, 2, 2], pci=[6, 8, 8])
+    compile_to_dir(model, tmp_path / "model")
+    rng = np.random.default_rng(1)
+    tables = tp.select(model, patterned_spikes(model, 8, rng), q=q,
+                       k=None if k is None else {0: k, 1: k})
+    assert sorted(tables.layers) == [0, 1]  # not the integrate readout
+    x = patterned_spikes(model, 4, rng)
+    r = simulate(model, tmp_path / "model", x, in_gap=0.3, out_stall=0.3, seed=2,
+                 work_dir=tmp_path / "w", core_version=2, phi=tables)
+    assert r.raw["frames_out"] == len(x) and not r.frame_error
+    res = golden.run(model, x)
+    want = list(res.work)
+    for li, tl in tables.layers.items():
+        want[li] = tp.layer_counts(model.layers[li], tl,
+                                   layer_input(model, x, res, li))["ops_phi"]
+    assert r.pairs == want

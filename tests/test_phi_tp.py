@@ -31,8 +31,8 @@ def _model(seed: int, dense: bool):
 def test_currents_are_exact_and_dense_union_never_grows(seed: int, k: int | None) -> None:
     model, rng = _model(seed, dense=True)
     calib = random_input(model, 16, rng, density=0.5)
-    layers = spike_layers(model)
-    tables = tp.select(model, calib, q=4, k=dict.fromkeys(layers, k), seed=seed)
+    layers = spike_layers(model)  # the integrate readout too (software only)
+    tables = tp.select(model, calib, q=4, k=dict.fromkeys(layers, k), layers=layers, seed=seed)
     x = random_input(model, 6, rng, density=0.5)
     checked = tp.check_exact(model, tables, x)
     assert set(checked) == set(layers) and all(checked.values())
@@ -258,13 +258,14 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     from fireflys.train.paft_tp import penalty
     from fireflys.train.trainer import train
 
-    cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-10fc", dataset="digits", out=str(tmp_path / "run"),
+    cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-8fc-10fc", dataset="digits",
+                      out=str(tmp_path / "run"),
                       epochs=1, batch=32, max_steps=6, check_frames=32, sparsity=0.0)
     train(cfg, quiet=True)
     net, _ = load_run(tmp_path / "run")
     ex = export(net)
     xtr, _, xva, _, _ = load_dataset(cfg)
-    tables = tp.select(ex.model, xtr[:64], q=4, k={1: 3})
+    tables = tp.select(ex.model, xtr[:64], q=4, k={1: 3}, layers=[1])  # the hidden FC
     x = xva[:16]
     with torch.no_grad():
         _, traces = net(torch.as_tensor(x), trace=True)

@@ -107,20 +107,18 @@ def add_json(p: argparse.ArgumentParser, help: str = "write a JSON report here",
 
 def add_phi(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phi", action="store_true", help="Phi mode for the layers of "
-                   "MODEL/phi.npz (`fireflys phi select`)")
+                   "MODEL/phi.npz (`fireflys phi select`), with --core 2 of MODEL/phi_tp.npz "
+                   "(`fireflys phi select --core 2`)")
 
 
 def add_core(p: argparse.ArgumentParser) -> None:
     p.add_argument("--core", type=int, choices=(1, 2), default=1,
                    help="sparse core version: 1 (sparse_core, default) or 2 (tp_core: "
-                   "time-parallel pipelined detectors; no Phi mode and no dense baseline yet)")
+                   "time-parallel pipelined detectors; no dense baseline yet)")
 
 
 def check_core(args: argparse.Namespace) -> None:
-    """Core v2 has no Phi mode and no dense baseline yet: say so in one line."""
-    if args.core == 2 and getattr(args, "phi", False):
-        raise ConfigError("--phi: the Phi mode is not available on core v2 yet (use --core 1; "
-                          "`fireflys phi select/report/finetune` work either way)")
+    """Core v2 has no dense baseline yet: say so in one line."""
     if args.core == 2 and getattr(args, "dense", False):
         raise ConfigError("--dense: core v2 has no dense baseline yet (use --core 1)")
 
@@ -140,9 +138,14 @@ def write_json(path: str | Path, obj: object) -> None:
 
 
 def phi_tables(args: argparse.Namespace, model: CompiledModel):
-    """MODEL/phi.npz when ``--phi`` is given, else None (bitmap mode)."""
+    """MODEL/phi.npz (with ``--core 2``: MODEL/phi_tp.npz) when ``--phi`` is given, else
+    None (bitmap mode)."""
     if not args.phi:
         return None
+    if getattr(args, "core", 1) == 2:
+        from fireflys.phi import tp
+
+        return tp.load(model, args.model_dir)
     from fireflys.phi.tables import load_tables
 
     return load_tables(model, args.model_dir)

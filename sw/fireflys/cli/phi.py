@@ -225,7 +225,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--k", type=int, help="--core 2: block width in channels (default: the "
                     "whole pixel, up to 64)")
     se.add_argument("--layers", type=int_list, help="--core 2: the spike-input layers to "
-                    "give patterns (default: all)")
+                    "give patterns (default: those with spiking neurons; an integrate "
+                    "readout may be named for the counts, core v2 cannot run it in Phi mode)")
     se.set_defaults(func=cmd_select)
 
     re_ = phs.add_parser("report", help="per layer: dense, zero-skipping and Phi work, PWP "

@@ -89,6 +89,58 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_PHI_MODELS = "scnn5_mnist=models/scnn5_mnist,scnn5_dense=models/scnn5_dense"
+
+
+def _named_dirs(text: str) -> list[tuple[str, Path]]:
+    """``--models``: ``name=dir,name=dir``."""
+    out = []
+    for item in text.split(","):
+        name, sep, d = item.partition("=")
+        if not sep or not name.strip() or not d.strip():
+            raise ValueError(f"--models: {item!r} is not NAME=MODEL_DIR")
+        out.append((name.strip(), Path(d.strip())))
+    return out
+
+
+def cmd_bench_phi(args: argparse.Namespace) -> int:
+    from fireflys.progress import bar, say
+    from fireflys.report.benchphi import bench_model, write_summary
+    from fireflys.verify.frames import calib_frames
+
+    try:
+        models = _named_dirs(args.models)
+    except ValueError as e:
+        print(f"fireflys bench-phi: {e}", file=sys.stderr)
+        return 2
+    entries = []
+    for name, d in models:
+        model = load_model(d)
+        x, y = eval_frames(model, d, args.dataset, args.frames, args.seed,
+                           split=args.split, data_dir=args.data_dir)
+        if len(x) < args.frames:
+            print(f"fireflys bench-phi: {d}: only {len(x)} {frames_label(args)} frames, "
+                  f"--frames {args.frames} asked", file=sys.stderr)
+            return 2
+        cal = calib_frames(model, d, args.dataset, args.calib, args.seed,
+                           data_dir=args.data_dir)
+        print(f"bench-phi: {name} ({model.arch}) on core v2, bitmap and Phi mode, "
+              f"{len(x)} {frames_label(args)} frames (work {Path(args.work) / name})",
+              flush=True)
+        e = bench_model(model, name, Path(args.work) / name, x_cal=cal, x_eval=x, y_eval=y,
+                        q=args.q, synth=not args.no_synth, reuse=args.reuse, say=say, bar=bar)
+        entries.append(e)
+        lut = ("" if e["lut_ratio"] is None else
+               f"; LUT {e['lut_bitmap']:.0f} -> {e['lut_phi']:.0f} ({e['lut_ratio']:.2f} x)")
+        print(f"{name}: {e['frames']} frames, mismatches {e['mismatches']}; operations "
+              f"{e['ops_zero_skip']:.0f} -> {e['ops_phi']:.0f} per frame "
+              f"({e['ops_ratio']:.2f} x fewer); RTL cycles/frame {e['cycles_bitmap']:.0f} -> "
+              f"{e['cycles_phi']:.0f} ({e['cycles_ratio']:.2f} x){lut}", flush=True)
+    png = write_summary(entries, Path(args.out), {**frames_about(args), "calib": args.calib})
+    print(f"wrote {args.out} and {png}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="hardware report of a compiled model: ops, cycles per "
                         "core (RTL), resources (Yosys), Fmax (nextpnr), plots, FireFly-S table")
@@ -136,6 +188,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     bh.add_argument("--work", help="work directory (default build/bench_hw/<name>)")
     bh.add_argument("--out", required=True, help="output directory (summary.json, report)")
     bh.set_defaults(func=cmd_bench_hw)
+
+    bp = sub.add_parser("bench-phi", help="Phi on core v2 against its bitmap mode, per model: "
+                        "operations, RTL cycles/frame (Verilator stream), Yosys xcup LUT -> "
+                        "reports/phi_summary.json + plot")
+    bp.add_argument("--models", default=DEFAULT_PHI_MODELS, metavar="NAME=DIR,...",
+                    help=f"models to compare (default {DEFAULT_PHI_MODELS})")
+    add_frames(bp, 1000, "held-out frames streamed back to back per mode (default 1000)")
+    bp.add_argument("--calib", type=int, default=512,
+                    help="training frames the patterns are selected on (default 512)")
+    bp.add_argument("--q", type=int, default=64, help="patterns per block (default 64)")
+    add_dataset(bp, default="mnist")
+    add_seed(bp, 1)
+    bp.add_argument("--no-synth", action="store_true", help="skip the Yosys xcup synthesis")
+    bp.add_argument("--reuse", action="store_true",
+                    help="reuse the results of steps already in the work directory")
+    bp.add_argument("--work", default="build/bench_phi", help="work directory (default "
+                    "build/bench_phi)")
+    bp.add_argument("--out", default="reports/phi_summary.json",
+                    help="summary JSON (default reports/phi_summary.json; the plot next to it)")
+    bp.set_defaults(func=cmd_bench_phi)
 
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")

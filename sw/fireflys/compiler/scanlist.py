@@ -6,6 +6,10 @@ entry holds the word, its mask, the weight address of the mask's lowest bit (``p
 group's base plus the non-zero weights of its earlier segments), the group (``tag``) and
 whether it is the group's first entry. A detector without any weight gets one empty entry
 (mask 0), so that every pixel still ends with a closing word. See hdl/tp_scanner.sv.
+
+In Phi mode (words of whole pixels) an entry also holds its token mask, bit ``p * nb + b``
+set when the mask has a weight in block ``b`` (``k`` channels) of the word's pixel ``p``, and
+its PWP row base ``(tag * KK + first kernel position of the word) * nb`` (:class:`PhiFields`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,31 @@ class Entry:
     ptr: int
     tag: int
     first: bool
+
+
+@dataclass(frozen=True)
+class PhiFields:
+    """A Phi core's pattern blocks: ``nb`` per pixel of ``k`` channels; ``row_bits`` wide
+    PWP row bases."""
+    nb: int
+    k: int
+    row_bits: int
+
+
+def phi_entry_fields(e: Entry, p: PackedLayer, spw: int, phi: PhiFields) -> tuple[int, int]:
+    """Entry ``e``'s token mask and PWP row base (see the module docstring)."""
+    ci = p.pci  # whole-pixel lanes: a segment is a pixel
+    if p.segs_per_pos != 1:
+        raise ValueError(f"Phi words are whole pixels: PCI must equal CI, got {p.segs_per_pos} "
+                         "segments per pixel")
+    tmask = 0
+    for px in range(spw):
+        for b in range(phi.nb):
+            lo = px * ci + b * phi.k
+            width = min(phi.k, ci - b * phi.k)
+            if (e.mask >> lo) & ((1 << width) - 1):
+                tmask |= 1 << (px * phi.nb + b)
+    return tmask, (e.tag * p.kh * p.kw + e.word * spw) * phi.nb
 
 
 def words_per_window(nseg: int, spw: int) -> int:
@@ -57,8 +86,10 @@ def scan_list(p: PackedLayer, d: int, spw: int) -> list[Entry]:
     return out or [Entry(0, 0, 0, 0, True)]
 
 
-def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int:
-    """One list ROM word, fields LSB first: word index, mask, ptr, tag, first."""
+def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: int,
+               phi: tuple[int, int, int, int] | None = None) -> int:
+    """One list ROM word, fields LSB first: word index, mask, ptr, tag, first; with ``phi``
+    = (token mask, its bits, PWP row base, its bits) those two above."""
     wbits = max(1, (words - 1).bit_length())
     if not (e.word < 1 << wbits and e.mask < 1 << word_bits and e.ptr < 1 << ptr_bits
             and e.tag < 1 << tag_bits):
@@ -69,11 +100,20 @@ def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: in
     for field, bits in ((e.mask, word_bits), (e.ptr, ptr_bits), (e.tag, tag_bits)):
         value |= field << shift
         shift += bits
-    return value | int(e.first) << shift
+    value |= int(e.first) << shift
+    if phi is not None:
+        tmask, tbits, row, rbits = phi
+        if tmask >= 1 << tbits or row >= 1 << rbits:
+            raise ValueError(f"scan list entry {e}: token mask {tmask:#x} or PWP row {row} "
+                             f"does not fit ({tbits}, {rbits} bits)")
+        value |= (tmask | row << tbits) << (shift + 1)
+    return value
 
 
-def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int) -> int:
-    return max(1, (words - 1).bit_length()) + word_bits + ptr_bits + tag_bits + 1
+def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int,
+                phi_bits: int = 0) -> int:
+    """Bits of a list ROM word (``phi_bits``: the Phi fields' together)."""
+    return max(1, (words - 1).bit_length()) + word_bits + ptr_bits + tag_bits + 1 + phi_bits
 
 
 MAX_WORD_BITS = SCAN_BITS  # widest scanner word (bits per plane) unless a layer says less
@@ -106,18 +146,29 @@ def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> Co
 
 
 def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
-                ptr_bits: int) -> list[int]:
-    """Write ``<name>_d<d>_list.hex`` (whole entries) and ``<name>_d<d>_mask.hex`` (the masks
-    alone, for a list in block RAM) for every detector of a core; returns the list lengths."""
+                ptr_bits: int, phi: PhiFields | None = None) -> list[int]:
+    """Write ``<name>_d<d>_list.hex`` (whole entries; with ``phi`` the Phi fields too) and
+    ``<name>_d<d>_mask.hex`` (the masks alone, for a list in block RAM) for every detector of
+    a core; returns the list lengths."""
     out = Path(out_dir)
     words = words_per_window(p.nseg, spw)
     tag_bits = max(1, (p.groups - 1).bit_length())
-    width = entry_width(spw * p.pci, ptr_bits, tag_bits, words)
+    tok_bits = spw * phi.nb if phi else 0
+    width = entry_width(spw * p.pci, ptr_bits, tag_bits, words,
+                        tok_bits + phi.row_bits if phi else 0)
+
+    def fields(e: Entry) -> tuple[int, int, int, int] | None:
+        if phi is None:
+            return None
+        tmask, row = phi_entry_fields(e, p, spw, phi)
+        return tmask, tok_bits, row, phi.row_bits
+
     lengths = []
     for d in range(p.pco):
         entries = scan_list(p, d, spw)
         write_hex(out / f"{name}_d{d}_list.hex",
-                  [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words) for e in entries],
+                  [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words, fields(e))
+                   for e in entries],
                   width, signed=False)
         write_hex(out / f"{name}_d{d}_mask.hex", [e.mask for e in entries], spw * p.pci,
                   signed=False)

@@ -216,9 +216,9 @@ class _Flow:
     def keep(self, name: str, what: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run a bench-hw step and keep its JSON in the work directory (later steps and
         ``--from`` runs read it)."""
-        from fireflys.report.benchhw import _cached
+        from fireflys.report.benchhw import cached
 
-        return _cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run)
+        return cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run)
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""

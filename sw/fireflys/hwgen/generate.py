@@ -34,36 +34,45 @@ from fireflys.hwgen.params import TOP, core_params, core_params_v2
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
 from fireflys.phi import hw as phihw
-from fireflys.phi.tables import PhiTables
+from fireflys.phi.tables import PhiError, PhiTables
+from fireflys.phi.tp import TpPhiTables
+from fireflys.phi.tp_perf import phi_lanes
 
 
 def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
              name: str = "model",
-             phi: PhiTables | None = None,
+             phi: PhiTables | TpPhiTables | None = None,
              match_segs: dict[int, int] | None = None,
              core_version: int = 1,
              bram36_budget: float | None = None) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
     ``phi``, its layers' cores in Phi mode (pattern and PWP images too). ``core_version`` 2:
-    sparse core v2 (``tp_core``, lanes of whole pixels: :func:`whole_pixel_lanes`; no Phi, no
-    dense baseline yet; long scan lists in block RAM within ``bram36_budget``, default
-    :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
+    sparse core v2 (``tp_core``, lanes of whole pixels: :func:`whole_pixel_lanes`, with
+    ``phi`` (:class:`TpPhiTables`) those of :func:`phi_lanes`; ``match_segs`` is then the
+    patterns compared per cycle per layer; no dense baseline yet; long scan lists in block
+    RAM within ``bram36_budget``, default :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
     if core_version == 2:
-        model = whole_pixel_lanes(model)
-    write_memories(model, mem)
-    if phi is not None:
-        phihw.write_images(model, phi, mem, match_segs)
-    if core_version == 2:
-        if phi is not None or not skip:
-            raise ValueError("core v2 has no Phi mode and no dense baseline yet")
-        cores = core_params_v2(model, mem, bram36_budget=bram36_budget)
+        if phi is not None and not isinstance(phi, TpPhiTables):
+            raise PhiError("core v2 takes core-v2 Phi tables (phi_tp.npz: `fireflys phi select "
+                           "--core 2`), not core-v1 ones (phi.npz)")
+        if not skip:
+            raise ValueError("core v2 has no dense baseline yet")
+        model = phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
+        write_memories(model, mem)
+        cores = core_params_v2(model, mem, bram36_budget=bram36_budget, phi=phi,
+                               match_rate=match_segs)
     else:
+        if isinstance(phi, TpPhiTables):
+            raise PhiError("core v1 takes core-v1 Phi tables (phi.npz), not core-v2 ones")
+        write_memories(model, mem)
+        if phi is not None:
+            phihw.write_images(model, phi, mem, match_segs)
         cores = core_params(model, mem, skip, phi, match_segs)
     top = out / f"{TOP}.sv"
     top.write_text(top_sv(model, cores, "tp_core" if core_version == 2 else "sparse_core"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from fireflys.compiler.coreplan import core_plans
 from fireflys.compiler.scanlist import (
     LUT_LIST_DEPTH,
+    PhiFields,
     block_lists,
     bram36,
     default_spw,
@@ -24,7 +25,9 @@ from fireflys.compiler.shape_v2 import (
 )
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
-from fireflys.phi.tables import PhiTables
+from fireflys.phi import tp_hw
+from fireflys.phi.tables import PhiError, PhiTables
+from fireflys.phi.tp import TpPhiTables
 
 SLOT_W = 16  # bits per entry of a core's SlotOf parameter
 
@@ -76,15 +79,21 @@ BRAM36_BUDGET = 5.0  # block RAM36 of a v2 accelerator (issue target on the KV26
 def core_params_v2(model: CompiledModel, mem_dir: Path,
                    spw: dict[int, int] | None = None,
                    bram36_budget: float | None = None,
-                   lut_list_depth: int = LUT_LIST_DEPTH) -> list[CoreParams]:
+                   lut_list_depth: int = LUT_LIST_DEPTH,
+                   phi: TpPhiTables | None = None,
+                   match_rate: dict[int, int] | None = None) -> list[CoreParams]:
     """Every core's ``tp_core`` (sparse core v2) parameters; writes the scan lists into
     ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
     ``spw``: segments per scanner word per layer (default
     :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH
     are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
     RAM, longest first, within what ``bram36_budget`` (default BRAM36_BUDGET) leaves
-    (:func:`fireflys.compiler.scanlist.block_lists`)."""
+    (:func:`fireflys.compiler.scanlist.block_lists`). With ``phi`` (core-v2 Phi tables), the
+    cores of its layers in Phi mode, their matcher and PWP images written too
+    (``match_rate``: patterns compared per cycle per layer, default
+    :func:`fireflys.phi.tp_hw.match_rate`)."""
     plans = []
+    phi_params: dict[int, dict[str, int]] = {}
     lists: dict[tuple[int, int], tuple[int, int]] = {}
     wt_bram = 0.0
     for cp in core_plans(model):
@@ -93,7 +102,22 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
                              "readout (a model that is a single FC layer on pixel values)")
         w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw,
                                                        cp.scan_bits)
-        lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width)
+        tl = phi.layers.get(cp.index) if phi is not None else None
+        fields = None
+        if tl is not None:
+            if cp.score:
+                raise PhiError(f"{cp.name}: core-v2 Phi has no integrate-readout core (its "
+                               "peeler sums the steps); leave this layer out of the Phi "
+                               "tables")
+            if cp.direct or cp.pci != cp.ci:
+                raise PhiError(f"{cp.name}: core-v2 Phi needs spike input and whole-pixel "
+                               f"lanes (PCI = CI = {cp.ci}, got PCI {cp.pci}); compile with "
+                               "fireflys.phi.tp_perf.phi_lanes")
+            q = tp_hw.q_slots(tl)
+            m = tp_hw.match_rate(q, (match_rate or {}).get(cp.index))
+            phi_params[cp.index] = tp_hw.write_images(cp, tl, mem_dir, q, m)
+            fields = PhiFields(tl.nb, tl.k, tp_hw.row_bits(cp, tl))
+        lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width, fields)
         lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
         if weights_in_block_ram(cp.wt_depth):
             wt_bram += cp.pco * bram36(4, cp.wt_depth)
@@ -120,6 +144,7 @@ def core_params_v2(model: CompiledModel, mem_dir: Path,
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
+            **phi_params.get(cp.index, {}),
         }
         cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
                                 cp.score))

@@ -120,17 +120,25 @@ def pwp_table(ly: CoreLayer, k: int, patterns: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def hw_layers(model: CompiledModel) -> list[int]:
+    """The layers core v2 can run in Phi mode: spike input and a spiking neuron (an
+    integrate readout sums the steps in its peeler, which has no Phi mode)."""
+    return [i for i in spike_layers(model) if model.layers[i].neuron]
+
+
 def select(model: CompiledModel, calib_x: np.ndarray, q: int = 16,
            k: dict[int, int | None] | None = None, layers: list[int] | None = None,
            iters: int = 10, seed: int = 0) -> TpPhiTables:
-    """Patterns per block of every chosen spike-input layer (default: all) from calibration
-    frames; ``k[li]`` the block width (default: the whole pixel, up to 64 channels)."""
+    """Patterns per block of every chosen spike-input layer (default: those core v2 runs in
+    Phi mode, :func:`hw_layers`; an integrate readout may be named for the software's counts)
+    from calibration frames; ``k[li]`` the block width (default: the whole pixel, up to 64
+    channels)."""
     if not 1 <= q <= 1024:
         raise PhiError(f"q (patterns per block) must be in 1..1024, got {q}")
     res = golden.run(model, calib_x)
     allowed = spike_layers(model)
     tables = TpPhiTables(q)
-    for li in (allowed if layers is None else layers):
+    for li in (hw_layers(model) if layers is None else layers):
         if li not in allowed:
             raise PhiError(f"layer L{li} is not a spike-input layer: Phi needs spike input")
         ly = model.layers[li]

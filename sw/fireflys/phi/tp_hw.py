@@ -3,8 +3,11 @@ and the matcher's outputs for given pixels (what its testbench and the core's ex
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from fireflys.compiler.memimg import write_hex
 from fireflys.phi.tp import TpPhiLayer, decompose
 
 
@@ -81,3 +84,30 @@ def pwp_image(cp, tl: TpPhiLayer, d: int, q: int) -> list[int]:
                     ok = ch >= 0 and j < len(pats)
                     words.append(int(tl.pwp[ch, ky, kx, b, j]) if ok else 0)
     return words
+
+
+def match_rate(q: int, m: int | None) -> int:
+    """Patterns the matcher compares per cycle: ``m``, or by default enough for 8 cycles per
+    pixel (``Q / M``; the matcher then takes ~11 cycles per input pixel)."""
+    m = m if m is not None else max(1, q // 8)
+    if m < 1 or q % m:
+        raise ValueError(f"patterns per cycle M = {m} must divide the {q} pattern slots")
+    return m
+
+
+def write_images(cp, tl: TpPhiLayer, mem_dir: Path, q: int, m: int) -> dict[str, int]:
+    """Write a Phi core's matcher ROM ``<name>_pat.hex`` and each detector's PWP ROM
+    ``<name>_d<d>_pwp.hex``; returns the core's Phi parameters (``tp_core``)."""
+    k, nb = tl.k, tl.nb
+    write_hex(Path(mem_dir) / f"{cp.name}_pat.hex", matcher_rom(tl, q, m), m * nb * (k + 1),
+              signed=False)
+    pwp_w = tl.pwp_width
+    for d in range(cp.pco):
+        write_hex(Path(mem_dir) / f"{cp.name}_d{d}_pwp.hex", pwp_image(cp, tl, d, q), pwp_w,
+                  signed=True)
+    return {"Phi": 1, "PhiK": k, "PhiQ": q, "PhiM": m, "PwpW": pwp_w}
+
+
+def row_bits(cp, tl: TpPhiLayer) -> int:
+    """Bits of a PWP row (``tp_core``'s PRowW)."""
+    return max(1, (pwp_rows(cp, tl) - 1).bit_length())

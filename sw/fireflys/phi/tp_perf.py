@@ -1,8 +1,9 @@
-"""Cycles of core v2 in Phi mode (an estimate until the RTL runs it): the v2 cycle model
+"""Cycles of core v2 in Phi mode, estimated: the v2 cycle model
 (:mod:`fireflys.compiler.perf_v2`) replayed with each Phi core's entry counts, i.e. the
 positions of the residual union (ANDed with the entry's mask) plus one PWP token per used
-pixel block of the word whose block has a non-zero weight in the entry's mask. The Phi
-pipeline's extra stages and the matcher's rate (``Q / M`` + 3 cycles per pixel) are not in it.
+pixel block of the word whose block has a non-zero weight in the entry's mask (what the RTL's
+scanner queues: ``tp_scanner`` with ``Phi``). The matcher's rate (``Q / M`` + 3 cycles per
+input pixel, ahead of the ring) is not in it; ``fireflys bench-phi`` measures the RTL.
 """
 
 from __future__ import annotations

@@ -31,13 +31,14 @@ import numpy as np
 from fireflys.core.model import CompiledModel
 from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
 from fireflys.errors import FireflysError
+from fireflys.phi.tp import TpPhiTables
 from fireflys.progress import Progress
 
 Say = Callable[[str], None]
 
 
-def _cached(path: Path, reuse: bool, say: Say, what: str,
-            run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def cached(path: Path, reuse: bool, say: Say, what: str,
+           run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     if reuse and path.is_file():
         say(f"{what}: reusing {path}")
         return json.loads(path.read_text())
@@ -49,6 +50,15 @@ def _cached(path: Path, reuse: bool, say: Say, what: str,
     path.write_text(json.dumps(d, indent=2) + "\n")
     say(f"{what}: done in {d['seconds']:.0f} s")
     return d
+
+
+def with_bar(bar: Callable[[int, str], Any] | None, n: int, desc: str,
+             f: Callable[[Progress | None], dict[str, Any]]) -> dict[str, Any]:
+    """``f(progress)`` under a progress bar of ``n`` steps (``bar`` None: no bar)."""
+    if bar is None:
+        return f(None)
+    with bar(n, desc) as p:
+        return f(p)
 
 
 def step_sim(model: CompiledModel, model_dir: Path, x: np.ndarray, y: np.ndarray | None,
@@ -74,26 +84,36 @@ def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
 Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, memory images
 
 
-def _design(model: CompiledModel, work: Path, bram36_budget: float | None = None) -> Design:
-    """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``: see
+def _design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
+            phi: TpPhiTables | None = None) -> Design:
+    """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
     :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
     images they read."""
     from fireflys.hwgen.generate import generate, sources
 
     hw = work / "hw"
-    generate(model, hw, core_version=2, bram36_budget=bram36_budget)
+    generate(model, hw, core_version=2, bram36_budget=bram36_budget, phi=phi)
     return hw, sources(hw), [*sorted((hw / "mem").glob("*")), hw / "mem"]
 
 
-def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
-    from fireflys.eda.levels import levels, read_netlist, xcup_netlist
+def synth_xcup(design: Design, work: Path) -> tuple[Path, dict[str, Any]]:
+    """Yosys ``synth_xilinx -family xcup`` of the whole design into ``work/xcup``: the
+    netlist and the top's resources."""
+    from fireflys.eda.levels import xcup_netlist
     from fireflys.eda.synth import load_stat, module_summary
     from fireflys.hwgen.params import TOP
 
-    _, srcs, data = design()
+    _, srcs, data = design
     syn = work / "xcup"
     net = xcup_netlist(srcs, TOP, syn, data=data, stat=True)
-    total = module_summary(load_stat(syn / f"{TOP}_stat.json")["\\" + TOP])
+    return net, module_summary(load_stat(syn / f"{TOP}_stat.json")["\\" + TOP])
+
+
+def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
+    from fireflys.eda.levels import levels, read_netlist
+    from fireflys.hwgen.params import TOP
+
+    net, total = synth_xcup(design(), work)
     lv = levels(read_netlist(net), TOP)
     return {"resources": total, "lut_levels_max": lv.lut_levels_max,
             "carry_on_path": lv.carry_on_path, "muxf_on_path": lv.muxf_on_path,
@@ -177,19 +197,13 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     work = work.resolve()  # the simulators run in directories of their own
     work.mkdir(parents=True, exist_ok=True)
 
-    def with_bar(n: int, desc: str, f: Callable[[Progress | None], dict[str, Any]]):
-        if bar is None:
-            return f(None)
-        with bar(n, desc) as p:
-            return f(p)
-
-    sim = _cached(work / "sim.json", reuse, say,
+    sim = cached(work / "sim.json", reuse, say,
                   f"cocotb system test, {len(x_sim)} frames",
-                  lambda: with_bar(len(x_sim), "RTL", lambda p: step_sim(
+                  lambda: with_bar(bar, len(x_sim), "RTL", lambda p: step_sim(
                       model, model_dir, x_sim, y_sim, work, p)))
-    soak = _cached(work / "soak.json", reuse, say,
+    soak = cached(work / "soak.json", reuse, say,
                    f"Verilator stream, {len(x_soak)} frames back to back",
-                   lambda: with_bar(len(x_soak), "soak", lambda p: step_soak(
+                   lambda: with_bar(bar, len(x_soak), "soak", lambda p: step_soak(
                        model, x_soak, work, p)))
     made: list[Design] = []
 
@@ -198,11 +212,11 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
             made.append(_design(model, work, bram36_budget))
         return made[0]
 
-    xcup = _cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
+    xcup = cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
                    lambda: step_xcup(design, work))
     ecp5 = None
     if pnr:
-        ecp5 = _cached(work / "ecp5.json", reuse, say,
+        ecp5 = cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
                        lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs))
     return write_reports(model, name, out, work, sim, soak, xcup, ecp5, x_soak, about=about,

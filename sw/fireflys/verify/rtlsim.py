@@ -29,7 +29,10 @@ from fireflys.hwgen.generate import generate, sources
 from fireflys.hwgen.params import TOP, core_params, core_params_v2
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import hw as phihw
+from fireflys.phi import tp_perf
 from fireflys.phi.tables import PhiTables
+from fireflys.phi.tp import TpPhiTables
+from fireflys.phi.tp_perf import phi_lanes
 from fireflys.progress import Progress
 from fireflys.verify.harness import TB_TOP, tb_sv
 from fireflys.verify.hdlsim import SimulationError, run_cocotb
@@ -77,7 +80,8 @@ def _source_files() -> list[Path]:
     return out + list(rtl_files())
 
 
-def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str:
+def _model_key(model_dir: Path, skip: bool,
+               phi: PhiTables | TpPhiTables | None = None) -> str:
     """Build-cache key: the model files, the Phi tables and every source the hardware and the
     expected streams depend on (:func:`_source_files`)."""
     h = hashlib.sha256()
@@ -87,7 +91,7 @@ def _model_key(model_dir: Path, skip: bool, phi: PhiTables | None = None) -> str
         h.update(src.read_bytes())
     h.update(b"skip" if skip else b"dense")
     if phi is not None:
-        h.update(f"phi {phi.q} {phi.method}".encode())
+        h.update(f"phi {phi.q} {getattr(phi, 'method', 'tp')}".encode())
         for li in sorted(phi.layers):
             for p in phi.layers[li].patterns:
                 h.update(f"L{li}:".encode() + np.ascontiguousarray(p, dtype=np.uint64).tobytes())
@@ -121,7 +125,7 @@ def simulate(
     work_dir: str | Path | None = None,
     waves: bool = False,
     gate_level: bool = False,
-    phi: PhiTables | None = None,
+    phi: PhiTables | TpPhiTables | None = None,
     progress: Progress | None = None,
     core_version: int = 1,
 ) -> SimResult:
@@ -135,16 +139,17 @@ def simulate(
 
     ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
     ``progress(frames_out, frames)`` is called every few seconds while the simulation runs.
-    ``core_version`` 2: the accelerator built from sparse core v2 (``tp_core``)."""
+    ``core_version`` 2: the accelerator built from sparse core v2 (``tp_core``; ``phi`` then
+    core-v2 tables, :class:`TpPhiTables`)."""
     mdir = Path(model_dir)
     if core_version == 2:
-        model = whole_pixel_lanes(model)
+        model = phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
     key = _model_key(mdir, skip, phi) + ("-v2" if core_version == 2 else "")
     wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
         generate(model, hw, skip=skip, phi=phi, core_version=core_version)
-    cores = (core_params_v2(model, hw / "mem") if core_version == 2
+    cores = (core_params_v2(model, hw / "mem", phi=phi) if core_version == 2
              else core_params(model, hw / "mem", skip, phi))
     res = golden.run(model, x)
     frames = len(x)
@@ -198,7 +203,8 @@ def simulate(
     r = json.loads(result_path.read_text())
     pco = [ly.pco for ly in model.layers]
     if core_version == 2:  # replayed by fireflys.compiler.perf_v2 (exact without gaps/stalls)
-        traces = perf_v2.predict(model, x, res)
+        traces = (tp_perf.predict(model, phi, x, res) if phi is not None
+                  else perf_v2.predict(model, x, res))
         predicted, predicted_occ = [t.busy for t in traces], [t.occ for t in traces]
         predicted_period: float | None = perf_v2.frame_period(traces[-1], frames)
     else:
@@ -296,14 +302,19 @@ def simulate_core(
     skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
     phi: PhiTables | None = None, match_segs: int | None = None, version: int = 1,
     spw: int | None = None, model_pci: bool = False, list_block: bool = False,
+    tp_phi: TpPhiTables | None = None, match_rate: int | None = None,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
     output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
     (``match_segs`` segment indices matched per cycle, default automatic). ``version`` 2:
     sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic; lanes of
     whole pixels unless ``model_pci``: the model's PCI; ``list_block``: every scan list's
-    masks in block RAM, however short)."""
-    if version == 2 and not model_pci:
+    masks in block RAM, however short; ``tp_phi``: core-v2 Phi tables, the core in Phi mode
+    if they hold its layer, on :func:`fireflys.phi.tp_perf.phi_lanes`' lanes, ``match_rate``
+    patterns compared per cycle)."""
+    if version == 2 and tp_phi is not None:
+        model = phi_lanes(model, tp_phi)
+    elif version == 2 and not model_pci:
         model = whole_pixel_lanes(model)
     wdir = Path(work_dir)
     mem = wdir / "mem"
@@ -314,7 +325,9 @@ def simulate_core(
     if version == 2:
         cp = core_params_v2(model, mem, {index: spw} if spw else None,
                             **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block
-                               else {}))[index]
+                               else {}),
+                            phi=tp_phi,
+                            match_rate={index: match_rate} if match_rate else None)[index]
     else:
         cp = core_params(model, mem, skip, phi, ms)[index]
     res = golden.run(model, x)
