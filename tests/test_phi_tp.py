@@ -286,6 +286,41 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     assert tp.load(load_model(d), d).layers
 
 
+def test_paft_keeps_a_fixed_mask(tmp_path) -> None:
+    """PAFT of a run that ended in a fixed-mask phase (the shipped scnn5's): at a high learning
+    rate the surviving weights move, but no weight that exported as zero grows back (Grad R's
+    prior alone lets them regrow), and the PAFT checkpoint keeps the mask."""
+    import torch
+
+    from fireflys.train.checkpoint import load_run
+    from fireflys.train.config import TrainConfig
+    from fireflys.train.paft import finetune
+    from fireflys.train.trainer import train
+
+    arch = "1x8x8-6c3p1-mp2-8fc-10fc"
+    train(TrainConfig(arch=arch, dataset="digits", out=str(tmp_path / "run"), epochs=1,
+                      batch=32, max_steps=6, check_frames=16, sparsity=0.6, alpha=2e-2),
+          quiet=True)
+    train(TrainConfig(arch=arch, dataset="digits", out=str(tmp_path / "fix"), epochs=1,
+                      batch=32, max_steps=4, check_frames=16, sparsity=0.6,
+                      init_from=str(tmp_path / "run"), freeze_at=0.0), quiet=True)
+    before, _ = load_run(tmp_path / "fix")
+    zero0 = [ly.integers()[0] == 0 for ly in before.layers]
+    assert sum(int(z.sum()) for z in zero0) > 0
+    r = finetune(tmp_path / "fix", tmp_path / "paft", lam=1.0, epochs=1, max_steps=8, q=4,
+                 lr=5e-2, calib=64, frames_eval=32, quiet=True, core=2)
+    assert r["fixed_mask"] and r["sparsity_after"] >= r["sparsity_before"] > 0
+    after, _ = load_run(tmp_path / "paft")
+    moved = 0
+    for z, a, b in zip(zero0, after.layers, before.layers, strict=True):
+        qa = a.integers()[0]
+        assert not (qa[z] != 0).any(), "a weight of the fixed mask grew back"
+        moved += int((qa != b.integers()[0]).sum())
+    assert moved > 0, "PAFT did not train"
+    st = torch.load(tmp_path / "paft" / "checkpoint.pt", weights_only=False)
+    assert st["masks"] is not None
+
+
 def test_pwp_image_layout() -> None:
     """Each detector's PWP ROM word (row, j) is pattern j of the row's block times the weights
     of the channel in the row's slot at the row's kernel position."""

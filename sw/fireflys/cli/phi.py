@@ -191,6 +191,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     print(f"{'':22s} {'before':>10s} {'after':>10s}")
     print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
           f"{r['accuracy_after'] * 100:10.2f}")
+    print(f"{'weight sparsity %':22s} {r['sparsity_before'] * 100:10.2f} "
+          f"{r['sparsity_after'] * 100:10.2f}"
+          + ("  (the run's fixed mask kept)" if r["fixed_mask"] else ""))
     for key, name in (("zero_skip", "zero-skip pairs/frame"), ("phi", "Phi pairs/frame")):
         print(f"{name:22s} {b[key]:10.0f} {a[key]:10.0f}")
     print(f"{'zero-skip / Phi':22s} {b['zs_over_phi']:10.2f} {a['zs_over_phi']:10.2f}")

@@ -9,7 +9,9 @@ fixed assignment this is linear in the spikes, ``sum_b G[b] * a[b]`` + const wit
 that use / do not use the pattern), so the surrogate gradient of the spikes carries it.
 Assignments are recomputed every step from the network's current spikes; patterns and masks
 are re-derived from the exported model at every epoch start (and once more at the end).
-Grad R's prior stays on at the run's final strength, so the sparsity holds.
+Grad R's prior stays on at the run's final strength, so the sparsity holds; a run that ended
+in a fixed-mask phase (``--freeze-at``, its checkpoint's ``masks``) keeps that mask instead, as
+the trainer does: no weight that exported as zero grows back.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from fireflys.train.dataset import load_dataset
 from fireflys.train.evaluate import check_bit_exact
 from fireflys.train.export import export
 from fireflys.train.loop import Schedule, run_epoch
-from fireflys.train.prune import add_prior_grad, laplace_mu
+from fireflys.train.prune import add_prior_grad, apply_masks, laplace_mu
 
 
 def _layer_vectors_torch(s: torch.Tensor, ly, kept: np.ndarray) -> torch.Tensor:
@@ -156,6 +158,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
     t0 = time.time()
     ex, tables, before, acc0 = _snapshot(net, xcal, xva, yva, q, frames_eval, method, cfg.seed,
                                          core)
+    sparsity0 = ex.model.sparsity
     if not quiet:
         print(f"before: accuracy {acc0 * 100:.2f} %, Phi {before['total']['phi']:.0f} "
               f"pairs/frame, zero-skip {before['total']['zero_skip']:.0f} "
@@ -169,12 +172,17 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
     rng = np.random.default_rng(cfg.seed + 101)
     xtr_t, ytr_t = torch.as_tensor(xtr, dtype=torch.float32), torch.as_tensor(ytr)
     history = []
-    # a dense run (--sparsity 0) has no Grad R prior to keep
-    mu = None if net.dense else laplace_mu(cfg.sparsity, alpha)
+    # a dense run (--sparsity 0) has no Grad R prior to keep; a fixed-mask run keeps its mask
+    fixed = st.get("masks")
+    mu = None if net.dense or fixed is not None else laplace_mu(cfg.sparsity, alpha)
 
     def prior() -> None:
         if mu is not None:
             add_prior_grad(net.gradr_params(), alpha, mu)
+
+    def keep_mask(_gstep: int) -> None:
+        if fixed is not None:
+            apply_masks(net, fixed)
 
     for ep in range(epochs):
         if ep:
@@ -197,7 +205,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
 
         r = run_epoch(net, opt, sched, ep, order, lambda full: (xtr_t[full], ytr_t[full]),
                       loss_fn, desc=f"PAFT epoch {ep + 1}/{epochs}", quiet=quiet,
-                      grad_hook=prior)
+                      grad_hook=prior, after_step=keep_mask)
         task_loss, work_pf = r.extra["task"], r.extra["work"]
         history.append({"epoch": ep + 1, "task_loss": task_loss, "work_per_frame": work_pf,
                         "train_acc": r.train_acc})
@@ -217,11 +225,12 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
     check = check_bit_exact(net, ex, xva[:256])
     checkpoint.write(out / checkpoint.NAME, net=net, opt=opt, epoch=cfg.epochs, alpha=alpha,
                      sparsity0=st.get("sparsity0", 0.0), history=st.get("history", []),
-                     config=cfg)
+                     config=cfg, masks=fixed)
     res = {"run": str(run_dir), "validation": note, "lam": lam, "epochs": epochs, "lr": lr,
            "q": q, "method": method, "core": core, "penalty": penalty,
            "accuracy_before": acc0, "accuracy_after": acc1,
-           "sparsity_after": float(ex.model.sparsity),
+           "sparsity_before": float(sparsity0), "sparsity_after": float(ex.model.sparsity),
+           "fixed_mask": fixed is not None,
            "before": before, "after": after, "history": history,
            "bit_exact_check": check, "seconds": round(time.time() - t0, 1),
            "model": str(files["model"])}
