@@ -321,6 +321,71 @@ def test_paft_keeps_a_fixed_mask(tmp_path) -> None:
     assert st["masks"] is not None
 
 
+def test_balance_gives_the_slowest_core_its_next_pco() -> None:
+    """The planner's greedy on a hand-made table: the slowest core (the first of equals) gets
+    its next larger PCO until the budget, the target or ``fits`` stops it."""
+    from fireflys.compiler.plan import balance
+
+    table = [{1: 10.0, 2: 5.0}, {1: 20.0, 2: 10.0, 4: 5.0}]
+    assert balance(table, max_detectors=4) == [2, 2]
+    assert balance(table, max_detectors=6) == [2, 4]
+    assert balance(table, target_cycles=10.0) == [1, 2]
+    assert balance(table, max_detectors=9, fits=lambda t: sum(t) <= 3) == [1, 2]
+
+
+def test_phi_plan_replays_phi_cores_and_keeps_the_budget(tmp_path, capsys) -> None:
+    """tp_perf.plan: non-Phi rows are the bitmap planner's, the Phi layer's rows come from its
+    residual union and tokens (fewer cycles on a dense model); the plan keeps the detector
+    budget and its period is the Phi chain's replay. `fireflys plan --core 2 --phi` prints and
+    applies it, and names what is missing."""
+    import json
+
+    from fireflys.cli.main import main
+    from fireflys.compiler.compile import compile_to_dir
+    from fireflys.compiler.plan import period_of, predict_table_v2, with_pco
+    from fireflys.core.model import load_model
+    from fireflys.phi import tp_perf
+
+    model, rng = _model(5, dense=True)
+    li = 1  # the hidden conv (L0's random 5-channel spikes repeat too little for patterns)
+    assert li in spike_layers(model) and model.layers[li].neuron
+    x = random_input(model, 6, rng, density=0.5)
+    tables = tp.select(model, x, q=4, layers=[li])
+    mv = tp_perf.phi_lanes(model, tables)
+    res = golden.run(mv, x)
+    bitmap = predict_table_v2(mv, x, 16, res)
+    table = tp_perf.predict_table(mv, tables, x, 16, res)
+    for i in range(len(mv.layers)):
+        assert table[i].keys() == bitmap[i].keys()
+        if i != li:
+            assert table[i] == bitmap[i]
+    assert table[li][1] < bitmap[li][1]
+    budget = len(mv.layers) + 3
+    p = tp_perf.plan(mv, tables, x, budget)
+    assert p.detectors == sum(p.pco) <= budget and p.core_version == 2
+    assert all(c.pco in table[i] and c.cycles == table[i][c.pco] for i, c in enumerate(p.cores))
+    assert p.period == period_of(tp_perf.predict(with_pco(mv, p.pco), tables, x), len(x))
+
+    d = tmp_path / "m"
+    compile_to_dir(model, d)
+    args = ["plan", str(d), "--core", "2", "--phi", "--max-detectors", str(budget),
+            "--frames", "6", "--dataset", "random"]
+    assert main(args) == 2
+    assert "no core-v2 Phi tables" in capsys.readouterr().err
+    tp.save(tables, model, d)
+    assert main([*args[:5], "--target-fps", "100"]) == 2
+    assert "--phi: give --max-detectors" in capsys.readouterr().err
+    assert main([*args, "--core", "1"]) == 2
+    assert "--phi: planning for Phi mode needs --core 2" in capsys.readouterr().err
+    js = tmp_path / "plan.json"
+    assert main([*args, "--json", str(js), "--apply", str(tmp_path / "planned")]) == 0
+    out = capsys.readouterr().out
+    assert f"L{li} in Phi mode" in out
+    rep = json.loads(js.read_text())
+    assert sum(rep["pco"]) <= budget
+    assert [ly.pco for ly in load_model(tmp_path / "planned").layers] == rep["pco"]
+
+
 def test_pwp_image_layout() -> None:
     """Each detector's PWP ROM word (row, j) is pattern j of the row's block times the weights
     of the channel in the row's slot at the row's kernel position."""

@@ -72,6 +72,24 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
+              target: float | None):
+    """``plan --core 2 --phi``: balance a detector budget with the cores of MODEL/phi_tp.npz
+    in Phi mode (:func:`fireflys.phi.tp_perf.plan`)."""
+    from fireflys.phi import tp, tp_perf
+
+    if args.core != 2:
+        raise ConfigError("--phi: planning for Phi mode needs --core 2")
+    if args.max_detectors is None or target is not None:
+        raise ConfigError("--phi: give --max-detectors (and no --target-fps): the Phi-mode "
+                          "plan balances a detector budget")
+    tables = tp.load(model, args.model_dir)
+    p = tp_perf.plan(tp_perf.phi_lanes(model, tables), tables, x, args.max_detectors)
+    phi = ",".join(f"L{i}" for i in sorted(tables.layers))
+    return p, (f"fireflys.phi.tp_perf: each core alone, {phi} in Phi mode (q = {tables.q}); "
+               "the period: the whole chain; LUT: the bitmap datapath only")
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from fireflys.compiler.compile import compile_to_dir
     from fireflys.compiler.plan import plan, with_pco
@@ -96,10 +114,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.max_luts < floor:
             raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
                               "predicted for one detector per core")
-    p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
-             max_luts=args.max_luts, core_version=args.core)
-    how = ("fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
-           if args.core == 2 else "fireflys.compiler.perf")
+    if args.phi:
+        p, how = _plan_phi(args, model, x, target)
+    else:
+        p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
+                 max_luts=args.max_luts, core_version=args.core)
+        how = ("fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
+               if args.core == 2 else "fireflys.compiler.perf")
     print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} "
           f"{frames_label(args)} frames (cycles per frame predicted by {how})")
     if args.core == 2:
@@ -186,4 +207,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     add_core(pl)
+    pl.add_argument("--phi", action="store_true", help="--core 2 with --max-detectors: plan "
+                    "for Phi mode, the layers of MODEL/phi_tp.npz (`fireflys phi select "
+                    "--core 2`) replayed with their residual union and PWP tokens")
     pl.set_defaults(func=cmd_plan)

@@ -20,6 +20,7 @@ area model of core v2 yet: its budget is ``max_detectors`` (LUTs are measured by
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,28 +211,13 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
              else predict_table_v2(model, x, limit))
     work = [int(k.sum()) for k in counts]  # the golden model's work: every pair
     frames = len(x)
-    choice = [min(t) for t in table]  # PCO 1
-
-    def period() -> float:
-        return max(t[p] for t, p in zip(table, choice, strict=True))
-
-    while True:
-        if target_cycles is not None and period() <= target_cycles:
-            break
-        i = int(np.argmax([t[p] for t, p in zip(table, choice, strict=True)]))
-        larger = sorted(p for p in table[i] if p > choice[i])
-        if not larger:
-            break
-        if max_detectors is not None and sum(choice) - choice[i] + larger[0] > max_detectors:
-            break
-        trial = [*choice[:i], larger[0], *choice[i + 1:]]
-        if max_luts is not None and model_luts(model, trial) > max_luts:
-            break
-        choice[i] = larger[0]
+    fits = None if max_luts is None else (lambda trial: model_luts(model, trial) <= max_luts)
+    choice = balance(table, target_cycles=target_cycles, max_detectors=max_detectors, fits=fits)
     cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i])
              for i, p in enumerate(choice)]
     if core_version == 1:
-        return Plan(cores, period(), sum(choice), model_luts(model, choice))
+        period = max(t[p] for t, p in zip(table, choice, strict=True))
+        return Plan(cores, period, sum(choice), model_luts(model, choice))
     mv = whole_pixel_lanes(with_pco(model, choice))
     luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(mv))
     for c, ly in zip(cores, model.layers, strict=True):
@@ -239,11 +225,41 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
     return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice), luts, 2)
 
 
+def balance(table: list[dict[int, float]], *, target_cycles: float | None = None,
+            max_detectors: int | None = None,
+            fits: Callable[[list[int]], bool] | None = None) -> list[int]:
+    """The greedy of :func:`plan` on a table of per-core candidate PCO -> cycles per frame:
+    from the smallest PCO everywhere, give the slowest core its next larger PCO until the
+    slowest meets ``target_cycles``, or the total would exceed ``max_detectors``, or ``fits``
+    refuses the trial plan."""
+    choice = [min(t) for t in table]
+    while True:
+        per = [t[p] for t, p in zip(table, choice, strict=True)]
+        if target_cycles is not None and max(per) <= target_cycles:
+            break
+        i = int(np.argmax(per))
+        larger = sorted(p for p in table[i] if p > choice[i])
+        if not larger:
+            break
+        if max_detectors is not None and sum(choice) - choice[i] + larger[0] > max_detectors:
+            break
+        trial = [*choice[:i], larger[0], *choice[i + 1:]]
+        if fits is not None and not fits(trial):
+            break
+        choice[i] = larger[0]
+    return choice
+
+
+def period_of(traces: list[perf_v2.CoreTrace], frames: int) -> float:
+    """Steady-state frame period of a replayed chain: cycles between the last core's hand-offs
+    of the first and the last frame, per frame (a single frame: its whole replay)."""
+    last = traces[-1].handoff.reshape(frames, -1)[:, -1]
+    return float(last[-1] - last[0]) / (frames - 1) if frames > 1 else float(last[-1])
+
+
 def chain_period(model: CompiledModel, x: np.ndarray) -> float:
     """Core v2: the steady-state frame period of the whole chain
     (:func:`fireflys.compiler.perf_v2.predict`): cycles between the last core's hand-offs of
     the first and the last frame, per frame (the pipeline's fill excluded; a single frame: its
     whole replay)."""
-    mv = whole_pixel_lanes(model)
-    last = perf_v2.predict(mv, x)[-1].handoff.reshape(len(x), -1)[:, -1]
-    return float(last[-1] - last[0]) / (len(x) - 1) if len(x) > 1 else float(last[-1])
+    return period_of(perf_v2.predict(whole_pixel_lanes(model), x), len(x))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fireflys.compiler import perf_v2
-from fireflys.compiler.coreplan import CorePlan, core_plans
+from fireflys.compiler import area_v2, perf_v2
+from fireflys.compiler import plan as cplan
+from fireflys.compiler.coreplan import CorePlan, core_plan, core_plans
+from fireflys.compiler.perf import pair_counts
 from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
@@ -108,3 +110,43 @@ def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: f
         rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": b.busy / n,
                      "gain": gain, "phi": on})
     return kept, rows
+
+
+def predict_table(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, limit: int = 16,
+                  res: golden.GoldenResult | None = None) -> list[dict[int, float]]:
+    """:func:`fireflys.compiler.plan.predict_table_v2` with the cores of ``tables`` in Phi
+    mode: per core, candidate PCO -> cycles per frame of the core alone (``model`` with
+    :func:`phi_lanes`; a Phi core's replay takes its residual union and PWP tokens)."""
+    res = res if res is not None else golden.run(model, x)
+    table = cplan.predict_table_v2(model, x, limit, res)
+    n = len(model.layers)
+    for li, tl in tables.layers.items():
+        dec = decompose(tl, golden.layer_input(model, x, res, li))
+        ci = int(model.layers[li].geom.in_shape[0])
+        ru_bits = channel_bits(np.bitwise_or.reduce(dec.resid, axis=1), tl.k, ci).astype(bool)
+        for p in table[li]:
+            cp = core_plan(cplan.with_pco(model, [p if j == li else 1 for j in range(n)]), li)
+            lists, counts = phi_core_work(cp, ru_bits, dec.use, tl.k)
+            tr = perf_v2.replay_core(model, cp, lists, counts)
+            table[li][p] = float(tr.handoff[-1] - tr.written[0] + 1) / len(x)
+    return table
+
+
+def plan(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, max_detectors: int,
+         limit: int = 16) -> cplan.Plan:
+    """Balance the pipeline for Phi mode (``fireflys plan --core 2 --phi``): the planner's
+    greedy (:func:`fireflys.compiler.plan.balance`) on :func:`predict_table`, the period from
+    the replay of the whole chain with the Phi cores (``model`` with :func:`phi_lanes`). LUTs:
+    area_v2's estimate of the bitmap datapath; the matchers and PWP memories are not in it
+    (``fireflys bench-phi`` measures them)."""
+    res = golden.run(model, x)
+    table = predict_table(model, tables, x, limit, res)
+    choice = cplan.balance(table, max_detectors=max_detectors)
+    planned = cplan.with_pco(model, choice)
+    work = [int(k.sum()) / len(x) for k in pair_counts(model, x)]  # every pair, per frame
+    cores = [cplan.CorePlan(f"L{i}", p, table[i][p], work[i] / p, table[i],
+                            scan_bits=planned.layers[i].scan_bits)
+             for i, p in enumerate(choice)]
+    luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(planned))
+    period = cplan.period_of(predict(planned, tables, x, res), len(x))
+    return cplan.Plan(cores, period, sum(choice), luts, 2)
