@@ -125,8 +125,16 @@ def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarra
     cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
                             [scan_bits if j == i else SCAN_BITS for j in range(n)]), i)
     lists, counts = perf_v2.core_work(cp, union)
+    return alone_cycles(mv, cp, lists, counts, frames), cp, lists
+
+
+def alone_cycles(mv: CompiledModel, cp: coreplan.CorePlan, lists: list[list[Entry]],
+                 counts: list[np.ndarray], frames: int) -> float:
+    """Core ``cp`` replayed alone on its scan lists and entry counts
+    (:func:`fireflys.compiler.perf_v2.replay_core`): cycles per frame from its first input
+    write to its last hand-off."""
     tr = perf_v2.replay_core(mv, cp, lists, counts)
-    return float(tr.handoff[-1] - tr.written[0] + 1) / frames, cp, lists
+    return float(tr.handoff[-1] - tr.written[0] + 1) / frames
 
 
 SCAN_BITS_CANDIDATES = (72, 64, 56, 48, 40, 36, 32, 28, 24, 16)

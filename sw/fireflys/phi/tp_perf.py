@@ -79,12 +79,18 @@ def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
         tl = tables.layers.get(cp.index)
         if tl is None:
             continue
-        inp = golden.layer_input(model, x, res, cp.index)  # B, T, H, W, C
-        dec = decompose(tl, inp)
-        ru = np.bitwise_or.reduce(dec.resid, axis=1)  # B, H, W, nb
-        ru_bits = channel_bits(ru, tl.k, cp.ci).astype(bool)
-        work[cp.index] = phi_core_work(cp, ru_bits, dec.use, tl.k)
+        work[cp.index] = phi_core_work(cp, *_phi_input(model, tl, cp.index, x, res), tl.k)
     return perf_v2.predict(model, x, res, chained=chained, work=work)
+
+
+def _phi_input(model: CompiledModel, tl, li: int, x: np.ndarray, res: golden.GoldenResult
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Phi core ``li``'s input for :func:`phi_core_work`: its residual union per pixel
+    (bool [frames, H, W, CI]) and used blocks (bool [frames, H, W, nb])."""
+    dec = decompose(tl, golden.layer_input(model, x, res, li))  # input B, T, H, W, C
+    ru = np.bitwise_or.reduce(dec.resid, axis=1)  # B, H, W, nb
+    ci = int(model.layers[li].geom.in_shape[0])
+    return channel_bits(ru, tl.k, ci).astype(bool), dec.use
 
 
 def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: float = 1.1,
@@ -121,14 +127,11 @@ def predict_table(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, limi
     table = cplan.predict_table_v2(model, x, limit, res)
     n = len(model.layers)
     for li, tl in tables.layers.items():
-        dec = decompose(tl, golden.layer_input(model, x, res, li))
-        ci = int(model.layers[li].geom.in_shape[0])
-        ru_bits = channel_bits(np.bitwise_or.reduce(dec.resid, axis=1), tl.k, ci).astype(bool)
+        ru_bits, use = _phi_input(model, tl, li, x, res)
         for p in table[li]:
             cp = core_plan(cplan.with_pco(model, [p if j == li else 1 for j in range(n)]), li)
-            lists, counts = phi_core_work(cp, ru_bits, dec.use, tl.k)
-            tr = perf_v2.replay_core(model, cp, lists, counts)
-            table[li][p] = float(tr.handoff[-1] - tr.written[0] + 1) / len(x)
+            lists, counts = phi_core_work(cp, ru_bits, use, tl.k)
+            table[li][p] = cplan.alone_cycles(model, cp, lists, counts, len(x))
     return table
 
 
