@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from fireflys.compiler.compile import random_model
 from fireflys.phi import tp
-from fireflys.report.benchphi import bench_model, write_summary
+from fireflys.report.benchhw import BenchError
+from fireflys.report.benchphi import bench_model, merged_entries, write_summary
 from helpers import patterned_spikes
 
 
@@ -37,3 +39,19 @@ def test_bench_phi_small_model(tmp_path) -> None:
     again = bench_model(model, "small", tmp_path / "w", x_cal=cal, x_eval=x, y_eval=y, q=8,
                         plan_frames=2, synth=False, reuse=True, say=lambda s: None)
     assert again["cycles_phi"] == e["cycles_phi"] and again["ops_phi"] == e["ops_phi"]
+
+
+def test_merge_keeps_other_models_and_refuses_other_frames(tmp_path) -> None:
+    about = {"dataset": "mnist", "split": "val", "data_dir": "/a", "calib": 512}
+    out = tmp_path / "phi_summary.json"
+    a, b = {"model": "a", "x": 1}, {"model": "b", "x": 2}
+    assert merged_entries(out, [a], about) == [a]  # nothing to merge yet
+    out.write_text(json.dumps({"models": {"a": a, "b": b}, **about}))
+    # a model benched now replaces its own entry; data_dir may differ (another machine)
+    got = merged_entries(out, [{"model": "b", "x": 3}], dict(about, data_dir="/b"))
+    assert got == [a, {"model": "b", "x": 3}]
+    with pytest.raises(BenchError, match="'calib' is 512, this run's is 256"):
+        merged_entries(out, [a], dict(about, calib=256))
+    out.write_text("[1, 2]")
+    with pytest.raises(BenchError, match="not a phi_summary.json"):
+        merged_entries(out, [a], about)

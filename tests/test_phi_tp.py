@@ -273,11 +273,17 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
                           None if t.out is None else t.out.float()) for t in traces]
         pen = float(penalty(traces, ex.model, tables, ex.kept))
         saving = float(penalty(traces, ex.model, tables, ex.kept, "saving"))
+        mixed = float(penalty(traces, ex.model, tables, ex.kept, beta=0.25))
     rep = tp.counts(ex.model, tables, x)
     row = rep["layers"][0]
     assert row["ops_phi"] > 0 and row["ops_phi"] != row["ops_zero_skip"]
     assert pen == pytest.approx(row["ops_phi"] * len(x))
     assert saving == pytest.approx((row["ops_phi"] - row["ops_zero_skip"]) * len(x))
+    assert mixed == pytest.approx((row["ops_phi"] - 0.25 * row["ops_zero_skip"]) * len(x))
+    with pytest.raises(ValueError, match="beta must be in 0..1"):
+        penalty(traces, ex.model, tables, ex.kept, beta=1.5)
+    with pytest.raises(ValueError, match="needs core 2"):
+        finetune(tmp_path / "run", tmp_path / "bad", beta=0.5, core=1)
     r = finetune(tmp_path / "run", tmp_path / "paft", lam=1.0, epochs=1, max_steps=3, q=4,
                  calib=64, frames_eval=32, quiet=True, core=2)
     assert sum(r["bit_exact_check"]["spike_mismatches_per_layer"]) == 0

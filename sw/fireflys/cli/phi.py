@@ -186,7 +186,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
                  q=args.q, batch=args.batch, threads=args.threads,
-                 max_steps=args.max_steps, core=args.core, penalty=args.penalty)
+                 max_steps=args.max_steps, core=args.core, penalty=args.penalty,
+                 beta=args.beta)
     b, a = r["before"]["total"], r["after"]["total"]
     print(f"{'':22s} {'before':>10s} {'after':>10s}")
     print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
@@ -285,7 +286,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--core", type=int, choices=(1, 2), default=1,
                     help="1: Phi per window segment (phi.npz); 2: core-v2 Phi, patterns per "
                     "pixel block (phi_tp.npz), penalty = its operations")
-    ft.add_argument("--penalty", choices=("ops", "saving"), default="ops",
-                    help="--core 2: ops (the Phi operations: rewards silence too) or saving "
-                    "(Phi minus zero-skip operations: only completing patterns is rewarded)")
+    pen = ft.add_mutually_exclusive_group()
+    pen.add_argument("--penalty", choices=("ops", "saving"), default="ops",
+                     help="--core 2: ops (the Phi operations: rewards silence too) or saving "
+                     "(Phi minus zero-skip operations: only completing patterns is rewarded)")
+    pen.add_argument("--beta", type=float,
+                     help="--core 2: penalty = Phi - BETA x zero-skip operations, BETA in 0..1 "
+                     "(ops is 0, saving is 1; in between rewards patterns and still costs "
+                     "spikes)")
     ft.set_defaults(func=cmd_finetune)

@@ -89,7 +89,8 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     return 0
 
 
-DEFAULT_PHI_MODELS = "scnn5_mnist=models/scnn5_mnist,scnn5_dense=models/scnn5_dense"
+DEFAULT_PHI_MODELS = ("scnn5_mnist=models/scnn5_mnist,scnn5_dense=models/scnn5_dense,"
+                      "scnn5_dense_phi=models/scnn5_dense_phi")
 
 
 def _named_dirs(text: str) -> list[tuple[str, Path]]:
@@ -105,7 +106,7 @@ def _named_dirs(text: str) -> list[tuple[str, Path]]:
 
 def cmd_bench_phi(args: argparse.Namespace) -> int:
     from fireflys.progress import bar, say
-    from fireflys.report.benchphi import bench_model, write_summary
+    from fireflys.report.benchphi import BenchError, bench_model, merged_entries, write_summary
     from fireflys.verify.frames import calib_frames
 
     try:
@@ -136,7 +137,14 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
               f"{e['ops_zero_skip']:.0f} -> {e['ops_phi']:.0f} per frame "
               f"({e['ops_ratio']:.2f} x fewer); RTL cycles/frame {e['cycles_bitmap']:.0f} -> "
               f"{e['cycles_phi']:.0f} ({e['cycles_ratio']:.2f} x){lut}", flush=True)
-    png = write_summary(entries, Path(args.out), {**frames_about(args), "calib": args.calib})
+    about = {**frames_about(args), "calib": args.calib}
+    if args.merge:
+        try:
+            entries = merged_entries(Path(args.out), entries, about)
+        except BenchError as e:
+            print(f"fireflys bench-phi: {e}", file=sys.stderr)
+            return 2
+    png = write_summary(entries, Path(args.out), about)
     print(f"wrote {args.out} and {png}")
     return 0
 
@@ -201,6 +209,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset(bp, default="mnist")
     add_seed(bp, 1)
     bp.add_argument("--no-synth", action="store_true", help="skip the Yosys xcup synthesis")
+    bp.add_argument("--merge", action="store_true",
+                    help="keep the entries of other models already in --out (measured with the "
+                    "same dataset, split and calibration frames); a model benched now replaces "
+                    "its old entry")
     bp.add_argument("--reuse", action="store_true",
                     help="reuse the results of steps already in the work directory")
     bp.add_argument("--work", default="build/bench_phi", help="work directory (default "

@@ -1,6 +1,7 @@
 """Phi on sparse core v2 against its bitmap mode, per model (``make bench-phi``).
 
-For each model (the shipped pruned ``scnn5_mnist`` and the dense ``scnn5_dense``):
+For each model (the shipped pruned ``scnn5_mnist``, the dense ``scnn5_dense`` and
+``scnn5_dense_phi``, the dense one after pattern-aware fine-tuning for core v2):
 
 1. ``tables``: core-v2 Phi patterns (:func:`fireflys.phi.tp.select`, q per block, on training
    frames) for every layer core v2 can run in Phi mode;
@@ -125,6 +126,29 @@ def entry(name: str, model: CompiledModel, tables: tp.TpPhiTables, counts: dict[
                   "frames back to back); LUT: Yosys synth_xilinx -family xcup of the whole "
                   "accelerator (an estimate; the sign-off is Vivado)"),
     }
+
+
+def merged_entries(out: Path, entries: list[dict[str, Any]],
+                   about: dict[str, Any]) -> list[dict[str, Any]]:
+    """``entries`` after the entries of other models already in the summary ``out`` (none
+    when it does not exist); refuses a summary measured on other frames (``about``'s keys:
+    dataset, split, calibration frames)."""
+    if not out.is_file():
+        return entries
+    try:
+        doc = json.loads(out.read_text())
+        old = doc["models"]
+        if not isinstance(old, dict):
+            raise TypeError("'models' is not an object")
+    except (ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"{out}: not a phi_summary.json to merge into ({e})") from None
+    for key in ("dataset", "split", "calib"):  # not data_dir: the same files elsewhere
+        v = about.get(key)
+        if key in doc and doc[key] != v:
+            raise BenchError(f"{out}: field {key!r} is {doc[key]!r}, this run's is {v!r}: "
+                             "entries measured on other frames are not merged")
+    new = {e["model"] for e in entries}
+    return [e for name, e in old.items() if name not in new] + entries
 
 
 def write_summary(entries: list[dict[str, Any]], out: Path,

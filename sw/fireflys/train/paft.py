@@ -141,14 +141,20 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
              lr: float = 2e-4, q: int = 16, calib: int = 512, frames_eval: int = 512,
              method: str = "masked", batch: int = 64, threads: int | None = None,
              max_steps: int | None = None, quiet: bool = False, core: int = 1,
-             penalty: str = "ops") -> dict[str, Any]:
+             penalty: str = "ops", beta: float | None = None) -> dict[str, Any]:
     """PAFT of the run in ``run_dir``; writes ``out`` (checkpoint, model/, phi.npz,
     phi_finetune.json) and returns the before / after figures. ``core=2``: core-v2 Phi
     (patterns per pixel block, :mod:`fireflys.train.paft_tp`'s penalty, ``phi_tp.npz``; the
     totals' ``zero_skip``/``phi`` are operations, plus the union positions core v2 peels;
-    ``penalty="saving"``: only the pattern term, :func:`fireflys.train.paft_tp.penalty`)."""
+    ``penalty="saving"``: only the pattern term; ``beta``: Phi minus beta x zero-skip
+    operations, :func:`fireflys.train.paft_tp.penalty`)."""
     if core not in (1, 2):
         raise ValueError(f"core must be 1 or 2, got {core}")
+    if beta is not None and core != 2:
+        raise ValueError("a penalty beta needs core 2 (core-v2 Phi)")
+    pbeta = paft_tp.penalty_beta(penalty, beta)  # fails before any work on a bad kind
+    if beta is not None:
+        penalty = "mixed"
     if threads:
         torch.set_num_threads(threads)
     net, cfg, st = open_run(run_dir)
@@ -198,7 +204,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
             scores, traces = net(xb, trace=True)
             task = F.cross_entropy(scores / cfg.T, yb)
             if core == 2:
-                work = paft_tp.penalty(traces, ex.model, tables, ex.kept, penalty) / len(idx)
+                work = paft_tp.penalty(traces, ex.model, tables, ex.kept, beta=pbeta) / len(idx)
             else:
                 work = phi_penalty(traces, ex.model, tables, ex.kept, masks, lut) / len(idx)
             return task + lam * work / 1000.0, scores, {"task": task, "work": work}
@@ -228,6 +234,7 @@ def finetune(run_dir: str | Path, out: str | Path, *, lam: float = 1e-3, epochs:
                      config=cfg, masks=fixed)
     res = {"run": str(run_dir), "validation": note, "lam": lam, "epochs": epochs, "lr": lr,
            "q": q, "method": method, "core": core, "penalty": penalty,
+           "beta": pbeta if core == 2 else None,
            "accuracy_before": acc0, "accuracy_after": acc1,
            "sparsity_before": float(sparsity0), "sparsity_after": float(ex.model.sparsity),
            "fixed_mask": fixed is not None,

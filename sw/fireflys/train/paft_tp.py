@@ -30,13 +30,29 @@ def channel_pairs(ly) -> np.ndarray:
     return nz.sum(axis=(0, 1, 2)).astype(np.float32)
 
 
-def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
-            kind: str = "ops") -> torch.Tensor:
-    """Differentiable core-v2 Phi operations of a batch, summed over the Phi layers
-    (``kind="ops"``), or their difference to zero-skipping's (``"saving"``: only spikes of used
-    blocks count, ``-2 n p`` each: completing the pattern is rewarded, silence is not)."""
-    if kind not in ("ops", "saving"):
+PENALTY_BETA = {"ops": 0.0, "saving": 1.0}
+
+
+def penalty_beta(kind: str, beta: float | None = None) -> float:
+    """The ``beta`` of a penalty kind (``ops`` 0, ``saving`` 1), or ``beta`` itself."""
+    if beta is not None:
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"penalty beta must be in 0..1, got {beta}")
+        return float(beta)
+    if kind not in PENALTY_BETA:
         raise ValueError(f"penalty kind must be 'ops' or 'saving', got {kind!r}")
+    return PENALTY_BETA[kind]
+
+
+def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
+            kind: str = "ops", beta: float | None = None) -> torch.Tensor:
+    """Differentiable ``Phi operations - beta x zero-skip operations`` of a batch, summed over
+    the Phi layers. ``kind="ops"`` (beta 0): the Phi operations, which rewards silence too;
+    ``"saving"`` (beta 1): the difference, where only spikes of used blocks count, ``-2 n p``
+    each (completing a pattern is rewarded, silence is not, and spikes that complete patterns
+    may be added); a ``beta`` in between makes every spike cost ``(1 - beta) n`` outside a
+    used block and ``n (1 - beta - 2 p)`` in one."""
+    b = penalty_beta(kind, beta)
     total = torch.zeros(())
     for li, tl in tables.layers.items():
         ly = model.layers[li]
@@ -50,10 +66,7 @@ def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
         n = channel_pairs(ly)  # C
         pbits = tp.channel_bits(dec.pattern, tl.k, ci)
         on = dec.lanes[..., np.arange(ci) // tl.k]  # B, T, H, W, C: used block, step w/ spike
-        if kind == "ops":
-            g = np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n).astype(np.float32)
-        else:
-            g = np.where(on, -2.0 * n * pbits[:, None], 0.0).astype(np.float32)
+        g = (np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n) - b * n).astype(np.float32)
         const = float((on * n * pbits[:, None]).sum())
         co = ly.geom.out_ch
         const += float(dec.lanes.sum()) * co  # one PWP add per output channel
