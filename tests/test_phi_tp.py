@@ -392,9 +392,10 @@ def test_phi_plan_replays_phi_cores_and_keeps_the_budget(tmp_path, capsys) -> No
     assert [ly.pco for ly in load_model(tmp_path / "planned").layers] == rep["pco"]
 
 
-def test_pwp_image_layout() -> None:
+def test_pwp_image_layout(tmp_path) -> None:
     """Each detector's PWP ROM word (row, j) is pattern j of the row's block times the weights
-    of the channel in the row's slot at the row's kernel position."""
+    of the channel in the row's slot at the row's kernel position; the memory bits the
+    planner reports are those of the images the generator writes."""
     from fireflys.compiler.coreplan import core_plan
     from fireflys.phi import tp_hw
 
@@ -424,6 +425,13 @@ def test_pwp_image_layout() -> None:
                     checked += want != 0
                 assert img[row * q + j] == want
     assert checked
+    par = tp_hw.write_images(cp, tl, tmp_path, q, tp_hw.match_rate(q, None))
+    lines = {f.name: f.read_text().split() for f in tmp_path.glob("*.hex")}
+    pat = lines.pop(f"{cp.name}_pat.hex")
+    assert len(lines) == cp.pco
+    bits = tp_hw.memory_bits(cp, tl)
+    assert bits["pwp_bits"] == sum(len(v) for v in lines.values()) * par["PwpW"]
+    assert bits["pattern_bits"] == len(pat) * par["PhiM"] * tl.nb * (tl.k + 1)
 
 
 def test_choose_keeps_phi_where_it_pays() -> None:
@@ -440,6 +448,7 @@ def test_choose_keeps_phi_where_it_pays() -> None:
     assert [r["layer"] for r in rows] == [f"L{i}" for i in layers]
     for r in rows:
         assert r["phi"] == (r["gain"] >= 1.0) and r["busy_bitmap"] > 0
+        assert r["pwp_bits"] > 0 and r["pattern_bits"] > 0
     assert set(kept.layers) == {int(r["layer"][1:]) for r in rows if r["phi"]}
     assert max(r["gain"] for r in rows) > 1.2
     none, rows2 = tp_perf.choose(m, tables, calib[:4], min_gain=1e9)

@@ -86,6 +86,15 @@ def pwp_image(cp, tl: TpPhiLayer, d: int, q: int) -> list[int]:
     return words
 
 
+def memory_bits(cp, tl: TpPhiLayer) -> dict[str, int]:
+    """What Phi mode adds in memories to core ``cp``, exactly as the generator writes them:
+    the matcher's pattern ROM (Q slots x blocks x (K + 1) bits) and the detectors' PWP ROMs
+    (PCO x :func:`pwp_rows` x Q words of the PWP width)."""
+    q = q_slots(tl)
+    return {"pattern_bits": q * tl.nb * (tl.k + 1),
+            "pwp_bits": cp.pco * pwp_rows(cp, tl) * q * tl.pwp_width}
+
+
 def match_rate(q: int, m: int | None) -> int:
     """Patterns the matcher compares per cycle: ``m``, or by default enough for 8 cycles per
     pixel (``Q / M``; the matcher then takes ~11 cycles per input pixel)."""

@@ -19,6 +19,7 @@ from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.phi.tables import PhiError
 from fireflys.phi.tp import TpPhiTables, channel_bits, decompose
+from fireflys.phi.tp_hw import memory_bits
 
 
 def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: int,
@@ -98,8 +99,9 @@ def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: f
     """Per Phi-capable core: its busy cycles per frame alone (input at one pixel per cycle,
     output never blocked) in bitmap and Phi mode by the cycle model; Phi stays on where
     bitmap / Phi >= ``min_gain``. Returns the tables of the chosen layers and one row per
-    core (``model`` with :func:`phi_lanes`). Area is not weighed yet (the matcher and PWP
-    memories' cost is reported by synthesis, not modelled)."""
+    core (``model`` with :func:`phi_lanes`), with the memories Phi adds there
+    (:func:`fireflys.phi.tp_hw.memory_bits`, exact). The logic's area is not weighed (the
+    matcher and the signed peelers: ``fireflys bench-phi`` synthesizes both modes)."""
     res = res if res is not None else golden.run(model, x)
     n = len(x)
     bm = perf_v2.predict(model, x, res, chained=False)
@@ -114,7 +116,8 @@ def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: f
         if on:
             kept.layers[i] = tables.layers[i]
         rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": b.busy / n,
-                     "gain": gain, "phi": on})
+                     "gain": gain, "phi": on,
+                     **memory_bits(core_plan(model, i), tables.layers[i])})
     return kept, rows
 
 
