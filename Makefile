@@ -51,7 +51,7 @@ help:
 	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
 	@echo "               nextpnr-ecp5 Fmax (3 seeds) -> reports/scnn5_mnist/summary.json + report"
 	@echo "               (~1 h on 2 cores: seeds 2 at a time, JOBS; BUILD_FLAGS=\"--set reuse=true\" keeps done steps)"
-	@echo "make bench-phi    Phi on core v2 vs its bitmap mode, pruned and dense scnn5: operations, RTL"
+	@echo "make bench-phi    Phi on core v2 vs its bitmap mode, pruned, dense and Phi-fine-tuned dense scnn5: operations, RTL"
 	@echo "               cycles/frame over 1,000 MNIST frames per mode, Yosys xcup LUT -> reports/phi_summary.json"
 	@echo "               (+ .png; several hours on 2 cores: the dense model streams ~1 frame/s; BENCH_PHI_FLAGS)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
