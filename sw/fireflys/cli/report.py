@@ -114,6 +114,13 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"fireflys bench-phi: {e}", file=sys.stderr)
         return 2
+    about = {**frames_about(args), "calib": args.calib}
+    if args.merge:  # refuse a summary of other frames before hours of benching, not after
+        try:
+            merged_entries(Path(args.out), [], about)
+        except BenchError as e:
+            print(f"fireflys bench-phi: {e}", file=sys.stderr)
+            return 2
     entries = []
     for name, d in models:
         model = load_model(d)
@@ -137,13 +144,8 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
               f"{e['ops_zero_skip']:.0f} -> {e['ops_phi']:.0f} per frame "
               f"({e['ops_ratio']:.2f} x fewer); RTL cycles/frame {e['cycles_bitmap']:.0f} -> "
               f"{e['cycles_phi']:.0f} ({e['cycles_ratio']:.2f} x){lut}", flush=True)
-    about = {**frames_about(args), "calib": args.calib}
     if args.merge:
-        try:
-            entries = merged_entries(Path(args.out), entries, about)
-        except BenchError as e:
-            print(f"fireflys bench-phi: {e}", file=sys.stderr)
-            return 2
+        entries = merged_entries(Path(args.out), entries, about)
     png = write_summary(entries, Path(args.out), about)
     print(f"wrote {args.out} and {png}")
     return 0
