@@ -214,6 +214,34 @@ def test_cli_select_and_report(tmp_path, capsys) -> None:
     assert (tmp_path / "r.png").stat().st_size > 1000
 
 
+def test_cli_select_auto(tmp_path, capsys) -> None:
+    """``phi select --core 2 --auto`` keeps the cores its printed and written choice names;
+    a budget of 1 x the bitmap LUTs keeps none and writes no tables; core 1 is refused."""
+    import json
+
+    from fireflys.cli.main import main
+    from fireflys.core.model import save_model
+
+    model, _ = _model(0, dense=True)
+    save_model(model, tmp_path / "m")
+    base = ["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "8", "--frames", "16",
+            "--auto", "--plan-frames", "4", "--min-gain", "1.0"]
+    assert main([*base, "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads((tmp_path / "c.json").read_text())["cores"]
+    on = {int(r["layer"][1:]) for r in rows if r["phi"]}
+    assert on and all(f"{r['layer']:>5}" in out for r in rows)
+    assert set(tp.load(model, tmp_path / "m").layers) == on
+    (tmp_path / "m" / tp.TP_FILE).unlink()
+    assert main([*base, "--max-lut-ratio", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "off (off: LUT budget)" in out
+    assert "Phi pays on no core: nothing written" in out
+    assert not (tmp_path / "m" / tp.TP_FILE).exists()
+    assert main(["phi", "select", str(tmp_path / "m"), "--auto"]) != 0
+    assert "choosing the Phi cores needs --core 2" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("seed,k", [(0, None), (2, 3)], ids=["whole-pixel", "k3"])
 def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> None:
     """The v2 cycle model's Phi entry counts, summed over every detector's entries and
@@ -453,3 +481,47 @@ def test_choose_keeps_phi_where_it_pays() -> None:
     assert max(r["gain"] for r in rows) > 1.2
     none, rows2 = tp_perf.choose(m, tables, calib[:4], min_gain=1e9)
     assert not none.layers and not any(r["phi"] for r in rows2)
+
+
+def test_choose_lut_budget() -> None:
+    """A LUT budget switches Phi off where it saves the fewest cycles per LUT first, until the
+    estimated design fits: at ratio 1 nothing is on, at a generous one the gain alone decides,
+    and between them the kept cores fit the budget and are the best per LUT."""
+    from fireflys.compiler import area_v2, perf_v2
+    from fireflys.compiler.coreplan import core_plans
+    from fireflys.phi import tp_perf
+
+    model, rng = _model(0, dense=True)
+    calib = random_input(model, 16, rng, density=0.5)
+    tables = tp.select(model, calib, q=8)
+    m = tp_perf.phi_lanes(model, tables)
+    free, rows = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=100.0)
+    assert all(r["lut_phi"] > 0 and "dropped" not in r for r in rows)
+    assert {r["layer"] for r in rows if r["phi"]} == {r["layer"] for r in rows
+                                                      if r["gain"] >= 1.0}
+    none, rows1 = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=1.0)
+    assert not none.layers
+    assert all(r.get("dropped") == "LUT budget" for r in rows1 if r["gain"] >= 1.0)
+    base = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(m))
+    on = [r for r in rows if r["phi"]]
+    best = max(on, key=lambda r: (r["busy_bitmap"] - r["busy_phi"]) / r["lut_phi"])
+    ratio = 1.0 + (best["lut_phi"] + 0.5) / base  # room for the best core alone
+    one, rows_r = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=ratio)
+    assert list(one.layers) == [int(best["layer"][1:])]
+    with pytest.raises(PhiError, match="max LUT ratio"):
+        tp_perf.choose(m, tables, calib[:4], max_lut_ratio=0.5)
+
+
+def test_phi_luts_estimate_grows() -> None:
+    """The Phi area estimate grows with the patterns compared per cycle and the detectors."""
+    from dataclasses import replace
+
+    from fireflys.compiler import area_v2, perf_v2
+    from fireflys.compiler.coreplan import core_plans
+
+    model, _ = _model(0, dense=True)
+    cp = core_plans(model)[1]
+    spw = perf_v2.core_spw(cp)
+    a = area_v2.phi_luts(cp, spw, cp.ci, 16)
+    assert area_v2.phi_luts(cp, spw, cp.ci, 64) > a > 0
+    assert area_v2.phi_luts(replace(cp, pco=cp.pco + 1), spw, cp.ci, 16) > a

@@ -23,10 +23,15 @@ from fireflys.cli.options import (
     write_json,
 )
 from fireflys.core.model import load_model
+from fireflys.errors import ConfigError
 from fireflys.phi import tables as phi
 
 
 def cmd_select(args: argparse.Namespace) -> int:
+    if args.core != 2 and (args.auto or args.json):
+        raise ConfigError("--auto/--json: choosing the Phi cores needs --core 2")
+    if args.auto and args.plan_frames < 1:
+        raise ConfigError(f"--plan-frames must be >= 1, got {args.plan_frames}")
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
                          data_dir=args.data_dir)
@@ -49,6 +54,13 @@ def _select_tp(args: argparse.Namespace, model, calib) -> int:
     k = None if args.k is None else dict.fromkeys(phi.spike_layers(model), args.k)
     layers = None if args.layers is None else [int(v) for v in args.layers]
     tables = tp.select(model, calib, q=args.q, k=k, layers=layers, seed=args.seed)
+    if args.auto:
+        tables = _auto(args, model, tables, calib)
+        if not tables.layers:
+            old = Path(args.model_dir) / tp.TP_FILE
+            print("Phi pays on no core: nothing written"
+                  + (f" ({old}, older, is left as it was)" if old.exists() else ""))
+            return 0
     checked = tp.check_exact(model, tables, calib[: min(8, len(calib))])
     out = tp.save(tables, model, args.model_dir)
     for li, tl in tables.layers.items():
@@ -209,6 +221,29 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0 if bad == 0 else 1
 
 
+def _auto(args: argparse.Namespace, model, tables, calib):
+    """Keep Phi on the cores where it pays (:func:`fireflys.phi.tp_perf.choose`); print the
+    choice and write it to ``--json``."""
+    from fireflys.phi import tp_perf
+
+    x = calib[: args.plan_frames]
+    kept, rows = tp_perf.choose(tp_perf.phi_lanes(model, tables), tables, x,
+                                min_gain=args.min_gain, max_lut_ratio=args.max_lut_ratio)
+    budget = "" if args.max_lut_ratio is None else f", LUTs <= {args.max_lut_ratio} x bitmap"
+    print(f"per core, alone, {len(x)} frames (cycle model; LUTs: area_v2 estimate): Phi on "
+          f"where bitmap / Phi busy cycles >= {args.min_gain}{budget}")
+    print(f"{'core':>5} {'bitmap':>9} {'Phi':>9} {'gain':>6} {'+LUT':>7} {'+ROM bits':>10}  Phi")
+    for r in rows:
+        why = f" (off: {r['dropped']})" if "dropped" in r else ""
+        print(f"{r['layer']:>5} {r['busy_bitmap']:9.0f} {r['busy_phi']:9.0f} {r['gain']:6.2f} "
+              f"{r['lut_phi']:7d} {r['pattern_bits'] + r['pwp_bits']:10d}  "
+              f"{'on' if r['phi'] else 'off'}{why}")
+    if args.json:
+        write_json(args.json, {"frames": len(x), "q": tables.q, "min_gain": args.min_gain,
+                               "max_lut_ratio": args.max_lut_ratio, "cores": rows})
+    return kept
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     ph = sub.add_parser("phi", help="Phi pattern-based hierarchical sparsity: select patterns "
                         "and PWP tables, op-count report, RTL, synthesis, fine-tuning")
@@ -231,6 +266,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--layers", type=int_list, help="--core 2: the spike-input layers to "
                     "give patterns (default: those with spiking neurons; an integrate "
                     "readout may be named for the counts, core v2 cannot run it in Phi mode)")
+    se.add_argument("--auto", action="store_true", help="--core 2: keep Phi only on the cores "
+                    "where the cycle model says it pays (and within --max-lut-ratio); prints "
+                    "the choice per core")
+    se.add_argument("--min-gain", type=float, default=1.1, help="--auto: least bitmap / Phi "
+                    "busy cycles of a core alone (default 1.1)")
+    se.add_argument("--max-lut-ratio", type=float, help="--auto: most estimated LUTs of the "
+                    "design in Phi mode over bitmap mode (default: no limit)")
+    se.add_argument("--plan-frames", type=int, default=16, help="--auto: frames of the cycle "
+                    "model (default 16)")
+    add_json(se, help="--auto: write the choice per core here")
     se.set_defaults(func=cmd_select)
 
     re_ = phs.add_parser("report", help="per layer: dense, zero-skipping and Phi work, PWP "

@@ -14,6 +14,15 @@ Per detector, from the word width ``WordW`` (bits per plane of a scanner word), 
   mask when the list is at most 64 entries long; longer lists keep their masks in block RAM);
 - neuron: ~130.
 
+Phi mode (``fireflys.phi.tp_perf.choose``) adds, per core: the matcher, ~60 plus ~2.56 LUT per
+bit it compares each cycle (M patterns x L steps x Nb x K block bits, its pattern ROM
+included), and per detector ~232 plus ~60 per pixel block of a scanner word (Kpw x Nb: the PWP
+tokens, the signed lanes, the PWP adder); the PWP ROMs are block RAM (exact bits:
+:func:`fireflys.phi.tp_hw.memory_bits`). Fitted on one attribution of the flat xcup netlists
+of ``models/scnn5_dense_phi`` in both modes (q = 64; :mod:`fireflys.eda.attrib`): the
+matchers within 2 %, a core's whole delta within 21 % (L2: 3,259 estimated, 4,113 measured),
+the design's within 3 %.
+
 Per core: the window unit (~180), the output buffers and written flags (~13 per channel), the
 output register and the FIFO after it (~1.25 LUT per output bit, ~2.6 with the pooling unit,
 which adds ~1.4 more), the 32-bit counters (3 per core, 1 per detector).
@@ -32,6 +41,10 @@ PEEL_PER_BIT = 9.5
 PEEL_BASE = 50.0
 LUTRAM_PER_BIT = 8 / 14
 NEURON = 130.0
+PHI_MATCH_BASE = 60.0
+PHI_MATCH_PER_BIT = 2.56
+PHI_DET_BASE = 232.0
+PHI_DET_PER_BLOCK = 60.0
 WINDOW = 180.0
 PER_CHANNEL = 13.0
 
@@ -62,3 +75,13 @@ def core_luts(cp: CorePlan, spw: int) -> float:
     for d in range(cp.pco):
         total += detector_luts(cp, spw, len(scan_list(cp.packed, d, spw)))
     return total
+
+
+def phi_luts(cp: CorePlan, spw: int, k: int, q: int, m: int | None = None) -> float:
+    """LUTs Phi mode adds to core ``cp`` (``spw`` segments per word, blocks of ``k`` channels,
+    ``q`` pattern slots compared ``m`` per cycle, by default ``q / 8``); an estimate."""
+    nb = -(-cp.ci // k)
+    m = m if m is not None else max(1, q // 8)
+    match = PHI_MATCH_BASE + PHI_MATCH_PER_BIT * m * cp.planes * nb * k
+    kpw = max(1, spw // cp.segs_per_pos)
+    return match + cp.pco * (PHI_DET_BASE + PHI_DET_PER_BLOCK * kpw * nb)

@@ -222,9 +222,9 @@ class _Flow:
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""
-        from fireflys.report.benchhw import _design
+        from fireflys.report.benchhw import generate_design
 
-        return _design(self.model(), self.work, self.cfg.bram36)
+        return generate_design(self.model(), self.work, self.cfg.bram36)
 
     def read(self, name: str, step: str) -> dict[str, Any]:
         p = self.work / f"{name}.json"

@@ -95,29 +95,50 @@ def _phi_input(model: CompiledModel, tl, li: int, x: np.ndarray, res: golden.Gol
 
 
 def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: float = 1.1,
-           res: golden.GoldenResult | None = None) -> tuple[TpPhiTables, list[dict]]:
+           res: golden.GoldenResult | None = None, max_lut_ratio: float | None = None
+           ) -> tuple[TpPhiTables, list[dict]]:
     """Per Phi-capable core: its busy cycles per frame alone (input at one pixel per cycle,
     output never blocked) in bitmap and Phi mode by the cycle model; Phi stays on where
-    bitmap / Phi >= ``min_gain``. Returns the tables of the chosen layers and one row per
-    core (``model`` with :func:`phi_lanes`), with the memories Phi adds there
-    (:func:`fireflys.phi.tp_hw.memory_bits`, exact). The logic's area is not weighed (the
-    matcher and the signed peelers: ``fireflys bench-phi`` synthesizes both modes)."""
+    bitmap / Phi >= ``min_gain``. With ``max_lut_ratio``, Phi is then switched off core by
+    core, the fewest cycles saved per LUT first, until the design's LUTs in Phi mode are at
+    most that many times its bitmap LUTs, both by :mod:`fireflys.compiler.area_v2`'s
+    estimate (the cores only: FIFOs and top glue, ~2 k LUT on scnn5, are not in it).
+    Returns the tables of the chosen layers and one row per core (``model`` with
+    :func:`phi_lanes`): the busy cycles, the gain, the estimated LUTs Phi adds
+    (``lut_phi``) and the memories it adds (:func:`fireflys.phi.tp_hw.memory_bits`,
+    exact)."""
+    if max_lut_ratio is not None and max_lut_ratio < 1.0:
+        raise PhiError(f"max LUT ratio must be >= 1, got {max_lut_ratio}")
     res = res if res is not None else golden.run(model, x)
     n = len(x)
     bm = perf_v2.predict(model, x, res, chained=False)
     ph = predict(model, tables, x, res, chained=False)
-    kept = TpPhiTables(tables.q)
+    base = 0.0
     rows = []
     for i, (a, b) in enumerate(zip(bm, ph, strict=True)):
+        cp = core_plan(model, i)
+        spw = perf_v2.core_spw(cp)
+        base += area_v2.core_luts(cp, spw)
         if i not in tables.layers:
             continue
+        tl = tables.layers[i]
         gain = a.busy / max(b.busy, 1)
-        on = gain >= min_gain
-        if on:
-            kept.layers[i] = tables.layers[i]
         rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": b.busy / n,
-                     "gain": gain, "phi": on,
-                     **memory_bits(core_plan(model, i), tables.layers[i])})
+                     "gain": gain, "phi": gain >= min_gain,
+                     "lut_phi": round(area_v2.phi_luts(cp, spw, tl.k, tables.q)),
+                     **memory_bits(cp, tl)})
+    if max_lut_ratio is not None:
+        on = sorted((r for r in rows if r["phi"]),
+                    key=lambda r: (r["busy_bitmap"] - r["busy_phi"]) / max(r["lut_phi"], 1))
+        while on and base + sum(r["lut_phi"] for r in on) > max_lut_ratio * base:
+            r = on.pop(0)
+            r["phi"] = False
+            r["dropped"] = "LUT budget"
+    kept = TpPhiTables(tables.q)
+    for r in rows:
+        if r["phi"]:
+            i = int(r["layer"][1:])
+            kept.layers[i] = tables.layers[i]
     return kept, rows
 
 

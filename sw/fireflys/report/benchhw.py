@@ -84,7 +84,7 @@ def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
 Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, memory images
 
 
-def _design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
+def generate_design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
             phi: TpPhiTables | None = None) -> Design:
     """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
     :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
@@ -209,7 +209,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
 
     def design() -> Design:  # generated once per run, by the first step that needs it
         if not made:
-            made.append(_design(model, work, bram36_budget))
+            made.append(generate_design(model, work, bram36_budget))
         return made[0]
 
     xcup = cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",

@@ -33,7 +33,7 @@ from fireflys.core.model import CompiledModel
 from fireflys.phi import tp
 from fireflys.phi.tp_perf import choose, phi_lanes
 from fireflys.progress import Progress
-from fireflys.report.benchhw import BenchError, Say, _design, cached, synth_xcup, with_bar
+from fireflys.report.benchhw import BenchError, Say, cached, generate_design, synth_xcup, with_bar
 
 Bar = Callable[[int, str], Any]
 
@@ -50,7 +50,7 @@ def _soak(model: CompiledModel, x: np.ndarray, work: Path, tables: tp.TpPhiTable
 
 
 def _xcup(model: CompiledModel, tables: tp.TpPhiTables | None, work: Path) -> dict[str, Any]:
-    return {"resources": synth_xcup(_design(model, work, phi=tables), work)[1]}
+    return {"resources": synth_xcup(generate_design(model, work, phi=tables), work)[1]}
 
 
 def bench_model(model: CompiledModel, name: str, work: Path, *, x_cal: np.ndarray,
