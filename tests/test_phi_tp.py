@@ -224,14 +224,18 @@ def test_cli_select_auto(tmp_path, capsys) -> None:
 
     model, _ = _model(0, dense=True)
     save_model(model, tmp_path / "m")
-    base = ["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "8", "--frames", "16",
+    base = ["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "2,8", "--frames", "16",
             "--auto", "--plan-frames", "4", "--min-gain", "1.0"]
     assert main([*base, "--json", str(tmp_path / "c.json")]) == 0
     out = capsys.readouterr().out
     rows = json.loads((tmp_path / "c.json").read_text())["cores"]
     on = {int(r["layer"][1:]) for r in rows if r["phi"]}
     assert on and all(f"{r['layer']:>5}" in out for r in rows)
-    assert set(tp.load(model, tmp_path / "m").layers) == on
+    got = tp.load(model, tmp_path / "m")
+    assert set(got.layers) == on
+    for r in rows:  # each core's patterns from its q
+        if r["phi"]:
+            assert got.layers[int(r["layer"][1:])].q_max <= r["q"]
     (tmp_path / "m" / tp.TP_FILE).unlink()
     assert main([*base, "--max-lut-ratio", "1"]) == 0
     out = capsys.readouterr().out
@@ -240,6 +244,8 @@ def test_cli_select_auto(tmp_path, capsys) -> None:
     assert not (tmp_path / "m" / tp.TP_FILE).exists()
     assert main(["phi", "select", str(tmp_path / "m"), "--auto"]) != 0
     assert "choosing the Phi cores needs --core 2" in capsys.readouterr().err
+    assert main(["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "2,8"]) != 0
+    assert "several values need --core 2 --auto" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seed,k", [(0, None), (2, 3)], ids=["whole-pixel", "k3"])
@@ -510,6 +516,35 @@ def test_choose_lut_budget() -> None:
     assert list(one.layers) == [int(best["layer"][1:])]
     with pytest.raises(PhiError, match="max LUT ratio"):
         tp_perf.choose(m, tables, calib[:4], max_lut_ratio=0.5)
+
+
+def test_choose_q_per_core() -> None:
+    """Several selections (one per q): per core the q of the fewest Phi busy cycles or a
+    smaller one within the tolerance; the kept tables take each core's patterns from its q;
+    selections of other layers are refused."""
+    from fireflys.phi import tp_perf
+
+    model, rng = _model(0, dense=True)
+    calib = random_input(model, 16, rng, density=0.5)
+    cands = [tp.select(model, calib, q=q) for q in (2, 8)]
+    m = tp_perf.phi_lanes(model, cands[0])
+    kept, rows = tp_perf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=0.0)
+    assert {r["q"] for r in rows} == {2, 8}  # this model has a core of each
+    for r in rows:
+        by_q = r["busy_phi_by_q"]
+        best = min(by_q.values())
+        assert by_q[str(r["q"])] == best == r["busy_phi"]
+        assert r["q"] == min(int(q) for q, b in by_q.items() if b == best)
+        if r["phi"]:
+            i = int(r["layer"][1:])
+            c = cands[[2, 8].index(r["q"])]
+            assert kept.layers[i] is c.layers[i]
+    assert kept.q == max(r["q"] for r in rows if r["phi"])
+    loose, rows_l = tp_perf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=10.0)
+    assert all(r["q"] == 2 for r in rows_l)  # everything within 1000 %: the smallest q
+    other = tp.select(model, calib, q=2, layers=sorted(cands[0].layers)[:1])
+    with pytest.raises(PhiError, match="same layers"):
+        tp_perf.choose(m, [cands[0], other], calib[:4])
 
 
 def test_phi_luts_estimate_grows() -> None:

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 
 from fireflys.compiler.compile import random_input
-from fireflys.verify.soak import LONG, RESET, SHORT, soak
+from fireflys.verify.soak import LONG, RESET, SHORT, make_plan, soak
 from helpers import random_compiled
 
 
@@ -45,3 +45,34 @@ def test_soak_frame_periods_v2(tmp_path) -> None:
     assert r.passed, r.message
     assert 36 <= r.period_p50 <= r.period_p99 <= r.period_max
     assert 36 <= r.period_mean and r.period_mean * 19 < r.cycles
+
+
+def test_plan_has_a_reset_and_a_malformed_frame_when_asked() -> None:
+    """Rates above 0 give at least one reset (never before the first frame) and one malformed
+    frame however few frames are drawn; rate 0 gives none."""
+    for seed in range(20):
+        plan = make_plan(50, 0.002, 0.002, np.random.default_rng(seed))
+        assert (plan & RESET).any() and not plan[0] & RESET
+        assert (plan & (SHORT | LONG)).any()
+        assert not make_plan(50, 0.0, 0.0, np.random.default_rng(seed)).any()
+    plan = make_plan(1000, 0.002, 0.002, np.random.default_rng(1))  # the CLI's default seed
+    assert 1 <= int(((plan & RESET) > 0).sum()) <= 5
+
+
+def test_soak_v2_phi_resets_and_malformed_frames(tmp_path) -> None:
+    """Core v2 in Phi mode: resets between frames (the matcher and its ring restart) and
+    malformed frames, with gaps and back-pressure; every output checked."""
+    from fireflys.phi import tp
+
+    rng = np.random.default_rng(11)
+    model = random_compiled(rng, "1x6x6-4c3p1-6c3p1-mp2-6fc")
+    x = random_input(model, 24, rng, density=0.4)
+    tables = tp.select(model, random_input(model, 8, rng, density=0.4), q=4)
+    assert tables.layers
+    plan = np.zeros(len(x), dtype=np.int64)
+    plan[[4, 15]] = [SHORT, LONG]
+    plan[[7, 16, 23]] = [RESET, RESET | SHORT, RESET]
+    r = soak(model, x, tmp_path, in_gap=0.3, out_stall=0.3, plan=plan, seed=4, phi=tables,
+             core_version=2)
+    assert r.passed, r.message
+    assert (r.frames, r.malformed, r.resets) == (24, 3, 3)

@@ -32,11 +32,16 @@ def cmd_select(args: argparse.Namespace) -> int:
         raise ConfigError("--auto/--json: choosing the Phi cores needs --core 2")
     if args.auto and args.plan_frames < 1:
         raise ConfigError(f"--plan-frames must be >= 1, got {args.plan_frames}")
+    if len(args.q) > 1 and not args.auto:
+        raise ConfigError(f"--q {','.join(map(str, args.q))}: several values need --core 2 "
+                          "--auto (one per core is chosen)")
+    qs = args.q
+    args.q = qs[0]
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
                          data_dir=args.data_dir)
     if args.core == 2:
-        return _select_tp(args, model, calib)
+        return _select_tp(args, model, calib, qs)
     tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
     checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
     out = phi.save_tables(tables, model, args.model_dir)
@@ -48,14 +53,15 @@ def cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select_tp(args: argparse.Namespace, model, calib) -> int:
+def _select_tp(args: argparse.Namespace, model, calib, qs: list[int]) -> int:
     from fireflys.phi import tp
 
     k = None if args.k is None else dict.fromkeys(phi.spike_layers(model), args.k)
     layers = None if args.layers is None else [int(v) for v in args.layers]
-    tables = tp.select(model, calib, q=args.q, k=k, layers=layers, seed=args.seed)
+    cands = [tp.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in qs]
+    tables = cands[0]
     if args.auto:
-        tables = _auto(args, model, tables, calib)
+        tables = _auto(args, model, cands, calib)
         if not tables.layers:
             old = Path(args.model_dir) / tp.TP_FILE
             print("Phi pays on no core: nothing written"
@@ -221,25 +227,27 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0 if bad == 0 else 1
 
 
-def _auto(args: argparse.Namespace, model, tables, calib):
-    """Keep Phi on the cores where it pays (:func:`fireflys.phi.tp_perf.choose`); print the
-    choice and write it to ``--json``."""
+def _auto(args: argparse.Namespace, model, cands, calib):
+    """Keep Phi on the cores where it pays, each with its q (:func:`fireflys.phi.tp_perf.
+    choose`); print the choice and write it to ``--json``."""
     from fireflys.phi import tp_perf
 
     x = calib[: args.plan_frames]
-    kept, rows = tp_perf.choose(tp_perf.phi_lanes(model, tables), tables, x,
+    kept, rows = tp_perf.choose(tp_perf.phi_lanes(model, cands[0]), cands, x,
                                 min_gain=args.min_gain, max_lut_ratio=args.max_lut_ratio)
     budget = "" if args.max_lut_ratio is None else f", LUTs <= {args.max_lut_ratio} x bitmap"
     print(f"per core, alone, {len(x)} frames (cycle model; LUTs: area_v2 estimate): Phi on "
           f"where bitmap / Phi busy cycles >= {args.min_gain}{budget}")
-    print(f"{'core':>5} {'bitmap':>9} {'Phi':>9} {'gain':>6} {'+LUT':>7} {'+ROM bits':>10}  Phi")
+    print(f"{'core':>5} {'bitmap':>9} {'Phi':>9} {'gain':>6} {'q':>5} {'+LUT':>7} "
+          f"{'+ROM bits':>10}  Phi")
     for r in rows:
         why = f" (off: {r['dropped']})" if "dropped" in r else ""
         print(f"{r['layer']:>5} {r['busy_bitmap']:9.0f} {r['busy_phi']:9.0f} {r['gain']:6.2f} "
-              f"{r['lut_phi']:7d} {r['pattern_bits'] + r['pwp_bits']:10d}  "
+              f"{r['q']:5d} {r['lut_phi']:7d} {r['pattern_bits'] + r['pwp_bits']:10d}  "
               f"{'on' if r['phi'] else 'off'}{why}")
     if args.json:
-        write_json(args.json, {"frames": len(x), "q": tables.q, "min_gain": args.min_gain,
+        write_json(args.json, {"frames": len(x), "q_tried": [c.q for c in cands],
+                               "min_gain": args.min_gain,
                                "max_lut_ratio": args.max_lut_ratio, "cores": rows})
     return kept
 
@@ -254,7 +262,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset(se, split=False)
     add_frames(se, 256)
     add_seed(se, 0)
-    se.add_argument("--q", type=int, default=16, help="patterns per segment index (default 16)")
+    se.add_argument("--q", type=int_list, default=[16], help="patterns per segment index "
+                    "(default 16); with --core 2 --auto a list (e.g. 16,32,64): per core the q "
+                    "of the fewest cycles, or a smaller one within 2 %% of them")
     se.add_argument("--method", choices=("masked", "plain"), default="masked",
                     help="masked: distance weighted by the non-zero weights (default); "
                     "plain: Phi's Hamming distance")

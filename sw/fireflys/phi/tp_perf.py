@@ -19,7 +19,7 @@ from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.phi.tables import PhiError
 from fireflys.phi.tp import TpPhiTables, channel_bits, decompose
-from fireflys.phi.tp_hw import memory_bits
+from fireflys.phi.tp_hw import memory_bits, q_slots
 
 
 def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: int,
@@ -94,38 +94,54 @@ def _phi_input(model: CompiledModel, tl, li: int, x: np.ndarray, res: golden.Gol
     return channel_bits(ru, tl.k, ci).astype(bool), dec.use
 
 
-def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: float = 1.1,
-           res: golden.GoldenResult | None = None, max_lut_ratio: float | None = None
+def choose(model: CompiledModel, tables: TpPhiTables | list[TpPhiTables], x: np.ndarray,
+           min_gain: float = 1.1, res: golden.GoldenResult | None = None,
+           max_lut_ratio: float | None = None, q_tol: float = 0.02
            ) -> tuple[TpPhiTables, list[dict]]:
     """Per Phi-capable core: its busy cycles per frame alone (input at one pixel per cycle,
     output never blocked) in bitmap and Phi mode by the cycle model; Phi stays on where
-    bitmap / Phi >= ``min_gain``. With ``max_lut_ratio``, Phi is then switched off core by
+    bitmap / Phi >= ``min_gain``.
+
+    ``tables`` may be several selections of the same layers (one per q): per core, the q of
+    the fewest Phi busy cycles, or a smaller q within ``q_tol`` of them (fewer slots: a
+    smaller matcher and PWP ROM). With ``max_lut_ratio``, Phi is then switched off core by
     core, the fewest cycles saved per LUT first, until the design's LUTs in Phi mode are at
     most that many times its bitmap LUTs, both by :mod:`fireflys.compiler.area_v2`'s
     estimate (the cores only: FIFOs and top glue, ~2 k LUT on scnn5, are not in it).
-    Returns the tables of the chosen layers and one row per core (``model`` with
-    :func:`phi_lanes`): the busy cycles, the gain, the estimated LUTs Phi adds
-    (``lut_phi``) and the memories it adds (:func:`fireflys.phi.tp_hw.memory_bits`,
-    exact)."""
+    Returns the tables of the chosen layers (their ``q`` the largest chosen) and one row per
+    core (``model`` with :func:`phi_lanes`): the busy cycles, the gain, the q (with each q's
+    Phi busy cycles in ``busy_phi_by_q``), the estimated LUTs Phi adds (``lut_phi``) and
+    the memories it adds (:func:`fireflys.phi.tp_hw.memory_bits`, exact)."""
+    cands = [tables] if isinstance(tables, TpPhiTables) else list(tables)
+    if not cands or any(set(c.layers) != set(cands[0].layers) for c in cands):
+        raise PhiError("the candidate Phi tables must be one or more selections of the "
+                       "same layers")
     if max_lut_ratio is not None and max_lut_ratio < 1.0:
         raise PhiError(f"max LUT ratio must be >= 1, got {max_lut_ratio}")
     res = res if res is not None else golden.run(model, x)
     n = len(x)
     bm = perf_v2.predict(model, x, res, chained=False)
-    ph = predict(model, tables, x, res, chained=False)
+    phs = [predict(model, c, x, res, chained=False) for c in cands]
     base = 0.0
-    rows = []
-    for i, (a, b) in enumerate(zip(bm, ph, strict=True)):
+    rows, pick = [], {}
+    for i, a in enumerate(bm):
         cp = core_plan(model, i)
         spw = perf_v2.core_spw(cp)
         base += area_v2.core_luts(cp, spw)
-        if i not in tables.layers:
+        if i not in cands[0].layers:
             continue
-        tl = tables.layers[i]
-        gain = a.busy / max(b.busy, 1)
-        rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": b.busy / n,
-                     "gain": gain, "phi": gain >= min_gain,
-                     "lut_phi": round(area_v2.phi_luts(cp, spw, tl.k, tables.q)),
+        busy = [ph[i].busy for ph in phs]
+        ok = [j for j, b in enumerate(busy) if b <= min(busy) * (1.0 + q_tol)]
+        j = min(ok, key=lambda j: (cands[j].q, busy[j]))
+        pick[i] = cands[j].layers[i]
+        tl = pick[i]
+        gain = a.busy / max(busy[j], 1)
+        rows.append({"layer": f"L{i}", "busy_bitmap": a.busy / n, "busy_phi": busy[j] / n,
+                     "gain": gain, "phi": gain >= min_gain, "q": cands[j].q,
+                     **({"busy_phi_by_q": {str(c.q): b / n for c, b in zip(cands, busy,
+                                                                            strict=True)}}
+                        if len(cands) > 1 else {}),
+                     "lut_phi": round(area_v2.phi_luts(cp, spw, tl.k, q_slots(tl))),
                      **memory_bits(cp, tl)})
     if max_lut_ratio is not None:
         on = sorted((r for r in rows if r["phi"]),
@@ -134,11 +150,11 @@ def choose(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, min_gain: f
             r = on.pop(0)
             r["phi"] = False
             r["dropped"] = "LUT budget"
-    kept = TpPhiTables(tables.q)
-    for r in rows:
-        if r["phi"]:
-            i = int(r["layer"][1:])
-            kept.layers[i] = tables.layers[i]
+    chosen = [r for r in rows if r["phi"]]
+    kept = TpPhiTables(max((r["q"] for r in chosen), default=cands[0].q))
+    for r in chosen:
+        i = int(r["layer"][1:])
+        kept.layers[i] = pick[i]
     return kept, rows
 
 

@@ -61,11 +61,20 @@ class SoakResult:
 
 def make_plan(frames: int, reset_rate: float, bad_rate: float,
               rng: np.random.Generator) -> np.ndarray:
-    """Per frame: RESET before it with ``reset_rate``, SHORT or LONG with ``bad_rate``."""
+    """Per frame: RESET before it with ``reset_rate``, SHORT or LONG with ``bad_rate``; at
+    least one reset (from the second frame on) and one malformed frame when their rate is
+    above 0, so that a short soak exercises them too (1,000 frames at 0.2 % draw no reset
+    with seed 1)."""
     plan = np.zeros(frames, dtype=np.int64)
     plan[1:] |= np.where(rng.random(frames - 1) < reset_rate, RESET, 0)
     bad = rng.random(frames) < bad_rate
-    plan |= np.where(bad, np.where(rng.random(frames) < 0.5, SHORT, LONG), 0)
+    kind = np.where(rng.random(frames) < 0.5, SHORT, LONG)
+    plan |= np.where(bad, kind, 0)
+    if reset_rate > 0 and frames > 1 and not (plan & RESET).any():
+        plan[rng.integers(1, frames)] |= RESET
+    if bad_rate > 0 and frames > 0 and not bad.any():
+        i = rng.integers(0, frames)
+        plan[i] |= kind[i]
     return plan
 
 
