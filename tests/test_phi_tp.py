@@ -560,3 +560,21 @@ def test_phi_luts_estimate_grows() -> None:
     a = area_v2.phi_luts(cp, spw, cp.ci, 16)
     assert area_v2.phi_luts(cp, spw, cp.ci, 64) > a > 0
     assert area_v2.phi_luts(replace(cp, pco=cp.pco + 1), spw, cp.ci, 16) > a
+
+
+def test_soak_banner_names_the_phi_layers_and_their_q() -> None:
+    """The soak's banner names the Phi layers, with each one's pattern slots when they differ
+    (the RTL sizes them per core), else the tables' q once."""
+    from fireflys.cli.verify import _phi_layers
+    from fireflys.phi.tp_hw import q_slots
+
+    model, rng = _model(0, dense=True)
+    calib = random_input(model, 8, rng, density=0.5)
+    small, big = (tp.select(model, calib, q=q) for q in (2, 8))
+    li = sorted(big.layers)
+    first = tp.TpPhiTables(2, {li[0]: small.layers[li[0]]})
+    assert _phi_layers(first) == f"L{li[0]}, q = 2"
+    mixed = tp.TpPhiTables(8, {i: (small if i == li[0] else big).layers[i] for i in li})
+    qs = [q_slots(mixed.layers[i]) for i in li]
+    assert len(set(qs)) > 1
+    assert _phi_layers(mixed) == ", ".join(f"L{i} (q {q})" for i, q in zip(li, qs, strict=True))

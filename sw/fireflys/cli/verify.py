@@ -103,6 +103,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _phi_layers(tables) -> str:
+    """``L1-L4, q = 64``, or with core-v2 tables of several q (the RTL's pattern slots per
+    core): ``L1 (q 32), L2 (q 64)``."""
+    from fireflys.phi.tp import TpPhiTables
+    from fireflys.phi.tp_hw import q_slots
+
+    names = [f"L{i}" for i in sorted(tables.layers)]
+    if isinstance(tables, TpPhiTables):
+        qs = [q_slots(tables.layers[i]) for i in sorted(tables.layers)]
+        if len(set(qs)) > 1:
+            return ", ".join(f"{n} (q {q})" for n, q in zip(names, qs, strict=True))
+    return f"{','.join(names)}, q = {tables.q}"
+
+
 def cmd_soak(args: argparse.Namespace) -> int:
     from fireflys.verify.soak import soak
 
@@ -110,7 +124,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     model = load_model(args.model_dir)
     tables = phi_tables(args, model)
     x, _ = args_frames(args, model)
-    mode = f"Phi mode, q = {tables.q}" if tables is not None else "bitmap mode"
+    mode = "bitmap mode" if tables is None else f"Phi mode on {_phi_layers(tables)}"
     mode += f", core v{args.core}"
     print(f"soak: {len(x)} {frames_label(args)} frames through the RTL of {model.arch} ({mode}; "
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
