@@ -102,3 +102,10 @@ def patterned_spikes(model, n: int, rng: np.random.Generator, protos: int = 4,
     keep = rng.random((n, 1, h, w, 1)) < 0.75
     x = np.where(keep, pat, rand)
     return np.moveaxis(x, -1, 2).astype(np.int64)  # n, t, c, h, w
+
+
+def netlist_cell(t: str, ins: dict[str, list], outs: dict[str, list]) -> dict:
+    """A cell of a Yosys JSON netlist: type ``t``, input and output ports with their bits."""
+    return {"type": t, "port_directions": {**{p: "input" for p in ins},
+                                           **{p: "output" for p in outs}},
+            "connections": {**ins, **outs}}

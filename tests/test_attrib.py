@@ -5,12 +5,7 @@ from __future__ import annotations
 from fireflys.eda.attrib import lut_by_scope
 from fireflys.eda.levels import read_netlist, xcup_netlist
 from fireflys.paths import REPO
-
-
-def _cell(t: str, ins: dict[str, list[int]], outs: dict[str, list[int]]) -> dict:
-    return {"type": t, "port_directions": {**{p: "input" for p in ins},
-                                           **{p: "output" for p in outs}},
-            "connections": {**ins, **outs}}
+from helpers import netlist_cell
 
 
 def _netlist(cells: dict, names: dict[str, list[int]]) -> dict:
@@ -24,15 +19,15 @@ def test_charges_logic_to_the_first_named_net_downstream() -> None:
     # lut_a -> lut_b -> ff_a (u_core1.g_det[0].u_peel.q); lut_c -> ff_b (u_core1.g_det[1]...)
     # lut_d -> ff_c (unnamed) -> ff_d (unnamed) -> ff_c: a loop that reaches no name
     cells = {
-        "lut_a": _cell("LUT2", {"I0": [1], "I1": [2]}, {"O": [3]}),
-        "lut_b": _cell("LUT6", {"I0": [3]}, {"O": [4]}),
-        "ff_a": _cell("FDRE", {"D": [4]}, {"Q": [5]}),
-        "lut_c": _cell("INV", {"I": [5]}, {"O": [6]}),
-        "ff_b": _cell("FDRE", {"D": [6]}, {"Q": [7]}),
-        "ram": _cell("RAM32M16", {"ADDRA": [7]}, {"DOA": [8]}),
-        "lut_d": _cell("LUT1", {"I0": [8]}, {"O": [9]}),
-        "ff_c": _cell("FDRE", {"D": [9, 11]}, {"Q": [10]}),
-        "ff_d": _cell("FDRE", {"D": [10]}, {"Q": [11]}),
+        "lut_a": netlist_cell("LUT2", {"I0": [1], "I1": [2]}, {"O": [3]}),
+        "lut_b": netlist_cell("LUT6", {"I0": [3]}, {"O": [4]}),
+        "ff_a": netlist_cell("FDRE", {"D": [4]}, {"Q": [5]}),
+        "lut_c": netlist_cell("INV", {"I": [5]}, {"O": [6]}),
+        "ff_b": netlist_cell("FDRE", {"D": [6]}, {"Q": [7]}),
+        "ram": netlist_cell("RAM32M16", {"ADDRA": [7]}, {"DOA": [8]}),
+        "lut_d": netlist_cell("LUT1", {"I0": [8]}, {"O": [9]}),
+        "ff_c": netlist_cell("FDRE", {"D": [9, 11]}, {"Q": [10]}),
+        "ff_d": netlist_cell("FDRE", {"D": [10]}, {"Q": [11]}),
     }
     names = {"u_core1.g_det[0].u_peel.q": [5], "u_core1.g_det[1].u_peel.q": [7],
              "u_core1.g_mem[3].rd": [8], "$abc$1": [3, 4]}

@@ -35,14 +35,12 @@ def cmd_select(args: argparse.Namespace) -> int:
     if len(args.q) > 1 and not args.auto:
         raise ConfigError(f"--q {','.join(map(str, args.q))}: several values need --core 2 "
                           "--auto (one per core is chosen)")
-    qs = args.q
-    args.q = qs[0]
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
                          data_dir=args.data_dir)
     if args.core == 2:
-        return _select_tp(args, model, calib, qs)
-    tables = phi.build_tables(model, calib, q=args.q, method=args.method, seed=args.seed)
+        return _select_tp(args, model, calib)
+    tables = phi.build_tables(model, calib, q=args.q[0], method=args.method, seed=args.seed)
     checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
     out = phi.save_tables(tables, model, args.model_dir)
     for li, tl in tables.layers.items():
@@ -53,12 +51,12 @@ def cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select_tp(args: argparse.Namespace, model, calib, qs: list[int]) -> int:
+def _select_tp(args: argparse.Namespace, model, calib) -> int:
     from fireflys.phi import tp
 
     k = None if args.k is None else dict.fromkeys(phi.spike_layers(model), args.k)
     layers = None if args.layers is None else [int(v) for v in args.layers]
-    cands = [tp.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in qs]
+    cands = [tp.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in args.q]
     tables = cands[0]
     if args.auto:
         tables = _auto(args, model, cands, calib)

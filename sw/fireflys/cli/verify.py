@@ -104,7 +104,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _phi_layers(tables) -> str:
-    """``L1-L4, q = 64``, or with core-v2 tables of several q (the RTL's pattern slots per
+    """``L1,L2,L3,L4, q = 64``, or with core-v2 tables of several q (the RTL's pattern slots per
     core): ``L1 (q 32), L2 (q 64)``."""
     from fireflys.phi.tp import TpPhiTables
     from fireflys.phi.tp_hw import q_slots

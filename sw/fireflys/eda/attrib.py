@@ -2,7 +2,7 @@
 
 ``synth_xilinx -flatten`` keeps the hierarchical names of the nets that carry a name in the
 source (``u_core4.g_det[1].u_peel.b_ev``), but not of the LUTs, which ABC renames. Each LUT
-(and LUT-RAM, carry, wide mux) is charged to the scope of the first named net it drives, looking
+(and LUT-RAM, carry, flip-flop) is charged to the scope of the first named net it drives, looking
 forward through unnamed logic and flip-flops (depth first, the consumers in netlist order); a
 cell that reaches no named net is charged to ``?``. Shared logic goes to one of its users, so
 the figures of a scope are an attribution, not a partition by construction: good for
@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-from fireflys.eda.levels import CARRY, LUT, LUTRAM, MUXF, _top_module
+from fireflys.eda.levels import CARRY, LUT, LUTRAM, _top_module
 from fireflys.eda.synth import LUTRAM as LUTRAM_LUTS
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -60,20 +60,11 @@ def lut_by_scope(netlist: dict[str, Any], top: str | None = None, depth: int | N
         if cn in busy:  # a loop through flip-flops without a named net
             return None
         busy.add(cn)
-        found = None
         outs = outputs(cn)
-        for b in outs:
-            if b in named:
-                found = named[b]
-                break
-        if found is None:
-            for b in outs:
-                for nxt in consumers.get(b, ()):
-                    found = resolve(nxt)
-                    if found is not None:
-                        break
-                if found is not None:
-                    break
+        found = next((named[b] for b in outs if b in named), None)
+        if found is None:  # the first consumer, depth first, that reaches a name
+            found = next((r for b in outs for nxt in consumers.get(b, ())
+                          if (r := resolve(nxt)) is not None), None)
         busy.discard(cn)
         memo[cn] = found
         return found
@@ -93,9 +84,7 @@ def lut_by_scope(netlist: dict[str, Any], top: str | None = None, depth: int | N
                 key = "carry"
             elif t.startswith("FD"):
                 key = "ff"
-            elif MUXF.match(t):
-                continue
-            else:
+            else:  # wide muxes, block RAM, I/O: not counted
                 continue
             name = resolve(cn)
             scope = "?" if name is None else _scope(name, depth, keep_index)
@@ -107,6 +96,6 @@ def lut_by_scope(netlist: dict[str, Any], top: str | None = None, depth: int | N
 
 def _scope(name: str, depth: int | None, keep_index: tuple[str, ...]) -> str:
     parts = name.split(".")[:-1]
-    parts = [p if p.startswith(keep_index) and keep_index else _INDEX.sub("[*]", p)
+    parts = [p if keep_index and p.startswith(keep_index) else _INDEX.sub("[*]", p)
              for p in parts]
     return ".".join(parts[:depth] if depth else parts) or "(top)"

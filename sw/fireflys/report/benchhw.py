@@ -85,7 +85,7 @@ Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, mem
 
 
 def generate_design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
-            phi: TpPhiTables | None = None) -> Design:
+                    phi: TpPhiTables | None = None) -> Design:
     """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
     :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
     images they read."""
