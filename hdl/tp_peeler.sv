@@ -686,7 +686,11 @@ module tp_peeler #(
     assign f_valid      = g_lvl[PLev].valid;
     assign f_ev         = g_lvl[PLev].ev;
     assign f_tag        = g_lvl[PLev].tag;
-    assign f_contrib = $unsigned(AccW'($signed(g_lvl[PLev].term[0])));
+    if (PW == AccW) begin : g_same_w
+      assign f_contrib = g_lvl[PLev].term[0];
+    end else begin : g_ext_w  // sign-extended (or cut) to the accumulator
+      assign f_contrib = $unsigned(AccW'($signed(g_lvl[PLev].term[0])));
+    end
   end
 
   // ------------------------------------------------------------------ G: accumulate

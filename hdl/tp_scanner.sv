@@ -708,8 +708,14 @@ module tp_scanner #(
       s6_count <= count_c;
     end
   end
+  logic s6_le1;  // count <= 1 (always, for one-bit words)
+  if (CntW > 1) begin : g_le1
+    assign s6_le1 = s6_count <= CntW'(1);
+  end else begin : g_le1_const
+    assign s6_le1 = 1'b1;
+  end
   always_ff @(posedge clk_i) begin
-    if (s6_push) qcount[s6_addr] <= {s6_count <= CntW'(1), s6_count};
+    if (s6_push) qcount[s6_addr] <= {s6_le1, s6_count};
   end
 
   // ------------------------------------------------------------------ queue read, credits

@@ -1,7 +1,7 @@
-"""cocotb testbench for one ``sparse_core`` against the golden model.
+"""cocotb testbench for one ``tp_core`` against the golden model.
 
 FIREFLYS_STIM (JSON): input beats (all frames back to back), the expected output words, and
-per detector the expected sequence of (group, accumulated sums) results. Every detector
+per detector the expected sequence of (group, accumulated sums) results of its peeler. Every
 result is checked (locates a wrong current before it becomes a wrong spike), then every
 output word. Random input gaps and output back-pressure. FIREFLYS_RESULT receives the
 counters.
@@ -33,8 +33,7 @@ async def core_matches_golden(dut) -> None:
     results = stim["results"]  # per detector: [[group, [acc...]], ...]
     acc_w, num_acc = stim["acc_w"], stim["num_acc"]
     pco = len(results)
-    v2 = stim.get("version") == 2  # tp_core: the peeler's results (its tag is the group)
-    dets = [dut.g_det[d].u_peel if v2 else dut.g_det[d].u_det for d in range(pco)]
+    dets = [dut.g_det[d].u_peel for d in range(pco)]  # the peelers' results (tag = group)
     if stim.get("sum_steps"):  # one accumulator holds the sum over the steps
         results = [[[g, [sum(s)]] for g, s in r] for r in results]
         num_acc, acc_w = 1, stim["acc_w"] + (stim["T"]).bit_length()
@@ -59,7 +58,7 @@ async def core_matches_golden(dut) -> None:
                 k = rpos[d]
                 assert k < len(results[d]), f"detector {d}: more results than expected"
                 grp, want = results[d][k]
-                got_g = int((dets[d].res_tag_o if v2 else dets[d].res_group_o).value)
+                got_g = int(dets[d].res_tag_o.value)
                 word = int(dets[d].res_acc_o.value)
                 acc = [_signed((word >> (a * acc_w)) & ((1 << acc_w) - 1), acc_w)
                        for a in range(num_acc)]

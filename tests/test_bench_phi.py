@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fireflys.compiler.compile import random_model
-from fireflys.phi import tp
+from fireflys.phi import tables as phi
 from fireflys.report.benchhw import BenchError
 from fireflys.report.benchphi import bench_model, merged_entries, write_summary
 from helpers import patterned_spikes
@@ -24,8 +24,8 @@ def test_bench_phi_small_model(tmp_path) -> None:
     e = bench_model(model, "small", tmp_path / "w", x_cal=cal, x_eval=x, y_eval=y, q=8,
                     plan_frames=2, synth=False, say=lambda s: None)
     assert e["frames"] == 3 and e["mismatches"] == 0 and e["phi_layers"] == ["L0", "L1"]
-    tables = tp.load(model, tmp_path / "w" / "model")
-    want = tp.counts(model, tables, x)["total"]
+    tables = phi.load(model, tmp_path / "w" / "model")
+    want = phi.counts(model, tables, x)["total"]
     assert e["ops_phi"] == want["ops_phi"] and e["ops_zero_skip"] == want["ops_zero_skip"]
     assert e["cycles_bitmap"] > 0 and e["cycles_phi"] > 0
     assert e["cycles_ratio"] == e["cycles_bitmap"] / e["cycles_phi"]

@@ -227,10 +227,10 @@ def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
     BRAM36), L4's four 122-131-entry lists (34 bits: a RAMB18 each) and L5's 180 entries (32
     bits: a RAMB18); with L5's weights (a RAMB18) 4 BRAM36 in all."""
     from fireflys.compiler.scanlist import whole_pixel_lanes
-    from fireflys.hwgen.params import core_params_v2
+    from fireflys.hwgen.params import core_params
     from fireflys.paths import REPO
 
-    cores = core_params_v2(whole_pixel_lanes(load_model(REPO / "models" / "scnn5_mnist")),
+    cores = core_params(whole_pixel_lanes(load_model(REPO / "models" / "scnn5_mnist")),
                            tmp_path)
     assert [c.params["ListBlockOf"] for c in cores] == ["1'h0", "4'h0", "2'h0", "1'h1",
                                                         "4'hf", "1'h1"]

@@ -17,7 +17,7 @@ from fireflys.core.model import load_model
 from fireflys.eda.synth import SynthError, cell_summary, resources
 from fireflys.eda.yosys_shim import main as shim_main
 from fireflys.eda.yosys_shim import mounts, record_tcl
-from fireflys.paths import HDL, REPO
+from fireflys.paths import REPO, rtl_files
 from fireflys.report.report import FIREFLY_S, ReportError, build, pnr_fmax, write
 
 TINY = "1x6x6-4c3p1-mp2-5fc"
@@ -92,9 +92,8 @@ def test_kv260_setup_writes_a_complete_vivado_project() -> None:
     (tcl,) = work.glob(f"fireflys_model_{name}_0.1.0.tcl")
     text = tcl.read_text()
     assert "xczu5ev-sfvc784-2-i" in text
-    for sv in sorted(HDL.glob("*.sv")):
-        if sv.stem in ("sync_rom", "sparse_core", "sparse_detector", "lif_neuron"):
-            assert re.search(rf"read_verilog -sv \S*{sv.name}", text), sv.name
+    for sv in rtl_files():
+        assert re.search(rf"read_verilog -sv \S*{sv.name}", text), sv.name
     assert "fireflys_top.sv" in text
     mems = sorted(p.name for p in (hw / "mem").glob("*.hex"))
     assert mems and all(m in text for m in mems), "memory image missing from the project"
@@ -107,7 +106,7 @@ def test_kv260_setup_writes_a_complete_vivado_project() -> None:
 
 def test_synth_target_reports_resources_per_core() -> None:
     """The real flow: FuseSoC -> Edalize -> yosys shim -> YoWASP Yosys (yosys-slang,
-    synth_xilinx -family xcup); the statistics have every core, LUTs, FFs and BRAMs."""
+    synth_xilinx -family xcup); the statistics have every core, LUTs, FFs and LUT-RAM."""
     name = "flow_synth"
     model_dir, hw = _generated(name)
     work = _fusesoc(hw, "synth", name)
@@ -116,7 +115,9 @@ def test_synth_target_reports_resources_per_core() -> None:
     model = load_model(model_dir)
     assert len(res["cores"]) == len(model.layers)
     t = res["total"]
-    assert t["lut"] > 0 and t["ff"] > 0 and t["bram36"] > 0 and t["dsp"] == 0
+    assert t["lut"] > 0 and t["ff"] > 0 and t["dsp"] == 0
+    # a tiny model's rings, queues and ROMs are all LUT-RAM: no block RAM
+    assert t["lut_mem"] > 0 and t["bram36"] == 0
     assert all(c["lut"] > 0 and c["ff"] > 0 for c in res["cores"])
     assert t["lut"] == pytest.approx(sum(c["lut"] for c in res["cores"]) + res["glue"]["lut"])
     assert (work / f"fireflys_model_{name}_0.1.0.json").is_file()
@@ -160,12 +161,12 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     (tmp_path / "rtl.json").write_text(json.dumps(_fake_sim(model, 333.0)))
     stat = {"modules": {
         "\\fireflys_top": {"num_cells_by_type": {"LUT3": 5, "FDRE": 2,
-                                                 "sparse_core$fireflys_top.u_core0": 1}},
-        "\\sparse_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 40, "FDRE": 30,
+                                                 "tp_core$fireflys_top.u_core0": 1}},
+        "\\tp_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 40, "FDRE": 30,
                                                                       "RAMB18E2": 2}},
-        "\\sparse_detector$fireflys_top.u_core0.g_det[0].u_det": {
+        "\\tp_scanner$fireflys_top.u_core0.g_det[0].u_scan": {
             "num_cells_by_type": {"LUT4": 10}},
-        "\\sparse_core$fireflys_top.u_core1": {"num_cells_by_type": {"LUT6": 20, "FDRE": 9}}}}
+        "\\tp_core$fireflys_top.u_core1": {"num_cells_by_type": {"LUT6": 20, "FDRE": 9}}}}
     (tmp_path / "stat.json").write_text(json.dumps(stat))
     (tmp_path / "pnr.json").write_text(json.dumps(
         {"fmax": {"clk": {"achieved": 111.0, "constraint": 333.0}},
@@ -187,34 +188,9 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     with pytest.raises(ReportError, match="simulated architecture"):
         build(other, tmp_path / "rtl.json", "x")
     (tmp_path / "stat1.json").write_text(json.dumps({"modules": {
-        "\\sparse_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
+        "\\tp_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
     with pytest.raises(ReportError, match="1 cores synthesized"):
         build(model, tmp_path / "rtl.json", "x", synth=tmp_path / "stat1.json")
-
-
-def test_area_model_fit_recovers_detector_luts(tmp_path) -> None:
-    """fireflys.compiler.area: detector LUTs summed over each detector's submodules, per core; the
-    least-squares fit reproduces three synthetic cores made from known coefficients."""
-    from fireflys.compiler import area
-    from fireflys.eda import areafit
-
-    model = random_model("2x8x8-4c3p1-6c3p1-mp2-5fc", sparsity=0.5, seed=2, calib_frames=4,
-                         pco=[2, 2, 1], pci=[2, 4, 6])
-    a, b, c = 3.0, 1.5, 50.0
-    mods = {}
-    for i in range(3):
-        v = area.vec_bits(model, i)
-        want = a * v + b * area.look_for(model, i, model.layers[i].pco) * v + c
-        for d in range(model.layers[i].pco):
-            path = f"fireflys_top.u_core{i}.g_det[{d}].u_det"
-            mods[f"\\sparse_detector${path}"] = {"num_cells_by_type": {
-                "LUT6": int(want) - 10, "FDRE": 5, f"lsb_encoder${path}.u_enc_bit": 1}}
-            mods[f"\\lsb_encoder${path}.u_enc_bit"] = {"num_cells_by_type": {"LUT3": 10}}
-    (tmp_path / "s.json").write_text(json.dumps({"modules": mods}))
-    got = areafit.measured_detector_luts(tmp_path / "s.json")
-    assert set(got) == {0, 1, 2}
-    fa, fb, fc = areafit.fit([(model, tmp_path / "s.json")])
-    assert (fa, fb, fc) == pytest.approx((a, b, c), abs=0.02)
 
 
 def test_sim_target_checks_against_the_golden_model() -> None:
@@ -232,22 +208,6 @@ def test_sim_target_checks_against_the_golden_model() -> None:
     out.write_text("\n".join(lines) + "\n")
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "FAIL: frame 3" in r.stdout + r.stderr, r.stdout[-2000:]
-
-
-def test_report_without_a_cycle_model(tmp_path) -> None:
-    """Core v2 has no cycle model yet: the report shows '-' for the predictions instead of
-    failing, and its maximum prediction error is None."""
-    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4, pco=[2, 2], pci=[1, 4])
-    sim = _fake_sim(model, 333.0)
-    for c in sim["cores"]:
-        c["predicted_cycles"] = c["prediction_error"] = None
-    (tmp_path / "rtl.json").write_text(json.dumps(sim))
-    rep = build(model, tmp_path / "rtl.json", "tiny")
-    assert rep["max_prediction_error"] is None
-    files = write(rep, tmp_path / "out")
-    rows = files["txt"].read_text().splitlines()
-    assert rows[1].split()[5:8] == ["-", "62", "-"]  # predicted, measured, error
-    assert len(rows[1]) == len(rows[0])
 
 
 def test_bench_hw_summary_figures() -> None:

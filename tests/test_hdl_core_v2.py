@@ -59,7 +59,7 @@ def test_core_v2_matches_golden(tmp_path, case: str) -> None:
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 3, np.random.default_rng(4), density=0.3)
     r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5,
-                      version=2, spw=spw, model_pci=case not in WHOLE,
+                      spw=spw, model_pci=case not in WHOLE,
                       list_block=case in BLOCK)
     assert r["pairs"] == golden.run(model, x).work[index]  # every pair once, per step
     assert max(r["occ"]) <= r["busy"] <= sum(r["occ"])
@@ -95,8 +95,8 @@ PHI_CASES = {
 def test_core_v2_phi_matches_golden(tmp_path, case: str) -> None:
     """tp_core in Phi mode (matcher, residual ring, tokens, signed peel, PWP ROMs): every
     result and output word equals the golden model's, and the pairs counter equals the Phi
-    operations of fireflys.phi.tp (residual pairs per step + PWP adds)."""
-    from fireflys.phi import tp
+    operations of fireflys.phi.tables (residual pairs per step + PWP adds)."""
+    from fireflys.phi import tables as phi
     from fireflys.phi.tables import layer_input
 
     arch, index, opts, k, q, spw, m, frames = PHI_CASES[case]
@@ -104,13 +104,13 @@ def test_core_v2_phi_matches_golden(tmp_path, case: str) -> None:
     rng = np.random.default_rng(3)
     calib = patterned_spikes(model, 8, rng)
     x = patterned_spikes(model, frames, rng)
-    tables = tp.select(model, calib, q=q, k={index: k}, layers=[index])
+    tables = phi.select(model, calib, q=q, k={index: k}, layers=[index])
     tl = tables.layers[index]
     res = golden.run(model, x)
-    dec = tp.decompose(tl, layer_input(model, x, res, index))
+    dec = phi.decompose(tl, layer_input(model, x, res, index))
     assert 0.1 < dec.use.mean() < 0.9, "the test frames must use patterns, not everywhere"
     r = simulate_core(model, index, x, work_dir=tmp_path, in_gap=0.3, out_stall=0.3, seed=5,
-                      version=2, spw=spw, tp_phi=tables, match_rate=m)
-    c = tp.layer_counts(model.layers[index], tl, layer_input(model, x, res, index))
+                      spw=spw, phi=tables, match_rate=m)
+    c = phi.layer_counts(model.layers[index], tl, layer_input(model, x, res, index))
     assert r["pairs"] == c["ops_phi"]
     assert r["pairs"] != res.work[index]  # Phi mode did change the work

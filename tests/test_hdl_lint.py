@@ -98,14 +98,14 @@ def test_generated_v2_phi_top_is_lint_clean() -> None:
     weights and PWPs in block RAM and in LUTs, side by side."""
     from fireflys.compiler.compile import random_input, random_model
     from fireflys.hwgen.generate import generate
-    from fireflys.phi import tp
+    from fireflys.phi import tables as phi
 
     model = random_model("scnn5", seed=2, calib_frames=4, sparsity=0.0,
                          pco=[1, 2, 2, 2, 3, 1])
     x = random_input(model, 2, np.random.default_rng(0), density=0.3)
-    tables = tp.select(model, x, q=8, layers=[1, 3])
+    tables = phi.select(model, x, q=8, layers=[1, 3])
     out = REPO / "build" / "lint-generated" / "scnn5-v2-phi"
-    generate(model, out, core_version=2, phi=tables)
+    generate(model, out, phi=tables)
     params = [c["params"] for c in json.loads((out / "hw.json").read_text())["cores"]]
     assert [p.get("Phi", 0) for p in params] == [0, 1, 0, 1, 0, 0]
     assert {p["WtBlock"] for p in params} == {0, 1}

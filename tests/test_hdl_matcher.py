@@ -11,9 +11,8 @@ import pytest
 
 from fireflys.compiler.memimg import write_hex
 from fireflys.paths import REPO, hdl_sources
-from fireflys.phi import tp_hw
-from fireflys.phi.tables import pack_bits
-from fireflys.phi.tp import TpPhiLayer, pixel_blocks
+from fireflys.phi import hw as phihw
+from fireflys.phi.tables import PhiLayer, pack_bits, pixel_blocks
 from fireflys.verify.hdlsim import run_cocotb
 
 CASES = {  # id: (L, Ci, K, q used per block, M)
@@ -41,7 +40,7 @@ def _pixels(rng: np.random.Generator, n: int, steps: int, ci: int,
     return out
 
 
-def _ties(tl: TpPhiLayer, pixels: np.ndarray) -> int:
+def _ties(tl: PhiLayer, pixels: np.ndarray) -> int:
     """Blocks whose minimum distance is reached by two patterns."""
     blocks = pixel_blocks(pixels, tl.k)
     n = 0
@@ -77,17 +76,17 @@ def test_matcher_against_model(case: str) -> None:
         while len(cand) < q:
             cand.append(int(pack_bits((rng.random(kb) < 0.5).astype(np.uint8))))
         pats.append(np.array(cand[:q] if b != 1 else cand[: max(0, q - 1)], dtype=np.uint64))
-    tl = TpPhiLayer(0, k, pats, np.zeros((1, 1, 1, nb, 0), dtype=np.int64))
-    slots = tp_hw.q_slots(tl)
+    tl = PhiLayer(0, k, pats, np.zeros((1, 1, 1, nb, 0), dtype=np.int64))
+    slots = phihw.q_slots(tl)
     pixels = _pixels(rng, 60, steps, ci, protos)
-    want = tp_hw.matcher_outputs(tl, pixels)
+    want = phihw.matcher_outputs(tl, pixels)
     assert q == 0 or any(w[2] for w in want), "no block uses a pattern: nothing tested"
     if q >= 3:  # the stimulus has ties at the minimum distance (checked in the model)
         assert _ties(tl, pixels) > 0, "no tie between patterns: lowest-index rule untested"
     work = REPO / "build" / "matcher" / case
     work.mkdir(parents=True, exist_ok=True)
     rom = work / "pat.hex"
-    write_hex(rom, tp_hw.matcher_rom(tl, slots, m), m * nb * (k + 1), signed=False)
+    write_hex(rom, phihw.matcher_rom(tl, slots, m), m * nb * (k + 1), signed=False)
     flat = [sum(int(pixels[i, t, c]) << (t * ci + c) for t in range(steps) for c in range(ci))
             for i in range(len(pixels))]
     stim = work / "stim.json"

@@ -1,6 +1,6 @@
 """Generated accelerator top end to end (cocotb + Verilator) against the golden model:
 random input gaps and output back-pressure, reset in the middle of a frame, a corrupted
-weight image is caught and located, dense baseline, scnn5."""
+weight image is caught and located, scnn5, the gate-level netlist."""
 
 from __future__ import annotations
 
@@ -23,26 +23,22 @@ def _setup(tmp_path, arch=SMALL, frames=24, sparsity=0.5, **opts):
 
 
 def _check_cycles(r) -> None:
-    """Every detector's working cycles equal the cycle model's, stalls notwithstanding; the
-    core's busy cycles lie between its busiest detector's and their sum."""
-    assert r.occ == r.predicted_occ
+    """A core's busy cycles lie between its busiest detector's working cycles and their sum."""
     for occ, busy in zip(r.occ, r.busy, strict=True):
         assert max(occ) <= busy <= sum(occ)
 
 
-def test_backpressure_and_gaps(tmp_path) -> None:
-    model, x = _setup(tmp_path, pco=[4, 3, 2], pci=[2, 4, 8])
+def test_backpressure_gaps_and_reset(tmp_path) -> None:
+    """Every core's stream and the readout bit-exact, with gaps, back-pressure and a reset in
+    the middle of a frame; every pair counted once per step, every output pixel once."""
+    model, x = _setup(tmp_path, frames=12, pco=[4, 3, 2], pci=[2, 4, 8])
     r = simulate(model, tmp_path / "model", x, in_gap=0.4, out_stall=0.5, seed=3,
                  work_dir=tmp_path / "w")
-    assert r.pairs == golden.run(model, x).work  # each pair exactly once, per core
+    assert r.pairs == golden.run(model, x).work  # each pair exactly once, per step
     _check_cycles(r)
     assert r.pixels == [len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
                         for ly in model.layers]
     assert not r.frame_error
-
-
-def test_reset_mid_frame(tmp_path) -> None:
-    model, x = _setup(tmp_path, frames=6, encoding="spikes", reset="subtract", k=0)
     r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.2, reset_at=377,
                  work_dir=tmp_path / "w")
     assert r.raw["frames_out"] == len(x)
@@ -56,16 +52,6 @@ def test_corrupted_weight_is_located(tmp_path) -> None:
     write_hex(img, [from_word(w ^ 0x8, 4) for w in words], 4, signed=True)
     with pytest.raises(MismatchError, match=r"layer L1, frame \d+, t=\d+, pixel \(y=\d+, x=\d+\)"):
         simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
-
-
-def test_dense_baseline_same_outputs_more_cycles(tmp_path) -> None:
-    model, x = _setup(tmp_path, arch="2x6x6-4c3p1-mp2-5fc", frames=3, sparsity=0.8)
-    sparse = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "s")
-    dense = simulate(model, tmp_path / "model", x, skip=False, work_dir=tmp_path / "d")
-    assert dense.pairs == sparse.pairs
-    _check_cycles(dense)
-    _check_cycles(sparse)
-    assert all(d > 2 * s for d, s in zip(dense.busy, sparse.busy, strict=True))
 
 
 def _scnn5(tmp_path, frames: int):
@@ -111,23 +97,9 @@ def test_gate_level_netlist(tmp_path, arch: str, encoding: str) -> None:
     assert "$readmemh" not in text and "always_ff" not in text
 
 
-def test_core_v2_backpressure_gaps_and_reset(tmp_path) -> None:
-    """The accelerator built from sparse core v2 (tp_core): every core's stream and the
-    readout bit-exact, with gaps, back-pressure and a reset in the middle of a frame."""
-    model, x = _setup(tmp_path, frames=12, pco=[4, 3, 2], pci=[2, 4, 8])
-    r = simulate(model, tmp_path / "model", x, in_gap=0.4, out_stall=0.5, seed=3,
-                 work_dir=tmp_path / "w", core_version=2)
-    assert r.pairs == golden.run(model, x).work  # each pair exactly once, per step
-    assert r.pixels == [len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
-                        for ly in model.layers]
-    r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.2, reset_at=377,
-                 work_dir=tmp_path / "w", core_version=2)
-    assert r.raw["frames_out"] == len(x)
-
-
 @pytest.mark.slow
-def test_core_v2_shipped_scnn5_200_mnist_frames(tmp_path) -> None:
-    """The shipped trained scnn5 on core v2: 200 held-out MNIST frames with gaps and
+def test_shipped_scnn5_200_mnist_frames(tmp_path) -> None:
+    """The shipped trained scnn5: 200 held-out MNIST frames with gaps and
     back-pressure, then again with a reset in the middle of a frame; every core's stream and
     the readout bit-exact (needs ../shared/datasets/mnist)."""
     from fireflys.cli.options import eval_frames
@@ -138,9 +110,9 @@ def test_core_v2_shipped_scnn5_200_mnist_frames(tmp_path) -> None:
     model = load_model(mdir)
     x, _ = eval_frames(model, mdir, "mnist", 200, 0)
     r = simulate(model, mdir, x, in_gap=0.2, out_stall=0.3, seed=9,
-                 work_dir=tmp_path / "w", core_version=2)
+                 work_dir=tmp_path / "w")
     assert r.raw["frames_out"] == 200 and r.pairs == golden.run(model, x).work
     r = simulate(model, mdir, x, in_gap=0.1, out_stall=0.1, reset_at=20_000, seed=4,
-                 work_dir=tmp_path / "w", core_version=2)
+                 work_dir=tmp_path / "w")
     assert r.raw["frames_out"] == 200
 

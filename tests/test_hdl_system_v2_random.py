@@ -83,7 +83,7 @@ def test_core_v2_random_system(tmp_path, seed: int) -> None:
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 6, np.random.default_rng(seed), density=0.3)
     r = simulate(model, tmp_path / "model", x, in_gap=0.3, out_stall=0.3, seed=seed,
-                 work_dir=tmp_path / "w", core_version=2)
+                 work_dir=tmp_path / "w")
     assert r.raw["frames_out"] == len(x) and not r.frame_error
     assert r.pairs == golden.run(model, x).work  # each pair once, per step
     for occ, busy in zip(r.occ, r.busy, strict=True):
@@ -95,9 +95,9 @@ def test_core_v2_random_system(tmp_path, seed: int) -> None:
 def test_core_v2_phi_system(tmp_path, q: int, k: int | None) -> None:
     """The accelerator with both spiking layers' cores in Phi mode (one fed by the other):
     every core's stream and the readout bit-exact with gaps and back-pressure; each Phi
-    core's pairs counter equals fireflys.phi.tp's Phi operations, the others the golden
+    core's pairs counter equals fireflys.phi.tables's Phi operations, the others the golden
     work."""
-    from fireflys.phi import tp
+    from fireflys.phi import tables as phi
     from fireflys.phi.tables import layer_input
     from helpers import patterned_spikes
 
@@ -105,16 +105,16 @@ def test_core_v2_phi_system(tmp_path, q: int, k: int | None) -> None:
                          encoding="spikes", sparsity=0.3, pco=[3, 2, 2], pci=[6, 8, 8])
     compile_to_dir(model, tmp_path / "model")
     rng = np.random.default_rng(1)
-    tables = tp.select(model, patterned_spikes(model, 8, rng), q=q,
+    tables = phi.select(model, patterned_spikes(model, 8, rng), q=q,
                        k=None if k is None else {0: k, 1: k})
     assert sorted(tables.layers) == [0, 1]  # not the integrate readout
     x = patterned_spikes(model, 4, rng)
     r = simulate(model, tmp_path / "model", x, in_gap=0.3, out_stall=0.3, seed=2,
-                 work_dir=tmp_path / "w", core_version=2, phi=tables)
+                 work_dir=tmp_path / "w", phi=tables)
     assert r.raw["frames_out"] == len(x) and not r.frame_error
     res = golden.run(model, x)
     want = list(res.work)
     for li, tl in tables.layers.items():
-        want[li] = tp.layer_counts(model.layers[li], tl,
+        want[li] = phi.layer_counts(model.layers[li], tl,
                                    layer_input(model, x, res, li))["ops_phi"]
     assert r.pairs == want

@@ -119,7 +119,7 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     arch, index, opts = CORES[case]
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 4, np.random.default_rng(4), density=0.3)
-    r = simulate_core(model, index, x, work_dir=tmp_path, version=2)
+    r = simulate_core(model, index, x, work_dir=tmp_path)
     mv = whole_pixel_lanes(model)
     (tr,) = [t for i, t in enumerate(perf_v2.predict(mv, x, chained=False)) if i == index]
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
@@ -132,40 +132,40 @@ def test_model_equals_system_counters(tmp_path) -> None:
                          encoding="spikes", T=4, pco=[1, 3, 2])
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 8, np.random.default_rng(2), density=0.3)
-    r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w", core_version=2)
+    r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
     assert r.predicted == r.busy
     assert r.predicted_occ == r.occ
     assert r.predicted_period == pytest.approx(r.frame_period, abs=1e-9)
 
 
-def test_plan_v2_meets_its_target() -> None:
-    """The v2 planner: more detectors where the replay says a core is the bottleneck, until
+def test_plan_meets_its_target() -> None:
+    """The planner: more detectors where the replay says a core is the bottleneck, until
     the chain's period meets the target; a looser target never needs more detectors."""
     model = random_model("4x8x8-8c3p1-mp2-12c3p1-10fc", sparsity=0.5, seed=5, calib_frames=8,
                          encoding="spikes", T=4, pco=[1, 1, 1])
     x = random_input(model, 4, np.random.default_rng(2), density=0.3)
-    one = plan(model, x, max_detectors=3, core_version=2)
+    one = plan(model, x, max_detectors=3)
     assert one.pco == [1, 1, 1]
     target = 0.7 * one.period
-    p = plan(model, x, target_cycles=target, core_version=2)
+    p = plan(model, x, target_cycles=target)
     assert p.period <= target and p.detectors > 3
-    loose = plan(model, x, target_cycles=0.9 * one.period, core_version=2)
+    loose = plan(model, x, target_cycles=0.9 * one.period)
     assert loose.detectors <= p.detectors
 
 
-def test_plan_v2_area_trades_luts_for_cycles() -> None:
-    """The v2 planner with a cycle target: every core gets the candidate (PCO, word width) with
+def test_plan_area_trades_luts_for_cycles() -> None:
+    """The planner with a cycle target: every core gets the candidate (PCO, word width) with
     the fewest estimated LUTs whose replay meets the budget, and the chain's replay meets the
     target; a looser target never costs more LUTs, and the words it picks are narrower or the
     detectors fewer."""
-    from fireflys.compiler.plan import plan_v2_area, with_pco
+    from fireflys.compiler.plan import plan_area, with_pco
 
     model = random_model("4x8x8-16c3p1-mp2-24c3p1-10fc", sparsity=0.5, seed=7, calib_frames=8,
                          encoding="spikes", T=4, pco=[1, 1, 1])
     x = random_input(model, 4, np.random.default_rng(3), density=0.3)
-    fast = plan(model, x, max_detectors=12, core_version=2)
-    tight = plan_v2_area(model, x, 1.2 * fast.period)
-    loose = plan_v2_area(model, x, 2.5 * fast.period)
+    fast = plan(model, x, max_detectors=12)
+    tight = plan_area(model, x, 1.2 * fast.period)
+    loose = plan_area(model, x, 2.5 * fast.period)
     assert tight.period <= 1.2 * fast.period and loose.period <= 2.5 * fast.period
     assert loose.luts <= tight.luts
     assert loose.luts < tight.luts or loose.pco == tight.pco

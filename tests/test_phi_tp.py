@@ -1,5 +1,5 @@
-"""Phi for core v2 (software): patterns matched per input pixel block, exact currents from
-PWPs and signed residuals, the matcher's rule, operation and union counts."""
+"""Phi (software): patterns matched per input pixel block, exact currents from PWPs and
+signed residuals, the matcher's rule, operation and union counts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from fireflys.compiler.compile import random_input
 from fireflys.core import golden
 from fireflys.core.golden import layer_input
-from fireflys.phi import tp
-from fireflys.phi.tables import PhiError, spike_layers
+from fireflys.phi import tables as phi
+from fireflys.phi.patterns import PhiError, select_patterns, spike_layers
 from helpers import random_compiled
 
 ARCH = "5x6x6-7c3p1-mp2-9c3p1-6fc"
@@ -32,11 +32,11 @@ def test_currents_are_exact_and_dense_union_never_grows(seed: int, k: int | None
     model, rng = _model(seed, dense=True)
     calib = random_input(model, 16, rng, density=0.5)
     layers = spike_layers(model)  # the integrate readout too (software only)
-    tables = tp.select(model, calib, q=4, k=dict.fromkeys(layers, k), layers=layers, seed=seed)
+    tables = phi.select(model, calib, q=4, k=dict.fromkeys(layers, k), layers=layers, seed=seed)
     x = random_input(model, 6, rng, density=0.5)
-    checked = tp.check_exact(model, tables, x)
+    checked = phi.check_exact(model, tables, x)
     assert set(checked) == set(layers) and all(checked.values())
-    rep = tp.counts(model, tables, x)
+    rep = phi.counts(model, tables, x)
     g = golden.run(model, x)
     used = 0
     for row in rep["layers"]:
@@ -55,8 +55,22 @@ def test_exact_on_pruned_weights_too() -> None:
     for seed in range(3):
         model, rng = _model(10 + seed, dense=False)
         calib = random_input(model, 12, rng, density=0.4)
-        tables = tp.select(model, calib, q=3, seed=seed)
-        tp.check_exact(model, tables, random_input(model, 4, rng, density=0.4))
+        tables = phi.select(model, calib, q=3, seed=seed)
+        phi.check_exact(model, tables, random_input(model, 4, rng, density=0.4))
+
+
+def test_pattern_selection_finds_a_recurring_pattern() -> None:
+    """k-means on vectors that mostly repeat one pattern (some with a bit flipped, some
+    random) returns that pattern, and nothing with fewer than two ones."""
+    rng = np.random.default_rng(0)
+    pat = np.uint64(0b1011_0110)
+    noise = np.left_shift(np.uint64(1), rng.integers(0, 8, 500).astype(np.uint64))
+    vec = np.concatenate([np.full(500, pat, dtype=np.uint64), pat ^ noise,
+                          rng.integers(0, 256, 50).astype(np.uint64)])
+    pats = select_patterns(vec, 8, 4)
+    assert pat in pats and 1 <= len(pats) <= 4
+    assert all(bin(int(p)).count("1") >= 2 for p in pats)
+    assert len(select_patterns(np.array([0, 1, 2, 4], dtype=np.uint64), 8, 4)) == 0
 
 
 def test_match_rule_against_a_loop() -> None:
@@ -66,7 +80,7 @@ def test_match_rule_against_a_loop() -> None:
     a = rng.integers(0, 1 << k, (300, t)).astype(np.uint64)
     a[rng.random((300, t)) < 0.3] = 0
     a[:5] = pats[0]  # exact hits: used, residual empty
-    j, use = tp.match(a, pats)
+    j, use = phi.match(a, pats)
     for n in range(len(a)):
         d = [sum(bin(int(v ^ p)).count("1") for v in a[n] if v) for p in pats]
         jj = int(np.argmin(d))  # lowest index on ties
@@ -89,20 +103,20 @@ def test_decompose_signs_and_lanes() -> None:
     ly = model.layers[li]
     ci = ly.geom.in_shape[0]
     pat = np.uint64(0b1011)
-    tl = tp.TpPhiLayer(li, ci, [np.array([pat], dtype=np.uint64)],
-                       tp.pwp_table(ly, ci, [np.array([pat], dtype=np.uint64)]))
+    tl = phi.PhiLayer(li, ci, [np.array([pat], dtype=np.uint64)],
+                       phi.pwp_table(ly, ci, [np.array([pat], dtype=np.uint64)]))
     h, w = ly.geom.in_shape[1:]
     s = np.zeros((1, model.T if model.T >= 3 else 3, h, w, ci), dtype=np.uint8)
     s[0, 0, 0, 0, [0, 1, 3]] = 1
     s[0, 1, 0, 0, [0, 1, 3]] = 1
     s[0, 2, 0, 0, [0, 3]] = 1  # bit 1 missing
-    dec = tp.decompose(tl, s)
+    dec = phi.decompose(tl, s)
     assert dec.use[0, 0, 0, 0] and dec.pattern[0, 0, 0, 0] == pat
     assert dec.lanes[0, :3, 0, 0, 0].tolist() == [True, True, True]
     assert dec.resid[0, :3, 0, 0, 0].tolist() == [0, 0, 0b0010]
     assert not dec.use[0, 1, 1, 0]  # silent pixels use nothing
     ref = golden.current(s.reshape(-1, h, w, ci), ly) - ly.bias
-    assert np.array_equal(tp.currents(ly, tl, dec).reshape(ref.shape), ref)
+    assert np.array_equal(phi.currents(ly, tl, dec).reshape(ref.shape), ref)
 
 
 @pytest.mark.parametrize("seed", [8, 12], ids=["seed8", "seed12"])
@@ -112,19 +126,19 @@ def test_counts_by_brute_force_on_one_layer(seed: int) -> None:
     li = spike_layers(model)[0]
     ly = model.layers[li]
     calib = random_input(model, 8, rng, density=0.5)
-    tables = tp.select(model, calib, q=4, k={li: 3}, layers=[li], seed=0)
+    tables = phi.select(model, calib, q=4, k={li: 3}, layers=[li], seed=0)
     tl = tables.layers[li]
     x = random_input(model, 2, rng, density=0.5)
     spikes = layer_input(model, x, golden.run(model, x), li)
-    c = tp.layer_counts(ly, tl, spikes)
-    dec = tp.decompose(tl, spikes)
+    c = phi.layer_counts(ly, tl, spikes)
+    dec = phi.decompose(tl, spikes)
     assert dec.use.sum() > 5, "too few blocks use a pattern to test the PWP tokens"
     w = golden.hw_weight(ly)
     co, kh, kw, ci = w.shape
     nb = -(-ci // 3)
     pad = ly.geom.pad
-    rb = tp.unpack_bits(dec.resid, 3)
-    ab = tp.unpack_bits(dec.spikes, 3)
+    rb = phi.unpack_bits(dec.resid, 3)
+    ab = phi.unpack_bits(dec.spikes, 3)
     ops = opz = ub = up = 0
     B, T, H, W_ = spikes.shape[:4]
     for b in range(B):
@@ -158,12 +172,12 @@ def test_bad_options() -> None:
     model, rng = _model(0, dense=True)
     calib = random_input(model, 4, rng, density=0.5)
     with pytest.raises(PhiError, match="q .* must be in 1..1024"):
-        tp.select(model, calib, q=0)
+        phi.select(model, calib, q=0)
     if model.encoding == "direct":
         with pytest.raises(PhiError, match="L0 is not a spike-input layer"):
-            tp.select(model, calib, q=2, layers=[0])
+            phi.select(model, calib, q=2, layers=[0])
     with pytest.raises(PhiError, match="block width must be in 1..64"):
-        tp.select(model, calib, q=2, k=dict.fromkeys(spike_layers(model), 0))
+        phi.select(model, calib, q=2, k=dict.fromkeys(spike_layers(model), 0))
 
 
 def test_tables_on_disk(tmp_path) -> None:
@@ -171,25 +185,25 @@ def test_tables_on_disk(tmp_path) -> None:
 
     model, rng = _model(2, dense=True)
     save_model(model, tmp_path)
-    with pytest.raises(PhiError, match="no core-v2 Phi tables"):
-        tp.load(model, tmp_path)
-    tables = tp.select(model, random_input(model, 8, rng, density=0.5), q=4,
+    with pytest.raises(PhiError, match="no Phi tables"):
+        phi.load(model, tmp_path)
+    tables = phi.select(model, random_input(model, 8, rng, density=0.5), q=4,
                        k=dict.fromkeys(spike_layers(model), 3))
-    tp.save(tables, model, tmp_path)
-    back = tp.load(model, tmp_path)
+    phi.save(tables, model, tmp_path)
+    back = phi.load(model, tmp_path)
     for li, tl in tables.layers.items():
         assert back.layers[li].k == tl.k and np.array_equal(back.layers[li].pwp, tl.pwp)
         assert all(np.array_equal(a, b) for a, b in
                    zip(back.layers[li].patterns, tl.patterns, strict=True))
-    f = tmp_path / tp.TP_FILE
+    f = tmp_path / phi.PHI_FILE
     f.write_bytes(f.read_bytes()[:50])
     with pytest.raises(PhiError, match="corrupt or truncated"):
-        tp.load(model, tmp_path)
-    tp.save(tables, model, tmp_path)
+        phi.load(model, tmp_path)
+    phi.save(tables, model, tmp_path)
     model.layers[-1].weight[0].flat[0] ^= 1
     save_model(model, tmp_path)
     with pytest.raises(PhiError, match="'weights_sha256': the tables belong to other weights"):
-        tp.load(model, tmp_path)
+        phi.load(model, tmp_path)
 
 
 def test_cli_select_and_report(tmp_path, capsys) -> None:
@@ -200,12 +214,12 @@ def test_cli_select_and_report(tmp_path, capsys) -> None:
 
     model, _ = _model(3, dense=True)
     save_model(model, tmp_path / "m")
-    assert main(["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "4", "--k", "3",
+    assert main(["phi", "select", str(tmp_path / "m"), "--q", "4", "--k", "3",
                  "--frames", "12"]) == 0
     out = capsys.readouterr().out
     assert "exact (currents from PWPs + signed residuals == golden)" in out
-    assert (tmp_path / "m" / tp.TP_FILE).is_file()
-    assert main(["phi", "report", str(tmp_path / "m"), "--core", "2", "--frames", "6",
+    assert (tmp_path / "m" / phi.PHI_FILE).is_file()
+    assert main(["phi", "report", str(tmp_path / "m"), "--frames", "6",
                  "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")]) == 0
     out = capsys.readouterr().out
     assert "fewer operations than zero-skipping" in out
@@ -215,8 +229,8 @@ def test_cli_select_and_report(tmp_path, capsys) -> None:
 
 
 def test_cli_select_auto(tmp_path, capsys) -> None:
-    """``phi select --core 2 --auto`` keeps the cores its printed and written choice names;
-    a budget of 1 x the bitmap LUTs keeps none and writes no tables; core 1 is refused."""
+    """``phi select --auto`` keeps the cores its printed and written choice names; a budget of
+    1 x the bitmap LUTs keeps none and writes no tables; --json and several q need --auto."""
     import json
 
     from fireflys.cli.main import main
@@ -224,42 +238,42 @@ def test_cli_select_auto(tmp_path, capsys) -> None:
 
     model, _ = _model(0, dense=True)
     save_model(model, tmp_path / "m")
-    base = ["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "2,8", "--frames", "16",
+    base = ["phi", "select", str(tmp_path / "m"), "--q", "2,8", "--frames", "16",
             "--auto", "--plan-frames", "4", "--min-gain", "1.0"]
     assert main([*base, "--json", str(tmp_path / "c.json")]) == 0
     out = capsys.readouterr().out
     rows = json.loads((tmp_path / "c.json").read_text())["cores"]
     on = {int(r["layer"][1:]) for r in rows if r["phi"]}
     assert on and all(f"{r['layer']:>5}" in out for r in rows)
-    got = tp.load(model, tmp_path / "m")
+    got = phi.load(model, tmp_path / "m")
     assert set(got.layers) == on
     for r in rows:  # each core's patterns from its q
         if r["phi"]:
             assert got.layers[int(r["layer"][1:])].q_max <= r["q"]
-    (tmp_path / "m" / tp.TP_FILE).unlink()
+    (tmp_path / "m" / phi.PHI_FILE).unlink()
     assert main([*base, "--max-lut-ratio", "1"]) == 0
     out = capsys.readouterr().out
     assert "off (off: LUT budget)" in out
     assert "Phi pays on no core: nothing written" in out
-    assert not (tmp_path / "m" / tp.TP_FILE).exists()
-    assert main(["phi", "select", str(tmp_path / "m"), "--auto"]) != 0
-    assert "choosing the Phi cores needs --core 2" in capsys.readouterr().err
-    assert main(["phi", "select", str(tmp_path / "m"), "--core", "2", "--q", "2,8"]) != 0
-    assert "several values need --core 2 --auto" in capsys.readouterr().err
+    assert not (tmp_path / "m" / phi.PHI_FILE).exists()
+    assert main(["phi", "select", str(tmp_path / "m"), "--json", str(tmp_path / "x.json")]) != 0
+    assert "--json: the choice per core is written with --auto" in capsys.readouterr().err
+    assert main(["phi", "select", str(tmp_path / "m"), "--q", "2,8"]) != 0
+    assert "several values need --auto" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seed,k", [(0, None), (2, 3)], ids=["whole-pixel", "k3"])
 def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> None:
-    """The v2 cycle model's Phi entry counts, summed over every detector's entries and
-    windows, are the union positions plus PWP tokens that phi.tp counts; the replay runs."""
+    """The cycle model's Phi entry counts, summed over every detector's entries and
+    windows, are the union positions plus PWP tokens that phi.tables counts; the replay runs."""
     from fireflys.compiler.coreplan import core_plans
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     model, rng = _model(seed, dense=False)
     layers = spike_layers(model)
-    tables = tp.select(model, random_input(model, 12, rng, density=0.5), q=4,
+    tables = phi.select(model, random_input(model, 12, rng, density=0.5), q=4,
                        k=dict.fromkeys(layers, k))
-    model = tp_perf.phi_lanes(model, tables)
+    model = phiperf.phi_lanes(model, tables)
     x = random_input(model, 3, rng, density=0.5)
     res = golden.run(model, x)
     for cp in core_plans(model):
@@ -267,20 +281,19 @@ def test_cycle_model_counts_the_union_and_tokens(seed: int, k: int | None) -> No
         if tl is None:
             continue
         spikes = layer_input(model, x, res, cp.index)
-        dec = tp.decompose(tl, spikes)
+        dec = phi.decompose(tl, spikes)
         ru = np.bitwise_or.reduce(dec.resid, axis=1)
-        ru_bits = tp.channel_bits(ru, tl.k, cp.ci).astype(bool)
-        _, counts = tp_perf.phi_core_work(cp, ru_bits, dec.use, tl.k)
-        want = tp.layer_counts(model.layers[cp.index], tl, spikes)["union_phi"]
+        ru_bits = phi.channel_bits(ru, tl.k, cp.ci).astype(bool)
+        _, counts = phiperf.phi_core_work(cp, ru_bits, dec.use, tl.k)
+        want = phi.layer_counts(model.layers[cp.index], tl, spikes)["union_phi"]
         assert sum(int(c.sum()) for c in counts) == want
-    traces = tp_perf.predict(model, tables, x, res)
+    traces = phiperf.predict(model, tables, x, res)
     assert len(traces) == len(model.layers) and all(t.busy > 0 for t in traces)
 
 
 def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
-    """On an FC spike layer (no borders) the core-v2 PAFT penalty equals the operations
-    phi.tp counts; a short --core 2 PAFT run of a dense run writes a bit-exact model with
-    phi_tp.npz."""
+    """On an FC spike layer (no borders) the PAFT penalty equals the operations phi.tables
+    counts; a short PAFT run of a dense run writes a bit-exact model with phi.npz."""
     import torch
 
     from fireflys.core.model import load_model
@@ -289,7 +302,7 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     from fireflys.train.dataset import load_dataset
     from fireflys.train.export import export
     from fireflys.train.paft import finetune
-    from fireflys.train.paft_tp import penalty
+    from fireflys.train.paft_penalty import penalty
     from fireflys.train.trainer import train
 
     cfg = TrainConfig(arch="1x8x8-6c3p1-mp2-8fc-10fc", dataset="digits",
@@ -299,7 +312,7 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     net, _ = load_run(tmp_path / "run")
     ex = export(net)
     xtr, _, xva, _, _ = load_dataset(cfg)
-    tables = tp.select(ex.model, xtr[:64], q=4, k={1: 3}, layers=[1])  # the hidden FC
+    tables = phi.select(ex.model, xtr[:64], q=4, k={1: 3}, layers=[1])  # the hidden FC
     x = xva[:16]
     with torch.no_grad():
         _, traces = net(torch.as_tensor(x), trace=True)
@@ -308,7 +321,7 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
         pen = float(penalty(traces, ex.model, tables, ex.kept))
         saving = float(penalty(traces, ex.model, tables, ex.kept, "saving"))
         mixed = float(penalty(traces, ex.model, tables, ex.kept, beta=0.25))
-    rep = tp.counts(ex.model, tables, x)
+    rep = phi.counts(ex.model, tables, x)
     row = rep["layers"][0]
     assert row["ops_phi"] > 0 and row["ops_phi"] != row["ops_zero_skip"]
     assert pen == pytest.approx(row["ops_phi"] * len(x))
@@ -316,14 +329,12 @@ def test_paft_penalty_is_the_operations_and_finetune_runs(tmp_path) -> None:
     assert mixed == pytest.approx((row["ops_phi"] - 0.25 * row["ops_zero_skip"]) * len(x))
     with pytest.raises(ValueError, match="beta must be in 0..1"):
         penalty(traces, ex.model, tables, ex.kept, beta=1.5)
-    with pytest.raises(ValueError, match="needs core 2"):
-        finetune(tmp_path / "run", tmp_path / "bad", beta=0.5, core=1)
     r = finetune(tmp_path / "run", tmp_path / "paft", lam=1.0, epochs=1, max_steps=3, q=4,
-                 calib=64, frames_eval=32, quiet=True, core=2)
+                 calib=64, frames_eval=32, quiet=True)
     assert sum(r["bit_exact_check"]["spike_mismatches_per_layer"]) == 0
     assert r["after"]["total"]["union_phi"] > 0
     d = tmp_path / "paft" / "model"
-    assert tp.load(load_model(d), d).layers
+    assert phi.load(load_model(d), d).layers
 
 
 def test_paft_keeps_a_fixed_mask(tmp_path) -> None:
@@ -348,7 +359,7 @@ def test_paft_keeps_a_fixed_mask(tmp_path) -> None:
     zero0 = [ly.integers()[0] == 0 for ly in before.layers]
     assert sum(int(z.sum()) for z in zero0) > 0
     r = finetune(tmp_path / "fix", tmp_path / "paft", lam=1.0, epochs=1, max_steps=8, q=4,
-                 lr=5e-2, calib=64, frames_eval=32, quiet=True, core=2)
+                 lr=5e-2, calib=64, frames_eval=32, quiet=True)
     assert r["fixed_mask"] and r["sparsity_after"] >= r["sparsity_before"] > 0
     after, _ = load_run(tmp_path / "paft")
     moved = 0
@@ -374,49 +385,50 @@ def test_balance_gives_the_slowest_core_its_next_pco() -> None:
 
 
 def test_phi_plan_replays_phi_cores_and_keeps_the_budget(tmp_path, capsys) -> None:
-    """tp_perf.plan: non-Phi rows are the bitmap planner's, the Phi layer's rows come from its
+    """phiperf.plan: non-Phi rows are the bitmap planner's, the Phi layer's rows come from its
     residual union and tokens (fewer cycles on a dense model); the plan keeps the detector
-    budget and its period is the Phi chain's replay. `fireflys plan --core 2 --phi` prints and
+    budget and its period is the Phi chain's replay. `fireflys plan --phi` prints and
     applies it, and names what is missing."""
     import json
 
     from fireflys.cli.main import main
     from fireflys.compiler.compile import compile_to_dir
-    from fireflys.compiler.plan import period_of, predict_table_v2, with_pco
+    from fireflys.compiler.plan import period_of, predict_table, with_pco
     from fireflys.core.model import load_model
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     model, rng = _model(5, dense=True)
     li = 1  # the hidden conv (L0's random 5-channel spikes repeat too little for patterns)
     assert li in spike_layers(model) and model.layers[li].neuron
     x = random_input(model, 6, rng, density=0.5)
-    tables = tp.select(model, x, q=4, layers=[li])
-    mv = tp_perf.phi_lanes(model, tables)
+    tables = phi.select(model, x, q=4, layers=[li])
+    mv = phiperf.phi_lanes(model, tables)
     res = golden.run(mv, x)
-    bitmap = predict_table_v2(mv, x, 16, res)
-    table = tp_perf.predict_table(mv, tables, x, 16, res)
+    bitmap = predict_table(mv, x, 16, res)
+    table = phiperf.predict_table(mv, tables, x, 16, res)
     for i in range(len(mv.layers)):
         assert table[i].keys() == bitmap[i].keys()
         if i != li:
             assert table[i] == bitmap[i]
     assert table[li][1] < bitmap[li][1]
     budget = len(mv.layers) + 3
-    p = tp_perf.plan(mv, tables, x, budget)
-    assert p.detectors == sum(p.pco) <= budget and p.core_version == 2
+    p = phiperf.plan(mv, tables, x, budget)
+    assert p.detectors == sum(p.pco) <= budget
     assert all(c.pco in table[i] and c.cycles == table[i][c.pco] for i, c in enumerate(p.cores))
-    assert p.period == period_of(tp_perf.predict(with_pco(mv, p.pco), tables, x), len(x))
+    assert p.period == period_of(phiperf.predict(with_pco(mv, p.pco), tables, x), len(x))
 
     d = tmp_path / "m"
     compile_to_dir(model, d)
-    args = ["plan", str(d), "--core", "2", "--phi", "--max-detectors", str(budget),
+    args = ["plan", str(d), "--phi", "--max-detectors", str(budget),
             "--frames", "6", "--dataset", "random"]
     assert main(args) == 2
-    assert "no core-v2 Phi tables" in capsys.readouterr().err
-    tp.save(tables, model, d)
+    assert "no Phi tables" in capsys.readouterr().err
+    phi.save(tables, model, d)
     assert main([*args[:5], "--target-fps", "100"]) == 2
     assert "--phi: give --max-detectors" in capsys.readouterr().err
-    assert main([*args, "--core", "1"]) == 2
-    assert "--phi: planning for Phi mode needs --core 2" in capsys.readouterr().err
+    assert main([*args, "--max-luts", "1e9"]) == 2
+    assert "--phi: give --max-detectors (and no --target-fps or --max-luts)" in \
+        capsys.readouterr().err
     js = tmp_path / "plan.json"
     assert main([*args, "--json", str(js), "--apply", str(tmp_path / "planned")]) == 0
     out = capsys.readouterr().out
@@ -431,21 +443,21 @@ def test_pwp_image_layout(tmp_path) -> None:
     of the channel in the row's slot at the row's kernel position; the memory bits the
     planner reports are those of the images the generator writes."""
     from fireflys.compiler.coreplan import core_plan
-    from fireflys.phi import tp_hw
+    from fireflys.phi import hw as phihw
 
     model, rng = _model(1, dense=True)
     li = spike_layers(model)[0]
-    tables = tp.select(model, random_input(model, 12, rng, density=0.5), q=3, k={li: 2},
+    tables = phi.select(model, random_input(model, 12, rng, density=0.5), q=3, k={li: 2},
                        layers=[li])
     tl = tables.layers[li]
     cp = core_plan(model, li)
-    q = tp_hw.q_slots(tl)
+    q = phihw.q_slots(tl)
     w = golden.hw_weight(model.layers[li])
     checked = 0
     for d in range(cp.pco):
-        img = tp_hw.pwp_image(cp, tl, d, q)
-        assert len(img) == tp_hw.pwp_rows(cp, tl) * q
-        for row in range(tp_hw.pwp_rows(cp, tl)):
+        img = phihw.pwp_image(cp, tl, d, q)
+        assert len(img) == phihw.pwp_rows(cp, tl) * q
+        for row in range(phihw.pwp_rows(cp, tl)):
             g, rest = divmod(row, cp.kh * cp.kw * tl.nb)
             kpos, b = divmod(rest, tl.nb)
             ky, kx = divmod(kpos, cp.kw)
@@ -459,11 +471,11 @@ def test_pwp_image_layout(tmp_path) -> None:
                     checked += want != 0
                 assert img[row * q + j] == want
     assert checked
-    par = tp_hw.write_images(cp, tl, tmp_path, q, tp_hw.match_rate(q, None))
+    par = phihw.write_images(cp, tl, tmp_path, q, phihw.match_rate(q, None))
     lines = {f.name: f.read_text().split() for f in tmp_path.glob("*.hex")}
     pat = lines.pop(f"{cp.name}_pat.hex")
     assert len(lines) == cp.pco
-    bits = tp_hw.memory_bits(cp, tl)
+    bits = phihw.memory_bits(cp, tl)
     assert bits["pwp_bits"] == sum(len(v) for v in lines.values()) * par["PwpW"]
     assert bits["pattern_bits"] == len(pat) * par["PhiM"] * tl.nb * (tl.k + 1)
 
@@ -471,21 +483,21 @@ def test_pwp_image_layout(tmp_path) -> None:
 def test_choose_keeps_phi_where_it_pays() -> None:
     """Dense weights: Phi shortens some core's busy cycles (the choice follows the gain); with
     an unreachable minimum gain every core stays in bitmap mode."""
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     model, rng = _model(0, dense=True)
     layers = spike_layers(model)
     calib = random_input(model, 16, rng, density=0.5)
-    tables = tp.select(model, calib, q=8)
-    m = tp_perf.phi_lanes(model, tables)
-    kept, rows = tp_perf.choose(m, tables, calib[:4], min_gain=1.0)
+    tables = phi.select(model, calib, q=8)
+    m = phiperf.phi_lanes(model, tables)
+    kept, rows = phiperf.choose(m, tables, calib[:4], min_gain=1.0)
     assert [r["layer"] for r in rows] == [f"L{i}" for i in layers]
     for r in rows:
         assert r["phi"] == (r["gain"] >= 1.0) and r["busy_bitmap"] > 0
         assert r["pwp_bits"] > 0 and r["pattern_bits"] > 0
     assert set(kept.layers) == {int(r["layer"][1:]) for r in rows if r["phi"]}
     assert max(r["gain"] for r in rows) > 1.2
-    none, rows2 = tp_perf.choose(m, tables, calib[:4], min_gain=1e9)
+    none, rows2 = phiperf.choose(m, tables, calib[:4], min_gain=1e9)
     assert not none.layers and not any(r["phi"] for r in rows2)
 
 
@@ -495,40 +507,40 @@ def test_choose_lut_budget() -> None:
     and between them the kept cores fit the budget and are the best per LUT."""
     from fireflys.compiler import area_v2, perf_v2
     from fireflys.compiler.coreplan import core_plans
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     model, rng = _model(0, dense=True)
     calib = random_input(model, 16, rng, density=0.5)
-    tables = tp.select(model, calib, q=8)
-    m = tp_perf.phi_lanes(model, tables)
-    free, rows = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=100.0)
+    tables = phi.select(model, calib, q=8)
+    m = phiperf.phi_lanes(model, tables)
+    free, rows = phiperf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=100.0)
     assert all(r["lut_phi"] > 0 and "dropped" not in r for r in rows)
     assert {r["layer"] for r in rows if r["phi"]} == {r["layer"] for r in rows
                                                       if r["gain"] >= 1.0}
-    none, rows1 = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=1.0)
+    none, rows1 = phiperf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=1.0)
     assert not none.layers
     assert all(r.get("dropped") == "LUT budget" for r in rows1 if r["gain"] >= 1.0)
     base = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(m))
     on = [r for r in rows if r["phi"]]
     best = max(on, key=lambda r: (r["busy_bitmap"] - r["busy_phi"]) / r["lut_phi"])
     ratio = 1.0 + (best["lut_phi"] + 0.5) / base  # room for the best core alone
-    one, rows_r = tp_perf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=ratio)
+    one, rows_r = phiperf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=ratio)
     assert list(one.layers) == [int(best["layer"][1:])]
     with pytest.raises(PhiError, match="max LUT ratio"):
-        tp_perf.choose(m, tables, calib[:4], max_lut_ratio=0.5)
+        phiperf.choose(m, tables, calib[:4], max_lut_ratio=0.5)
 
 
 def test_choose_q_per_core() -> None:
     """Several selections (one per q): per core the q of the fewest Phi busy cycles or a
     smaller one within the tolerance; the kept tables take each core's patterns from its q;
     selections of other layers are refused."""
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     model, rng = _model(0, dense=True)
     calib = random_input(model, 16, rng, density=0.5)
-    cands = [tp.select(model, calib, q=q) for q in (2, 8)]
-    m = tp_perf.phi_lanes(model, cands[0])
-    kept, rows = tp_perf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=0.0)
+    cands = [phi.select(model, calib, q=q) for q in (2, 8)]
+    m = phiperf.phi_lanes(model, cands[0])
+    kept, rows = phiperf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=0.0)
     assert {r["q"] for r in rows} == {2, 8}  # this model has a core of each
     for r in rows:
         by_q = r["busy_phi_by_q"]
@@ -540,11 +552,11 @@ def test_choose_q_per_core() -> None:
             c = cands[[2, 8].index(r["q"])]
             assert kept.layers[i] is c.layers[i]
     assert kept.q == max(r["q"] for r in rows if r["phi"])
-    loose, rows_l = tp_perf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=10.0)
+    loose, rows_l = phiperf.choose(m, cands, calib[:4], min_gain=1.0, q_tol=10.0)
     assert all(r["q"] == 2 for r in rows_l)  # everything within 1000 %: the smallest q
-    other = tp.select(model, calib, q=2, layers=sorted(cands[0].layers)[:1])
+    other = phi.select(model, calib, q=2, layers=sorted(cands[0].layers)[:1])
     with pytest.raises(PhiError, match="same layers"):
-        tp_perf.choose(m, [cands[0], other], calib[:4])
+        phiperf.choose(m, [cands[0], other], calib[:4])
 
 
 def test_phi_luts_estimate_grows() -> None:
@@ -566,15 +578,15 @@ def test_soak_banner_names_the_phi_layers_and_their_q() -> None:
     """The soak's banner names the Phi layers, with each one's pattern slots when they differ
     (the RTL sizes them per core), else the tables' q once."""
     from fireflys.cli.verify import _phi_layers
-    from fireflys.phi.tp_hw import q_slots
+    from fireflys.phi.hw import q_slots
 
     model, rng = _model(0, dense=True)
     calib = random_input(model, 8, rng, density=0.5)
-    small, big = (tp.select(model, calib, q=q) for q in (2, 8))
+    small, big = (phi.select(model, calib, q=q) for q in (2, 8))
     li = sorted(big.layers)
-    first = tp.TpPhiTables(2, {li[0]: small.layers[li[0]]})
+    first = phi.PhiTables(2, {li[0]: small.layers[li[0]]})
     assert _phi_layers(first) == f"L{li[0]}, q = 2"
-    mixed = tp.TpPhiTables(8, {i: (small if i == li[0] else big).layers[i] for i in li})
+    mixed = phi.PhiTables(8, {i: (small if i == li[0] else big).layers[i] for i in li})
     qs = [q_slots(mixed.layers[i]) for i in li]
     assert len(set(qs)) > 1
     assert _phi_layers(mixed) == ", ".join(f"L{i} (q {q})" for i, q in zip(li, qs, strict=True))

@@ -40,8 +40,7 @@ def test_soak_frame_periods_v2(tmp_path) -> None:
     rng = np.random.default_rng(8)
     model = random_compiled(rng, "1x6x6-4c3p1-mp2-6fc")
     x = random_input(model, 20, rng, density=0.4)
-    r = soak(model, x, tmp_path, in_gap=0.0, out_stall=0.0, reset_rate=0.0, bad_rate=0.0,
-             core_version=2)
+    r = soak(model, x, tmp_path, in_gap=0.0, out_stall=0.0, reset_rate=0.0, bad_rate=0.0)
     assert r.passed, r.message
     assert 36 <= r.period_p50 <= r.period_p99 <= r.period_max
     assert 36 <= r.period_mean and r.period_mean * 19 < r.cycles
@@ -62,17 +61,16 @@ def test_plan_has_a_reset_and_a_malformed_frame_when_asked() -> None:
 def test_soak_v2_phi_resets_and_malformed_frames(tmp_path) -> None:
     """Core v2 in Phi mode: resets between frames (the matcher and its ring restart) and
     malformed frames, with gaps and back-pressure; every output checked."""
-    from fireflys.phi import tp
+    from fireflys.phi import tables as phi
 
     rng = np.random.default_rng(11)
     model = random_compiled(rng, "1x6x6-4c3p1-6c3p1-mp2-6fc")
     x = random_input(model, 24, rng, density=0.4)
-    tables = tp.select(model, random_input(model, 8, rng, density=0.4), q=4)
+    tables = phi.select(model, random_input(model, 8, rng, density=0.4), q=4)
     assert tables.layers
     plan = np.zeros(len(x), dtype=np.int64)
     plan[[4, 15]] = [SHORT, LONG]
     plan[[7, 16, 23]] = [RESET, RESET | SHORT, RESET]
-    r = soak(model, x, tmp_path, in_gap=0.3, out_stall=0.3, plan=plan, seed=4, phi=tables,
-             core_version=2)
+    r = soak(model, x, tmp_path, in_gap=0.3, out_stall=0.3, plan=plan, seed=4, phi=tables)
     assert r.passed, r.message
     assert (r.frames, r.malformed, r.resets) == (24, 3, 3)

@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fireflys.cli.options import (
-    add_core,
-    add_match_segs,
-    add_model_dir,
-    add_phi,
-    check_core,
-    match_segs,
-    phi_tables,
-)
+from fireflys.cli.options import add_model_dir, add_phi, phi_tables
 from fireflys.core.model import load_model
 from fireflys.errors import ConfigError
 
@@ -21,15 +13,12 @@ from fireflys.errors import ConfigError
 def cmd_generate(args: argparse.Namespace) -> int:
     from fireflys.hwgen.generate import generate
 
-    check_core(args)
     model = load_model(args.model_dir)
     name = args.name or "".join(c if c.isalnum() else "_" for c in Path(args.model_dir).name)
     out = Path(args.out)
     tables = phi_tables(args, model)
     try:
-        files = generate(model, out, skip=not args.dense, name=name, phi=tables,
-                         match_segs=match_segs(args.match_segs, model), core_version=args.core,
-                         bram36_budget=args.bram36)
+        files = generate(model, out, name=name, phi=tables, bram36_budget=args.bram36)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     from fireflys.verify.harness import write_sim
@@ -50,11 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ge.add_argument("--out", required=True, help="output directory")
     ge.add_argument("--name", help="FuseSoC core name fireflys:model:NAME (default: the "
                     "model directory's name)")
-    ge.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
     add_phi(ge)
-    add_match_segs(ge)
-    add_core(ge)
     ge.add_argument("--bram36", type=float, metavar="N",
-                    help="core v2: block RAM36 budget; scan lists longer than 64 entries "
+                    help="block RAM36 budget; scan lists longer than 64 entries "
                     "read their masks from block RAM while it lasts (default 5)")
     ge.set_defaults(func=cmd_generate)

@@ -8,7 +8,7 @@ import argparse
 import numpy as np
 
 from fireflys.cli.options import (
-    add_core,
+    add_clock,
     add_dataset,
     add_frames,
     add_json,
@@ -74,28 +74,26 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
               target: float | None):
-    """``plan --core 2 --phi``: balance a detector budget with the cores of MODEL/phi_tp.npz
-    in Phi mode (:func:`fireflys.phi.tp_perf.plan`)."""
-    from fireflys.phi import tp, tp_perf
+    """``plan --phi``: balance a detector budget with the cores of MODEL/phi.npz in Phi mode
+    (:func:`fireflys.phi.perf.plan`)."""
+    from fireflys.phi import perf as phiperf
+    from fireflys.phi import tables as phi
 
-    if args.core != 2:
-        raise ConfigError("--phi: planning for Phi mode needs --core 2")
-    if args.max_detectors is None or target is not None:
-        raise ConfigError("--phi: give --max-detectors (and no --target-fps): the Phi-mode "
-                          "plan balances a detector budget")
-    tables = tp.load(model, args.model_dir)
-    p = tp_perf.plan(tp_perf.phi_lanes(model, tables), tables, x, args.max_detectors)
-    phi = ",".join(f"L{i}" for i in sorted(tables.layers))
-    return p, (f"fireflys.phi.tp_perf: each core alone, {phi} in Phi mode (q = {tables.q}); "
+    if args.max_detectors is None or target is not None or args.max_luts is not None:
+        raise ConfigError("--phi: give --max-detectors (and no --target-fps or --max-luts): "
+                          "the Phi-mode plan balances a detector budget")
+    tables = phi.load(model, args.model_dir)
+    p = phiperf.plan(phiperf.phi_lanes(model, tables), tables, x, args.max_detectors)
+    layers = ",".join(f"L{i}" for i in sorted(tables.layers))
+    return p, (f"fireflys.phi.perf: each core alone, {layers} in Phi mode (q = {tables.q}); "
                "the period: the whole chain; LUT: the bitmap datapath only")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from fireflys.compiler.compile import compile_to_dir
-    from fireflys.compiler.plan import plan, with_pco
+    from fireflys.compiler.plan import design_luts, plan, with_pco
 
     model = load_model(args.model_dir)
-    x, _ = args_frames(args, model)
     target = None
     if args.target_fps:
         target = args.clock_mhz * 1e6 / args.target_fps
@@ -103,43 +101,30 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise ConfigError("give --target-fps, --max-detectors or --max-luts (or several)")
     if args.max_detectors is not None and args.max_detectors < len(model.layers):
         raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
-    if args.max_luts is not None and args.core == 2:
-        raise ConfigError("--max-luts: core v2 plans the fewest LUTs for a frame rate "
-                          "(--target-fps; fireflys.compiler.area_v2 estimates, `fireflys "
-                          "bench-hw` measures) or balances a detector budget (--max-detectors)")
     if args.max_luts is not None:
-        from fireflys.compiler.area import model_luts
-
-        floor = model_luts(model, [1] * len(model.layers))
+        floor = design_luts(model, [1] * len(model.layers))
         if args.max_luts < floor:
             raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
-                              "predicted for one detector per core")
+                              "estimated for one detector per core")
+    x, _ = args_frames(args, model)
     if args.phi:
         p, how = _plan_phi(args, model, x, target)
     else:
         p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
-                 max_luts=args.max_luts, core_version=args.core)
-        how = ("fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
-               if args.core == 2 else "fireflys.compiler.perf")
-    print(f"parallelism plan for {model.arch}, core v{args.core}, from {len(x)} "
-          f"{frames_label(args)} frames (cycles per frame predicted by {how})")
-    if args.core == 2:
-        print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
-              f"{'LUT (est.)':>11}")
-        for c, ly in zip(p.cores, model.layers, strict=True):
-            print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}"
-                  f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
-    else:
-        print(f"{'core':<6}{'token':<16}{'PCO':>5}{'ideal':>10}{'predicted':>11}")
-        for c, ly in zip(p.cores, model.layers, strict=True):
-            print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.ideal:>10.0f}"
-                  f"{c.cycles:>11.0f}")
+                 max_luts=args.max_luts)
+        how = "fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
+    print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
+          f"(cycles per frame predicted by {how})")
+    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
+          f"{'LUT (est.)':>11}")
+    for c, ly in zip(p.cores, model.layers, strict=True):
+        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}"
+              f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
-    area = "fireflys.compiler.area_v2" if args.core == 2 else "fireflys.compiler.area"
-    words = f" --scan-bits {','.join(map(str, p.scan_bits))}" if args.core == 2 else ""
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors, ~{p.luts:.0f} LUT ({area}, an estimate); "
-          f"--pco {','.join(map(str, p.pco))}{words}")
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area_v2, an "
+          f"estimate); PCO {','.join(map(str, p.pco))}"
+          + ("" if args.apply else " (--apply OUT writes the model with this plan)"))
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -147,16 +132,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
-            "scan_bits": p.scan_bits,
-            "clock_mhz": args.clock_mhz, "core_version": args.core,
+            "scan_bits": p.scan_bits, "clock_mhz": args.clock_mhz,
             "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
+                       "luts_predicted": c.luts,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores]})
     if args.apply:
         compile_to_dir(with_pco(model, p.pco, p.scan_bits), args.apply)
         print(f"wrote the model with this plan to {args.apply}")
     return 0
-
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -197,17 +181,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_frames(pl, 16, "calibration frames (default 16)")
     add_seed(pl, 1)
     pl.add_argument("--target-fps", type=float,
-                    help="core 1: stop once this frame rate is reached; core 2: the fewest "
-                    "estimated LUTs (PCO and scanner word width per core) that reach it")
-    pl.add_argument("--clock-mhz", type=float, default=333.0)
+                    help="alone: the fewest estimated LUTs (PCO and scanner word width per "
+                    "core) that reach it; with a budget: stop once it is reached")
+    add_clock(pl)
     pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
     pl.add_argument("--max-luts", type=float,
-                    help="core 1 only: budget of LUTs predicted by fireflys.compiler.area "
-                    "(fitted to Yosys xcup results)")
+                    help="budget: LUTs of the design estimated by fireflys.compiler.area_v2 "
+                    "(the fastest plan within it)")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
-    add_core(pl)
-    pl.add_argument("--phi", action="store_true", help="--core 2 with --max-detectors: plan "
-                    "for Phi mode, the layers of MODEL/phi_tp.npz (`fireflys phi select "
-                    "--core 2`) replayed with their residual union and PWP tokens")
+    pl.add_argument("--phi", action="store_true", help="with --max-detectors: plan for Phi "
+                    "mode, the layers of MODEL/phi.npz (`fireflys phi select`) replayed with "
+                    "their residual union and PWP tokens")
     pl.set_defaults(func=cmd_plan)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fireflys.core.model import CompiledModel
 from fireflys.data import DEFAULT_MNIST_DIR
-from fireflys.errors import ConfigError
 from fireflys.verify import frames
 from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
     SPLITS,
@@ -107,26 +106,15 @@ def add_json(p: argparse.ArgumentParser, help: str = "write a JSON report here",
 
 def add_phi(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phi", action="store_true", help="Phi mode for the layers of "
-                   "MODEL/phi.npz (`fireflys phi select`), with --core 2 of MODEL/phi_tp.npz "
-                   "(`fireflys phi select --core 2`)")
+                   "MODEL/phi.npz (`fireflys phi select`)")
 
 
-def add_core(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--core", type=int, choices=(1, 2), default=1,
-                   help="sparse core version: 1 (sparse_core, default) or 2 (tp_core: "
-                   "time-parallel pipelined detectors; no dense baseline yet)")
+CLOCK_MHZ = 150.0  # the ECP5 timing target (LFE5U-85F); docs/fpga.md has the measured Fmax
 
 
-def check_core(args: argparse.Namespace) -> None:
-    """Core v2 has no dense baseline yet: say so in one line."""
-    if args.core == 2 and getattr(args, "dense", False):
-        raise ConfigError("--dense: core v2 has no dense baseline yet (use --core 1)")
-
-
-def add_match_segs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--match-segs", metavar="N|L<i>=N,...",
-                   help="Phi: segment indices the matcher handles per cycle, for every Phi "
-                   "layer or per layer (default 1: a window costs nseg + 1 cycles)")
+def add_clock(p: argparse.ArgumentParser, default: float = CLOCK_MHZ) -> None:
+    p.add_argument("--clock-mhz", type=float, default=default,
+                   help=f"clock for frames/s (default {default:g}: the LFE5U-85F timing target)")
 
 
 def write_json(path: str | Path, obj: object) -> None:
@@ -138,37 +126,12 @@ def write_json(path: str | Path, obj: object) -> None:
 
 
 def phi_tables(args: argparse.Namespace, model: CompiledModel):
-    """MODEL/phi.npz (with ``--core 2``: MODEL/phi_tp.npz) when ``--phi`` is given, else
-    None (bitmap mode)."""
+    """MODEL/phi.npz when ``--phi`` is given, else None (bitmap mode)."""
     if not args.phi:
         return None
-    if getattr(args, "core", 1) == 2:
-        from fireflys.phi import tp
+    from fireflys.phi import tables
 
-        return tp.load(model, args.model_dir)
-    from fireflys.phi.tables import load_tables
-
-    return load_tables(model, args.model_dir)
-
-
-def match_segs(text: str | None, model: CompiledModel) -> dict[int, int] | None:
-    """``--match-segs``: one number for every layer, or ``L1=2,L4=3``."""
-    if not text:
-        return None
-    n = len(model.layers)
-    try:
-        if "=" not in text:
-            return {i: int(text) for i in range(n)}
-        out = {}
-        for item in text.split(","):
-            k, v = item.split("=")
-            k = k.strip()
-            if not (k[:1] in "Ll" and k[1:].isdigit() and int(k[1:]) < n):
-                raise ValueError(f"{k!r} is not a layer L0..L{n - 1}")
-            out[int(k[1:])] = int(v)
-        return out
-    except ValueError as e:
-        raise ConfigError(f"--match-segs {text!r}: expected N or L<i>=N,... ({e})") from None
+    return tables.load(model, args.model_dir)
 
 
 def args_frames(args: argparse.Namespace, model: CompiledModel):

@@ -1,4 +1,4 @@
-"""Phi commands (pattern-based hierarchical sparsity): ``phi select | report | rtl | synth |
+"""Phi commands (pattern-based hierarchical sparsity): ``phi select | report | rtl |
 finetune``, one handler per step."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from fireflys.cli.options import (
     add_dataset,
     add_frames,
     add_json,
-    add_match_segs,
     add_model_dir,
     add_seed,
     add_stream_noise,
@@ -19,54 +18,38 @@ from fireflys.cli.options import (
     frames_about,
     frames_label,
     int_list,
-    match_segs,
     write_json,
 )
 from fireflys.core.model import load_model
 from fireflys.errors import ConfigError
 from fireflys.phi import tables as phi
+from fireflys.phi.patterns import spike_layers
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    if args.core != 2 and (args.auto or args.json):
-        raise ConfigError("--auto/--json: choosing the Phi cores needs --core 2")
     if args.auto and args.plan_frames < 1:
         raise ConfigError(f"--plan-frames must be >= 1, got {args.plan_frames}")
     if len(args.q) > 1 and not args.auto:
-        raise ConfigError(f"--q {','.join(map(str, args.q))}: several values need --core 2 "
-                          "--auto (one per core is chosen)")
+        raise ConfigError(f"--q {','.join(map(str, args.q))}: several values need --auto (one "
+                          "per core is chosen)")
+    if args.json and not args.auto:
+        raise ConfigError("--json: the choice per core is written with --auto")
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
                          data_dir=args.data_dir)
-    if args.core == 2:
-        return _select_tp(args, model, calib)
-    tables = phi.build_tables(model, calib, q=args.q[0], method=args.method, seed=args.seed)
-    checked = phi.check_exact(model, tables, calib[: min(16, len(calib))])
-    out = phi.save_tables(tables, model, args.model_dir)
-    for li, tl in tables.layers.items():
-        print(f"L{li}: {sum(len(p) for p in tl.patterns)} patterns over {len(tl.patterns)} "
-              f"segment indices (k = {tl.k}), PWP width {tl.pwp_width} bits")
-    print(f"exact (P + R == A, currents == golden) on {sum(checked.values())} vectors")
-    print(f"wrote {out}")
-    return 0
-
-
-def _select_tp(args: argparse.Namespace, model, calib) -> int:
-    from fireflys.phi import tp
-
-    k = None if args.k is None else dict.fromkeys(phi.spike_layers(model), args.k)
+    k = None if args.k is None else dict.fromkeys(spike_layers(model), args.k)
     layers = None if args.layers is None else [int(v) for v in args.layers]
-    cands = [tp.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in args.q]
+    cands = [phi.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in args.q]
     tables = cands[0]
     if args.auto:
         tables = _auto(args, model, cands, calib)
         if not tables.layers:
-            old = Path(args.model_dir) / tp.TP_FILE
+            old = Path(args.model_dir) / phi.PHI_FILE
             print("Phi pays on no core: nothing written"
                   + (f" ({old}, older, is left as it was)" if old.exists() else ""))
             return 0
-    checked = tp.check_exact(model, tables, calib[: min(8, len(calib))])
-    out = tp.save(tables, model, args.model_dir)
+    checked = phi.check_exact(model, tables, calib[: min(8, len(calib))])
+    out = phi.save(tables, model, args.model_dir)
     for li, tl in tables.layers.items():
         print(f"L{li}: {sum(len(p) for p in tl.patterns)} patterns over {tl.nb} block(s) of "
               f"k = {tl.k} channels, {tl.pwp.size} PWP words of {tl.pwp_width} bits")
@@ -91,15 +74,14 @@ def _report_outputs(args: argparse.Namespace, rep: dict, series: list[tuple[str,
         print(f"wrote {p}")
 
 
-def _report_tp(args: argparse.Namespace, model) -> int:
-    from fireflys.phi import tp
-
-    tables = tp.load(model, args.model_dir)
+def cmd_report(args: argparse.Namespace) -> int:
+    model = load_model(args.model_dir)
+    tables = phi.load(model, args.model_dir)
     x, _ = args_frames(args, model)
-    tp.check_exact(model, tables, x[: min(8, len(x))])
-    rep = tp.counts(model, tables, x)
-    print(f"core-v2 Phi per frame ({rep['frames']} {frames_label(args)} frames, q = {tables.q}): "
-          "operations per time step, union = positions core v2 peels (all steps at once)")
+    phi.check_exact(model, tables, x[: min(8, len(x))])
+    rep = phi.counts(model, tables, x)
+    print(f"Phi per frame ({rep['frames']} {frames_label(args)} frames, q = {tables.q}): "
+          "operations per time step, union = positions the core peels (all steps at once)")
     print(f"{'layer':6s} {'token':11s} {'k':>3s} {'ops zs':>10s} {'ops Phi':>10s} {'ratio':>6s} "
           f"{'union bm':>10s} {'union Phi':>10s} {'ratio':>6s} {'PWP words':>10s}")
     for r in rep["layers"]:
@@ -115,45 +97,16 @@ def _report_tp(args: argparse.Namespace, model) -> int:
                                 ("operations, Phi", "ops_phi"),
                                 ("union positions, bitmap", "union_bitmap"),
                                 ("union positions, Phi", "union_phi")],
-                    "per frame", f"core-v2 Phi per layer, q = {tables.q}")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    model = load_model(args.model_dir)
-    if args.core == 2:
-        return _report_tp(args, model)
-    tables = phi.load_tables(model, args.model_dir)
-    x, _ = args_frames(args, model)
-    phi.check_exact(model, tables, x[: min(16, len(x))])
-    rep = phi.op_counts(model, tables, x)
-    print(f"Phi op counts per frame ({rep['frames']} {frames_label(args)} frames, q = {tables.q}, "
-          "pairs = (non-zero weight, spike) accumulations)")
-    print(f"{'layer':6s} {'token':11s} {'dense':>10s} {'zero-skip':>10s} {'Phi L1':>8s} "
-          f"{'Phi L2':>9s} {'Phi':>9s} {'zs/Phi':>7s} {'plain Phi':>10s} {'PWP bits':>9s} "
-          f"{'bitmap':>8s}")
-    for r in rep["layers"]:
-        print(f"{r['layer']:6s} {r['token']:11s} {r['dense']:10.0f} {r['zero_skip']:10.0f} "
-              f"{r.get('phi_l1', 0):8.0f} {r.get('phi_l2', r['zero_skip']):9.0f} "
-              f"{r['phi']:9.0f} {r['zero_skip'] / max(r['phi'], 1e-9):7.2f} "
-              f"{r['phi_plain']:10.0f} {r['pwp_bits']:9d} {r['bitmap_bits']:8d}")
-    t = rep["total"]
-    print(f"total: zero-skip {t['zero_skip']:.0f}, Phi {t['phi']:.0f} pairs/frame: "
-          f"{t['zs_over_phi']:.2f} x fewer than zero-skipping ({t['dense_over_phi']:.1f} x "
-          f"fewer than dense); Phi as published (mask-blind): {t['zs_over_phi_plain']:.2f} x; "
-          f"PWP storage {t['pwp_over_bitmap']:.2f} x the bitmap weights")
-    _report_outputs(args, rep, [("zero-skipping", "zero_skip"), ("Phi (mask-aware)", "phi"),
-                                ("Phi as published", "phi_plain")],
-                    "pairs / frame", f"work per layer, q = {tables.q}")
+                    "per frame", f"Phi per layer, q = {tables.q}")
     return 0
 
 
 def cmd_rtl(args: argparse.Namespace) -> int:
-    from fireflys.verify.phirtl import compare, compare_standalone, table, table_standalone
+    from fireflys.verify.phicheck import compare, compare_standalone, table, table_standalone
     from fireflys.verify.rtlsim import MismatchError
 
     model = load_model(args.model_dir)
-    tables = phi.load_tables(model, args.model_dir)
+    tables = phi.load(model, args.model_dir)
     x, y = args_frames(args, model)
     try:
         if args.standalone:
@@ -169,31 +122,9 @@ def cmd_rtl(args: argparse.Namespace) -> int:
     print(table_standalone(rep) if args.standalone else table(rep))
     if rep["accuracy"] is not None:
         print(f"accuracy {rep['accuracy'] * 100:.2f} % on {rep['frames']} {frames_label(args)} "
-              "frames "
-              "(identical in both modes: every output checked against the golden model)")
+              "frames (identical in both modes: every output checked against the golden model)")
     if args.json:
         write_json(args.json, dict(rep, model_dir=str(args.model_dir), **frames_about(args)))
-    return 0
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    model = load_model(args.model_dir)
-    tables = phi.load_tables(model, args.model_dir)
-    ms = match_segs(args.match_segs, model)
-    from fireflys.eda.phisynth import estimate
-
-    rep = estimate(model, tables, args.work, detectors=args.detectors, match_segs=ms)
-    t = rep["total"]
-    print(f"Phi hardware of {len(rep['cores'])} cores: matchers {t['matcher']['lut']:.0f} "
-          f"LUT {t['matcher']['ff']:.0f} FF {t['matcher']['bram36']:.1f} BRAM36; PWP "
-          f"memories {t['pwp_bits']} bits = {t['pwp']['bram36']:.1f} BRAM36 "
-          f"{t['pwp']['lut']:.0f} LUT")
-    if args.detectors:
-        d = t["detectors_delta_all"]
-        print(f"detectors, Phi minus bitmap (all detectors, incl. PWP ROMs): "
-              f"{d['lut']:+.0f} LUT {d['ff']:+.0f} FF {d['bram36']:+.1f} BRAM36")
-    if args.json:
-        write_json(args.json, dict(rep, model_dir=str(args.model_dir)))
     return 0
 
 
@@ -202,8 +133,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     r = finetune(args.run_dir, args.out, lam=args.lam, epochs=args.epochs, lr=args.lr,
                  q=args.q, batch=args.batch, threads=args.threads,
-                 max_steps=args.max_steps, core=args.core, penalty=args.penalty,
-                 beta=args.beta)
+                 max_steps=args.max_steps, penalty=args.penalty, beta=args.beta)
     b, a = r["before"]["total"], r["after"]["total"]
     print(f"{'':22s} {'before':>10s} {'after':>10s}")
     print(f"{'accuracy %':22s} {r['accuracy_before'] * 100:10.2f} "
@@ -214,24 +144,23 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     for key, name in (("zero_skip", "zero-skip pairs/frame"), ("phi", "Phi pairs/frame")):
         print(f"{name:22s} {b[key]:10.0f} {a[key]:10.0f}")
     print(f"{'zero-skip / Phi':22s} {b['zs_over_phi']:10.2f} {a['zs_over_phi']:10.2f}")
-    if args.core == 2:
-        for key, name in (("union_bitmap", "union bitmap/frame"), ("union_phi", "union Phi/frame"),
-                          ("union_ratio", "bitmap / Phi union")):
-            print(f"{name:22s} {b[key]:10.2f} {a[key]:10.2f}")
+    for key, name in (("union_bitmap", "union bitmap/frame"), ("union_phi", "union Phi/frame"),
+                      ("union_ratio", "bitmap / Phi union")):
+        print(f"{name:22s} {b[key]:10.2f} {a[key]:10.2f}")
     bad = sum(r["bit_exact_check"]["spike_mismatches_per_layer"])
     print(f"validation: {r['validation']}; bit-exact check: {bad} mismatches; wrote "
-          f"{args.out}/model (with {'phi_tp.npz' if args.core == 2 else 'phi.npz'}), "
+          f"{args.out}/model (with {phi.PHI_FILE}), "
           f"{args.out}/phi_finetune.json")
     return 0 if bad == 0 else 1
 
 
 def _auto(args: argparse.Namespace, model, cands, calib):
-    """Keep Phi on the cores where it pays, each with its q (:func:`fireflys.phi.tp_perf.
+    """Keep Phi on the cores where it pays, each with its q (:func:`fireflys.phi.perf.
     choose`); print the choice and write it to ``--json``."""
-    from fireflys.phi import tp_perf
+    from fireflys.phi import perf as phiperf
 
     x = calib[: args.plan_frames]
-    kept, rows = tp_perf.choose(tp_perf.phi_lanes(model, cands[0]), cands, x,
+    kept, rows = phiperf.choose(phiperf.phi_lanes(model, cands[0]), cands, x,
                                 min_gain=args.min_gain, max_lut_ratio=args.max_lut_ratio)
     budget = "" if args.max_lut_ratio is None else f", LUTs <= {args.max_lut_ratio} x bitmap"
     print(f"per core, alone, {len(x)} frames (cycle model; LUTs: area_v2 estimate): Phi on "
@@ -252,31 +181,25 @@ def _auto(args: argparse.Namespace, model, cands, calib):
 
 def register(sub: argparse._SubParsersAction) -> None:
     ph = sub.add_parser("phi", help="Phi pattern-based hierarchical sparsity: select patterns "
-                        "and PWP tables, op-count report, RTL, synthesis, fine-tuning")
+                        "and PWP tables, operation report, RTL check, fine-tuning")
     phs = ph.add_subparsers(dest="phi_cmd", required=True, metavar="STEP")
-    se = phs.add_parser("select", help="k-means patterns per layer and segment index on "
-                        "training frames -> MODEL/phi.npz (exactness checked)")
+    se = phs.add_parser("select", help="k-means patterns per layer and pixel block on training "
+                        "frames -> MODEL/phi.npz (exactness checked)")
     add_model_dir(se)
     add_dataset(se, split=False)
     add_frames(se, 256)
     add_seed(se, 0)
-    se.add_argument("--q", type=int_list, default=[16], help="patterns per segment index "
-                    "(default 16); with --core 2 --auto a list (e.g. 16,32,64): per core the q "
-                    "of the fewest cycles, or a smaller one within 2 %% of them")
-    se.add_argument("--method", choices=("masked", "plain"), default="masked",
-                    help="masked: distance weighted by the non-zero weights (default); "
-                    "plain: Phi's Hamming distance")
-    se.add_argument("--core", type=int, choices=(1, 2), default=1,
-                    help="1: patterns per window segment (phi.npz, core v1); 2: patterns per "
-                    "input pixel block, one for all time steps (phi_tp.npz, core v2)")
-    se.add_argument("--k", type=int, help="--core 2: block width in channels (default: the "
-                    "whole pixel, up to 64)")
-    se.add_argument("--layers", type=int_list, help="--core 2: the spike-input layers to "
-                    "give patterns (default: those with spiking neurons; an integrate "
-                    "readout may be named for the counts, core v2 cannot run it in Phi mode)")
-    se.add_argument("--auto", action="store_true", help="--core 2: keep Phi only on the cores "
-                    "where the cycle model says it pays (and within --max-lut-ratio); prints "
-                    "the choice per core")
+    se.add_argument("--q", type=int_list, default=[16], help="patterns per block (default "
+                    "16); with --auto a list (e.g. 16,32,64): per core the q of the fewest "
+                    "cycles, or a smaller one within 2 %% of them")
+    se.add_argument("--k", type=int, help="block width in channels (default: the whole pixel, "
+                    "up to 64)")
+    se.add_argument("--layers", type=int_list, help="the spike-input layers to give patterns "
+                    "(default: those with spiking neurons; an integrate readout may be named "
+                    "for the counts, the hardware cannot run it in Phi mode)")
+    se.add_argument("--auto", action="store_true", help="keep Phi only on the cores where the "
+                    "cycle model says it pays (and within --max-lut-ratio); prints the choice "
+                    "per core")
     se.add_argument("--min-gain", type=float, default=1.1, help="--auto: least bitmap / Phi "
                     "busy cycles of a core alone (default 1.1)")
     se.add_argument("--max-lut-ratio", type=float, help="--auto: most estimated LUTs of the "
@@ -286,17 +209,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(se, help="--auto: write the choice per core here")
     se.set_defaults(func=cmd_select)
 
-    re_ = phs.add_parser("report", help="per layer: dense, zero-skipping and Phi work, PWP "
-                         "storage")
+    re_ = phs.add_parser("report", help="per layer: zero-skipping and Phi operations, the union "
+                         "positions the core peels in each mode, PWP storage")
     add_model_dir(re_)
     add_dataset(re_)
     add_frames(re_, 256)
     add_seed(re_, 0)
     add_json(re_, "write the report (JSON)")
     re_.add_argument("--plot", help="write a PNG of the work per layer")
-    re_.add_argument("--core", type=int, choices=(1, 2), default=1,
-                     help="1: phi.npz, work per window segment; 2: phi_tp.npz, operations and "
-                     "the union positions core v2 peels")
     re_.set_defaults(func=cmd_report)
 
     pr = phs.add_parser("rtl", help="RTL in Phi mode vs bitmap mode on the same frames: every "
@@ -307,44 +227,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(pr, 1)
     add_stream_noise(pr)
     pr.add_argument("--standalone", action="store_true", help="the standalone Verilator "
-                    "testbench instead of cocotb: every frame's output checked, total cycles "
-                    "only, ~20x faster (long runs)")
+                    "testbench instead of cocotb: every frame's output checked, cycles between "
+                    "outputs only, ~20x faster (long runs)")
     pr.add_argument("--work", default="build/phi_rtl", help="work directory (--standalone)")
     add_json(pr, "write the comparison (JSON)")
     pr.set_defaults(func=cmd_rtl)
 
-    py = phs.add_parser("synth", help="Yosys resource estimate (xczu5ev) of every Phi core's "
-                        "pattern matcher and PWP memories")
-    add_model_dir(py, "compiled model directory with phi.npz")
-    py.add_argument("--detectors", action="store_true", help="also one detector per core "
-                    "with and without Phi (slow for large windows)")
-    py.add_argument("--work", default="build/phi_synth", help="work directory (inside the "
-                    "repository)")
-    add_json(py, "write the estimate (JSON)")
-    add_match_segs(py)
-    py.set_defaults(func=cmd_synth)
-
     ft = phs.add_parser("finetune", help="pattern-aware fine-tuning of a training run: task "
-                        "loss + lam x Phi work; before/after accuracy and op counts")
+                        "loss + lam x Phi operations; before/after accuracy and op counts")
     ft.add_argument("run_dir", help="a `fireflys train --out` directory")
     ft.add_argument("--out", required=True, help="output run directory")
-    ft.add_argument("--lam", type=float, default=1e-3, help="weight of the Phi work (per 1000 "
-                    "pairs per frame) in the loss")
+    ft.add_argument("--lam", type=float, default=1e-3, help="weight of the Phi operations (per "
+                    "1000 per frame) in the loss")
     ft.add_argument("--epochs", type=int, default=3)
     ft.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
     ft.add_argument("--q", type=int, default=16)
     ft.add_argument("--batch", type=int, default=64)
     ft.add_argument("--threads", type=int, help="torch CPU threads")
     ft.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
-    ft.add_argument("--core", type=int, choices=(1, 2), default=1,
-                    help="1: Phi per window segment (phi.npz); 2: core-v2 Phi, patterns per "
-                    "pixel block (phi_tp.npz), penalty = its operations")
     pen = ft.add_mutually_exclusive_group()
     pen.add_argument("--penalty", choices=("ops", "saving"), default="ops",
-                     help="--core 2: ops (the Phi operations: rewards silence too) or saving "
-                     "(Phi minus zero-skip operations: only completing patterns is rewarded)")
+                     help="ops (the Phi operations: rewards silence too) or saving (Phi minus "
+                     "zero-skip operations: only completing patterns is rewarded)")
     pen.add_argument("--beta", type=float,
-                     help="--core 2: penalty = Phi - BETA x zero-skip operations, BETA in 0..1 "
-                     "(ops is 0, saving is 1; in between rewards patterns and still costs "
-                     "spikes)")
+                     help="penalty = Phi - BETA x zero-skip operations, BETA in 0..1 (ops is 0, "
+                     "saving is 1; in between rewards patterns and still costs spikes)")
     ft.set_defaults(func=cmd_finetune)

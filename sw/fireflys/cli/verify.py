@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fireflys.cli.options import (
-    add_core,
+    add_clock,
     add_dataset,
     add_frames,
     add_json,
@@ -17,7 +17,6 @@ from fireflys.cli.options import (
     add_seed,
     add_stream_noise,
     args_frames,
-    check_core,
     fraction,
     frames_about,
     frames_label,
@@ -57,75 +56,63 @@ def cmd_golden(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from fireflys.verify.rtlsim import MismatchError, perf_report, simulate
 
-    check_core(args)
     model = load_model(args.model_dir)
     x, y = args_frames(args, model)
-    print(f"simulating {len(x)} frames of {model.arch} on core v{args.core} with Verilator "
-          f"({'dense baseline' if args.dense else 'sparse'}; the first build takes a while)...",
-          flush=True)
+    print(f"simulating {len(x)} frames of {model.arch} with Verilator (the first build takes a "
+          "while)...", flush=True)
     try:
         with bar(len(x), "RTL") as progress:
-            r = simulate(model, args.model_dir, x, skip=not args.dense, in_gap=args.in_gap,
-                         out_stall=args.out_stall, seed=args.seed, progress=progress,
-                         core_version=args.core)
+            r = simulate(model, args.model_dir, x, in_gap=args.in_gap,
+                         out_stall=args.out_stall, seed=args.seed, progress=progress)
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1
-    rep = perf_report(model, r, labels=y, core_version=args.core)
+    rep = perf_report(model, r, labels=y, clock_mhz=args.clock_mhz)
     print(f"0 mismatches: every core's output stream and all {r.frames} outputs equal the golden"
           " model")
     if rep["accuracy"] is not None:
         print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
-    model_name = "fireflys.compiler.perf_v2" if args.core == 2 else "fireflys.compiler.perf"
-    print(f"cycles per frame: ideal = work / PCO, predicted = {model_name}, measured = "
-          "RTL busy;"
-          " ratio = measured / ideal; pairs ok: RTL pairs == golden work; det ok: every "
-          "detector's cycles == model")
-    print(f"{'core':<6}{'PCO':>5}{'work/frame':>12}{'ideal':>10}{'predicted':>11}{'measured':>10}"
-          f"{'ratio':>8}{'pairs ok':>10}{'det ok':>8}")
+    print("cycles per frame: ideal = union work / PCO (the pairs that cost a cycle), predicted = "
+          "fireflys.compiler.perf_v2, measured = RTL busy; ratio = measured / ideal; pairs ok: "
+          "RTL pairs == golden work; det ok: every detector's cycles == model")
+    print(f"{'core':<6}{'PCO':>5}{'union/frame':>12}{'ideal':>10}{'predicted':>11}"
+          f"{'measured':>10}{'ratio':>8}{'pairs ok':>10}{'det ok':>8}")
     for c in rep["cores"]:
-        pred = c["predicted_cycles"]
-        det = c["detector_cycles_match_model"]
-        print(f"{c['name']:<6}{c['pco']:>5}{c['work_per_frame']:>12.1f}{c['ideal_cycles']:>10.1f}"
-              f"{'-' if pred is None else format(pred, '.1f'):>11}"
+        print(f"{c['name']:<6}{c['pco']:>5}{c['union_work_per_frame']:>12.1f}"
+              f"{c['ideal_cycles']:>10.1f}{c['predicted_cycles']:>11.1f}"
               f"{c['busy_cycles']:>10.1f}{c['ratio']:>8.3f}"
-              f"{str(c['pairs_match_work']):>10}{'-' if det is None else str(det):>8}")
+              f"{str(c['pairs_match_work']):>10}{str(c['detector_cycles_match_model']):>8}")
     print(f"frame period {rep['frame_period_cycles']:.0f} cycles (slowest core ideal "
-          f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s_at_333mhz']:.0f} frames/s at "
-          "333 MHz")
-    if "predicted_frame_period_cycles" in rep:
-        note = ("" if args.in_gap == 0 and args.out_stall == 0
-                else " (the model assumes no input gaps and no output stalls)")
-        print(f"cycle model: frame period {rep['predicted_frame_period_cycles']:.1f} cycles, "
-              f"{rep['frame_period_prediction_error']:+.2%} off the RTL{note}")
-    default = Path("reports") / f"sim_{Path(args.model_dir).name}.json"
-    write_json(args.json or default, dict(rep, **frames_about(args)))
+          f"{rep['slowest_ideal_cycles']:.0f}): {rep['frames_per_s']:.0f} frames/s at "
+          f"{args.clock_mhz:g} MHz")
+    note = ("" if args.in_gap == 0 and args.out_stall == 0
+            else " (the model assumes no input gaps and no output stalls)")
+    print(f"cycle model: frame period {rep['predicted_frame_period_cycles']:.1f} cycles, "
+          f"{rep['frame_period_prediction_error']:+.2%} off the RTL{note}")
+    if args.json:
+        write_json(args.json, dict(rep, **frames_about(args)))
     return 0
 
 
 def _phi_layers(tables) -> str:
-    """``L1,L2,L3,L4, q = 64``, or with core-v2 tables of several q (the RTL's pattern slots per
-    core): ``L1 (q 32), L2 (q 64)``."""
-    from fireflys.phi.tp import TpPhiTables
-    from fireflys.phi.tp_hw import q_slots
+    """``L1,L2,L3,L4, q = 64``, or with tables of several q (the RTL's pattern slots per core):
+    ``L1 (q 32), L2 (q 64)``."""
+    from fireflys.phi.hw import q_slots
 
     names = [f"L{i}" for i in sorted(tables.layers)]
-    if isinstance(tables, TpPhiTables):
-        qs = [q_slots(tables.layers[i]) for i in sorted(tables.layers)]
-        if len(set(qs)) > 1:
-            return ", ".join(f"{n} (q {q})" for n, q in zip(names, qs, strict=True))
+    qs = [q_slots(tables.layers[i]) for i in sorted(tables.layers)]
+    if len(set(qs)) > 1:
+        return ", ".join(f"{n} (q {q})" for n, q in zip(names, qs, strict=True))
     return f"{','.join(names)}, q = {tables.q}"
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
     from fireflys.verify.soak import soak
 
-    check_core(args)
     model = load_model(args.model_dir)
     tables = phi_tables(args, model)
     x, _ = args_frames(args, model)
     mode = "bitmap mode" if tables is None else f"Phi mode on {_phi_layers(tables)}"
-    mode += f", core v{args.core}"
     print(f"soak: {len(x)} {frames_label(args)} frames through the RTL of {model.arch} ({mode}; "
           f"input gaps {args.in_gap:.0%}, output stalls {args.out_stall:.0%}, resets "
           f"{args.reset_rate:.1%} and malformed frames {args.bad_rate:.1%} of frames)",
@@ -133,7 +120,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     with bar(len(x), "soak") as progress:
         r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
                  reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed,
-                 phi=tables, progress=progress, core_version=args.core)
+                 phi=tables, progress=progress)
     print(r.message)
     if r.period_mean is not None:
         print(f"cycles between outputs: mean {r.period_mean:.0f}, p50 {r.period_p50:.0f}, "
@@ -144,7 +131,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
           "frames/s in Verilator)")
     if args.json:
         write_json(args.json, dict(r.as_dict(), model_dir=str(args.model_dir),
-                                    **frames_about(args), core_version=args.core))
+                                    **frames_about(args)))
     return 0 if r.passed else 1
 
 
@@ -157,8 +144,6 @@ def cmd_formal(args: argparse.Namespace) -> int:
         model = load_model(d)
         label = Path(d).resolve().name.replace("-", "_")
         proofs += formal.neuron_proofs(model, label, out / f"neurons_{label}")
-        if args.core == 2:
-            proofs += formal.tp_neuron_proofs(model, label, out / f"tp_neurons_{label}")
     if not proofs:
         raise ConfigError("nothing to prove: give --model or leave out --no-rtl")
     for pr in proofs:
@@ -237,10 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_frames(s, 32)
     add_dataset(s)
     add_seed(s, 1)
-    s.add_argument("--dense", action="store_true", help="skipping off: the dense baseline")
-    add_core(s)
     add_stream_noise(s)
-    add_json(s, "report path (default reports/sim_<model dir name>.json)")
+    add_clock(s)
+    add_json(s, "write the report (JSON) here")
     s.set_defaults(func=cmd_simulate)
 
     so = sub.add_parser("soak", help="stream many frames through a model's RTL (standalone "
@@ -256,21 +240,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="probability of a malformed frame (tlast early or late)")
     add_seed(so, 1)
     add_phi(so)
-    add_core(so)
     so.add_argument("--work", default="build/soak", help="work directory")
     add_json(so, "result (JSON)", default="reports/soak.json")
     so.set_defaults(func=cmd_soak)
 
-    fo = sub.add_parser("formal", help="formal proofs (SymbiYosys + z3): FIFO and detector "
-                        "properties, and no neuron overflow within a model's bounds")
+    fo = sub.add_parser("formal", help="formal proofs (SymbiYosys + z3): FIFO, scanner, peeler, "
+                        "window and framing properties, and no neuron overflow within a "
+                        "model's bounds")
     fo.add_argument("--model", action="append", metavar="DIR",
-                    help="a compiled model whose neurons to prove (repeatable)")
+                    help="a compiled model whose neurons (tp_neuron, every channel) to prove "
+                    "(repeatable; a bounded check per group of 4 channels: seconds for T <= 4, "
+                    "up to minutes per channel for T = 6)")
     fo.add_argument("--no-rtl", action="store_true",
                     help="skip the RTL proofs of sim/formal/*.sby")
-    fo.add_argument("--core", type=int, choices=(1, 2), default=1,
-                    help="2: also prove core v2's pipelined neuron (tp_neuron) for every "
-                    "channel of each --model (a bounded check per group of 4 channels; seconds "
-                    "for T <= 4, up to minutes per channel for T = 6)")
     fo.add_argument("--out", default="build/formal", help="work directory (default build/formal)")
     add_json(fo, "write the results (JSON)")
     fo.set_defaults(func=cmd_formal)

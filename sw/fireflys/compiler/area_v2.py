@@ -14,11 +14,11 @@ Per detector, from the word width ``WordW`` (bits per plane of a scanner word), 
   mask when the list is at most 64 entries long; longer lists keep their masks in block RAM);
 - neuron: ~130.
 
-Phi mode (``fireflys.phi.tp_perf.choose``) adds, per core: the matcher, ~60 plus ~2.56 LUT per
+Phi mode (``fireflys.phi.perf.choose``) adds, per core: the matcher, ~60 plus ~2.56 LUT per
 bit it compares each cycle (M patterns x L steps x Nb x K block bits, its pattern ROM
 included), and per detector ~232 plus ~60 per pixel block of a scanner word (Kpw x Nb: the PWP
 tokens, the signed lanes, the PWP adder); the PWP ROMs are block RAM (exact bits:
-:func:`fireflys.phi.tp_hw.memory_bits`). Fitted on one attribution of the flat xcup netlists
+:func:`fireflys.phi.hw.memory_bits`). Fitted on one attribution of the flat xcup netlists
 of ``models/scnn5_dense_phi`` in both modes (q = 64; :mod:`fireflys.eda.attrib`): the
 matchers within 2 %, a core's whole delta within 21 % (L2: 3,259 estimated, 4,113 measured),
 the design's within 3 %.

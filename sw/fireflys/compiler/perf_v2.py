@@ -37,12 +37,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from fireflys.compiler.coreplan import CorePlan, core_plans
-from fireflys.compiler.perf import covered_cycles
 from fireflys.compiler.scanlist import Entry, default_spw, scan_list, words_per_window
 from fireflys.compiler.shape_v2 import (
     NUM_BUF,
@@ -62,6 +61,19 @@ VISIBLE = 7      # issue -> the queued word can be loaded by the peeler
 TAKE = 2         # gather -> a detector's first issue of the window
 RETIRE = 3       # a window's last issue (every detector) -> its retire
 FIFO_LAT = 1     # a pixel pushed into the FIFO between two cores -> the next core can write it
+
+
+def covered_cycles(start: np.ndarray, end: np.ndarray) -> int:
+    """Cycles covered by the inclusive intervals [start, end] (empty when end < start)."""
+    keep = end >= start
+    start, end = start[keep], end[keep]
+    if not len(start):
+        return 0
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    before = np.concatenate([[start[0] - 1], reach[:-1]])
+    return int(np.maximum(0, end - np.maximum(start - 1, before)).sum())
 
 
 def done_latency(model: CompiledModel, cp: CorePlan) -> int:
@@ -353,6 +365,17 @@ def union_input(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
     return u.reshape(u.shape[0], cp_shape[1], cp_shape[2], cp_shape[0]) if u.ndim == 2 else u
 
 
+def union_work(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult) -> list[int]:
+    """Per layer, over all frames of ``x``: the pairs that cost a cycle, (non-zero weight,
+    input position with a spike in any step, or a non-zero pixel for direct input)."""
+    out = []
+    for i, ly in enumerate(model.layers):
+        ones = replace(ly, weight=(ly.weight != 0).astype(np.int8), bias=np.zeros_like(ly.bias))
+        u = union_input(model, x, res, i).astype(np.int64)
+        out.append(int(golden.current(u, ones, 40).sum()))
+    return out
+
+
 def frame_period(trace: CoreTrace, frames: int) -> float:
     """Cycles per frame between the hand-offs of the last pixel of the middle frame and of the
     last frame (the RTL simulation's frame period, measured at the readout); over the whole
@@ -393,7 +416,7 @@ def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None
     output that never blocks (each core alone). ``spw``: segments per scanner word by layer
     (default: the generator's). ``work``: per core index, scan lists and entry counts that
     replace :func:`core_work`'s (a core in another mode, e.g. core-v2 Phi:
-    :mod:`fireflys.phi.tp_perf`)."""
+    :mod:`fireflys.phi.perf`)."""
     res = res if res is not None else golden.run(model, x)
     plans = core_plans(model)
     given = work or {}

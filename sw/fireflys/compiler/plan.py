@@ -1,20 +1,18 @@
-"""Parallelism planner (FireFly-S Section VI-B): choose each core's PCO to balance the
-pipeline, from measured spike and weight densities.
+"""Parallelism planner (FireFly-S Section VI-B): choose each core's PCO (and scanner word
+width) to balance the pipeline, from measured spike and weight densities.
 
 The frame period of the pipeline is set by its slowest core. For every core and candidate
-PCO, :mod:`fireflys.compiler.perf` predicts the core's cycles per frame on a calibration batch (the
-golden model's real pair counts, the compiler's channel slots and look-ahead, the detector
-scheduling); the planner then starts from PCO = 1 everywhere and repeatedly gives the
-bottleneck core its next larger PCO, until the period meets ``target_cycles``, or the total
-number of detectors (the dominant cost: each has its own mask/weight ROMs and peeling logic)
-would exceed ``max_detectors``, or the LUTs predicted by :mod:`fireflys.compiler.area` (fitted to
-Yosys results) would exceed ``max_luts``.
+PCO, :mod:`fireflys.compiler.perf_v2` replays the core alone on a calibration batch (the golden
+model's spikes, the compiler's channel slots and scan lists, the RTL's handshakes): its cycles
+per frame from the first input write to the last hand-off. The chosen plan's frame period
+comes from the replay of the whole chain. Three questions:
 
-Core v2 (``core_version=2``): the candidates' cycles come from :mod:`fireflys.compiler.perf_v2`
-(each core replayed alone: the cycles per frame from its first input write to its last
-hand-off), and the chosen plan's frame period from the replay of the whole chain. There is no
-area model of core v2 yet: its budget is ``max_detectors`` (LUTs are measured by synthesis,
-``fireflys bench-hw``).
+- fewest LUTs for a frame period (``target_cycles`` alone, :func:`plan_area`): per core, the
+  PCO x word width with the smallest :mod:`fireflys.compiler.area_v2` estimate that meets it;
+- fastest within a budget (``max_detectors`` and/or ``max_luts``, the latter the area_v2
+  estimate of the whole design): from PCO 1 everywhere, the bottleneck core gets its next larger
+  PCO while the budget allows (:func:`balance`);
+- both: the greedy stops at the first plan meeting the period.
 """
 
 from __future__ import annotations
@@ -26,9 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fireflys.compiler import area_v2, coreplan, perf_v2
-from fireflys.compiler.area import model_luts
 from fireflys.compiler.coreplan import core_plan, core_plans
-from fireflys.compiler.perf import pair_counts, pixel_costs, schedule
 from fireflys.compiler.scanlist import Entry, default_spw, whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import SCAN_BITS, CompiledModel
@@ -41,8 +37,8 @@ class CorePlan:
     cycles: float  # predicted busy cycles per frame
     ideal: float  # work / PCO per frame
     candidates: dict[int, float]  # PCO -> predicted cycles per frame
-    scan_bits: int = SCAN_BITS  # core v2: widest scanner word
-    luts: float | None = None  # core v2: fireflys.compiler.area_v2's estimate
+    scan_bits: int = SCAN_BITS  # widest scanner word
+    luts: float | None = None  # fireflys.compiler.area_v2's estimate
 
 
 @dataclass
@@ -50,8 +46,7 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
-    luts: float | None = 0.0  # predicted by fireflys.compiler.area (v1) or area_v2 (v2)
-    core_version: int = 1
+    luts: float | None = 0.0  # fireflys.compiler.area_v2's estimate of the design
 
     @property
     def pco(self) -> list[int]:
@@ -64,7 +59,7 @@ class Plan:
 
 def with_pco(model: CompiledModel, pco: list[int],
              scan_bits: list[int] | None = None) -> CompiledModel:
-    """A copy of ``model`` with other PCOs (and core v2 scanner word limits; widths and weights
+    """A copy of ``model`` with other PCOs (and scanner word limits; widths and weights
     unchanged)."""
     m = copy.copy(model)
     m.layers = [copy.copy(ly) for ly in model.layers]
@@ -87,23 +82,8 @@ def candidate_pcos(co: int, limit: int = 16) -> list[int]:
 
 
 def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
-                  counts: list[np.ndarray] | None = None) -> list[dict[int, float]]:
-    """Per core: candidate PCO -> predicted busy cycles per frame on frames ``x``
-    (``counts``: their :func:`fireflys.compiler.perf.pair_counts`, when known)."""
-    counts = counts if counts is not None else pair_counts(model, x)  # independent of PCO
-    table: list[dict[int, float]] = [{} for _ in model.layers]
-    cands = [candidate_pcos(ly.geom.out_ch, limit) for ly in model.layers]
-    for j in range(max(len(c) for c in cands)):
-        pco = [c[min(j, len(c) - 1)] for c in cands]
-        costs = pixel_costs(with_pco(model, pco), x, counts=counts)
-        for i, c in enumerate(costs):
-            table[i].setdefault(pco[i], float(schedule(c).mean()))
-    return table
-
-
-def predict_table_v2(model: CompiledModel, x: np.ndarray, limit: int = 16,
                      res: golden.GoldenResult | None = None) -> list[dict[int, float]]:
-    """Core v2: per core, candidate PCO -> cycles per frame of the core alone on frames ``x``
+    """Per core, candidate PCO -> cycles per frame of the core alone on frames ``x``
     (:func:`fireflys.compiler.perf_v2.replay_core`: input at one pixel per cycle, output never
     blocked; from the first input write to the last hand-off)."""
     mv = whole_pixel_lanes(model)
@@ -144,9 +124,9 @@ SCAN_BITS_CANDIDATES = (72, 64, 56, 48, 40, 36, 32, 28, 24, 16)
 MAX_LIST = 256
 
 
-def plan_v2_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
+def plan_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
                  limit: int = 16, tighten: float = 0.97, tries: int = 8) -> Plan:
-    """Core v2, fewest LUTs for a frame period: per core, among PCO x scanner word width
+    """Fewest LUTs for a frame period: per core, among PCO x scanner word width
     (whole pixels up to each of SCAN_BITS_CANDIDATES; no list longer than MAX_LIST entries),
     the candidate with the smallest :mod:`fireflys.compiler.area_v2` estimate whose replay alone
     meets the budget; the chain
@@ -200,37 +180,46 @@ def plan_v2_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
         if period <= target_cycles:
             break
         budget *= tighten
-    return Plan(cores, period, sum(c.pco for c in cores),
-                sum(c.luts or 0.0 for c in cores), 2)
+    return Plan(cores, period, sum(c.pco for c in cores), sum(c.luts or 0.0 for c in cores))
+
+
+def design_luts(model: CompiledModel, pco: list[int]) -> float:
+    """:mod:`fireflys.compiler.area_v2`'s estimate of the design with these PCOs (each core's
+    default scanner words)."""
+    mv = whole_pixel_lanes(with_pco(model, pco))
+    return sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(mv))
 
 
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
          max_detectors: int | None = None, max_luts: float | None = None,
-         limit: int = 16, core_version: int = 1) -> Plan:
-    """Balance the pipeline (see the module docstring). Core v2 with a ``target_cycles``
-    (and no other budget): the fewest estimated LUTs for it, :func:`plan_v2_area`."""
-    if core_version == 2 and max_luts is not None:
-        raise ValueError("no LUT budget for core v2: give a cycle target (fewest LUTs for it) "
-                         "or max_detectors")
-    if core_version == 2 and target_cycles is not None and max_detectors is None:
-        return plan_v2_area(model, x, target_cycles, limit=limit)
-    counts = pair_counts(model, x)
-    table = (predict_table(model, x, limit, counts) if core_version == 1
-             else predict_table_v2(model, x, limit))
-    work = [int(k.sum()) for k in counts]  # the golden model's work: every pair
+         limit: int = 16) -> Plan:
+    """Balance the pipeline (see the module docstring). A ``target_cycles`` without a budget:
+    the fewest estimated LUTs for it, :func:`plan_area`."""
+    if target_cycles is not None and max_detectors is None and max_luts is None:
+        return plan_area(model, x, target_cycles, limit=limit)
+    mv = whole_pixel_lanes(model)
+    res = golden.run(mv, x)
+    table = predict_table(model, x, limit, res)
+    work = [int(w) for w in res.work]  # the golden model's work: every pair
     frames = len(x)
-    fits = None if max_luts is None else (lambda trial: model_luts(model, trial) <= max_luts)
+    luts: dict[tuple[int, int], float] = {}  # (core, PCO) -> estimate
+
+    def core_luts(i: int, p: int) -> float:
+        if (i, p) not in luts:
+            n = len(model.layers)
+            cp = core_plan(whole_pixel_lanes(with_pco(model, [p if j == i else 1
+                                                                for j in range(n)])), i)
+            luts[i, p] = area_v2.core_luts(cp, perf_v2.core_spw(cp))
+        return luts[i, p]
+
+    fits = None if max_luts is None else (
+        lambda trial: sum(core_luts(i, p) for i, p in enumerate(trial)) <= max_luts)
     choice = balance(table, target_cycles=target_cycles, max_detectors=max_detectors, fits=fits)
-    cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i])
+    cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i],
+                      model.layers[i].scan_bits, core_luts(i, p))
              for i, p in enumerate(choice)]
-    if core_version == 1:
-        period = max(t[p] for t, p in zip(table, choice, strict=True))
-        return Plan(cores, period, sum(choice), model_luts(model, choice))
-    mv = whole_pixel_lanes(with_pco(model, choice))
-    luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(mv))
-    for c, ly in zip(cores, model.layers, strict=True):
-        c.scan_bits = ly.scan_bits
-    return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice), luts, 2)
+    return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice),
+                sum(c.luts or 0.0 for c in cores))
 
 
 def balance(table: list[dict[int, float]], *, target_cycles: float | None = None,
@@ -266,7 +255,7 @@ def period_of(traces: list[perf_v2.CoreTrace], frames: int) -> float:
 
 
 def chain_period(model: CompiledModel, x: np.ndarray) -> float:
-    """Core v2: the steady-state frame period of the whole chain
+    """The steady-state frame period of the whole chain
     (:func:`fireflys.compiler.perf_v2.predict`): cycles between the last core's hand-offs of
     the first and the last frame, per frame (the pipeline's fill excluded; a single frame: its
     whole replay)."""

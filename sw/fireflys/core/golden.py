@@ -9,7 +9,7 @@ neuron update, reset, pooling and readout are done in int64.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -268,3 +268,24 @@ def _concat(parts: list[GoldenResult]) -> GoldenResult:
         frames=sum(p.frames for p in parts),
         ranges=ranges,
     )
+
+
+def pair_counts(model: CompiledModel, x: np.ndarray,
+                res: GoldenResult | None = None) -> list[np.ndarray]:
+    """Per layer: pairs k[frame, pixel, channel] over all planes of each output pixel."""
+    res = res if res is not None else run(model, x)
+    out = []
+    for i, ly in enumerate(model.layers):
+        ones = replace(ly, weight=(ly.weight != 0).astype(np.int8),
+                       bias=np.zeros_like(ly.bias))
+        inp = layer_input(model, x, res, i)
+        if model.direct(i):
+            counts = np.bitwise_count(inp.astype(np.uint64)).astype(np.int64)
+            k = current(counts, ones, 40)  # B, Ho, Wo, CO
+        else:
+            b, t = inp.shape[:2]
+            flat = inp.reshape(b * t, *inp.shape[2:])
+            cur = current(flat, ones, 40)
+            k = cur.reshape(b, t, *cur.shape[1:]).sum(axis=1)
+        out.append(k.reshape(k.shape[0], -1, k.shape[-1]))
+    return out

@@ -267,7 +267,7 @@ def _step_plan(f: _Flow) -> StepResult:
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
     p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
-             max_detectors=f.cfg.plan.get("max_detectors"), core_version=2)
+             max_detectors=f.cfg.plan.get("max_detectors"))
     out = f.dir / "model_planned"
     compile_to_dir(with_pco(model, p.pco, p.scan_bits), out)
     fig = {"pco": p.pco, "scan_bits": p.scan_bits, "period_cycles": p.period,

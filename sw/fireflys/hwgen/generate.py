@@ -1,7 +1,7 @@
 """Hardware generator: from a compiled model, the memory images and a thin SystemVerilog top.
 
 The top (``fireflys_top``) only wires hand-written modules from ``hdl/``: one
-``sparse_core`` per layer, chained through ``stream_fifo``s, then ``class_readout``.
+``tp_core`` per layer, chained through ``stream_fifo``s, then ``class_readout``.
 
 Streams (valid/ready, AXI4-Stream naming on the top):
 - input: one pixel per beat, raster order; bit ``l * C + c`` = plane l of channel c, where the
@@ -30,55 +30,44 @@ from fireflys.compiler.memimg import write_memories
 from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.corefile import FLOW_FILES, core_file
-from fireflys.hwgen.params import TOP, core_params, core_params_v2
+from fireflys.hwgen.params import TOP, core_params
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
-from fireflys.phi import hw as phihw
-from fireflys.phi.tables import PhiError, PhiTables
-from fireflys.phi.tp import TpPhiTables
-from fireflys.phi.tp_perf import phi_lanes
+from fireflys.phi.perf import phi_lanes
+from fireflys.phi.tables import PhiTables
 
 
-def generate(model: CompiledModel, out_dir: str | Path, skip: bool = True,
-             name: str = "model",
-             phi: PhiTables | TpPhiTables | None = None,
-             match_segs: dict[int, int] | None = None,
-             core_version: int = 1,
+def design_model(model: CompiledModel, phi: PhiTables | None = None) -> CompiledModel:
+    """``model`` with the lanes the hardware is built for: whole pixels
+    (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`), or with ``phi`` those of
+    :func:`fireflys.phi.perf.phi_lanes`."""
+    return phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
+
+
+def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
+             phi: PhiTables | None = None,
+             match_rate: dict[int, int] | None = None,
              bram36_budget: float | None = None) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
-    ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``; with
-    ``phi``, its layers' cores in Phi mode (pattern and PWP images too). ``core_version`` 2:
-    sparse core v2 (``tp_core``, lanes of whole pixels: :func:`whole_pixel_lanes`, with
-    ``phi`` (:class:`TpPhiTables`) those of :func:`phi_lanes`; ``match_segs`` is then the
-    patterns compared per cycle per layer; no dense baseline yet; long scan lists in block
-    RAM within ``bram36_budget``, default :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
+    ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``, for
+    ``model`` on the lanes of :func:`design_model`; with ``phi``, its layers' cores in Phi mode
+    (pattern and PWP images too; ``match_rate``: patterns compared per cycle per layer). Long
+    scan lists go to block RAM within ``bram36_budget`` (default
+    :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
-    if core_version == 2:
-        if phi is not None and not isinstance(phi, TpPhiTables):
-            raise PhiError("core v2 takes core-v2 Phi tables (phi_tp.npz: `fireflys phi select "
-                           "--core 2`), not core-v1 ones (phi.npz)")
-        if not skip:
-            raise ValueError("core v2 has no dense baseline yet")
-        model = phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
-        write_memories(model, mem)
-        cores = core_params_v2(model, mem, bram36_budget=bram36_budget, phi=phi,
-                               match_rate=match_segs)
-    else:
-        if isinstance(phi, TpPhiTables):
-            raise PhiError("core v1 takes core-v1 Phi tables (phi.npz), not core-v2 ones")
-        write_memories(model, mem)
-        if phi is not None:
-            phihw.write_images(model, phi, mem, match_segs)
-        cores = core_params(model, mem, skip, phi, match_segs)
+    model = design_model(model, phi)
+    write_memories(model, mem)
+    cores = core_params(model, mem, bram36_budget=bram36_budget, phi=phi,
+                        match_rate=match_rate)
     top = out / f"{TOP}.sv"
-    top.write_text(top_sv(model, cores, "tp_core" if core_version == 2 else "sparse_core"))
+    top.write_text(top_sv(model, cores))
     (out / f"{PNR_TOP}.sv").write_text(pnr_top_sv(model, cores))
     manifest = {
-        "top": TOP, "core_version": core_version, "skip": skip,
+        "top": TOP,
         "phi_layers": sorted(phi.layers) if phi else [],
         "sources": [str(p) for p in rtl_files()] + [str(top)],
         "in_width": cores[0].in_w,

@@ -25,13 +25,13 @@ from fireflys.compiler.shape_v2 import (
 )
 from fireflys.core.model import CompiledModel
 from fireflys.phi import hw as phihw
-from fireflys.phi import tp_hw
-from fireflys.phi.tables import PhiError, PhiTables
-from fireflys.phi.tp import TpPhiTables
+from fireflys.phi.patterns import PhiError
+from fireflys.phi.tables import PhiTables
 
 SLOT_W = 16  # bits per entry of a core's SlotOf parameter
 
 TOP = "fireflys_top"
+CORE = "tp_core"  # the hand-written core of one layer (hdl/)
 
 
 @dataclass(frozen=True)
@@ -44,79 +44,49 @@ class CoreParams:
     score: bool
 
 
-def core_params(model: CompiledModel, mem_dir: Path, skip: bool = True,
-                phi: PhiTables | None = None,
-                match_segs: dict[int, int] | None = None) -> list[CoreParams]:
-    """Every core's parameters; with ``phi``, the cores of its layers in Phi mode
-    (``match_segs``: segment indices matched per cycle per layer, default automatic)."""
-    if phi is not None and not skip:
-        raise ValueError("Phi mode needs zero skipping (skip=True)")
-    cores = []
-    for cp, ly in zip(core_plans(model), model.layers, strict=True):
-        i, wd = cp.index, cp.widths
-        slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(cp.slot_of))
-        p = {
-            "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
-            "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci,
-            "WtDepth": cp.wt_depth, "AccW": wd["acc"], "BiasW": wd["bias"],
-            "ThetaW": wd.get("theta", 2), "VW": wd.get("v", 2),
-            "ScoreW": wd["score"] if cp.score else 2, "K": ly.k,
-            "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
-            "Score": int(cp.score), "Skip": int(skip), "Pool": cp.pool,
-            "Hold": cp.w if cp.kind == "conv" else 1, "Look": cp.look, "SlotW": SLOT_W,
-            "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
-            "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
-            **phihw.core_params(model, phi, i, (match_segs or {}).get(i)),
-        }
-        cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
-                                cp.score))
-    return cores
+BRAM36_BUDGET = 5.0  # block RAM36 of an accelerator (the KV260 plan's target)
 
 
-BRAM36_BUDGET = 5.0  # block RAM36 of a v2 accelerator (issue target on the KV260 plan)
-
-
-def core_params_v2(model: CompiledModel, mem_dir: Path,
+def core_params(model: CompiledModel, mem_dir: Path,
                    spw: dict[int, int] | None = None,
                    bram36_budget: float | None = None,
                    lut_list_depth: int = LUT_LIST_DEPTH,
-                   phi: TpPhiTables | None = None,
+                   phi: PhiTables | None = None,
                    match_rate: dict[int, int] | None = None) -> list[CoreParams]:
-    """Every core's ``tp_core`` (sparse core v2) parameters; writes the scan lists into
+    """Every core's ``tp_core`` parameters; writes the scan lists into
     ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
     ``spw``: segments per scanner word per layer (default
     :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH
     are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
     RAM, longest first, within what ``bram36_budget`` (default BRAM36_BUDGET) leaves
-    (:func:`fireflys.compiler.scanlist.block_lists`). With ``phi`` (core-v2 Phi tables), the
+    (:func:`fireflys.compiler.scanlist.block_lists`). With ``phi`` (the Phi tables), the
     cores of its layers in Phi mode, their matcher and PWP images written too
     (``match_rate``: patterns compared per cycle per layer, default
-    :func:`fireflys.phi.tp_hw.match_rate`)."""
+    :func:`fireflys.phi.hw.match_rate`)."""
     plans = []
     phi_params: dict[int, dict[str, int]] = {}
     lists: dict[tuple[int, int], tuple[int, int]] = {}
     wt_bram = 0.0
     for cp in core_plans(model):
         if cp.direct and cp.score:
-            raise ValueError(f"{cp.name}: core v2 has no direct-input core with an integrate "
-                             "readout (a model that is a single FC layer on pixel values)")
+            raise ValueError(f"{cp.name}: no direct-input core with an integrate readout (a "
+                             "model that is a single FC layer on pixel values)")
         w = (spw or {}).get(cp.index) or default_spw(cp.segs_per_pos, cp.pci, cp.kh * cp.kw,
                                                        cp.scan_bits)
         tl = phi.layers.get(cp.index) if phi is not None else None
         fields = None
         if tl is not None:
             if cp.score:
-                raise PhiError(f"{cp.name}: core-v2 Phi has no integrate-readout core (its "
-                               "peeler sums the steps); leave this layer out of the Phi "
-                               "tables")
+                raise PhiError(f"{cp.name}: Phi has no integrate-readout core (its peeler "
+                               "sums the steps); leave this layer out of the Phi tables")
             if cp.direct or cp.pci != cp.ci:
-                raise PhiError(f"{cp.name}: core-v2 Phi needs spike input and whole-pixel "
+                raise PhiError(f"{cp.name}: Phi needs spike input and whole-pixel "
                                f"lanes (PCI = CI = {cp.ci}, got PCI {cp.pci}); compile with "
-                               "fireflys.phi.tp_perf.phi_lanes")
-            q = tp_hw.q_slots(tl)
-            m = tp_hw.match_rate(q, (match_rate or {}).get(cp.index))
-            phi_params[cp.index] = tp_hw.write_images(cp, tl, mem_dir, q, m)
-            fields = PhiFields(tl.nb, tl.k, tp_hw.row_bits(cp, tl))
+                               "fireflys.phi.perf.phi_lanes")
+            q = phihw.q_slots(tl)
+            m = phihw.match_rate(q, (match_rate or {}).get(cp.index))
+            phi_params[cp.index] = phihw.write_images(cp, tl, mem_dir, q, m)
+            fields = PhiFields(tl.nb, tl.k, phihw.row_bits(cp, tl))
         lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width, fields)
         lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
         if weights_in_block_ram(cp.wt_depth):

@@ -4,7 +4,7 @@ from ``templates/``."""
 from __future__ import annotations
 
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.params import TOP, CoreParams, fifo_depth, output_width, perf_words
+from fireflys.hwgen.params import CORE, TOP, CoreParams, fifo_depth, output_width, perf_words
 from fireflys.hwgen.render import render
 
 
@@ -20,9 +20,9 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
     return (",\n" + indent).join(ln.rstrip(",") for ln in lines)
 
 
-def top_sv(model: CompiledModel, cores: list[CoreParams], core_module: str = "sparse_core") -> str:
-    """The accelerator's top (templates/top.sv): cores (``core_module``: sparse_core, or
-    tp_core for core v2) chained through FIFOs, the readout."""
+def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
+    """The accelerator's top (templates/top.sv): the cores chained through FIFOs, the
+    readout."""
     last = model.layers[-1]
     n = len(cores)
     words = [f"core{i}_{w}" for i in range(n) for w in ("busy", "pairs", "pixels", "occ")]
@@ -31,7 +31,7 @@ def top_sv(model: CompiledModel, cores: list[CoreParams], core_module: str = "sp
                     for i, c in enumerate(cores))
     insts = ""
     for i, c in enumerate(cores):
-        insts += render("core.sv", i=i, module=core_module,
+        insts += render("core.sv", i=i, module=CORE,
                         params=_param_list(c.params, " " * 4))
         if i + 1 < n:
             insts += render("fifo.sv", i=i, next=i + 1, width=c.out_w, depth=fifo_depth(c))

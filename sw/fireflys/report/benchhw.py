@@ -31,7 +31,7 @@ import numpy as np
 from fireflys.core.model import CompiledModel
 from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
 from fireflys.errors import FireflysError
-from fireflys.phi.tp import TpPhiTables
+from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
 
 Say = Callable[[str], None]
@@ -65,9 +65,9 @@ def step_sim(model: CompiledModel, model_dir: Path, x: np.ndarray, y: np.ndarray
              work: Path, progress: Progress | None) -> dict[str, Any]:
     from fireflys.verify.rtlsim import perf_report, simulate
 
-    r = simulate(model, model_dir, x, work_dir=work / "sim", progress=progress,
-                 core_version=2)  # raises MismatchError on any stream mismatch
-    return perf_report(model, r, labels=y, core_version=2)
+    # raises MismatchError on any stream mismatch
+    r = simulate(model, model_dir, x, work_dir=work / "sim", progress=progress)
+    return perf_report(model, r, labels=y)
 
 
 def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
@@ -75,7 +75,7 @@ def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
     from fireflys.verify.soak import soak
 
     r = soak(model, x, work / "soak", in_gap=0.0, out_stall=0.0, reset_rate=0.0,
-             bad_rate=0.0, progress=progress, core_version=2)
+             bad_rate=0.0, progress=progress)
     if not r.passed:
         raise BenchError(f"soak of {len(x)} frames failed: {r.message}")
     return r.as_dict()
@@ -85,14 +85,14 @@ Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, mem
 
 
 def generate_design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
-                    phi: TpPhiTables | None = None) -> Design:
+                    phi: PhiTables | None = None) -> Design:
     """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
     :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
     images they read."""
     from fireflys.hwgen.generate import generate, sources
 
     hw = work / "hw"
-    generate(model, hw, core_version=2, bram36_budget=bram36_budget, phi=phi)
+    generate(model, hw, bram36_budget=bram36_budget, phi=phi)
     return hw, sources(hw), [*sorted((hw / "mem").glob("*")), hw / "mem"]
 
 
@@ -152,7 +152,7 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
     res = xcup["resources"]
     period = float(soak["period_mean"])
     s: dict[str, Any] = {
-        "model": name, "core_version": 2,
+        "model": name,
         "frames": soak["frames"], "mismatches": 0 if soak["passed"] else None,
         "cycles_per_frame": period, "cycles_per_frame_p99": soak["period_p99"],
         "cycles_per_frame_max": soak["period_max"],

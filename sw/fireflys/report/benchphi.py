@@ -3,11 +3,11 @@
 For each model (the shipped pruned ``scnn5_mnist``, the dense ``scnn5_dense`` and
 ``scnn5_dense_phi``, the dense one after pattern-aware fine-tuning for core v2):
 
-1. ``tables``: core-v2 Phi patterns (:func:`fireflys.phi.tp.select`, q per block, on training
+1. ``tables``: core-v2 Phi patterns (:func:`fireflys.phi.tables.select`, q per block, on training
    frames) for every layer core v2 can run in Phi mode;
 2. ``counts``: operations and union pairs per frame on the held-out frames, both modes, per
-   layer (:func:`fireflys.phi.tp.counts`), and the planner's per-core decision
-   (:func:`fireflys.phi.tp_perf.choose`: the cycle model's busy cycles of each core alone);
+   layer (:func:`fireflys.phi.tables.counts`), and the planner's per-core decision
+   (:func:`fireflys.phi.perf.choose`: the cycle model's busy cycles of each core alone);
 3. ``soak_bitmap`` / ``soak_phi``: the held-out frames back to back through the standalone
    Verilator testbench (no gaps, stalls or resets), every output checked against the golden
    model -> mismatches, cycles between outputs (the frame period);
@@ -30,26 +30,26 @@ import numpy as np
 from fireflys.compiler.compile import compile_to_dir
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
-from fireflys.phi import tp
-from fireflys.phi.tp_perf import choose, phi_lanes
+from fireflys.phi import tables as phi
+from fireflys.phi.perf import choose, phi_lanes
 from fireflys.progress import Progress
 from fireflys.report.benchhw import BenchError, Say, cached, generate_design, synth_xcup, with_bar
 
 Bar = Callable[[int, str], Any]
 
 
-def _soak(model: CompiledModel, x: np.ndarray, work: Path, tables: tp.TpPhiTables | None,
+def _soak(model: CompiledModel, x: np.ndarray, work: Path, tables: phi.PhiTables | None,
           progress: Progress | None) -> dict[str, Any]:
     from fireflys.verify.soak import soak
 
     r = soak(model, x, work, in_gap=0.0, out_stall=0.0, reset_rate=0.0, bad_rate=0.0,
-             phi=tables, progress=progress, core_version=2)
+             phi=tables, progress=progress)
     if not r.passed:
         raise BenchError(f"{work}: soak of {len(x)} frames failed: {r.message}")
     return r.as_dict()
 
 
-def _xcup(model: CompiledModel, tables: tp.TpPhiTables | None, work: Path) -> dict[str, Any]:
+def _xcup(model: CompiledModel, tables: phi.PhiTables | None, work: Path) -> dict[str, Any]:
     return {"resources": synth_xcup(generate_design(model, work, phi=tables), work)[1]}
 
 
@@ -61,18 +61,18 @@ def bench_model(model: CompiledModel, name: str, work: Path, *, x_cal: np.ndarra
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
 
-    mdir = work / "model"  # a copy of the model, the patterns next to it (phi_tp.npz)
-    if reuse and (mdir / tp.TP_FILE).is_file():
-        say(f"{name}: patterns: reusing {mdir / tp.TP_FILE}")
-        tables = tp.load(model, mdir)
+    mdir = work / "model"  # a copy of the model, the patterns next to it (phi.npz)
+    if reuse and (mdir / phi.PHI_FILE).is_file():
+        say(f"{name}: patterns: reusing {mdir / phi.PHI_FILE}")
+        tables = phi.load(model, mdir)
     else:
         say(f"{name}: patterns, q = {q}, on {len(x_cal)} training frames...")
         compile_to_dir(model, mdir)
-        tables = tp.select(model, x_cal, q=q)
-        tp.save(tables, model, mdir)
+        tables = phi.select(model, x_cal, q=q)
+        phi.save(tables, model, mdir)
     lanes = phi_lanes(model, tables)
     counts = cached(work / "counts.json", reuse, say, f"{name}: operation counts",
-                     lambda: dict(tp.counts(model, tables, x_eval),
+                     lambda: dict(phi.counts(model, tables, x_eval),
                                   planner=choose(lanes, tables, x_eval[:plan_frames])[1]))
     soak_b = cached(work / "soak_bitmap.json", reuse, say,
                      f"{name}: Verilator stream, bitmap mode, {len(x_eval)} frames",
@@ -94,7 +94,7 @@ def bench_model(model: CompiledModel, name: str, work: Path, *, x_cal: np.ndarra
     return entry(name, model, tables, counts, soak_b, soak_p, xb, xp, acc)
 
 
-def entry(name: str, model: CompiledModel, tables: tp.TpPhiTables, counts: dict[str, Any],
+def entry(name: str, model: CompiledModel, tables: phi.PhiTables, counts: dict[str, Any],
           soak_b: dict[str, Any], soak_p: dict[str, Any], xb: dict[str, Any] | None,
           xp: dict[str, Any] | None, accuracy: float | None) -> dict[str, Any]:
     """One model's entry of ``phi_summary.json``."""
@@ -121,7 +121,7 @@ def entry(name: str, model: CompiledModel, tables: tp.TpPhiTables, counts: dict[
         "bram36_bitmap": xb["resources"]["bram36"] if xb else None,
         "bram36_phi": xp["resources"]["bram36"] if xp else None,
         "layers": counts["layers"], "planner": counts["planner"],
-        "notes": ("operations and union pairs per frame: fireflys.phi.tp on the same held-out "
+        "notes": ("operations and union pairs per frame: fireflys.phi.tables on the same held-out "
                   "frames; cycles: the RTL's frame period (mean cycles between outputs, "
                   "frames back to back); LUT: Yosys synth_xilinx -family xcup of the whole "
                   "accelerator (an estimate; the sign-off is Vivado)"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.params import TOP, CoreParams, core_params, perf_words
+from fireflys.hwgen.params import TOP, CoreParams, perf_words
 from fireflys.hwgen.render import render
 
 TB_TOP = "fireflys_tb"
@@ -72,7 +72,7 @@ def write_sim(model: CompiledModel, out: Path, frames: int = 8, seed: int = 0) -
     d = (out / "sim").resolve()
     d.mkdir(parents=True, exist_ok=True)
     x = random_input(model, frames, np.random.default_rng(seed), density=0.3)
-    in_w = core_params(model, out / "mem")[0].in_w
+    in_w = model.planes(0) * model.arch.in_shape[0]  # a pixel's planes x channels
     out_w = write_vectors(model, x, golden.run(model, x), in_w, d)
     _, h, w = model.arch.in_shape
     write_plan(d / "plan.hex", np.zeros(frames, dtype=int))

@@ -20,19 +20,15 @@ import numpy as np
 from fireflys.compiler import perf_v2
 from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import write_hex, write_memories
-from fireflys.compiler.perf import busy, occupancy, pair_counts, pixel_costs
-from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core import golden
+from fireflys.core.golden import pair_counts
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
-from fireflys.hwgen.generate import generate, sources
-from fireflys.hwgen.params import TOP, core_params, core_params_v2
+from fireflys.hwgen.generate import design_model, generate, sources
+from fireflys.hwgen.params import CORE, TOP, core_params
 from fireflys.paths import REPO, rtl_files
-from fireflys.phi import hw as phihw
-from fireflys.phi import tp_perf
+from fireflys.phi import perf as phiperf
 from fireflys.phi.tables import PhiTables
-from fireflys.phi.tp import TpPhiTables
-from fireflys.phi.tp_perf import phi_lanes
 from fireflys.progress import Progress
 from fireflys.verify.harness import TB_TOP, tb_sv
 from fireflys.verify.hdlsim import SimulationError, run_cocotb
@@ -51,15 +47,16 @@ class SimResult:
     busy: list[int]
     pairs: list[int]
     pixels: list[int]
-    ideal: list[float]  # per frame: work / PCO
-    work: list[int]  # total over all frames (golden)
-    predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf)
+    ideal: list[float]  # per frame: union work / PCO
+    work: list[int]  # total over all frames (golden): (non-zero weight, spike) pairs per step
+    union_work: list[int]  # total over all frames: the pairs with the steps' spikes ORed
+    predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf_v2)
     occ: list[list[int]]  # per core and detector: cycles working on pixels (RTL)
     predicted_occ: list[list[int]]  # the same from the cycle model (exact)
     pred: list[int]
     frame_error: bool
+    predicted_period: float
     raw: dict[str, Any] = field(default_factory=dict)
-    predicted_period: float | None = None  # core v2: frame period from the cycle model
 
     def per_frame(self, values: list[int]) -> list[float]:
         return [v / self.frames for v in values]
@@ -80,8 +77,7 @@ def _source_files() -> list[Path]:
     return out + list(rtl_files())
 
 
-def _model_key(model_dir: Path, skip: bool,
-               phi: PhiTables | TpPhiTables | None = None) -> str:
+def _model_key(model_dir: Path, phi: PhiTables | None = None) -> str:
     """Build-cache key: the model files, the Phi tables and every source the hardware and the
     expected streams depend on (:func:`_source_files`)."""
     h = hashlib.sha256()
@@ -89,9 +85,8 @@ def _model_key(model_dir: Path, skip: bool,
         h.update((model_dir / f).read_bytes())
     for src in _source_files():
         h.update(src.read_bytes())
-    h.update(b"skip" if skip else b"dense")
     if phi is not None:
-        h.update(f"phi {phi.q} {getattr(phi, 'method', 'tp')}".encode())
+        h.update(f"phi {phi.q}".encode())
         for li in sorted(phi.layers):
             for p in phi.layers[li].patterns:
                 h.update(f"L{li}:".encode() + np.ascontiguousarray(p, dtype=np.uint64).tobytes())
@@ -117,7 +112,6 @@ def simulate(
     model_dir: str | Path,
     x: np.ndarray,
     *,
-    skip: bool = True,
     in_gap: float = 0.0,
     out_stall: float = 0.0,
     reset_at: int | None = None,
@@ -125,9 +119,8 @@ def simulate(
     work_dir: str | Path | None = None,
     waves: bool = False,
     gate_level: bool = False,
-    phi: PhiTables | TpPhiTables | None = None,
+    phi: PhiTables | None = None,
     progress: Progress | None = None,
-    core_version: int = 1,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -138,19 +131,14 @@ def simulate(
     RTL (same testbench and checks; catches frontend miscompiles).
 
     ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
-    ``progress(frames_out, frames)`` is called every few seconds while the simulation runs.
-    ``core_version`` 2: the accelerator built from sparse core v2 (``tp_core``; ``phi`` then
-    core-v2 tables, :class:`TpPhiTables`)."""
+    ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
     mdir = Path(model_dir)
-    if core_version == 2:
-        model = phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
-    key = _model_key(mdir, skip, phi) + ("-v2" if core_version == 2 else "")
-    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / key
+    model = design_model(model, phi)
+    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / _model_key(mdir, phi)
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
-        generate(model, hw, skip=skip, phi=phi, core_version=core_version)
-    cores = (core_params_v2(model, hw / "mem", phi=phi) if core_version == 2
-             else core_params(model, hw / "mem", skip, phi))
+        generate(model, hw, phi=phi)
+    cores = core_params(model, hw / "mem", phi=phi)
     res = golden.run(model, x)
     frames = len(x)
     run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()
@@ -202,41 +190,39 @@ def simulate(
         stop.set()
     r = json.loads(result_path.read_text())
     pco = [ly.pco for ly in model.layers]
-    if core_version == 2:  # replayed by fireflys.compiler.perf_v2 (exact without gaps/stalls)
-        traces = (tp_perf.predict(model, phi, x, res) if phi is not None
-                  else perf_v2.predict(model, x, res))
-        predicted, predicted_occ = [t.busy for t in traces], [t.occ for t in traces]
-        predicted_period: float | None = perf_v2.frame_period(traces[-1], frames)
-    else:
-        costs = pixel_costs(model, x, res, skip)
-        predicted, predicted_occ, predicted_period = busy(costs), occupancy(costs), None
+    # replayed by fireflys.compiler.perf_v2 (exact without gaps/stalls)
+    traces = (phiperf.predict(model, phi, x, res) if phi is not None
+              else perf_v2.predict(model, x, res))
+    union = (phiperf.union_work(model, phi, x, res) if phi is not None
+             else perf_v2.union_work(model, x, res))
     period = perf_v2.mid_to_last_period(r["mid_out"], r["last_out"], frames)
     return SimResult(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
-        ideal=[w / frames / p for w, p in zip(res.work, pco, strict=True)],
-        work=list(res.work), predicted=predicted,
+        ideal=[u / frames / p for u, p in zip(union, pco, strict=True)],
+        work=list(res.work), union_work=union, predicted=[t.busy for t in traces],
         occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
-        predicted_occ=predicted_occ, pred=res.pred.tolist(),
-        frame_error=r["frame_error"], raw=r, predicted_period=predicted_period,
+        predicted_occ=[t.occ for t in traces], pred=res.pred.tolist(),
+        frame_error=r["frame_error"], predicted_period=perf_v2.frame_period(traces[-1], frames),
+        raw=r,
     )
 
 
-CLOCK_HZ = 333e6  # KV260 target clock (FireFly-S)
-
-
 def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = None,
-                core_version: int = 1) -> dict[str, Any]:
-    """Per core: work, ideal cycles (work / PCO), measured busy cycles, their ratio; the
-    cycle model's prediction (fireflys.compiler.perf for core v1, fireflys.compiler.perf_v2
-    for core v2: exact when the input has no gaps and the output no stalls)."""
+                clock_mhz: float | None = None) -> dict[str, Any]:
+    """Per core: work (pairs per step), union work (the pairs that cost a cycle: a non-zero
+    weight and an input position with a spike in any step), ideal cycles (union work / PCO),
+    measured busy cycles, their ratio; the cycle model's prediction
+    (:mod:`fireflys.compiler.perf_v2`: exact when the input has no gaps and the output no
+    stalls). ``clock_mhz``: frames/s at that clock too."""
     cores = []
     for i, ly in enumerate(model.layers):
         ideal = r.ideal[i]
         busy = r.busy[i] / r.frames
         cores.append({
             "name": f"L{i}", "core": ly.geom.token(), "pco": ly.pco, "pci": ly.pci,
-            "work_per_frame": r.work[i] / r.frames, "ideal_cycles": ideal,
+            "work_per_frame": r.work[i] / r.frames,
+            "union_work_per_frame": r.union_work[i] / r.frames, "ideal_cycles": ideal,
             "busy_cycles": busy, "ratio": busy / ideal if ideal else float("inf"),
             "predicted_cycles": r.predicted[i] / r.frames,
             "prediction_error": (r.predicted[i] - r.busy[i]) / r.busy[i] if r.busy[i] else 0.0,
@@ -250,23 +236,22 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
         "arch": str(model.arch), "T": model.T, "frames": r.frames, "accuracy": acc,
         "frame_period_cycles": r.frame_period, "slowest_ideal_cycles": slowest,
         "period_vs_ideal": r.frame_period / slowest if slowest else None,
-        "frames_per_s_at_333mhz": CLOCK_HZ / r.frame_period if r.frame_period else None,
+        "predicted_frame_period_cycles": r.predicted_period,
+        "frame_period_prediction_error": (
+            (r.predicted_period - r.frame_period) / r.frame_period if r.frame_period else 0.0),
         "total_cycles": r.cycles, "cores": cores,
     }
-    if core_version != 1:
-        rep["core_version"] = core_version
-    if r.predicted_period is not None:
-        rep["predicted_frame_period_cycles"] = r.predicted_period
-        rep["frame_period_prediction_error"] = (
-            (r.predicted_period - r.frame_period) / r.frame_period if r.frame_period else 0.0)
+    if clock_mhz is not None:
+        rep["clock_mhz"] = clock_mhz
+        rep["frames_per_s"] = clock_mhz * 1e6 / r.frame_period if r.frame_period else None
     return rep
 
 
 def detector_results(model: CompiledModel, x: np.ndarray, index: int,
-                     res: golden.GoldenResult, skip: bool = True) -> list[list]:
-    """Per detector, in order: [group, sums] for every output pixel and loaded group (with
-    ``skip``, only groups with a pair), where sums are the accumulated currents without bias
-    (one per step, or one for direct input)."""
+                     res: golden.GoldenResult) -> list[list]:
+    """Per detector, in order: [group, sums] for every output pixel and group with a pair,
+    where sums are the accumulated currents without bias (one per step, or one for direct
+    input)."""
     ly = model.layers[index]
     g = ly.geom
     xx = golden.layer_input(model, x, res, index)
@@ -289,63 +274,47 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
             for d in range(ly.pco):
                 for gi in range(groups):
                     co = int(slots[gi * ly.pco + d])
-                    if skip and (co < 0 or k[b, p, co] == 0):
+                    if co < 0 or k[b, p, co] == 0:
                         continue  # no pair: skipped, the core presets its output
-                    sums = ([int(v) for v in acc[b, :, y, xq, co]] if co >= 0
-                            else [0] * acc.shape[1])
-                    out[d].append([gi, sums])
+                    out[d].append([gi, [int(v) for v in acc[b, :, y, xq, co]]])
     return out
 
 
 def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
-    skip: bool = True, in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
-    phi: PhiTables | None = None, match_segs: int | None = None, version: int = 1,
+    in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
     spw: int | None = None, model_pci: bool = False, list_block: bool = False,
-    tp_phi: TpPhiTables | None = None, match_rate: int | None = None,
+    phi: PhiTables | None = None, match_rate: int | None = None,
 ) -> dict[str, Any]:
-    """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every detector result and every
-    output word against the golden model. Returns the core's counters. ``phi``: in Phi mode
-    (``match_segs`` segment indices matched per cycle, default automatic). ``version`` 2:
-    sparse core v2 (``tp_core``, ``spw`` segments per scanner word, default automatic; lanes of
-    whole pixels unless ``model_pci``: the model's PCI; ``list_block``: every scan list's
-    masks in block RAM, however short; ``tp_phi``: core-v2 Phi tables, the core in Phi mode
-    if they hold its layer, on :func:`fireflys.phi.tp_perf.phi_lanes`' lanes, ``match_rate``
-    patterns compared per cycle)."""
-    if version == 2 and tp_phi is not None:
-        model = phi_lanes(model, tp_phi)
-    elif version == 2 and not model_pci:
-        model = whole_pixel_lanes(model)
+    """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every peeler result and every
+    output word against the golden model. Returns the core's counters. ``spw``: segments per
+    scanner word (default automatic); lanes of whole pixels unless ``model_pci`` (the model's
+    PCI); ``list_block``: every scan list's masks in block RAM, however short; ``phi``: the
+    core in Phi mode if the tables hold its layer, on :func:`fireflys.phi.perf.phi_lanes`'
+    lanes, ``match_rate`` patterns compared per cycle."""
+    if phi is not None or not model_pci:
+        model = design_model(model, phi)
     wdir = Path(work_dir)
     mem = wdir / "mem"
     write_memories(model, mem)
-    ms = {index: match_segs} if match_segs else None
-    if phi is not None:
-        phihw.write_images(model, phi, mem, ms)
-    if version == 2:
-        cp = core_params_v2(model, mem, {index: spw} if spw else None,
-                            **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block
-                               else {}),
-                            phi=tp_phi,
-                            match_rate={index: match_rate} if match_rate else None)[index]
-    else:
-        cp = core_params(model, mem, skip, phi, ms)[index]
+    cp = core_params(model, mem, {index: spw} if spw else None,
+                     **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block else {}),
+                     phi=phi, match_rate={index: match_rate} if match_rate else None)[index]
     res = golden.run(model, x)
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]
     outs = [w for f in expected_streams(model, res)[index] for w in f]
     ly = model.layers[index]
-    results = detector_results(model, x, index, res, skip)
+    results = detector_results(model, x, index, res)
     num_acc = 1 if model.direct(index) else model.T
     stim = {"beats": beats, "outputs": outs, "results": results, "acc_w": ly.widths["acc"],
             "num_acc": num_acc, "in_gap": in_gap, "out_stall": out_stall,
             "conv_pixels": len(x) * ly.geom.conv_shape[1] * ly.geom.conv_shape[2],
-            "seed": seed, "version": version, "T": model.T,
-            "sum_steps": version == 2 and not model.direct(index) and not ly.neuron}
+            "seed": seed, "T": model.T,
+            "sum_steps": not model.direct(index) and not ly.neuron}
     stim_path, result_path = wdir / "stim.json", wdir / "result.json"
     stim_path.write_text(json.dumps(stim))
-    run_cocotb("tp_core" if version == 2 else "sparse_core", [*rtl_files()], "tb_core",
-               parameters=cp.params,
-               seed=seed, build_root=wdir / "sim_build",
+    run_cocotb(CORE, [*rtl_files()], "tb_core", parameters=cp.params, seed=seed,
+               build_root=wdir / "sim_build",
                extra_env={"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path)})
     r = json.loads(result_path.read_text())
     r["occ"] = split_counters(int(r.pop("occ_word")), ly.pco)
@@ -357,4 +326,4 @@ def split_counters(word: int, n: int) -> list[int]:
     return [(word >> (32 * d)) & 0xFFFF_FFFF for d in range(n)]
 
 
-__all__ = ["MismatchError", "SimResult", "core_params", "simulate"]
+__all__ = ["MismatchError", "SimResult", "simulate"]

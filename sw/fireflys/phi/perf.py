@@ -13,13 +13,12 @@ import numpy as np
 from fireflys.compiler import area_v2, perf_v2
 from fireflys.compiler import plan as cplan
 from fireflys.compiler.coreplan import CorePlan, core_plan, core_plans
-from fireflys.compiler.perf import pair_counts
 from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
-from fireflys.phi.tables import PhiError
-from fireflys.phi.tp import TpPhiTables, channel_bits, decompose
-from fireflys.phi.tp_hw import memory_bits, q_slots
+from fireflys.phi.hw import memory_bits, q_slots
+from fireflys.phi.patterns import PhiError
+from fireflys.phi.tables import PhiTables, channel_bits, decompose, layer_counts
 
 
 def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: int,
@@ -56,7 +55,7 @@ def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: in
     return lists, counts
 
 
-def phi_lanes(model: CompiledModel, tables: TpPhiTables) -> CompiledModel:
+def phi_lanes(model: CompiledModel, tables: PhiTables) -> CompiledModel:
     """Core v2's lanes (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`) with PCI = CI on
     every Phi layer too (FC included): a Phi word is whole pixels. Compare both modes on it."""
     m = whole_pixel_lanes(model)
@@ -69,7 +68,7 @@ def phi_lanes(model: CompiledModel, tables: TpPhiTables) -> CompiledModel:
     return m
 
 
-def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
+def predict(model: CompiledModel, tables: PhiTables, x: np.ndarray,
             res: golden.GoldenResult | None = None, *, chained: bool = True
             ) -> list[perf_v2.CoreTrace]:
     """:func:`fireflys.compiler.perf_v2.predict` with the Phi cores of ``tables`` in Phi
@@ -84,6 +83,17 @@ def predict(model: CompiledModel, tables: TpPhiTables, x: np.ndarray,
     return perf_v2.predict(model, x, res, chained=chained, work=work)
 
 
+def union_work(model: CompiledModel, tables: PhiTables, x: np.ndarray,
+               res: golden.GoldenResult) -> list[int]:
+    """:func:`fireflys.compiler.perf_v2.union_work` with the layers of ``tables`` in Phi mode:
+    their residual union positions plus PWP tokens (:func:`fireflys.phi.tables.layer_counts`)."""
+    out = perf_v2.union_work(model, x, res)
+    for li, tl in tables.layers.items():
+        c = layer_counts(model.layers[li], tl, golden.layer_input(model, x, res, li))
+        out[li] = int(c["union_phi"])
+    return out
+
+
 def _phi_input(model: CompiledModel, tl, li: int, x: np.ndarray, res: golden.GoldenResult
                ) -> tuple[np.ndarray, np.ndarray]:
     """Phi core ``li``'s input for :func:`phi_core_work`: its residual union per pixel
@@ -94,10 +104,10 @@ def _phi_input(model: CompiledModel, tl, li: int, x: np.ndarray, res: golden.Gol
     return channel_bits(ru, tl.k, ci).astype(bool), dec.use
 
 
-def choose(model: CompiledModel, tables: TpPhiTables | list[TpPhiTables], x: np.ndarray,
+def choose(model: CompiledModel, tables: PhiTables | list[PhiTables], x: np.ndarray,
            min_gain: float = 1.1, res: golden.GoldenResult | None = None,
            max_lut_ratio: float | None = None, q_tol: float = 0.02
-           ) -> tuple[TpPhiTables, list[dict]]:
+           ) -> tuple[PhiTables, list[dict]]:
     """Per Phi-capable core: its busy cycles per frame alone (input at one pixel per cycle,
     output never blocked) in bitmap and Phi mode by the cycle model; Phi stays on where
     bitmap / Phi >= ``min_gain``.
@@ -111,8 +121,8 @@ def choose(model: CompiledModel, tables: TpPhiTables | list[TpPhiTables], x: np.
     Returns the tables of the chosen layers (their ``q`` the largest chosen) and one row per
     core (``model`` with :func:`phi_lanes`): the busy cycles, the gain, the q (with each q's
     Phi busy cycles in ``busy_phi_by_q``), the estimated LUTs Phi adds (``lut_phi``) and
-    the memories it adds (:func:`fireflys.phi.tp_hw.memory_bits`, exact)."""
-    cands = [tables] if isinstance(tables, TpPhiTables) else list(tables)
+    the memories it adds (:func:`fireflys.phi.hw.memory_bits`, exact)."""
+    cands = [tables] if isinstance(tables, PhiTables) else list(tables)
     if not cands or any(set(c.layers) != set(cands[0].layers) for c in cands):
         raise PhiError("the candidate Phi tables must be one or more selections of the "
                        "same layers")
@@ -151,20 +161,20 @@ def choose(model: CompiledModel, tables: TpPhiTables | list[TpPhiTables], x: np.
             r["phi"] = False
             r["dropped"] = "LUT budget"
     chosen = [r for r in rows if r["phi"]]
-    kept = TpPhiTables(max((r["q"] for r in chosen), default=cands[0].q))
+    kept = PhiTables(max((r["q"] for r in chosen), default=cands[0].q))
     for r in chosen:
         i = int(r["layer"][1:])
         kept.layers[i] = pick[i]
     return kept, rows
 
 
-def predict_table(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, limit: int = 16,
+def predict_table(model: CompiledModel, tables: PhiTables, x: np.ndarray, limit: int = 16,
                   res: golden.GoldenResult | None = None) -> list[dict[int, float]]:
-    """:func:`fireflys.compiler.plan.predict_table_v2` with the cores of ``tables`` in Phi
+    """:func:`fireflys.compiler.plan.predict_table` with the cores of ``tables`` in Phi
     mode: per core, candidate PCO -> cycles per frame of the core alone (``model`` with
     :func:`phi_lanes`; a Phi core's replay takes its residual union and PWP tokens)."""
     res = res if res is not None else golden.run(model, x)
-    table = cplan.predict_table_v2(model, x, limit, res)
+    table = cplan.predict_table(model, x, limit, res)
     n = len(model.layers)
     for li, tl in tables.layers.items():
         ru_bits, use = _phi_input(model, tl, li, x, res)
@@ -175,9 +185,9 @@ def predict_table(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, limi
     return table
 
 
-def plan(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, max_detectors: int,
+def plan(model: CompiledModel, tables: PhiTables, x: np.ndarray, max_detectors: int,
          limit: int = 16) -> cplan.Plan:
-    """Balance the pipeline for Phi mode (``fireflys plan --core 2 --phi``): the planner's
+    """Balance the pipeline for Phi mode (``fireflys plan --phi``): the planner's
     greedy (:func:`fireflys.compiler.plan.balance`) on :func:`predict_table`, the period from
     the replay of the whole chain with the Phi cores (``model`` with :func:`phi_lanes`). LUTs:
     area_v2's estimate of the bitmap datapath; the matchers and PWP memories are not in it
@@ -186,10 +196,10 @@ def plan(model: CompiledModel, tables: TpPhiTables, x: np.ndarray, max_detectors
     table = predict_table(model, tables, x, limit, res)
     choice = cplan.balance(table, max_detectors=max_detectors)
     planned = cplan.with_pco(model, choice)
-    work = [int(k.sum()) / len(x) for k in pair_counts(model, x)]  # every pair, per frame
+    work = [w / len(x) for w in res.work]  # every pair, per frame
     cores = [cplan.CorePlan(f"L{i}", p, table[i][p], work[i] / p, table[i],
                             scan_bits=planned.layers[i].scan_bits)
              for i, p in enumerate(choice)]
     luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(planned))
     period = cplan.period_of(predict(planned, tables, x, res), len(x))
-    return cplan.Plan(cores, period, sum(choice), luts, 2)
+    return cplan.Plan(cores, period, sum(choice), luts)

@@ -1,13 +1,13 @@
-"""Pattern-aware fine-tuning for core-v2 Phi (:mod:`fireflys.phi.tp`): the penalty.
+"""Pattern-aware fine-tuning for Phi (:mod:`fireflys.phi.tables`): the penalty.
 
-The core-v2 Phi operations of a layer, for fixed patterns and use decisions (taken from the
+The Phi operations of a layer, for fixed patterns and use decisions (taken from the
 batch's spikes each step), are linear in the input spikes: a spike at channel ``c`` of a pixel
 costs ``n[c]`` pairs (:func:`channel_pairs`: the (output channel, kernel position) pairs with a
 non-zero weight at ``c``; conv borders ignored) in a block that does not use its pattern, and
 ``n[c] * (1 - 2 p[c])`` in a used block on a step with a spike, plus the constant ``n[c] p[c]``
 and one PWP add per output channel there. So the surrogate gradient of the spikes carries
 ``G = n * (1 - 2 p)`` or ``n``: spikes that complete a pattern are cheaper, spikes off it
-dearer. The value is the operations count of :func:`fireflys.phi.tp.counts` up to the image
+dearer. The value is the operations count of :func:`fireflys.phi.tables.counts` up to the image
 borders.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from fireflys.core.golden import hw_weight
-from fireflys.phi import tp
+from fireflys.phi import tables as phi
 
 
 def channel_pairs(ly) -> np.ndarray:
@@ -44,7 +44,7 @@ def penalty_beta(kind: str, beta: float | None = None) -> float:
     return PENALTY_BETA[kind]
 
 
-def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
+def penalty(traces, model, tables: phi.PhiTables, kept: list[np.ndarray],
             kind: str = "ops", beta: float | None = None) -> torch.Tensor:
     """Differentiable ``Phi operations - beta x zero-skip operations`` of a batch, summed over
     the Phi layers. ``kind="ops"`` (beta 0): the Phi operations, which rewards silence too;
@@ -62,9 +62,9 @@ def penalty(traces, model, tables: tp.TpPhiTables, kept: list[np.ndarray],
             s = s.reshape(s.shape[0], s.shape[1], c, h, w)
         ci = s.shape[2]
         spikes = (s.detach() > 0.5).permute(0, 1, 3, 4, 2).numpy().astype(np.uint8)
-        dec = tp.decompose(tl, spikes)
+        dec = phi.decompose(tl, spikes)
         n = channel_pairs(ly)  # C
-        pbits = tp.channel_bits(dec.pattern, tl.k, ci)
+        pbits = phi.channel_bits(dec.pattern, tl.k, ci)
         on = dec.lanes[..., np.arange(ci) // tl.k]  # B, T, H, W, C: used block, step w/ spike
         g = (np.where(on, n * (1.0 - 2.0 * pbits[:, None]), n) - b * n).astype(np.float32)
         const = float((on * n * pbits[:, None]).sum())
