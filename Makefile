@@ -95,8 +95,8 @@ lint: setup
 	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
 
-# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, frame_guard, tp_scanner, tp_peeler
-# and tp_window properties, and every neuron (tp_neuron) of a random demo-size model and of the
+# Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, frame_guard, mask_scanner, spike_peeler
+# and window_unit properties, and every neuron (lif_neuron) of a random demo-size model and of the
 # shipped trained scnn5 (models/scnn5_mnist) within the compiler's bounds
 FORMAL_MODELS := build/formal/models
 formal: setup

@@ -1,4 +1,4 @@
-// Test harness (simulation only): tp_window feeding Pco tp_scanners, as in sparse core v2.
+// Test harness (simulation only): window_unit feeding Pco mask_scanners, as in the sparse core.
 // Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries (its masks
 // read from <ListPrefix>_d<d>_mask.hex in block RAM where ListBlockOf[d]); its
 // queue fields are flattened, detector d at [d*<field width> +: <field width>].
@@ -63,7 +63,7 @@ module scan_harness #(
   logic              gather, last;
   /* verilator lint_on UNUSEDSIGNAL */
 
-  tp_window #(
+  window_unit #(
     .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Hold(Hold), .NumWin(NumWin),
     .Pco(Pco)
   ) u_win (
@@ -100,7 +100,7 @@ module scan_harness #(
       if (!rst_ni) popped_q <= '0;
       else popped_q <= {popped_q[FreeLat-2:0], out_valid_o[d] && out_ready_i[d]};
     end
-    tp_scanner #(
+    mask_scanner #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(32'(EntriesOf[d*16 +: 16])), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile($sformatf("%s_d%0d_list.hex", ListPrefix, d)),

@@ -1,4 +1,4 @@
-"""cocotb testbench for one ``tp_core`` against the golden model.
+"""cocotb testbench for one ``layer_core`` against the golden model.
 
 FIREFLYS_STIM (JSON): input beats (all frames back to back), the expected output words, and
 per detector the expected sequence of (group, accumulated sums) results of its peeler. Every

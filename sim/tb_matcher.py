@@ -1,4 +1,4 @@
-"""cocotb: tp_matcher (core v2's Phi Level 1) against fireflys.phi.hw.matcher_outputs.
+"""cocotb: pattern_matcher (Phi Level 1) against fireflys.phi.hw.matcher_outputs.
 
 FIREFLYS_STIM (JSON): input pixels (hex, plane l at bits [l*Ci, (l+1)*Ci)), the expected
 (planes, pattern, lanes, index) of each, the input gap and output stall probabilities and

@@ -1,4 +1,4 @@
-"""cocotb: tp_neuron against the golden model's neuron (tests/test_hdl_neuron.py writes the
+"""cocotb: lif_neuron against the golden model's neuron (tests/test_hdl_neuron.py writes the
 stimulus: accumulator words, tags, and the expected spikes or scores in order).
 
 FIREFLYS_STIM (JSON): inputs (acc word, tag; hex), expected outputs ([tag, spikes or score];

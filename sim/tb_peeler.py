@@ -1,4 +1,4 @@
-"""cocotb: tp_peeler against a Python model (tests/test_hdl_peeler.py writes the stimulus).
+"""cocotb: spike_peeler against a Python model (tests/test_hdl_peeler.py writes the stimulus).
 
 FIREFLYS_STIM (JSON): words (bits, planes, mask, ptr, count, le1 = count <= 1, open, close,
 tag; Phi mode also pbase, sign, tlanes, tidx; hex), the input gap probability and the

@@ -1,4 +1,4 @@
-"""cocotb: tp_window + tp_scanners (sim/scan_harness.sv) against a Python model.
+"""cocotb: window_unit + mask_scanners (sim/scan_harness.sv) against a Python model.
 
 FIREFLYS_STIM (JSON): input beats (hex), the detector count, per detector the expected queue
 words in order (bits, planes, mask, ptr, count, open, close, tag; hex), the input gap and

@@ -1,4 +1,4 @@
-"""cocotb: tp_window against im2col with model detectors.
+"""cocotb: window_unit against im2col with model detectors.
 
 FIREFLYS_STIM (JSON): the input beats (hex) and, per window in order over all frames, its
 pixels per kernel position (hex, 0 outside the image) and in-image flags; the detector count,

@@ -222,7 +222,7 @@ def test_block_lists_takes_long_lists_largest_first_within_the_budget() -> None:
 
 
 def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
-    """The shipped model's v2 plan (PCO 1,4,2,1,4,1, words of 9/21/42/46/34/32 bits): the lists
+    """The shipped model's plan (PCO 1,4,2,1,4,1, words of 9/21/42/46/34/32 bits): the lists
     longer than 64 entries read their masks from block RAM: L3's 135 entries (46-bit masks: one
     BRAM36), L4's four 122-131-entry lists (34 bits: a RAMB18 each) and L5's 180 entries (32
     bits: a RAMB18); with L5's weights (a RAMB18) 4 BRAM36 in all."""

@@ -137,7 +137,7 @@ def test_plan_balances_and_applies(tmp_path, capsys) -> None:
 
 
 def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
-    """--max-luts: the plan's LUTs (fireflys.compiler.area_v2's estimate of the design) stay
+    """--max-luts: the plan's LUTs (fireflys.compiler.area's estimate of the design) stay
     within the budget, a larger budget buys more detectors and a shorter period, and a budget
     below one detector per core is refused with the floor it needs."""
     from fireflys.compiler.plan import design_luts
@@ -176,7 +176,7 @@ def test_reliability_without_hypothesis_is_a_clear_error(monkeypatch, capsys) ->
 
 
 def test_generate(tmp_path, capsys) -> None:
-    """`fireflys generate` builds the accelerator from tp_core (with the scan lists); `--phi`
+    """`fireflys generate` builds the accelerator from layer_core (with the scan lists); `--phi`
     takes MODEL/phi.npz (one line naming the command when it is missing) and puts its layers'
     cores in Phi mode."""
     d = tmp_path / "m"
@@ -185,7 +185,7 @@ def test_generate(tmp_path, capsys) -> None:
     out = tmp_path / "hw"
     assert main(["generate", str(d), "--out", str(out)]) == 0
     top = (out / "fireflys_top.sv").read_text()
-    assert top.count("tp_core #(") == 3 and ".Phi(" not in top
+    assert top.count("layer_core #(") == 3 and ".Phi(" not in top
     assert (out / "mem" / "L1_d2_list.hex").is_file()
     assert main(["generate", str(d), "--out", str(out), "--phi"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -42,24 +42,24 @@ def _mutant_fails(tmp_path: Path, job: str, task: str, old: str, new: str,
 def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     """A scanner writing S3's planes at wr_q (not after the word S4 queues the same cycle)
     overwrites a queued word's body: its proof fails."""
-    _mutant_fails(tmp_path, "tp_scanner", "whole", "assign wa = push_c ? wr1_c_q : wr_c_q;",
+    _mutant_fails(tmp_path, "mask_scanner", "whole", "assign wa = push_c ? wr1_c_q : wr_c_q;",
                   "assign wa = wr_c_q;",
                   ("lut_rom.sv", "sync_rom.sv", "popcount.sv", "adder_tree.sv"),
-                  ("tp_scanner_list.hex", "tp_scanner_list_phi.hex", "tp_scanner_mask.hex"))
+                  ("mask_scanner_list.hex", "mask_scanner_list_phi.hex", "mask_scanner_mask.hex"))
 
 
 def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> None:
     """A window source that gathers one cycle after a gather (GAge 3: its registered input
     test still compares the previous window's newest pixel) starts a window before its
     pixels arrived: its proof fails."""
-    _mutant_fails(tmp_path, "tp_window", "conv", "localparam int unsigned GAge = 4;",
+    _mutant_fails(tmp_path, "window_unit", "conv", "localparam int unsigned GAge = 4;",
                   "localparam int unsigned GAge = 3;", ())
 
 
 def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:
     """A peeler whose weight rank includes the peeled position (mask & (below | y)) reads the
     next weight: its proof fails."""
-    _mutant_fails(tmp_path, "tp_peeler", "w8", "b_rmask <= body_mask_i & below[WordW-1:0];",
+    _mutant_fails(tmp_path, "spike_peeler", "w8", "b_rmask <= body_mask_i & below[WordW-1:0];",
                   "b_rmask <= body_mask_i & (below[WordW-1:0] | (x_q[WordW-1:0] & "
                   "~xm1[WordW-1:0]));",
                   ("sync_rom.sv", "popcount.sv", "adder_tree.sv"))
@@ -72,7 +72,7 @@ def test_formal_cli(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize("seed", [2, 12, 21, pytest.param(0, marks=pytest.mark.slow)])
 def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
-    """The pipelined neuron (tp_neuron) of every channel of random models (seed 2: T = 3, spike
+    """The pipelined neuron (lif_neuron) of every channel of random models (seed 2: T = 3, spike
     input, integrate readout, zero reset; 12: T = 3, spike readout, subtract reset; 21: T = 4,
     direct input, spike readout, an IF layer; 0 (slow, minutes): T = 6) against the wider
     reference within the compiler's bounds; one bit less membrane or score width fails (the

@@ -161,12 +161,12 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     (tmp_path / "rtl.json").write_text(json.dumps(_fake_sim(model, 333.0)))
     stat = {"modules": {
         "\\fireflys_top": {"num_cells_by_type": {"LUT3": 5, "FDRE": 2,
-                                                 "tp_core$fireflys_top.u_core0": 1}},
-        "\\tp_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 40, "FDRE": 30,
+                                                 "layer_core$fireflys_top.u_core0": 1}},
+        "\\layer_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 40, "FDRE": 30,
                                                                       "RAMB18E2": 2}},
-        "\\tp_scanner$fireflys_top.u_core0.g_det[0].u_scan": {
+        "\\mask_scanner$fireflys_top.u_core0.g_det[0].u_scan": {
             "num_cells_by_type": {"LUT4": 10}},
-        "\\tp_core$fireflys_top.u_core1": {"num_cells_by_type": {"LUT6": 20, "FDRE": 9}}}}
+        "\\layer_core$fireflys_top.u_core1": {"num_cells_by_type": {"LUT6": 20, "FDRE": 9}}}}
     (tmp_path / "stat.json").write_text(json.dumps(stat))
     (tmp_path / "pnr.json").write_text(json.dumps(
         {"fmax": {"clk": {"achieved": 111.0, "constraint": 333.0}},
@@ -188,7 +188,7 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     with pytest.raises(ReportError, match="simulated architecture"):
         build(other, tmp_path / "rtl.json", "x")
     (tmp_path / "stat1.json").write_text(json.dumps({"modules": {
-        "\\tp_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
+        "\\layer_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
     with pytest.raises(ReportError, match="1 cores synthesized"):
         build(model, tmp_path / "rtl.json", "x", synth=tmp_path / "stat1.json")
 

@@ -93,8 +93,8 @@ def test_fusesoc_lint_of_a_generated_model() -> None:
     assert "%Warning" not in r.stdout + r.stderr and "%Error" not in r.stdout + r.stderr
 
 
-def test_generated_v2_phi_top_is_lint_clean() -> None:
-    """A dense scnn5 on core v2 with Phi on its hidden spiking layers: Phi and bitmap cores,
+def test_generated_phi_top_is_lint_clean() -> None:
+    """A dense scnn5 with Phi on its hidden spiking layers: Phi and bitmap cores,
     weights and PWPs in block RAM and in LUTs, side by side."""
     from fireflys.compiler.compile import random_input, random_model
     from fireflys.hwgen.generate import generate
@@ -104,7 +104,7 @@ def test_generated_v2_phi_top_is_lint_clean() -> None:
                          pco=[1, 2, 2, 2, 3, 1])
     x = random_input(model, 2, np.random.default_rng(0), density=0.3)
     tables = phi.select(model, x, q=8, layers=[1, 3])
-    out = REPO / "build" / "lint-generated" / "scnn5-v2-phi"
+    out = REPO / "build" / "lint-generated" / "scnn5-phi"
     generate(model, out, phi=tables)
     params = [c["params"] for c in json.loads((out / "hw.json").read_text())["cores"]]
     assert [p.get("Phi", 0) for p in params] == [0, 1, 0, 1, 0, 0]

@@ -1,4 +1,4 @@
-"""tp_matcher (core v2's Phi matcher): every output pixel against the software model for
+"""pattern_matcher (the Phi matcher): every output pixel against the software model for
 random patterns and pixels, many shapes; patterns selected on recurring pixels so that
 blocks do use them."""
 
@@ -93,7 +93,7 @@ def test_matcher_against_model(case: str) -> None:
     stim.write_text(json.dumps({
         "pixels": [f"{v:x}" for v in flat], "want": [[f"{f:x}" for f in w] for w in want],
         "in_gap": 0.3, "stall": 0.3, "seed": 1, "chunks": slots // m}))
-    run_cocotb("tp_matcher", hdl_sources("tp_matcher", "lut_rom"), "tb_matcher",
+    run_cocotb("pattern_matcher", hdl_sources("pattern_matcher", "lut_rom"), "tb_matcher",
                parameters={"L": steps, "Ci": ci, "K": k, "Q": slots, "M": m,
                            "PatFile": f'"{rom}"'},
                build_root=work / "sim_build", extra_env={"FIREFLYS_STIM": str(stim)})

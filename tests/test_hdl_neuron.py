@@ -1,4 +1,4 @@
-"""tp_neuron (core v2's pipelined neuron) against the golden model's neuron (golden.fire):
+"""lif_neuron (the pipelined neuron) against the golden model's neuron (golden.fire):
 random currents, both resets, leak on and off, T = 1..8, one accumulator or one per step,
 and the integrate readout."""
 
@@ -65,7 +65,7 @@ def test_neuron_matches_golden(case: str) -> None:
             "outputs": [[hex(int(t)), hex(o)] for t, o in zip(tags, outs, strict=True)],
             "score": score, "in_gap": 0.3, "seed": 2}
     (work / "stim.json").write_text(json.dumps(stim))
-    run_cocotb("tp_neuron", hdl_sources("tp_neuron", "lut_rom"), "tb_neuron",
+    run_cocotb("lif_neuron", hdl_sources("lif_neuron", "lut_rom"), "tb_neuron",
                parameters={"T": t_steps, "NumAcc": num_acc, "SumIn": int(sum_in),
                            "AccW": acc_w, "BiasW": BIAS_W, "ThetaW": THETA_W, "VW": V_W,
                            "ScoreW": SCORE_W, "K": k, "ResetSub": int(reset == "subtract"),

@@ -1,4 +1,4 @@
-"""tp_peeler (core v2's time-parallel peeler) against a Python model: random words, every
+"""spike_peeler (the time-parallel peeler) against a Python model: random words, every
 mode, block and LUT-RAM weight ROMs, word widths 8..64, 1..8 planes."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ MODES = {"lanes": 0, "direct": 1, "popcount": 2}
 def model(words: list[dict], wt: list[int], mode: int, planes: int, acc_w: int,
           pwp: list[int] | None = None, qw: int = 1) -> tuple[list[list[str]], int, int]:
     """Events in order (["res", accumulator word, tag] and ["done"]), peel-stage cycles and
-    positions of ``words`` under the open/close protocol of tp_peeler. Phi (``pwp``): a
+    positions of ``words`` under the open/close protocol of spike_peeler. Phi (``pwp``): a
     residual position subtracts its weight where its sign bit is 1; position ``width + i`` is
     token i, adding PWP word ((pbase + i) << qw) | tidx[i] to the planes of its lanes."""
     num_acc = planes if mode == 0 else 1
@@ -112,7 +112,7 @@ CASES = {
     # deep LUT ROMs: the weight address in 2 and 3 copies (one per output bit or pair)
     "lanes-w16-t4-deep300": dict(mode="lanes", width=16, planes=4, block=False, depth=300),
     "direct-w8-in4-deep600": dict(mode="direct", width=8, planes=4, block=False, depth=600),
-    # core-v2 Phi: signed residual lanes and PWP tokens (LUT and block ROMs)
+    # Phi: signed residual lanes and PWP tokens (LUT and block ROMs)
     "phi-w16-t4-tok2-q8": dict(mode="lanes", width=16, planes=4, block=False, ntok=2, qw=3,
                                pwp_w=7),
     "phi-w64-t4-tok1-q64-bram": dict(mode="lanes", width=64, planes=4, block=True, ntok=1,
@@ -152,6 +152,6 @@ def test_peeler_matches_model(case: str) -> None:
     if ntok:
         params.update(Phi=1, NTok=ntok, QW=qw, PwpDepth=rows << qw, PwpW=pwp_w,
                       PwpFile=f'"{work / "pwp.hex"}"')
-    run_cocotb("tp_peeler", hdl_sources("tp_peeler", "popcount", "adder_tree", "sync_rom"),
+    run_cocotb("spike_peeler", hdl_sources("spike_peeler", "popcount", "adder_tree", "sync_rom"),
                "tb_peeler", parameters=params, build_root=work / "sim_build",
                extra_env={"FIREFLYS_STIM": str(work / "stim.json")})

@@ -1,4 +1,4 @@
-"""tp_scanner (core v2's scanner) with tp_window against a Python model: random sparse
+"""mask_scanner (the scanner) with window_unit against a Python model: random sparse
 weights and spikes, whole-pixel and part-pixel words, several detectors, back-pressure."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fireflys.verify.vectors import pack_rows
 
 def model_words(x: np.ndarray, lists: list, kh: int, kw: int, pad: int, pci: int,
                 spw: int) -> list[list[dict]]:
-    """Queue words of every detector for frames x [F, L, C, H, W] (see tp_scanner)."""
+    """Queue words of every detector for frames x [F, L, C, H, W] (see mask_scanner)."""
     f, lp, c, h, w = x.shape
     spp = -(-c // pci)
     nseg = kh * kw * spp
@@ -109,7 +109,7 @@ def test_scanner_words_match_model(case: str) -> None:
             "in_gap": 0.2, "stall": 0.3, "seed": 11}
     (work / "stim.json").write_text(json.dumps(stim))
     entries_of = sum(len(lst) << (16 * d) for d, lst in enumerate(lists))
-    run_cocotb("scan_harness", [*hdl_sources("tp_window", "tp_scanner", "lut_rom", "sync_rom",
+    run_cocotb("scan_harness", [*hdl_sources("window_unit", "mask_scanner", "lut_rom", "sync_rom",
                                              "popcount", "adder_tree"),
                                 REPO / "sim" / "scan_harness.sv"],
                "tb_scanner",

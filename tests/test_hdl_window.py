@@ -1,4 +1,4 @@
-"""tp_window (core v2's window source): every detector reads every window intact from its
+"""window_unit (the window source): every detector reads every window intact from its
 ring copy, for many shapes, detector counts and slack, frames back to back."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def test_window_reads_match_im2col(case: str) -> None:
     stim.write_text(json.dumps({"beats": beats, "windows": windows(x, kh, kw, pad),
                                 "pco": pco, "kw": kw, "w": w, "depth": depth, "seed": 3,
                                 "in_gap": 0.3, "take": 0.5, "fin": 0.4, "gate": 0.8}))
-    run_cocotb("tp_window", hdl_sources("tp_window"), "tb_window",
+    run_cocotb("window_unit", hdl_sources("window_unit"), "tb_window",
                parameters={"L": lp, "Ci": c, "H": h, "W": w, "KH": kh, "KW": kw, "Pad": pad,
                            "Hold": hold, "NumWin": numwin, "Pco": pco},
                build_root=work / "sim_build", extra_env={"FIREFLYS_STIM": str(stim)})

@@ -165,7 +165,7 @@ def test_not_json(work: Path) -> None:
 
 
 def test_scan_bits_is_optional(work: Path) -> None:
-    """Files written before core v2's planner have no ``scan_bits``: the default (72) holds;
+    """Files written before the planner have no ``scan_bits``: the default (72) holds;
     a planned value survives a round trip."""
     from fireflys.core.model import SCAN_BITS
 

@@ -33,7 +33,7 @@ def test_soak_resets_and_malformed_frames(tmp_path) -> None:
     assert p.returncode != 0 and "FAIL: frame 13: output" in p.stdout + p.stderr
 
 
-def test_soak_frame_periods_v2(tmp_path) -> None:
+def test_soak_frame_periods(tmp_path) -> None:
     """The testbench prints every output's cycle: with no gaps, stalls or resets the period
     statistics exist, are ordered, and no period is shorter than the input beats of a frame
     (one pixel per beat) nor their sum longer than the run."""
@@ -58,8 +58,8 @@ def test_plan_has_a_reset_and_a_malformed_frame_when_asked() -> None:
     assert 1 <= int(((plan & RESET) > 0).sum()) <= 5
 
 
-def test_soak_v2_phi_resets_and_malformed_frames(tmp_path) -> None:
-    """Core v2 in Phi mode: resets between frames (the matcher and its ring restart) and
+def test_soak_phi_resets_and_malformed_frames(tmp_path) -> None:
+    """Phi mode: resets between frames (the matcher and its ring restart) and
     malformed frames, with gaps and back-pressure; every output checked."""
     from fireflys.phi import tables as phi
 

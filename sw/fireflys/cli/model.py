@@ -112,7 +112,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
                  max_luts=args.max_luts)
-        how = "fireflys.compiler.perf_v2: each core alone; the period: the whole chain"
+        how = "fireflys.compiler.perf: each core alone; the period: the whole chain"
     print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
           f"(cycles per frame predicted by {how})")
     print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
@@ -122,7 +122,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
               f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
-          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area_v2, an "
+          f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area, an "
           f"estimate); PCO {','.join(map(str, p.pco))}"
           + ("" if args.apply else " (--apply OUT writes the model with this plan)"))
     if target is not None and p.period > target:
@@ -186,7 +186,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_clock(pl)
     pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
     pl.add_argument("--max-luts", type=float,
-                    help="budget: LUTs of the design estimated by fireflys.compiler.area_v2 "
+                    help="budget: LUTs of the design estimated by fireflys.compiler.area "
                     "(the fastest plan within it)")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")

@@ -163,7 +163,7 @@ def _auto(args: argparse.Namespace, model, cands, calib):
     kept, rows = phiperf.choose(phiperf.phi_lanes(model, cands[0]), cands, x,
                                 min_gain=args.min_gain, max_lut_ratio=args.max_lut_ratio)
     budget = "" if args.max_lut_ratio is None else f", LUTs <= {args.max_lut_ratio} x bitmap"
-    print(f"per core, alone, {len(x)} frames (cycle model; LUTs: area_v2 estimate): Phi on "
+    print(f"per core, alone, {len(x)} frames (cycle model; LUTs: area estimate): Phi on "
           f"where bitmap / Phi busy cycles >= {args.min_gain}{budget}")
     print(f"{'core':>5} {'bitmap':>9} {'Phi':>9} {'gain':>6} {'q':>5} {'+LUT':>7} "
           f"{'+ROM bits':>10}  Phi")

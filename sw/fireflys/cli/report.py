@@ -18,7 +18,7 @@ from fireflys.cli.options import (
     int_list,
 )
 from fireflys.core.model import load_model
-from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
+from fireflys.eda.pnr import ECP5_TARGET_MHZ
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -64,7 +64,7 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
         return 2
     ys = None if y is None else y[:args.sim_frames]
     work = Path(args.work or f"build/bench_hw/{name}")
-    print(f"bench-hw: {model.arch} on core v2 -> {args.out} (work {work}; every step takes "
+    print(f"bench-hw: {model.arch} -> {args.out} (work {work}; every step takes "
           "minutes, the ECP5 place and route the longest)", flush=True)
     s = bench_hw(model, Path(args.model_dir), name, Path(args.out), work,
                  x_sim=x[:args.sim_frames], y_sim=ys, x_soak=x[:args.frames],
@@ -132,7 +132,7 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
             return 2
         cal = calib_frames(model, d, args.dataset, args.calib, args.seed,
                            data_dir=args.data_dir)
-        print(f"bench-phi: {name} ({model.arch}) on core v2, bitmap and Phi mode, "
+        print(f"bench-phi: {name} ({model.arch}), bitmap and Phi mode, "
               f"{len(x)} {frames_label(args)} frames (work {Path(args.work) / name})",
               flush=True)
         e = bench_model(model, name, Path(args.work) / name, x_cal=cal, x_eval=x, y_eval=y,
@@ -165,7 +165,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--out", required=True, help="output directory (report.json, .txt, PNGs)")
     rp.set_defaults(func=cmd_report)
 
-    bh = sub.add_parser("bench-hw", help="end-to-end hardware benchmark on core v2: system "
+    bh = sub.add_parser("bench-hw", help="end-to-end hardware benchmark: system "
                         "test, cycles/frame over a stream, Yosys xcup area and LUT levels, "
                         "nextpnr-ecp5 Fmax over seeds -> OUT/summary.json + report")
     add_model_dir(bh)
@@ -176,8 +176,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(bh, 1)
     bh.add_argument("--seeds", type=int_list, default=[1, 2, 3],
                     help="nextpnr seeds (default 1,2,3; the worst is quoted)")
-    bh.add_argument("--freq", type=float, default=CORE_V2_TARGET_MHZ,
-                    help=f"nextpnr target clock in MHz (default {CORE_V2_TARGET_MHZ:g}, above "
+    bh.add_argument("--freq", type=float, default=ECP5_TARGET_MHZ,
+                    help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g}, above "
                     "the 150 MHz aim: "
                     "the placer and router work on the paths that miss the target; Fmax is "
                     "the routed design's timing analysis either way)")
@@ -199,7 +199,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     bh.add_argument("--out", required=True, help="output directory (summary.json, report)")
     bh.set_defaults(func=cmd_bench_hw)
 
-    bp = sub.add_parser("bench-phi", help="Phi on core v2 against its bitmap mode, per model: "
+    bp = sub.add_parser("bench-phi", help="Phi against bitmap mode, per model: "
                         "operations, RTL cycles/frame (Verilator stream), Yosys xcup LUT -> "
                         "reports/phi_summary.json + plot")
     bp.add_argument("--models", default=DEFAULT_PHI_MODELS, metavar="NAME=DIR,...",

@@ -73,7 +73,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if rep["accuracy"] is not None:
         print(f"accuracy (RTL = golden): {rep['accuracy'] * 100:.2f} %")
     print("cycles per frame: ideal = union work / PCO (the pairs that cost a cycle), predicted = "
-          "fireflys.compiler.perf_v2, measured = RTL busy; ratio = measured / ideal; pairs ok: "
+          "fireflys.compiler.perf, measured = RTL busy; ratio = measured / ideal; pairs ok: "
           "RTL pairs == golden work; det ok: every detector's cycles == model")
     print(f"{'core':<6}{'PCO':>5}{'union/frame':>12}{'ideal':>10}{'predicted':>11}"
           f"{'measured':>10}{'ratio':>8}{'pairs ok':>10}{'det ok':>8}")
@@ -248,7 +248,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "window and framing properties, and no neuron overflow within a "
                         "model's bounds")
     fo.add_argument("--model", action="append", metavar="DIR",
-                    help="a compiled model whose neurons (tp_neuron, every channel) to prove "
+                    help="a compiled model whose neurons (lif_neuron, every channel) to prove "
                     "(repeatable; a bounded check per group of 4 channels: seconds for T <= 4, "
                     "up to minutes per channel for T = 6)")
     fo.add_argument("--no-rtl", action="store_true",

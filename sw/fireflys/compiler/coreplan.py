@@ -55,7 +55,7 @@ class CorePlan:
     in_width: int  # bits of an input beat: planes x CI
     out_width: int  # bits of an output beat: T x CO spikes, or CO x score width
     out_shape: tuple[int, int, int]  # after pooling
-    scan_bits: int  # core v2: widest scanner word (CompiledModel layer field)
+    scan_bits: int  # widest scanner word (CompiledModel layer field)
 
 
 def core_plan(model: CompiledModel, index: int) -> CorePlan:

@@ -2,14 +2,14 @@
 width) to balance the pipeline, from measured spike and weight densities.
 
 The frame period of the pipeline is set by its slowest core. For every core and candidate
-PCO, :mod:`fireflys.compiler.perf_v2` replays the core alone on a calibration batch (the golden
+PCO, :mod:`fireflys.compiler.perf` replays the core alone on a calibration batch (the golden
 model's spikes, the compiler's channel slots and scan lists, the RTL's handshakes): its cycles
 per frame from the first input write to the last hand-off. The chosen plan's frame period
 comes from the replay of the whole chain. Three questions:
 
 - fewest LUTs for a frame period (``target_cycles`` alone, :func:`plan_area`): per core, the
-  PCO x word width with the smallest :mod:`fireflys.compiler.area_v2` estimate that meets it;
-- fastest within a budget (``max_detectors`` and/or ``max_luts``, the latter the area_v2
+  PCO x word width with the smallest :mod:`fireflys.compiler.area` estimate that meets it;
+- fastest within a budget (``max_detectors`` and/or ``max_luts``, the latter the area
   estimate of the whole design): from PCO 1 everywhere, the bottleneck core gets its next larger
   PCO while the budget allows (:func:`balance`);
 - both: the greedy stops at the first plan meeting the period.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fireflys.compiler import area_v2, coreplan, perf_v2
+from fireflys.compiler import area, coreplan, perf
 from fireflys.compiler.coreplan import core_plan, core_plans
 from fireflys.compiler.scanlist import Entry, default_spw, whole_pixel_lanes
 from fireflys.core import golden
@@ -38,7 +38,7 @@ class CorePlan:
     ideal: float  # work / PCO per frame
     candidates: dict[int, float]  # PCO -> predicted cycles per frame
     scan_bits: int = SCAN_BITS  # widest scanner word
-    luts: float | None = None  # fireflys.compiler.area_v2's estimate
+    luts: float | None = None  # fireflys.compiler.area's estimate
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Plan:
     cores: list[CorePlan]
     period: float  # predicted cycles per frame of the slowest core
     detectors: int
-    luts: float | None = 0.0  # fireflys.compiler.area_v2's estimate of the design
+    luts: float | None = 0.0  # fireflys.compiler.area's estimate of the design
 
     @property
     def pco(self) -> list[int]:
@@ -84,13 +84,13 @@ def candidate_pcos(co: int, limit: int = 16) -> list[int]:
 def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
                      res: golden.GoldenResult | None = None) -> list[dict[int, float]]:
     """Per core, candidate PCO -> cycles per frame of the core alone on frames ``x``
-    (:func:`fireflys.compiler.perf_v2.replay_core`: input at one pixel per cycle, output never
+    (:func:`fireflys.compiler.perf.replay_core`: input at one pixel per cycle, output never
     blocked; from the first input write to the last hand-off)."""
     mv = whole_pixel_lanes(model)
     res = res if res is not None else golden.run(mv, x)
     table: list[dict[int, float]] = []
     for i, ly in enumerate(mv.layers):
-        union = perf_v2.union_input(mv, x, res, i)
+        union = perf.union_input(mv, x, res, i)
         table.append({p: _alone(mv, i, p, ly.scan_bits, union, len(x))[0]
                       for p in candidate_pcos(ly.geom.out_ch, limit)})
     return table
@@ -98,22 +98,22 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
 
 def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarray,
            frames: int) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
-    """Core ``i`` of ``mv`` (core v2's lanes) with ``pco`` detectors and words of up to
+    """Core ``i`` of ``mv`` (the hardware's lanes) with ``pco`` detectors and words of up to
     ``scan_bits`` bits, replayed alone on its input ``union``: cycles per frame from its
     first input write to its last hand-off, its plan, its scan lists."""
     n = len(mv.layers)
     cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
                             [scan_bits if j == i else SCAN_BITS for j in range(n)]), i)
-    lists, counts = perf_v2.core_work(cp, union)
+    lists, counts = perf.core_work(cp, union)
     return alone_cycles(mv, cp, lists, counts, frames), cp, lists
 
 
 def alone_cycles(mv: CompiledModel, cp: coreplan.CorePlan, lists: list[list[Entry]],
                  counts: list[np.ndarray], frames: int) -> float:
     """Core ``cp`` replayed alone on its scan lists and entry counts
-    (:func:`fireflys.compiler.perf_v2.replay_core`): cycles per frame from its first input
+    (:func:`fireflys.compiler.perf.replay_core`): cycles per frame from its first input
     write to its last hand-off."""
-    tr = perf_v2.replay_core(mv, cp, lists, counts)
+    tr = perf.replay_core(mv, cp, lists, counts)
     return float(tr.handoff[-1] - tr.written[0] + 1) / frames
 
 
@@ -128,14 +128,14 @@ def plan_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
                  limit: int = 16, tighten: float = 0.97, tries: int = 8) -> Plan:
     """Fewest LUTs for a frame period: per core, among PCO x scanner word width
     (whole pixels up to each of SCAN_BITS_CANDIDATES; no list longer than MAX_LIST entries),
-    the candidate with the smallest :mod:`fireflys.compiler.area_v2` estimate whose replay alone
+    the candidate with the smallest :mod:`fireflys.compiler.area` estimate whose replay alone
     meets the budget; the chain
     is then replayed, and while it misses ``target_cycles`` the per-core budget tightens by
     ``tighten`` (at most ``tries`` times; the last plan is returned either way)."""
     mv = whole_pixel_lanes(model)
     res = golden.run(mv, x)
     n = len(mv.layers)
-    unions = [perf_v2.union_input(mv, x, res, i) for i in range(n)]
+    unions = [perf.union_input(mv, x, res, i) for i in range(n)]
     cache: dict[tuple[int, int, int], tuple[float, float, int]] = {}  # (core, PCO, spw)
 
     def evaluate(i: int, pco: int, bits: int, spw: int) -> tuple[float, float, int]:
@@ -144,7 +144,7 @@ def plan_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
         key = (i, pco, spw)
         if key not in cache:
             cyc, cp, lists = _alone(mv, i, pco, bits, unions[i], len(x))
-            cache[key] = (cyc, area_v2.core_luts(cp, spw), max(len(lst) for lst in lists))
+            cache[key] = (cyc, area.core_luts(cp, spw), max(len(lst) for lst in lists))
         return cache[key]
 
     budget = float(target_cycles)
@@ -184,10 +184,10 @@ def plan_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
 
 
 def design_luts(model: CompiledModel, pco: list[int]) -> float:
-    """:mod:`fireflys.compiler.area_v2`'s estimate of the design with these PCOs (each core's
+    """:mod:`fireflys.compiler.area`'s estimate of the design with these PCOs (each core's
     default scanner words)."""
     mv = whole_pixel_lanes(with_pco(model, pco))
-    return sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(mv))
+    return sum(area.core_luts(cp, perf.core_spw(cp)) for cp in core_plans(mv))
 
 
 def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
@@ -209,7 +209,7 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
             n = len(model.layers)
             cp = core_plan(whole_pixel_lanes(with_pco(model, [p if j == i else 1
                                                                 for j in range(n)])), i)
-            luts[i, p] = area_v2.core_luts(cp, perf_v2.core_spw(cp))
+            luts[i, p] = area.core_luts(cp, perf.core_spw(cp))
         return luts[i, p]
 
     fits = None if max_luts is None else (
@@ -247,7 +247,7 @@ def balance(table: list[dict[int, float]], *, target_cycles: float | None = None
     return choice
 
 
-def period_of(traces: list[perf_v2.CoreTrace], frames: int) -> float:
+def period_of(traces: list[perf.CoreTrace], frames: int) -> float:
     """Steady-state frame period of a replayed chain: cycles between the last core's hand-offs
     of the first and the last frame, per frame (a single frame: its whole replay)."""
     last = traces[-1].handoff.reshape(frames, -1)[:, -1]
@@ -256,7 +256,7 @@ def period_of(traces: list[perf_v2.CoreTrace], frames: int) -> float:
 
 def chain_period(model: CompiledModel, x: np.ndarray) -> float:
     """The steady-state frame period of the whole chain
-    (:func:`fireflys.compiler.perf_v2.predict`): cycles between the last core's hand-offs of
+    (:func:`fireflys.compiler.perf.predict`): cycles between the last core's hand-offs of
     the first and the last frame, per frame (the pipeline's fill excluded; a single frame: its
     whole replay)."""
-    return period_of(perf_v2.predict(whole_pixel_lanes(model), x), len(x))
+    return period_of(perf.predict(whole_pixel_lanes(model), x), len(x))

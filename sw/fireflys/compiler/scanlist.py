@@ -1,11 +1,11 @@
-"""Scan lists of sparse core v2: per detector, the (group, word) pairs the scanner visits.
+"""Scan lists of the sparse core: per detector, the (group, word) pairs the scanner visits.
 
 A window is cut into words of ``spw`` segments (``spw * PCI`` lanes per plane); word ``w`` of
 group ``g`` is listed when its weight mask is non-zero, in group order, words ascending. An
 entry holds the word, its mask, the weight address of the mask's lowest bit (``ptr``: the
 group's base plus the non-zero weights of its earlier segments), the group (``tag``) and
 whether it is the group's first entry. A detector without any weight gets one empty entry
-(mask 0), so that every pixel still ends with a closing word. See hdl/tp_scanner.sv.
+(mask 0), so that every pixel still ends with a closing word. See hdl/mask_scanner.sv.
 
 In Phi mode (words of whole pixels) an entry also holds its token mask, bit ``p * nb + b``
 set when the mask has a weight in block ``b`` (``k`` channels) of the word's pixel ``p``, and
@@ -130,10 +130,10 @@ def default_spw(segs_per_pos: int, pci: int, kk: int, max_bits: int = MAX_WORD_B
 
 
 def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> CompiledModel:
-    """Core v2's lanes: a copy of ``model`` whose conv layers with at most ``max_bits`` (and
+    """The hardware's lanes: a copy of ``model`` whose conv layers with at most ``max_bits`` (and
     MAX_PCI) input channels have PCI = CI (one segment per pixel, no padding lanes), so that a
-    scanner word is whole pixels (Kpw = max_bits // CI of them). The model's own PCI (v1's
-    detector width, Phi's pattern width) stays for the wider layers and the FC layers; weights
+    scanner word is whole pixels (Kpw = max_bits // CI of them). The model's own PCI (the
+    segment width) stays for the wider layers and the FC layers; weights
     and outputs are unchanged. On the shipped scnn5 this cuts L4's scan list from 9 to 5 words
     per group."""
     m = copy.copy(model)

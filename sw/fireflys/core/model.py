@@ -28,7 +28,7 @@ RESETS = ("zero", "subtract")
 W_MIN, W_MAX = -8, 7
 MAX_T = 64
 MAX_PCI = 64
-SCAN_BITS = 72  # core v2: widest scanner word (bits per plane), the default of every layer
+SCAN_BITS = 72  # widest scanner word (bits per plane), the default of every layer
 MAX_SCAN_BITS = 128
 MAX_K = 15
 MAX_IN_BITS = 16
@@ -72,7 +72,7 @@ class CoreLayer:
     pco: int = 1
     pci: int = 8
     widths: dict[str, int] = field(default_factory=dict)
-    scan_bits: int = SCAN_BITS  # core v2: widest scanner word (the planner may narrow it)
+    scan_bits: int = SCAN_BITS  # widest scanner word (the planner may narrow it)
 
     @property
     def neuron(self) -> bool:
@@ -375,7 +375,7 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         elif f"{name}.theta" in arrays:
             raise lc.err("theta", f"array '{name}.theta' present but the layer has no neuron")
         used.update(f"{name}.{s}" for s in ("weight", "bias", "theta"))
-        # optional (files written before core v2's planner have none)
+        # optional (files written before the planner have none)
         scan_bits = (lc.int_in(lj, "scan_bits", 1, MAX_SCAN_BITS) if "scan_bits" in lj
                      else SCAN_BITS)
         ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits)

@@ -6,7 +6,7 @@ source (``u_core4.g_det[1].u_peel.b_ev``), but not of the LUTs, which ABC rename
 forward through unnamed logic and flip-flops (depth first, the consumers in netlist order); a
 cell that reaches no named net is charged to ``?``. Shared logic goes to one of its users, so
 the figures of a scope are an attribution, not a partition by construction: good for
-comparing two builds of one design part by part (``fireflys.compiler.area_v2`` was fitted
+comparing two builds of one design part by part (``fireflys.compiler.area`` was fitted
 this way).
 """
 

@@ -25,7 +25,7 @@ from fireflys.eda.yosys_shim import mounts
 
 HARNESS = "pnr_harness"
 # --placer-heap-timingweight 40 (default 10): the placer pulls timing-critical nets 4x harder
-# (whole scnn5 v2, the same netlist and seed: 123.0 vs 117.1 MHz; one core: 135.8 vs 111.2).
+# (whole scnn5, the same netlist and seed: 123.0 vs 117.1 MHz; one core: 135.8 vs 111.2).
 # --tmg-ripup: the router rips up and reroutes nets on failing paths (the same whole-design
 # netlist, seeds 1 and 3: 148.8 / 143.3 vs 134.5 / 135.6 MHz)
 ECP5 = ["--85k", "--package", "CABGA756", "--speed", "8", "--router", "router2",
@@ -49,10 +49,10 @@ class PnrResult:
 
 
 
-# nextpnr's target clock for a whole core-v2 accelerator: above the 150 MHz aim, so that the
+# nextpnr's target clock for a whole accelerator: above the 150 MHz aim, so that the
 # placer and router work on the paths that miss it (docs/fpga.md); Fmax is the routed
 # design's timing analysis either way
-CORE_V2_TARGET_MHZ = 155.0
+ECP5_TARGET_MHZ = 155.0
 
 def block_ports(sources: list[Path], top: str, work: Path,
                 params: dict[str, object] | None = None,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from fireflys.core.model import CompiledModel, load_model
-from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
+from fireflys.eda.pnr import ECP5_TARGET_MHZ
 from fireflys.errors import ConfigError, FireflysError
 
 STEPS = ("export", "plan", "generate", "simulate", "soak", "synth", "pnr", "report")
@@ -62,7 +62,7 @@ class BuildConfig:
     plan: dict[str, float] | None = None  # {target_fps, clock_mhz} or {max_detectors}
     bram36: float | None = None  # block-RAM budget of the generated hardware
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    freq_mhz: float = CORE_V2_TARGET_MHZ
+    freq_mhz: float = ECP5_TARGET_MHZ
     jobs: int = 1
     preset: str | None = None  # FireFly-S comparison table (scnn5, scnn7, scnn9)
     goals: dict[str, float] = field(default_factory=dict)

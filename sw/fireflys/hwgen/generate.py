@@ -1,7 +1,7 @@
 """Hardware generator: from a compiled model, the memory images and a thin SystemVerilog top.
 
 The top (``fireflys_top``) only wires hand-written modules from ``hdl/``: one
-``tp_core`` per layer, chained through ``stream_fifo``s, then ``class_readout``.
+``layer_core`` per layer, chained through ``stream_fifo``s, then ``class_readout``.
 
 Streams (valid/ready, AXI4-Stream naming on the top):
 - input: one pixel per beat, raster order; bit ``l * C + c`` = plane l of channel c, where the

@@ -15,7 +15,7 @@ from fireflys.compiler.scanlist import (
     default_spw,
     write_lists,
 )
-from fireflys.compiler.shape_v2 import (
+from fireflys.compiler.shape import (
     NUM_BUF,
     NUM_WIN,
     QUEUE_DEPTH,
@@ -31,7 +31,7 @@ from fireflys.phi.tables import PhiTables
 SLOT_W = 16  # bits per entry of a core's SlotOf parameter
 
 TOP = "fireflys_top"
-CORE = "tp_core"  # the hand-written core of one layer (hdl/)
+CORE = "layer_core"  # the hand-written core of one layer (hdl/)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
                    lut_list_depth: int = LUT_LIST_DEPTH,
                    phi: PhiTables | None = None,
                    match_rate: dict[int, int] | None = None) -> list[CoreParams]:
-    """Every core's ``tp_core`` parameters; writes the scan lists into
+    """Every core's ``layer_core`` parameters; writes the scan lists into
     ``mem_dir`` (next to :func:`fireflys.compiler.memimg.write_memories`' images).
     ``spw``: segments per scanner word per layer (default
     :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH

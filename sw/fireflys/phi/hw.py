@@ -1,4 +1,4 @@
-"""Core-v2 Phi in hardware: the matcher's parameters and pattern ROM (``hdl/tp_matcher.sv``),
+"""Phi in hardware: the matcher's parameters and pattern ROM (``hdl/pattern_matcher.sv``),
 and the matcher's outputs for given pixels (what its testbench and the core's expect)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def q_slots(tl: PhiLayer) -> int:
 
 
 def matcher_rom(tl: PhiLayer, q: int, m: int) -> list[int]:
-    """ROM words of ``tp_matcher`` (Q = ``q`` slots, M = ``m`` per cycle): word c, pattern
+    """ROM words of ``pattern_matcher`` (Q = ``q`` slots, M = ``m`` per cycle): word c, pattern
     j = c*M + i of block b at [(i*Nb + b)*(K+1) +: K+1] = its K bits, then its valid bit."""
     if q % m:
         raise ValueError(f"M = {m} must divide Q = {q}")
@@ -38,7 +38,7 @@ def matcher_rom(tl: PhiLayer, q: int, m: int) -> list[int]:
 
 
 def matcher_outputs(tl: PhiLayer, pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Per pixel [N, L, Ci] (0/1): ``tp_matcher``'s (planes, pattern, lanes, index) words."""
+    """Per pixel [N, L, Ci] (0/1): ``pattern_matcher``'s (planes, pattern, lanes, index) words."""
     n, steps, ci = pixels.shape
     k, nb = tl.k, tl.nb
     qw = max(1, (q_slots(tl) - 1).bit_length())
@@ -67,7 +67,7 @@ def pwp_rows(cp, tl: PhiLayer) -> int:
 
 
 def pwp_image(cp, tl: PhiLayer, d: int, q: int) -> list[int]:
-    """Detector ``d``'s PWP ROM (``tp_peeler`` with ``Phi``): word ``(row << QW) | j`` with
+    """Detector ``d``'s PWP ROM (``spike_peeler`` with ``Phi``): word ``(row << QW) | j`` with
     row ``(group * KK + kpos) * nb + b`` holds the PWP of pattern ``j`` of block ``b`` at kernel
     position ``kpos`` for the channel in the detector's slot ``group`` (0 for phantom slots and
     unused pattern slots); ``q`` slots per row (a power of two)."""
@@ -106,7 +106,7 @@ def match_rate(q: int, m: int | None) -> int:
 
 def write_images(cp, tl: PhiLayer, mem_dir: Path, q: int, m: int) -> dict[str, int]:
     """Write a Phi core's matcher ROM ``<name>_pat.hex`` and each detector's PWP ROM
-    ``<name>_d<d>_pwp.hex``; returns the core's Phi parameters (``tp_core``)."""
+    ``<name>_d<d>_pwp.hex``; returns the core's Phi parameters (``layer_core``)."""
     k, nb = tl.k, tl.nb
     write_hex(Path(mem_dir) / f"{cp.name}_pat.hex", matcher_rom(tl, q, m), m * nb * (k + 1),
               signed=False)
@@ -118,5 +118,5 @@ def write_images(cp, tl: PhiLayer, mem_dir: Path, q: int, m: int) -> dict[str, i
 
 
 def row_bits(cp, tl: PhiLayer) -> int:
-    """Bits of a PWP row (``tp_core``'s PRowW)."""
+    """Bits of a PWP row (``layer_core``'s PRowW)."""
     return max(1, (pwp_rows(cp, tl) - 1).bit_length())

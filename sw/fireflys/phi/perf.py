@@ -1,8 +1,8 @@
-"""Cycles of core v2 in Phi mode, estimated: the v2 cycle model
-(:mod:`fireflys.compiler.perf_v2`) replayed with each Phi core's entry counts, i.e. the
+"""Cycles in Phi mode, estimated: the cycle model
+(:mod:`fireflys.compiler.perf`) replayed with each Phi core's entry counts, i.e. the
 positions of the residual union (ANDed with the entry's mask) plus one PWP token per used
 pixel block of the word whose block has a non-zero weight in the entry's mask (what the RTL's
-scanner queues: ``tp_scanner`` with ``Phi``). The matcher's rate (``Q / M`` + 3 cycles per
+scanner queues: ``mask_scanner`` with ``Phi``). The matcher's rate (``Q / M`` + 3 cycles per
 input pixel, ahead of the ring) is not in it; ``fireflys bench-phi`` measures the RTL.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fireflys.compiler import area_v2, perf_v2
+from fireflys.compiler import area, perf
 from fireflys.compiler import plan as cplan
 from fireflys.compiler.coreplan import CorePlan, core_plan, core_plans
 from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
@@ -26,20 +26,20 @@ def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: in
     """Scan lists and entry counts of a Phi core from its input's residual union per pixel
     (bool [frames, H, W, CI]) and used blocks (bool [frames, H, W, nb])."""
     if cp.pci != cp.ci:
-        raise PhiError(f"{cp.name}: core-v2 Phi needs whole-pixel lanes (PCI = CI = {cp.ci}, "
+        raise PhiError(f"{cp.name}: Phi needs whole-pixel lanes (PCI = CI = {cp.ci}, "
                        f"got PCI {cp.pci})")
-    w = perf_v2.core_spw(cp, spw)
+    w = perf.core_spw(cp, spw)
     kpw = w // cp.segs_per_pos  # whole pixels per word
     nb = used.shape[-1]
     lists = [scan_list(cp.packed, d, w) for d in range(cp.pco)]
-    rwords = perf_v2.window_words(cp, w, resid_union)  # frames, windows, words, kpw * ci
+    rwords = perf.window_words(cp, w, resid_union)  # frames, windows, words, kpw * ci
     # token words: per window, word and pixel of the word, the used blocks
-    twords = perf_v2.window_words(cp, w, used[..., np.arange(cp.ci) // k])
+    twords = perf.window_words(cp, w, used[..., np.arange(cp.ci) // k])
     tw = twords.reshape(twords.shape[:3] + (kpw, cp.ci))
     blk = np.arange(cp.ci) // k
     counts = []
     for lst in lists:
-        base = perf_v2.entry_counts(lst, rwords)
+        base = perf.entry_counts(lst, rwords)
         idx = np.array([e.word for e in lst])
         mbits = np.array([[(e.mask >> i) & 1 for i in range(kpw * cp.ci)] for e in lst],
                          dtype=bool).reshape(len(lst), kpw, cp.ci)
@@ -56,22 +56,22 @@ def phi_core_work(cp: CorePlan, resid_union: np.ndarray, used: np.ndarray, k: in
 
 
 def phi_lanes(model: CompiledModel, tables: PhiTables) -> CompiledModel:
-    """Core v2's lanes (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`) with PCI = CI on
+    """The hardware's lanes (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`) with PCI = CI on
     every Phi layer too (FC included): a Phi word is whole pixels. Compare both modes on it."""
     m = whole_pixel_lanes(model)
     for li in tables.layers:
         ly = m.layers[li]
         ci = int(ly.geom.in_shape[0])
         if ci > 64:
-            raise PhiError(f"L{li}: core-v2 Phi takes at most 64 input channels, got {ci}")
+            raise PhiError(f"L{li}: Phi takes at most 64 input channels, got {ci}")
         ly.pci = ci
     return m
 
 
 def predict(model: CompiledModel, tables: PhiTables, x: np.ndarray,
             res: golden.GoldenResult | None = None, *, chained: bool = True
-            ) -> list[perf_v2.CoreTrace]:
-    """:func:`fireflys.compiler.perf_v2.predict` with the Phi cores of ``tables`` in Phi
+            ) -> list[perf.CoreTrace]:
+    """:func:`fireflys.compiler.perf.predict` with the Phi cores of ``tables`` in Phi
     mode (``model`` with :func:`phi_lanes`)."""
     res = res if res is not None else golden.run(model, x)
     work = {}
@@ -80,14 +80,14 @@ def predict(model: CompiledModel, tables: PhiTables, x: np.ndarray,
         if tl is None:
             continue
         work[cp.index] = phi_core_work(cp, *_phi_input(model, tl, cp.index, x, res), tl.k)
-    return perf_v2.predict(model, x, res, chained=chained, work=work)
+    return perf.predict(model, x, res, chained=chained, work=work)
 
 
 def union_work(model: CompiledModel, tables: PhiTables, x: np.ndarray,
                res: golden.GoldenResult) -> list[int]:
-    """:func:`fireflys.compiler.perf_v2.union_work` with the layers of ``tables`` in Phi mode:
+    """:func:`fireflys.compiler.perf.union_work` with the layers of ``tables`` in Phi mode:
     their residual union positions plus PWP tokens (:func:`fireflys.phi.tables.layer_counts`)."""
-    out = perf_v2.union_work(model, x, res)
+    out = perf.union_work(model, x, res)
     for li, tl in tables.layers.items():
         c = layer_counts(model.layers[li], tl, golden.layer_input(model, x, res, li))
         out[li] = int(c["union_phi"])
@@ -116,7 +116,7 @@ def choose(model: CompiledModel, tables: PhiTables | list[PhiTables], x: np.ndar
     the fewest Phi busy cycles, or a smaller q within ``q_tol`` of them (fewer slots: a
     smaller matcher and PWP ROM). With ``max_lut_ratio``, Phi is then switched off core by
     core, the fewest cycles saved per LUT first, until the design's LUTs in Phi mode are at
-    most that many times its bitmap LUTs, both by :mod:`fireflys.compiler.area_v2`'s
+    most that many times its bitmap LUTs, both by :mod:`fireflys.compiler.area`'s
     estimate (the cores only: FIFOs and top glue, ~2 k LUT on scnn5, are not in it).
     Returns the tables of the chosen layers (their ``q`` the largest chosen) and one row per
     core (``model`` with :func:`phi_lanes`): the busy cycles, the gain, the q (with each q's
@@ -130,14 +130,14 @@ def choose(model: CompiledModel, tables: PhiTables | list[PhiTables], x: np.ndar
         raise PhiError(f"max LUT ratio must be >= 1, got {max_lut_ratio}")
     res = res if res is not None else golden.run(model, x)
     n = len(x)
-    bm = perf_v2.predict(model, x, res, chained=False)
+    bm = perf.predict(model, x, res, chained=False)
     phs = [predict(model, c, x, res, chained=False) for c in cands]
     base = 0.0
     rows, pick = [], {}
     for i, a in enumerate(bm):
         cp = core_plan(model, i)
-        spw = perf_v2.core_spw(cp)
-        base += area_v2.core_luts(cp, spw)
+        spw = perf.core_spw(cp)
+        base += area.core_luts(cp, spw)
         if i not in cands[0].layers:
             continue
         busy = [ph[i].busy for ph in phs]
@@ -151,7 +151,7 @@ def choose(model: CompiledModel, tables: PhiTables | list[PhiTables], x: np.ndar
                      **({"busy_phi_by_q": {str(c.q): b / n for c, b in zip(cands, busy,
                                                                             strict=True)}}
                         if len(cands) > 1 else {}),
-                     "lut_phi": round(area_v2.phi_luts(cp, spw, tl.k, q_slots(tl))),
+                     "lut_phi": round(area.phi_luts(cp, spw, tl.k, q_slots(tl))),
                      **memory_bits(cp, tl)})
     if max_lut_ratio is not None:
         on = sorted((r for r in rows if r["phi"]),
@@ -190,7 +190,7 @@ def plan(model: CompiledModel, tables: PhiTables, x: np.ndarray, max_detectors: 
     """Balance the pipeline for Phi mode (``fireflys plan --phi``): the planner's
     greedy (:func:`fireflys.compiler.plan.balance`) on :func:`predict_table`, the period from
     the replay of the whole chain with the Phi cores (``model`` with :func:`phi_lanes`). LUTs:
-    area_v2's estimate of the bitmap datapath; the matchers and PWP memories are not in it
+    area's estimate of the bitmap datapath; the matchers and PWP memories are not in it
     (``fireflys bench-phi`` measures them)."""
     res = golden.run(model, x)
     table = predict_table(model, tables, x, limit, res)
@@ -200,6 +200,6 @@ def plan(model: CompiledModel, tables: PhiTables, x: np.ndarray, max_detectors: 
     cores = [cplan.CorePlan(f"L{i}", p, table[i][p], work[i] / p, table[i],
                             scan_bits=planned.layers[i].scan_bits)
              for i, p in enumerate(choice)]
-    luts = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(planned))
+    luts = sum(area.core_luts(cp, perf.core_spw(cp)) for cp in core_plans(planned))
     period = cplan.period_of(predict(planned, tables, x, res), len(x))
     return cplan.Plan(cores, period, sum(choice), luts)

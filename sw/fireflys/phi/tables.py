@@ -120,7 +120,7 @@ def pwp_table(ly: CoreLayer, k: int, patterns: list[np.ndarray]) -> np.ndarray:
 
 
 def hw_layers(model: CompiledModel) -> list[int]:
-    """The layers core v2 can run in Phi mode: spike input and a spiking neuron (an
+    """The layers the hardware can run in Phi mode: spike input and a spiking neuron (an
     integrate readout sums the steps in its peeler, which has no Phi mode)."""
     return [i for i in spike_layers(model) if model.layers[i].neuron]
 
@@ -128,7 +128,7 @@ def hw_layers(model: CompiledModel) -> list[int]:
 def select(model: CompiledModel, calib_x: np.ndarray, q: int = 16,
            k: dict[int, int | None] | None = None, layers: list[int] | None = None,
            iters: int = 10, seed: int = 0) -> PhiTables:
-    """Patterns per block of every chosen spike-input layer (default: those core v2 runs in
+    """Patterns per block of every chosen spike-input layer (default: those the hardware runs in
     Phi mode, :func:`hw_layers`; an integrate readout may be named for the software's counts)
     from calibration frames; ``k[li]`` the block width (default: the whole pixel, up to 64
     channels)."""
@@ -265,7 +265,7 @@ def check_exact(model: CompiledModel, tables: PhiTables, x: np.ndarray) -> dict[
 def layer_counts(ly: CoreLayer, tl: PhiLayer | None, spikes: np.ndarray) -> dict[str, Any]:
     """Totals over the frames of ``spikes`` [B, T, H, W, C]: operations (per step: pairs of a
     spike or residual position with a non-zero weight, plus one per PWP add) and union pairs
-    (per group, block and window position: the positions core v2 peels, plus the PWP tokens)
+    (per group, block and window position: the positions the core peels, plus the PWP tokens)
     in bitmap and Phi mode."""
     w = hw_weight(ly)
     co, kh, kw, ci = w.shape

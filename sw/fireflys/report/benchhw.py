@@ -1,4 +1,4 @@
-"""End-to-end hardware benchmark of a model on sparse core v2 (``make bench-hw``).
+"""End-to-end hardware benchmark of a model (``make bench-hw``).
 
 Four measurements, each from a tool, each cached as JSON in the work directory (``reuse``
 skips a step whose JSON is there):
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from fireflys.core.model import CompiledModel
-from fireflys.eda.pnr import CORE_V2_TARGET_MHZ
+from fireflys.eda.pnr import ECP5_TARGET_MHZ
 from fireflys.errors import FireflysError
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
@@ -86,7 +86,7 @@ Design = tuple[Path, list[Path], list[Path]]  # hardware directory, sources, mem
 
 def generate_design(model: CompiledModel, work: Path, bram36_budget: float | None = None,
                     phi: PhiTables | None = None) -> Design:
-    """Generate the core-v2 hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
+    """Generate the hardware into ``work/hw`` (``bram36_budget``, ``phi``: see
     :func:`fireflys.hwgen.generate.generate`): its directory, its sources and the memory
     images they read."""
     from fireflys.hwgen.generate import generate, sources
@@ -164,7 +164,7 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
                                    else None),
         "sim_frames": sim["frames"],
         "per_core_busy_cycles": [c["busy_cycles"] for c in sim["cores"]],
-        # fireflys.compiler.perf_v2 on the system run's frames (no gaps, no stalls: exact)
+        # fireflys.compiler.perf on the system run's frames (no gaps, no stalls: exact)
         "per_core_predicted_cycles": [c["predicted_cycles"] for c in sim["cores"]],
         "cycle_model_max_error": max((abs(c["prediction_error"]) for c in sim["cores"]),
                                      default=None),
@@ -185,7 +185,7 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
 
 def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: Path, *,
              x_sim: np.ndarray, y_sim: np.ndarray | None, x_soak: np.ndarray,
-             seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = CORE_V2_TARGET_MHZ,
+             seeds: tuple[int, ...] = (1, 2, 3), freq_mhz: float = ECP5_TARGET_MHZ,
              pnr: bool = True, reuse: bool = False, preset: str | None = None,
              bram36_budget: float | None = None, about: dict[str, Any] | None = None,
              jobs: int = 1, say: Say = print,

@@ -1,10 +1,10 @@
-"""Phi on sparse core v2 against its bitmap mode, per model (``make bench-phi``).
+"""Phi against its bitmap mode, per model (``make bench-phi``).
 
 For each model (the shipped pruned ``scnn5_mnist``, the dense ``scnn5_dense`` and
-``scnn5_dense_phi``, the dense one after pattern-aware fine-tuning for core v2):
+``scnn5_dense_phi``, the dense one after pattern-aware fine-tuning):
 
-1. ``tables``: core-v2 Phi patterns (:func:`fireflys.phi.tables.select`, q per block, on training
-   frames) for every layer core v2 can run in Phi mode;
+1. ``tables``: Phi patterns (:func:`fireflys.phi.tables.select`, q per block, on training
+   frames) for every layer the hardware can run in Phi mode;
 2. ``counts``: operations and union pairs per frame on the held-out frames, both modes, per
    layer (:func:`fireflys.phi.tables.counts`), and the planner's per-core decision
    (:func:`fireflys.phi.perf.choose`: the cycle model's busy cycles of each core alone);

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fireflys.compiler import perf_v2
+from fireflys.compiler import perf
 from fireflys.compiler.coreplan import core_plan
 from fireflys.compiler.memimg import write_hex, write_memories
 from fireflys.core import golden
@@ -50,7 +50,7 @@ class SimResult:
     ideal: list[float]  # per frame: union work / PCO
     work: list[int]  # total over all frames (golden): (non-zero weight, spike) pairs per step
     union_work: list[int]  # total over all frames: the pairs with the steps' spikes ORed
-    predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf_v2)
+    predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf)
     occ: list[list[int]]  # per core and detector: cycles working on pixels (RTL)
     predicted_occ: list[list[int]]  # the same from the cycle model (exact)
     pred: list[int]
@@ -190,12 +190,12 @@ def simulate(
         stop.set()
     r = json.loads(result_path.read_text())
     pco = [ly.pco for ly in model.layers]
-    # replayed by fireflys.compiler.perf_v2 (exact without gaps/stalls)
+    # replayed by fireflys.compiler.perf (exact without gaps/stalls)
     traces = (phiperf.predict(model, phi, x, res) if phi is not None
-              else perf_v2.predict(model, x, res))
+              else perf.predict(model, x, res))
     union = (phiperf.union_work(model, phi, x, res) if phi is not None
-             else perf_v2.union_work(model, x, res))
-    period = perf_v2.mid_to_last_period(r["mid_out"], r["last_out"], frames)
+             else perf.union_work(model, x, res))
+    period = perf.mid_to_last_period(r["mid_out"], r["last_out"], frames)
     return SimResult(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
@@ -203,7 +203,7 @@ def simulate(
         work=list(res.work), union_work=union, predicted=[t.busy for t in traces],
         occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
         predicted_occ=[t.occ for t in traces], pred=res.pred.tolist(),
-        frame_error=r["frame_error"], predicted_period=perf_v2.frame_period(traces[-1], frames),
+        frame_error=r["frame_error"], predicted_period=perf.frame_period(traces[-1], frames),
         raw=r,
     )
 
@@ -213,7 +213,7 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
     """Per core: work (pairs per step), union work (the pairs that cost a cycle: a non-zero
     weight and an input position with a spike in any step), ideal cycles (union work / PCO),
     measured busy cycles, their ratio; the cycle model's prediction
-    (:mod:`fireflys.compiler.perf_v2`: exact when the input has no gaps and the output no
+    (:mod:`fireflys.compiler.perf`: exact when the input has no gaps and the output no
     stalls). ``clock_mhz``: frames/s at that clock too."""
     cores = []
     for i, ly in enumerate(model.layers):

@@ -1,13 +1,13 @@
-"""Structural choices of sparse core v2 that the generator (:mod:`fireflys.hwgen.params`) and
-the cycle model (:mod:`fireflys.compiler.perf_v2`) share: the ring's slack, the depths of the
+"""Structural choices of the sparse core that the generator (:mod:`fireflys.hwgen.params`) and
+the cycle model (:mod:`fireflys.compiler.perf`) share: the ring's slack, the depths of the
 scanner queues and of the FIFOs between cores, the windows in flight, which weight ROMs are
 block RAM."""
 
 from __future__ import annotations
 
-NUM_WIN = 2            # windows in flight per core (tp_window NumWin)
-QUEUE_DEPTH = 16       # scanner queue words, i.e. credits (tp_scanner FifoDepth)
-NUM_BUF = 4            # output pixel buffers per core (tp_core NumBuf)
+NUM_WIN = 2            # windows in flight per core (window_unit NumWin)
+QUEUE_DEPTH = 16       # scanner queue words, i.e. credits (mask_scanner FifoDepth)
+NUM_BUF = 4            # output pixel buffers per core (layer_core NumBuf)
 WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
 
 
@@ -16,7 +16,7 @@ def weights_in_block_ram(wt_depth: int) -> bool:
 
 
 def ring_hold(span: int, w: int, least: int = 4) -> int:
-    """Ring slack (pixels beyond a window's span) of a v2 conv core: a row (``w``), or less
+    """Ring slack (pixels beyond a window's span) of a conv core: a row (``w``), or less
     when that keeps the ring within the power of two below (LUT-RAM comes in 32- and 64-deep
     primitives: scnn5's 28-wide layers go from 87 to 64 pixels, half the LUT-RAM of every
     read-port copy) and leaves at least ``least`` pixels (measured on the shipped scnn5: the
@@ -26,13 +26,13 @@ def ring_hold(span: int, w: int, least: int = 4) -> int:
 
 
 def ring_slack(kind: str, kh: int, kw: int, w: int) -> int:
-    """tp_window's Hold for a core: :func:`ring_hold` for a conv core, 1 for an FC core (its
+    """window_unit's Hold for a core: :func:`ring_hold` for a conv core, 1 for an FC core (its
     one window spans the frame)."""
     return ring_hold((kh - 1) * w + kw, w) if kind == "conv" else 1
 
 
 def ring_pixels(kind: str, kh: int, kw: int, h: int, w: int) -> int:
-    """tp_window's Depth: the window's span plus the slack, at most a frame."""
+    """window_unit's Depth: the window's span plus the slack, at most a frame."""
     return min((kh - 1) * w + kw + ring_slack(kind, kh, kw, w), h * w)
 
 

@@ -1,4 +1,4 @@
-// Time-parallel peeler of sparse core v2: one (position, weight) pair per cycle for all time
+// Time-parallel peeler of the sparse core: one (position, weight) pair per cycle for all time
 // steps at once.
 //
 // A word (from the scanner's FIFO) holds the positions to peel, bits = OR_t(spikes) & mask,
@@ -27,7 +27,7 @@
 // group with at most one position while another group is open (two results, two cycles).
 // Words follow each other without a bubble.
 //
-// Phi (core-v2 Phi, Mode 0 only; docs/phi.md "Phi on core v2"): the planes are the residual
+// Phi (Mode 0 only; docs/phi.md "Phi in hardware"): the planes are the residual
 // planes of the matched pixels, and a word carries NTok PWP tokens above its WordW positions
 // (in_bits_i[WordW + i]: token i, the PWP of block i of the word's pixels). A residual
 // position subtracts its weight where body_sign_i is 1 (pattern 1, spike 0) and adds it
@@ -40,7 +40,7 @@
 // F products (Mode 1/2: log2(L) levels) | G accumulate -> result. No stage stalls: the
 // result consumer always takes a result. Words up to 64 bits stay within two adder levels
 // (or one 16-bit OR) per stage.
-module tp_peeler #(
+module spike_peeler #(
   parameter int unsigned WordW   = 16,
   parameter int unsigned L       = 4,
   parameter int unsigned Mode    = 0,
@@ -109,13 +109,13 @@ module tp_peeler #(
   localparam int unsigned PW      = 4 + VW + 1;                // product width (signed)
 
   if (Mode > 2) begin : g_bad_mode
-    $error("tp_peeler: Mode must be 0 (lanes), 1 (direct) or 2 (popcount)");
+    $error("spike_peeler: Mode must be 0 (lanes), 1 (direct) or 2 (popcount)");
   end
   if (WordW > 8 * Span) begin : g_bad_width
-    $error("tp_peeler: WordW must be at most 128");
+    $error("spike_peeler: WordW must be at most 128");
   end
   if (Phi && Mode != 0) begin : g_bad_phi
-    $error("tp_peeler: the Phi mode needs Mode 0 (spike input, one accumulator per step)");
+    $error("spike_peeler: the Phi mode needs Mode 0 (spike input, one accumulator per step)");
   end
 
   // ------------------------------------------------------------------ A: peel
@@ -159,7 +159,7 @@ module tp_peeler #(
     return (x[0] || x[1]) ? a : b;
   endfunction
   if (Chunk != 4) begin : g_bad_chunk
-    $error("tp_peeler: pick() is written for 4-bit groups");
+    $error("spike_peeler: pick() is written for 4-bit groups");
   end
   // plane l's bits over the positions and tokens; lane L (Phi): the sign
   logic [XW-1:0] pext [LP];
@@ -546,7 +546,7 @@ module tp_peeler #(
       assign a_c[c] = a_q;
       always_ff @(posedge clk_i) begin
         if (rst_ni) begin
-          assert (a_q == d_addr) else $error("tp_peeler: weight address copy %0d is stale", c);
+          assert (a_q == d_addr) else $error("spike_peeler: weight address copy %0d is stale", c);
         end
       end
     end
@@ -728,7 +728,7 @@ module tp_peeler #(
   end
 
 `ifdef FORMAL
-  // Proved by sim/formal/tp_peeler.sby (k-induction; words, bodies and handshakes free within
+  // Proved by sim/formal/spike_peeler.sby (k-induction; words, bodies and handshakes free within
   // the scanner's contract: count = popcount(bits), bits inside the mask, the slot's body
   // unchanged while the word is loaded): every position of a word is peeled once, in
   // ascending order, before the word's last cycle; the pair leaving stage D carries the weight

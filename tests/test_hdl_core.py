@@ -1,4 +1,4 @@
-"""tp_core (sparse core v2) against the golden model: every peeler result and every output
+"""layer_core (the sparse core) against the golden model: every peeler result and every output
 word, for random sparse conv and FC layers, with input gaps and output back-pressure."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fireflys.compiler.compile import random_input, random_model
-from fireflys.compiler.shape_v2 import ring_hold
+from fireflys.compiler.shape import ring_hold
 from fireflys.core import golden
 from fireflys.verify.rtlsim import simulate_core
 from helpers import patterned_spikes
@@ -42,7 +42,7 @@ CASES = {
                                 dict(encoding="spikes", sparsity=0.7, pco=[3, 3],
                                      pci=[8, 8]), None),
 }
-WHOLE = {"conv-ci23-whole-pixel-lanes"}  # core v2's own lanes (PCI = CI); others: the model's
+WHOLE = {"conv-ci23-whole-pixel-lanes"}  # the hardware's own lanes (PCI = CI); others: the model's
 BLOCK = {"conv-masks-in-block-ram"}  # every detector reads its masks from block RAM
 SLOW = {  # cases run by make test-all only
     "conv-k1-sp90",
@@ -54,7 +54,7 @@ SLOW = {  # cases run by make test-all only
 
 @pytest.mark.parametrize("case", [
     pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in CASES])
-def test_core_v2_matches_golden(tmp_path, case: str) -> None:
+def test_core_matches_golden(tmp_path, case: str) -> None:
     arch, index, opts, spw = CASES[case]
     model = random_model(arch, seed=11, calib_frames=16, **opts)
     x = random_input(model, 3, np.random.default_rng(4), density=0.3)
@@ -92,8 +92,8 @@ PHI_CASES = {
 @pytest.mark.parametrize("case", [
     pytest.param(c, marks=pytest.mark.slow) if c == "phi-fc-spike-readout" else c
     for c in PHI_CASES])
-def test_core_v2_phi_matches_golden(tmp_path, case: str) -> None:
-    """tp_core in Phi mode (matcher, residual ring, tokens, signed peel, PWP ROMs): every
+def test_core_phi_matches_golden(tmp_path, case: str) -> None:
+    """layer_core in Phi mode (matcher, residual ring, tokens, signed peel, PWP ROMs): every
     result and output word equals the golden model's, and the pairs counter equals the Phi
     operations of fireflys.phi.tables (residual pairs per step + PWP adds)."""
     from fireflys.phi import tables as phi

@@ -1,4 +1,4 @@
-"""LUT estimate of a sparse core v2 (``tp_core``) for the planner: an estimate, not synthesis.
+"""LUT estimate of a sparse core (``layer_core``) for the planner: an estimate, not synthesis.
 
 Per detector, from the word width ``WordW`` (bits per plane of a scanner word), the planes
 ``L``, the ring read ports ``Kpw`` (pixels per word) and the pixel width ``PixW``:
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from fireflys.compiler.coreplan import CorePlan
 from fireflys.compiler.scanlist import LUT_LIST_DEPTH, entry_width, scan_list, words_per_window
-from fireflys.compiler.shape_v2 import ring_pixels
+from fireflys.compiler.shape import ring_pixels
 
 PEEL_PER_BIT = 9.5
 PEEL_BASE = 50.0

@@ -1,4 +1,4 @@
-"""The cycle model of sparse core v2 (fireflys.compiler.perf_v2): its parts against brute force
+"""The cycle model of the sparse core (fireflys.compiler.perf): its parts against brute force
 and hand-worked cases, then the model against the RTL's counters, which it must equal exactly
 when the input has no gaps and the output no stalls: every detector's working cycles, every
 core's busy cycles, and (whole accelerator) the frame period."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fireflys.compiler import perf_v2
+from fireflys.compiler import perf
 from fireflys.compiler.compile import compile_to_dir, random_input, random_model
 from fireflys.compiler.coreplan import core_plans
 from fireflys.compiler.plan import plan
@@ -26,10 +26,10 @@ def test_detector_drops_queues_and_closes() -> None:
     dropped, a queued word is peeled VISIBLE cycles after its issue at the earliest, the
     closing word after the word before it, one cycle when it is empty."""
     lst = [Entry(0, 1, 0, 0, True), Entry(1, 7, 1, 0, False), Entry(2, 1, 4, 1, True)]
-    d = perf_v2._Detector(lst)
+    d = perf._Detector(lst)
     s_last, close = d.window(10, _counts(0, 3, 0))
     assert s_last == 12
-    load = 11 + perf_v2.VISIBLE
+    load = 11 + perf.VISIBLE
     assert d.peels == [(load + 1, load + 3), (load + 4, load + 4)]
     assert close == load + 4
     assert d.issues == [(10, 12)]
@@ -42,11 +42,11 @@ def test_detector_conflict_costs_two_cycles() -> None:
     """A closing word that opens a group with one position while another group is open costs
     two peel cycles (two results)."""
     lst = [Entry(0, 1, 0, 0, True), Entry(0, 1, 1, 1, True)]
-    d = perf_v2._Detector(lst)
+    d = perf._Detector(lst)
     d.window(0, _counts(2, 1))
     (a0, b0), (a1, b1) = d.peels
     assert b0 - a0 + 1 == 2 and b1 - a1 + 1 == 2
-    d2 = perf_v2._Detector(lst)
+    d2 = perf._Detector(lst)
     d2.window(0, _counts(0, 1))  # no group open before it: one cycle
     assert [b - a + 1 for a, b in d2.peels] == [1]
 
@@ -54,12 +54,12 @@ def test_detector_conflict_costs_two_cycles() -> None:
 def test_detector_credits_limit_the_words_in_flight() -> None:
     """With one word peeled for many cycles, the scanner stops after QUEUE_DEPTH entries in
     flight and resumes when the peeler frees a slot."""
-    n = perf_v2.QUEUE_DEPTH + 4
+    n = perf.QUEUE_DEPTH + 4
     lst = [Entry(0, 1, 0, g, True) for g in range(n)]
-    d = perf_v2._Detector(lst)
+    d = perf._Detector(lst)
     d.window(0, _counts(*([40] * n)))
     first_run = d.issues[0]
-    assert first_run == (0, perf_v2.QUEUE_DEPTH - 1)
+    assert first_run == (0, perf.QUEUE_DEPTH - 1)
     # the 17th entry takes the credit of the first word, back the cycle after its last peel
     assert d.issues[1][0] == d.peels[0][1] + 1
 
@@ -70,10 +70,10 @@ def test_entry_counts_match_brute_force() -> None:
     x = random_input(model, 2, np.random.default_rng(1), density=0.4)
     res = golden.run(model, x)
     cp = core_plans(model)[0]
-    union = perf_v2.union_input(model, x, res, 0)
-    lists, counts = perf_v2.core_work(cp, union)
+    union = perf.union_input(model, x, res, 0)
+    lists, counts = perf.core_work(cp, union)
     pad = np.pad(union, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    spw = perf_v2.core_spw(cp)
+    spw = perf.core_spw(cp)
     for d, lst in enumerate(lists):
         for f in range(2):
             for p in (0, 7, 24):
@@ -93,7 +93,7 @@ def test_window_span_reads() -> None:
     model = random_model("3x6x5-4c3p1-3fc", sparsity=0.5, seed=1, calib_frames=4,
                          encoding="spikes")
     cp = core_plans(model)[0]
-    _, last = perf_v2._window_span(cp)
+    _, last = perf._window_span(cp)
     for p, lv in enumerate(last):
         oy, ox = divmod(p, 5)
         read = [(oy + ky - 1) * 5 + ox + kx - 1 for ky in range(3) for kx in range(3)
@@ -121,7 +121,7 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     x = random_input(model, 4, np.random.default_rng(4), density=0.3)
     r = simulate_core(model, index, x, work_dir=tmp_path)
     mv = whole_pixel_lanes(model)
-    (tr,) = [t for i, t in enumerate(perf_v2.predict(mv, x, chained=False)) if i == index]
+    (tr,) = [t for i, t in enumerate(perf.predict(mv, x, chained=False)) if i == index]
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
 
 

@@ -1,14 +1,14 @@
-// Sparse core v2: one layer = one core, time-parallel and pipelined. Conv and FC share it
-// (FC: KH = H, KW = W, Pad 0); same ports, same output words as sparse_core.
+// The sparse core: one layer = one core, time-parallel and pipelined. Conv and FC share it
+// (FC: KH = H, KW = W, Pad 0).
 //
-// tp_window keeps the input ring and the windows in flight (no window copies); per detector
-// d: a tp_scanner walks its scan list (the (group, word) pairs with a non-zero weight mask,
+// window_unit keeps the input ring and the windows in flight (no window copies); per detector
+// d: a mask_scanner walks its scan list (the (group, word) pairs with a non-zero weight mask,
 // <MemPrefix>_d<d>_list.hex; the masks alone in <MemPrefix>_d<d>_mask.hex, read from block
 // RAM where ListBlockOf[d]), reads the words from its LUT-RAM ring copy and queues those with
-// a position; a tp_peeler peels them, one position per cycle for all time steps, weights in
-// <MemPrefix>_d<d>_wt.hex; a tp_neuron turns each group's sums into spikes (or a score) with
+// a position; a spike_peeler peels them, one position per cycle for all time steps, weights in
+// <MemPrefix>_d<d>_wt.hex; a lif_neuron turns each group's sums into spikes (or a score) with
 // the group's bias and threshold (<MemPrefix>_d<d>_{bias,theta}.hex). Channel c sits in slot
-// SlotOf[c] = g * Pco + d (group g of detector d), as in sparse_core.
+// SlotOf[c] = g * Pco + d (group g of detector d).
 // Output pixels are assembled in NumBuf buffers (a LUT-RAM of NumBuf words per channel),
 // allocated in pixel order when a window is gathered; a channel's bits are written once (with
 // a written flag in a register, no preset): channels
@@ -18,14 +18,14 @@
 // readout of spike input: one accumulator of the sum over the steps).
 // Output word: spikes, bit t * Co + c (Score = 0), or scores at [c * ScoreW +: ScoreW].
 //
-// Phi (docs/phi.md "Phi on core v2"; spike input, words of whole pixels, Pci = Ci): a
-// tp_matcher (patterns <MemPrefix>_pat.hex) matches each input pixel before it enters the
+// Phi (docs/phi.md "Phi in hardware"; spike input, words of whole pixels, Pci = Ci): a
+// pattern_matcher (patterns <MemPrefix>_pat.hex) matches each input pixel before it enters the
 // ring, which then holds the residual planes, the pattern bits and per block the PWP lanes
 // and index; the scan lists carry each entry's token mask and PWP row base; each peeler adds
 // the signed residual and the PWPs of its detector's <MemPrefix>_d<d>_pwp.hex (rows
 // (group * KK + kernel position) * Nb + block, PhiQ words each). The sums are the golden
 // model's (Phi is lossless); partial sums may wrap in AccW bits, the final sum fits.
-module tp_core #(
+module layer_core #(
   parameter int unsigned L         = 4,      // window planes: T, or IN_BITS for direct input
   parameter int unsigned T         = 4,
   parameter int unsigned Ci        = 8,
@@ -122,16 +122,16 @@ module tp_core #(
     return 1'b1;
   endfunction
   if (!slots_ok()) begin : g_bad_slots
-    $error("tp_core: SlotOf must give every channel its own slot < Groups * Pco");
+    $error("layer_core: SlotOf must give every channel its own slot < Groups * Pco");
   end
   if (NumBuf < 2 || NumBuf != (1 << BufW)) begin : g_bad_bufs
-    $error("tp_core: NumBuf must be a power of two >= 2");
+    $error("layer_core: NumBuf must be a power of two >= 2");
   end
   if (Phi && (Direct || Pci != Ci)) begin : g_bad_phi
-    $error("tp_core: the Phi mode needs spike input and words of whole pixels (Pci = Ci)");
+    $error("layer_core: the Phi mode needs spike input and words of whole pixels (Pci = Ci)");
   end
   if (Direct && Score) begin : g_bad_mode
-    $error("tp_core: a direct-input core with an integrate readout is not supported");
+    $error("layer_core: a direct-input core with an integrate readout is not supported");
   end
 
   function automatic int unsigned entries(input int unsigned d);
@@ -151,7 +151,7 @@ module tp_core #(
   logic [Pco*KK-1:0] desc_img;
   logic              gate;
 
-  tp_window #(
+  window_unit #(
     .L(L), .Ci(Ci), .H(H), .W(W), .KH(KH), .KW(KW), .Pad(Pad), .Hold(Hold), .NumWin(NumWin),
     .Pco(Pco), .PixW(RingW)
   ) u_win (
@@ -178,7 +178,7 @@ module tp_core #(
     logic [Ci-1:0]      m_pat;
     logic [Nb*L-1:0]    m_lanes;
     logic [Nb*IdxW-1:0] m_idx;
-    tp_matcher #(
+    pattern_matcher #(
       .L(L), .Ci(Ci), .K(PhiK), .Q(PhiQ), .M(PhiM),
       .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
     ) u_match (
@@ -230,7 +230,7 @@ module tp_core #(
     logic                   waiting, pair;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    tp_scanner #(
+    mask_scanner #(
       .L(L), .Ci(Ci), .W(W), .KH(KH), .KW(KW), .Pci(Pci), .Spw(Spw), .Depth(Depth),
       .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : ""),
@@ -269,7 +269,7 @@ module tp_core #(
       .wait_o      (waiting)
     );
 
-    tp_peeler #(
+    spike_peeler #(
       .WordW(WordW), .L(L), .Mode(Mode), .WtDepth(WtDepth), .AccW(PAccW), .TagW(TagW),
       .WtBlock(WtBlock), .WtFile(Init ? {Pre, "wt.hex"} : ""), .SlotW(QSlotW),
       .Phi(Phi), .NTok(NTok), .QW(IdxW), .PwpDepth(PRows << IdxW), .PwpW(PwpW),
@@ -304,7 +304,7 @@ module tp_core #(
       .lanes_o    (lanes[d])
     );
 
-    tp_neuron #(
+    lif_neuron #(
       .T(T), .NumAcc(NumAcc), .SumIn(Mode == 2), .AccW(PAccW), .BiasW(BiasW),
       .ThetaW(ThetaW), .VW(VW), .ScoreW(ScoreW), .K(K), .ResetSub(ResetSub), .Score(Score),
       .Groups(Groups), .TagW(TagW), .BiasFile(Init ? {Pre, "bias.hex"} : ""),
@@ -327,7 +327,7 @@ module tp_core #(
     always_ff @(posedge clk_i) begin
       if (rst_ni) begin
         assert (!peel_busy[d] || b_slot == s_slot)
-          else $error("tp_core: detector %0d peels slot %0d, its scanner shows slot %0d", d,
+          else $error("layer_core: detector %0d peels slot %0d, its scanner shows slot %0d", d,
                       b_slot, s_slot);
       end
     end
@@ -415,12 +415,12 @@ module tp_core #(
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
-        else $error("tp_core: registered completeness of buffer %0d is stale", out_q);
+        else $error("layer_core: registered completeness of buffer %0d is stale", out_q);
       assert (gate_q == !used_q[alloc_q])
-        else $error("tp_core: registered gate of buffer %0d is stale", alloc_q);
+        else $error("layer_core: registered gate of buffer %0d is stale", alloc_q);
       for (int unsigned d = 0; d < Pco; d++) begin
         assert (!n_done[d] || used_q[det_buf_q[d]])
-          else $error("tp_core: detector %0d done with buffer %0d, which is not allocated", d,
+          else $error("layer_core: detector %0d done with buffer %0d, which is not allocated", d,
                       det_buf_q[d]);
       end
     end
@@ -453,7 +453,7 @@ module tp_core #(
     always_ff @(posedge clk_i) begin
       if (rst_ni) begin
         assert (cmpl_c == cmpl_q && valid_c == oq_valid)
-          else $error("tp_core: output register group %0d's enable copies are stale", g);
+          else $error("layer_core: output register group %0d's enable copies are stale", g);
       end
     end
   end
@@ -480,13 +480,13 @@ module tp_core #(
       if (rst_ni) begin
         assert (!gather || wrote_q[alloc_q] == '0 || (clr_q && clr_buf_q == alloc_q)
                 || (clr_d_q[d] && clr_buf_d_q[d] == alloc_q))
-          else $error("tp_core: buffer %0d allocated with detector %0d's channels written",
+          else $error("layer_core: buffer %0d allocated with detector %0d's channels written",
                       alloc_q, d);
         assert (!(clr_d_q[d] && n_valid[d] && det_buf_q[d] == clr_buf_d_q[d]))
-          else $error("tp_core: detector %0d writes buffer %0d while it is cleared", d,
+          else $error("layer_core: detector %0d writes buffer %0d while it is cleared", d,
                       det_buf_q[d]);
         assert (!n_valid[d] || n_in)
-          else $error("tp_core: detector %0d's neuron tags slot %0d of %0d", d, n_tag[d],
+          else $error("layer_core: detector %0d's neuron tags slot %0d of %0d", d, n_tag[d],
                       Groups);
       end
     end

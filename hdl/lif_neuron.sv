@@ -1,9 +1,9 @@
-// Pipelined neuron of sparse core v2: one group result per cycle, the T steps of the LIF
+// Pipelined neuron of the sparse core: one group result per cycle, the T steps of the LIF
 // neuron one after the other down the pipeline (two stages per step), same arithmetic as
 // lif_neuron: cur[t] = acc[t] + bias (AccW bits); V = leak(V) + cur[t], spike when V > theta,
 // then reset (to 0, or V - theta with ResetSub); V starts at 0; leak(V) = V - (V >>> K).
 // Integrate readout (Score = 1): score = sum over t of cur[t]: with SumIn the accumulator
-// already holds the sum over the steps (tp_peeler Mode 2), score = acc + T * bias; without,
+// already holds the sum over the steps (spike_peeler Mode 2), score = acc + T * bias; without,
 // one accumulator serves every step (NumAcc = 1), score = T * cur.
 // The bias and threshold of the result's group come from LUT ROMs (BiasFile, ThetaFile,
 // one word per group), read combinationally with the result's tag. in_done_i travels down
@@ -14,7 +14,7 @@
 // this step's cur - theta, cur - theta - 1 (t > 0), B add, spike = !sign(V + cur - theta - 1),
 // reset. Only the currents and theta travel down; registers of currents a later
 // step no longer reads have no load (synthesis drops them). No stage stalls.
-module tp_neuron #(
+module lif_neuron #(
   parameter int unsigned T         = 4,
   parameter int unsigned NumAcc    = 4,   // T (one sum per step) or 1 (the same every step)
   parameter bit          SumIn     = 1'b0,
@@ -50,7 +50,7 @@ module tp_neuron #(
   localparam int unsigned SW   = ((ScoreW > AccW + TW) ? ScoreW : AccW + TW) + 1;
 
   if (Score && !SumIn && NumAcc != 1) begin : g_bad_score
-    $error("tp_neuron: a score readout needs SumIn or a single accumulator");
+    $error("lif_neuron: a score readout needs SumIn or a single accumulator");
   end
 
   // ------------------------------------------------------------------ tables

@@ -1,4 +1,4 @@
-// Window source of sparse core v2: the input ring and the windows in flight, without any copy
+// Window source of the sparse core: the input ring and the windows in flight, without any copy
 // of a window.
 //
 // Input: one pixel per beat in raster order, L planes x Ci channels (bit l * Ci + c). Pixels
@@ -15,7 +15,7 @@
 // (computed from the oldest window in flight), and a window is gathered once its last input
 // pixel has arrived, a descriptor is free and gate_i (the core has a free output buffer).
 // An FC layer is the case KH = H, KW = W, Pad = 0 (one window per frame).
-module tp_window #(
+module window_unit #(
   parameter int unsigned L      = 4,
   parameter int unsigned Ci     = 8,
   parameter int unsigned H      = 8,
@@ -71,10 +71,10 @@ module tp_window #(
   localparam int unsigned Base0     = mod_depth(-int'(Pad * W + Pad));
 
   if (NumWin < 2 || NumWin != (1 << QW)) begin : g_bad_numwin
-    $error("tp_window: NumWin must be a power of two >= 2");
+    $error("window_unit: NumWin must be a power of two >= 2");
   end
   if (Span > HW) begin : g_bad_span
-    $error("tp_window: the kernel's span exceeds the frame (KH <= H, KW <= W)");
+    $error("window_unit: the kernel's span exceeds the frame (KH <= H, KW <= W)");
   end
 
   // ------------------------------------------------------------------ window positions
@@ -355,15 +355,15 @@ module tp_window #(
     if (rst_ni) begin
       for (int unsigned d = 0; d < Pco; d++) begin
         assert (!desc_take_i[d] || desc_valid_o[d])
-          else $error("tp_window: detector %0d takes a window that is not there", d);
+          else $error("window_unit: detector %0d takes a window that is not there", d);
         assert (!desc_fin_i[d] || fin_q[d] != take_q[d])
-          else $error("tp_window: detector %0d finishes a window it has not taken", d);
+          else $error("window_unit: detector %0d finishes a window it has not taken", d);
       end
     end
   end
 
 `ifdef FORMAL
-  // Proved by sim/formal/tp_window.sby (k-induction): the registered pipelines agree with
+  // Proved by sim/formal/window_unit.sby (k-induction): the registered pipelines agree with
   // their direct definitions. A write is accepted only when the pixel it overwrites is older
   // than the oldest pixel the oldest window in flight (or any later one) reads, computed
   // directly from the retire position; a window is gathered only when the newest pixel it

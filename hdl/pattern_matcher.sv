@@ -1,6 +1,6 @@
-// Phi Level 1 of sparse core v2: matches each input pixel once, before it enters the input
+// Phi Level 1 of the sparse core: matches each input pixel once, before it enters the input
 // ring, so that every window reading the pixel finds its residual planes there (docs/phi.md,
-// "Phi on core v2"; the software model is fireflys.phi.tp).
+// "Phi in hardware"; the software model is fireflys.phi.tables).
 //
 // A pixel's Ci channels are cut into Nb blocks of K bits (the last one zero-padded). Per block
 // the matcher picks, for all L time steps at once, the pattern j of the smallest distance
@@ -25,7 +25,7 @@
 // counts of their union | F2 the union's count and the use test: the output registers
 // (valid/ready).
 // A pixel is taken when the previous one has left the match stages (F1 takes it).
-module tp_matcher #(
+module pattern_matcher #(
   parameter int unsigned L       = 4,
   parameter int unsigned Ci      = 16,
   parameter int unsigned K       = 16,
@@ -63,13 +63,13 @@ module tp_matcher #(
   localparam int unsigned SW     = ((DW > 6) ? DW : 6) + 1;    // distance sum, wider
 
   if (Q < 2 || Q != (1 << QW)) begin : g_bad_q
-    $error("tp_matcher: Q must be a power of two >= 2");
+    $error("pattern_matcher: Q must be a power of two >= 2");
   end
   if (M < 1 || Q % M != 0) begin : g_bad_m
-    $error("tp_matcher: M must divide Q");
+    $error("pattern_matcher: M must divide Q");
   end
   if (K < 1 || K > 64) begin : g_bad_k
-    $error("tp_matcher: K must be in 1..64");
+    $error("pattern_matcher: K must be in 1..64");
   end
 
   // 8-bit chunk c of a K-bit block (zero above K)

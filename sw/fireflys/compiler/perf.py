@@ -1,4 +1,4 @@
-"""Cycle model of sparse core v2 (``hdl/tp_core.sv``), from the same inputs as the golden model.
+"""Cycle model of the sparse core (``hdl/layer_core.sv``), from the same inputs as the golden model.
 
 Per detector the scanner walks its scan list (:mod:`fireflys.compiler.scanlist`), one entry per
 cycle; an entry is queued when its word has a position (OR over the planes & mask, inside the
@@ -29,7 +29,7 @@ there; a full FIFO holds the output register, and with it the hand-offs (see :fu
 Counters predicted per core: busy (cycles with a detector issuing or peeling: the union of the
 detectors' issue cycles and peel intervals) and each detector's occupancy; and the frame period
 (:func:`frame_period`). Without input gaps and output stalls these equal the RTL's counters
-exactly (tests/test_perf_v2.py; the shipped scnn5 over 200 held-out frames: docs/architecture.md);
+exactly (tests/test_perf.py; the shipped scnn5 over 200 held-out frames: docs/architecture.md);
 random gaps and stalls are not modelled.
 """
 
@@ -43,7 +43,7 @@ import numpy as np
 
 from fireflys.compiler.coreplan import CorePlan, core_plans
 from fireflys.compiler.scanlist import Entry, default_spw, scan_list, words_per_window
-from fireflys.compiler.shape_v2 import (
+from fireflys.compiler.shape import (
     NUM_BUF,
     NUM_WIN,
     QUEUE_DEPTH,
@@ -408,14 +408,14 @@ def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None
             *, chained: bool = True, spw: dict[int, int] | None = None,
             work: dict[int, tuple[list[list[Entry]], list[np.ndarray]]] | None = None
             ) -> list[CoreTrace]:
-    """Replay every core over the frames ``x`` (``model`` with core v2's lanes, see
+    """Replay every core over the frames ``x`` (``model`` with the hardware's lanes, see
     :func:`fireflys.compiler.scanlist.whole_pixel_lanes`). ``chained``: each core's input
     arrives from the previous core's FIFO and its output waits for room in the next FIFO (the
     cores' replays advance together, each until it needs a cycle its neighbour has not reached
     yet); else every core has its input at one pixel per cycle and an
     output that never blocks (each core alone). ``spw``: segments per scanner word by layer
     (default: the generator's). ``work``: per core index, scan lists and entry counts that
-    replace :func:`core_work`'s (a core in another mode, e.g. core-v2 Phi:
+    replace :func:`core_work`'s (a core in another mode, e.g. Phi mode:
     :mod:`fireflys.phi.perf`)."""
     res = res if res is not None else golden.run(model, x)
     plans = core_plans(model)
@@ -449,5 +449,5 @@ def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None
                 continue
             moved = moved or before != (len(written[i]), len(pushed[i]))
         if not moved:
-            raise RuntimeError("perf_v2.predict: the cores' replays wait for each other")
+            raise RuntimeError("perf.predict: the cores' replays wait for each other")
     return [t for t in out if t is not None]

@@ -1,4 +1,4 @@
-// Scanner of sparse core v2: walks one detector's compile-time list of (group, word) pairs
+// Scanner of the sparse core: walks one detector's compile-time list of (group, word) pairs
 // whose weight mask is non-zero, reads each word of the window straight from its own LUT-RAM
 // copy of the input ring, ANDs it with the mask, and queues the words with a position for
 // the peeler (the exact dual-side test, one list entry per cycle).
@@ -27,8 +27,8 @@
 // peeler keeps no copy. A slot (and its credit) comes back with free_i, when the peeler is
 // done with the word.
 //
-// Phi (core-v2 Phi, docs/phi.md "Phi on core v2"; words of whole pixels, Pci = Ci): the ring
-// holds tp_matcher's output per pixel, {index (Nb*QW), lanes (Nb*L), pattern (Ci), residual
+// Phi (docs/phi.md "Phi in hardware"; words of whole pixels, Pci = Ci): the ring
+// holds pattern_matcher's output per pixel, {index (Nb*QW), lanes (Nb*L), pattern (Ci), residual
 // planes (L*Ci)}. A word's positions are the residual union & mask; above them come
 // NTok = Kpw * Nb PWP tokens, token i = (port i / Nb, block i % Nb): set when the block is
 // used at that pixel (a lane is set), the pixel is in the image and the entry's token mask
@@ -36,7 +36,7 @@
 // count. The body adds the pattern bits of the word's positions (body_sign_o) and each
 // token's lanes and index; the head the entry's PWP row base (out_pbase_o, a list field:
 // (group * KK + first kernel position of the word) * Nb).
-module tp_scanner #(
+module mask_scanner #(
   parameter int unsigned L         = 4,
   parameter int unsigned Ci        = 8,
   parameter int unsigned W         = 8,
@@ -44,7 +44,7 @@ module tp_scanner #(
   parameter int unsigned KW        = 3,
   parameter int unsigned Pci       = 8,
   parameter int unsigned Spw       = 1,
-  parameter int unsigned Depth     = 32,  // ring pixels (tp_window's Depth)
+  parameter int unsigned Depth     = 32,  // ring pixels (window_unit's Depth)
   parameter int unsigned Entries   = 1,
   parameter int unsigned WtDepth   = 16,
   parameter int unsigned TagW      = 1,
@@ -69,15 +69,15 @@ module tp_scanner #(
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
-  input  logic               wr_en_i,      // ring write (tp_window), registered here
+  input  logic               wr_en_i,      // ring write (window_unit), registered here
   input  logic [AW-1:0]      wr_addr_i,
   input  logic [PixW-1:0]    wr_data_i,    // wr_en_i's pixel, a cycle later (registered there)
-  input  logic               desc_valid_i, // the next window (tp_window)
+  input  logic               desc_valid_i, // the next window (window_unit)
   input  logic [AW-1:0]      desc_base_i,
   input  logic [KK-1:0]      desc_img_i,
   output logic               desc_take_o,
   output logic               desc_fin_o,   // the oldest window taken is read for good
-  output logic               out_valid_o,  // queued words, to tp_peeler
+  output logic               out_valid_o,  // queued words, to spike_peeler
   input  logic               out_ready_i,
   output logic [XW-1:0]      out_bits_o,
   output logic [SlotW-1:0]   out_slot_o,   // the head's queue slot
@@ -122,16 +122,16 @@ module tp_scanner #(
   localparam int unsigned BGrpSz = (BodyW + NBGrp - 1) / NBGrp;  // balanced groups
 
   if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
-    $error("tp_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
+    $error("mask_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
   end
   if (FifoDepth < 2 || FifoDepth != (1 << QW)) begin : g_bad_fifo
-    $error("tp_scanner: FifoDepth must be a power of two >= 2");
+    $error("mask_scanner: FifoDepth must be a power of two >= 2");
   end
   if (WordW > 8 * Span) begin : g_bad_width
-    $error("tp_scanner: words must be at most 128 bits");
+    $error("mask_scanner: words must be at most 128 bits");
   end
   if (Phi && (Pci != Ci || !(Spw % Spp == 0))) begin : g_bad_phi
-    $error("tp_scanner: the Phi mode needs words of whole pixels (Pci = Ci)");
+    $error("mask_scanner: the Phi mode needs words of whole pixels (Pci = Ci)");
   end
 
   localparam int unsigned NwP   = 1 << WIdxW;               // table entries (word indices)
@@ -345,7 +345,7 @@ module tp_scanner #(
   // address (kept: synthesis would merge the copies). One register for a whole ring placed a
   // bank's write-enable decode 9 ns of routing away from some of its LUT-RAM slices on ECP5,
   // one read-address net reaching every slice of a wide ring was 6 ns. The write data reaches
-  // one LUT-RAM input per bit: tp_window registers it once for all scanners (wr_data_i is
+  // one LUT-RAM input per bit: window_unit registers it once for all scanners (wr_data_i is
   // already a cycle late)
   localparam int unsigned RGrpW = 32;
   localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
@@ -787,22 +787,22 @@ module tp_scanner #(
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       assert (occ_q <= CrW'(FifoDepth) && credit_q <= CrW'(FifoDepth))
-        else $error("tp_scanner: queue occupancy %0d or credits %0d past the depth",
+        else $error("mask_scanner: queue occupancy %0d or credits %0d past the depth",
                     occ_q, credit_q);
       assert (!free_i || held_q != '0)
-        else $error("tp_scanner: a slot freed that no loaded word holds");
+        else $error("mask_scanner: a slot freed that no loaded word holds");
       assert (crok_q == (credit_q != '0))
-        else $error("tp_scanner: the credit flag %0d with %0d credits", crok_q, credit_q);
+        else $error("mask_scanner: the credit flag %0d with %0d credits", crok_q, credit_q);
       assert (nonempty_q == (occ_q != '0))
-        else $error("tp_scanner: the non-empty flag %0d with %0d words queued", nonempty_q,
+        else $error("mask_scanner: the non-empty flag %0d with %0d words queued", nonempty_q,
                     occ_q);
       assert (s4_valid || s4_q == '0)  // the body groups' push leaves valid out
-        else $error("tp_scanner: non-empty pieces %b without a valid word", s4_q);
+        else $error("mask_scanner: non-empty pieces %b without a valid word", s4_q);
     end
   end
 
 `ifdef FORMAL
-  // Proved by sim/formal/tp_scanner.sby (k-induction; the window, ring data and the peeler's
+  // Proved by sim/formal/mask_scanner.sby (k-induction; the window, ring data and the peeler's
   // timing are free): every issued entry holds one credit until S4 drops its word or the
   // peeler frees it, so credits, words in the pipeline, queued and loaded words always add up
   // to FifoDepth; the queue's pointers agree with its occupancy; no slot is written while a

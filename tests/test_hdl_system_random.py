@@ -1,4 +1,4 @@
-"""Randomized sweeps of the accelerator built from sparse core v2 against the golden model.
+"""Randomized sweeps of the accelerator against the golden model.
 
 Each seed draws a small network and its options: T in 1..8, spike or direct (multi-bit)
 input, leak shift k, both resets, both readouts, 1x1 or 3x3 kernels with or without padding,
@@ -77,7 +77,7 @@ DRAWS = {s: draw(s) for s in SEEDS}
 @pytest.mark.parametrize("seed", [
     pytest.param(s, id=f"s{s}-{DRAWS[s].id}",
                  marks=() if s in FAST else pytest.mark.slow) for s in SEEDS])
-def test_core_v2_random_system(tmp_path, seed: int) -> None:
+def test_random_system(tmp_path, seed: int) -> None:
     d = DRAWS[seed]
     model = random_model(d.arch, seed=seed, calib_frames=16, **d.opts)
     compile_to_dir(model, tmp_path / "model")
@@ -92,7 +92,7 @@ def test_core_v2_random_system(tmp_path, seed: int) -> None:
 
 @pytest.mark.parametrize("q,k", [(8, None), pytest.param(4, 3, marks=pytest.mark.slow)],
                          ids=["q8-whole-pixels", "q4-k3-blocks"])
-def test_core_v2_phi_system(tmp_path, q: int, k: int | None) -> None:
+def test_phi_system(tmp_path, q: int, k: int | None) -> None:
     """The accelerator with both spiking layers' cores in Phi mode (one fed by the other):
     every core's stream and the readout bit-exact with gaps and back-pressure; each Phi
     core's pairs counter equals fireflys.phi.tables's Phi operations, the others the golden

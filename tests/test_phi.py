@@ -505,7 +505,7 @@ def test_choose_lut_budget() -> None:
     """A LUT budget switches Phi off where it saves the fewest cycles per LUT first, until the
     estimated design fits: at ratio 1 nothing is on, at a generous one the gain alone decides,
     and between them the kept cores fit the budget and are the best per LUT."""
-    from fireflys.compiler import area_v2, perf_v2
+    from fireflys.compiler import area, perf
     from fireflys.compiler.coreplan import core_plans
     from fireflys.phi import perf as phiperf
 
@@ -520,7 +520,7 @@ def test_choose_lut_budget() -> None:
     none, rows1 = phiperf.choose(m, tables, calib[:4], min_gain=1.0, max_lut_ratio=1.0)
     assert not none.layers
     assert all(r.get("dropped") == "LUT budget" for r in rows1 if r["gain"] >= 1.0)
-    base = sum(area_v2.core_luts(cp, perf_v2.core_spw(cp)) for cp in core_plans(m))
+    base = sum(area.core_luts(cp, perf.core_spw(cp)) for cp in core_plans(m))
     on = [r for r in rows if r["phi"]]
     best = max(on, key=lambda r: (r["busy_bitmap"] - r["busy_phi"]) / r["lut_phi"])
     ratio = 1.0 + (best["lut_phi"] + 0.5) / base  # room for the best core alone
@@ -563,15 +563,15 @@ def test_phi_luts_estimate_grows() -> None:
     """The Phi area estimate grows with the patterns compared per cycle and the detectors."""
     from dataclasses import replace
 
-    from fireflys.compiler import area_v2, perf_v2
+    from fireflys.compiler import area, perf
     from fireflys.compiler.coreplan import core_plans
 
     model, _ = _model(0, dense=True)
     cp = core_plans(model)[1]
-    spw = perf_v2.core_spw(cp)
-    a = area_v2.phi_luts(cp, spw, cp.ci, 16)
-    assert area_v2.phi_luts(cp, spw, cp.ci, 64) > a > 0
-    assert area_v2.phi_luts(replace(cp, pco=cp.pco + 1), spw, cp.ci, 16) > a
+    spw = perf.core_spw(cp)
+    a = area.phi_luts(cp, spw, cp.ci, 16)
+    assert area.phi_luts(cp, spw, cp.ci, 64) > a > 0
+    assert area.phi_luts(replace(cp, pco=cp.pco + 1), spw, cp.ci, 16) > a
 
 
 def test_soak_banner_names_the_phi_layers_and_their_q() -> None:
