@@ -42,7 +42,8 @@ help:
 	@echo "               (fireflys build configs/fpga.yaml) -> build/fpga/<name>/"
 	@echo "make pnr MODEL=dir    Yosys + nextpnr-ecp5 P&R, 3 seeds (Fmax; fireflys build)"
 	@echo "make kv260 MODEL=dir  write the Vivado project for the KV260 (fusesoc run --setup)"
-	@echo "make bench     golden-model throughput + RTL cycles of a random scnn5 -> reports/*.json"
+	@echo "make bench     golden-model throughput, RTL cycles of a random scnn5 and of its dense baseline"
+	@echo "               -> reports/*.json, reports/scnn5_r90/"
 	@echo "make build CONFIG=configs/x.yaml  the flow's steps with a verdict each (fireflys build) -> BUILD_DIR/steps.json"
 	@echo "make bench-hw     = make build CONFIG=configs/scnn5_mnist.yaml: the shipped scnn5 end to end:"
 	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
@@ -169,12 +170,16 @@ kv260: hw-model
 BENCH_MODEL := build/bench/scnn5_r90
 
 # golden-model throughput, then 16 random frames of a random 90 %-sparse scnn5 through the RTL
-# (every core's stream checked; cycles per core against the cycle model)
+# (every core's stream checked; cycles per core against the cycle model), 2 through its dense
+# baseline (nothing skipped), and the report of both -> reports/scnn5_r90/
 bench: setup
 	fireflys bench --arch scnn5 --sparsity 0.9 --batch 256 --out-dir reports
 	fireflys compile --arch scnn5 --random-sparsity 0.9 --seed 0 --pco 1,4,4,4,4,4 \
 	    --out $(BENCH_MODEL)
 	fireflys simulate $(BENCH_MODEL) --frames 16 --json reports/rtl_scnn5_r90.json
+	fireflys simulate $(BENCH_MODEL) --frames 2 --dense --json reports/rtl_scnn5_r90_dense.json
+	fireflys report $(BENCH_MODEL) --rtl reports/rtl_scnn5_r90.json \
+	    --dense reports/rtl_scnn5_r90_dense.json --preset scnn5 --out reports/scnn5_r90
 
 # The flow of a config (fireflys build, docs/flow.md): make build CONFIG=configs/x.yaml
 CONFIG ?= configs/scnn5_mnist.yaml

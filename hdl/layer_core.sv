@@ -17,6 +17,9 @@
 // Peeler modes: lanes (spike input), direct (pixel values, Direct), popcount (integrate
 // readout of spike input: one accumulator of the sum over the steps).
 // Output word: spikes, bit t * Co + c (Score = 0), or scores at [c * ScoreW +: ScoreW].
+// Dense (the dense baseline): the scan lists hold every word of every group, the masks every
+// weight, zero or not, and the scanners queue every mask position inside the image whether it
+// spikes or not: the same datapath and the same outputs with nothing skipped.
 //
 // Phi (docs/phi.md "Phi in hardware"; spike input, words of whole pixels, Pci = Ci): a
 // pattern_matcher (patterns <MemPrefix>_pat.hex) matches each input pixel before it enters the
@@ -64,6 +67,7 @@ module layer_core #(
   parameter int unsigned PhiQ      = 16,     // Phi: pattern slots per block (a power of two)
   parameter int unsigned PhiM      = 1,      // Phi: patterns compared per cycle
   parameter int unsigned PwpW      = 8,      // Phi: bits of a PWP (signed)
+  parameter bit          Dense     = 1'b0,   // dense baseline: every mask position peeled
   // derived
   parameter int unsigned InW       = L * Ci,
   parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
@@ -77,7 +81,8 @@ module layer_core #(
   input  logic            out_ready_i,
   output logic [OutW-1:0] out_data_o,
   output logic [31:0]     cnt_busy_o,    // cycles with a detector scanning or peeling
-  output logic [31:0]     cnt_pairs_o,   // (non-zero weight, spike) pairs, one per step
+  output logic [31:0]     cnt_pairs_o,   // (weight, spike) pairs, one per step (non-zero
+                                         // weights only, but with Dense)
   output logic [31:0]     cnt_pixels_o,  // output pixels (before pooling) produced
   output logic [Pco*32-1:0] cnt_occ_o    // per detector: cycles scanning or peeling
 );
@@ -235,7 +240,7 @@ module layer_core #(
       .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : ""),
       .ListBlock(ListBlockOf[d]), .MaskFile(Init ? {Pre, "mask.hex"} : ""),
-      .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW)
+      .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW), .Dense(Dense)
     ) u_scan (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),

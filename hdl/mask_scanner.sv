@@ -13,6 +13,9 @@
 // order; the last one ends the pixel and is queued even without a position (close).
 // A queued word opens its group when it is the group's first word with a position.
 //
+// Dense (the dense baseline): a word's positions are every bit of its mask inside the image,
+// spike or not (the masks then hold every weight); nothing else changes.
+//
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
 // but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
 // mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
@@ -56,6 +59,7 @@ module mask_scanner #(
   parameter int unsigned Nb        = 1,   // Phi: pattern blocks per pixel
   parameter int unsigned IdxW      = 1,   // Phi: bits of a pattern index
   parameter int unsigned PRowW     = 1,   // Phi: bits of a PWP row (the peeler's)
+  parameter bit          Dense     = 1'b0,  // every mask position in the image, spike or not
   // derived
   parameter int unsigned NTok      = Phi ? (Spw * Pci / Ci) * Nb : 1,
   parameter int unsigned PixW      = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci,
@@ -132,6 +136,9 @@ module mask_scanner #(
   end
   if (Phi && (Pci != Ci || !(Spw % Spp == 0))) begin : g_bad_phi
     $error("mask_scanner: the Phi mode needs words of whole pixels (Pci = Ci)");
+  end
+  if (Phi && Dense) begin : g_bad_dense
+    $error("mask_scanner: the dense baseline has no Phi mode");
   end
 
   localparam int unsigned NwP   = 1 << WIdxW;               // table entries (word indices)
@@ -468,7 +475,7 @@ module mask_scanner #(
     for (int unsigned i = 0; i < Kpw; i++) begin
       port_ok[i*SegPP*Pci +: SegPP*Pci] = {(SegPP * Pci){s3_ok[i]}};
     end
-    uni = any & s3_mask & port_ok;
+    uni = (Dense ? s3_mask : any & s3_mask) & port_ok;
   end
   // Phi: the tokens above the positions (a used block: a lane is set)
   logic [XW-1:0] unx;

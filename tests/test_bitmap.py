@@ -237,3 +237,17 @@ def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
     assert [c.params["WtBlock"] for c in cores] == [0, 0, 0, 0, 0, 1]
     masks = sorted(tmp_path.glob("L4_d*_mask.hex"))
     assert len(masks) == 4 and all(len(m.read_text().split()) > 64 for m in masks)
+
+
+def test_dense_packing_stores_every_weight() -> None:
+    """pack_hw(dense=True): every weight of a real channel is stored and has its mask bit, zero
+    or not (phantom slots and padding lanes stay empty); it unpacks to the same weights."""
+    rng = np.random.default_rng(4)
+    w = np.where(rng.random((5, 3, 3, 6)) < 0.7, 0, rng.integers(-8, 8, (5, 3, 3, 6)))
+    w = w.astype(np.int8)
+    p = pack_hw(w, 2, 4, dense=True)  # 3 groups x 2 detectors: one phantom slot
+    assert np.array_equal(unpack_hw(p), w)
+    assert sum(len(v) for v in p.values) == w.size
+    assert int(p.counts.sum()) == w.size and (p.counts[p.slots.reshape(-1, 2).T < 0] == 0).all()
+    sparse = pack_hw(w, 2, 4)
+    assert sum(len(v) for v in sparse.values) == np.count_nonzero(w) < w.size

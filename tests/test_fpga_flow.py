@@ -171,8 +171,10 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     (tmp_path / "pnr.json").write_text(json.dumps(
         {"fmax": {"clk": {"achieved": 111.0, "constraint": 333.0}},
          "utilization": {"TRELLIS_COMB": {"used": 90, "available": 83640}}}))
+    (tmp_path / "dense.json").write_text(json.dumps(dict(_fake_sim(model, 3330.0), dense=True)))
     rep = build(model, tmp_path / "rtl.json", "tiny", synth=tmp_path / "stat.json",
-                pnr=tmp_path / "pnr.json", preset="scnn5")
+                pnr=tmp_path / "pnr.json", preset="scnn5", dense=tmp_path / "dense.json")
+    assert rep["dense_baseline"]["fewer_cycles_than_dense"] == pytest.approx(10.0)
     assert rep["fps_at_333mhz"] == pytest.approx(1e6)
     assert rep["fps_at_ecp5_fmax"] == pytest.approx(111e6 / 333)
     assert [c["resources_xcup"]["lut"] for c in rep["layers"]] == [50, 20]
@@ -182,7 +184,10 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
     files = write(rep, tmp_path / "out")
     for k in ("cycles", "sparsity", "resources", "json", "txt"):
         assert files[k].is_file() and files[k].stat().st_size > 0
-    assert "FireFly-S" in files["txt"].read_text()
+    text = files["txt"].read_text()
+    assert "FireFly-S" in text and "10.0 x fewer cycles than dense" in text
+    with pytest.raises(ReportError, match="not a dense-baseline report"):
+        build(model, tmp_path / "rtl.json", "x", dense=tmp_path / "rtl.json")
 
     other = random_model("1x6x6-3c3p1-5fc", sparsity=0.5, seed=4, calib_frames=4)
     with pytest.raises(ReportError, match="simulated architecture"):

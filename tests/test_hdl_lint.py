@@ -56,6 +56,7 @@ GENERATED = {
                                                          readout="spikes", pco=[1, 2])),
     "one-channel-fc": ("1x4x4-1c1-2fc", dict(sparsity=0.0, T=1, in_bits=1, pco=[1, 1],
                                              pci=[1, 1])),
+    "dense-baseline": ("2x6x6-3c3p1-mp2-5fc", dict(sparsity=0.7, pco=[2, 2])),
 }
 
 
@@ -67,7 +68,7 @@ def test_generated_top_is_lint_clean(case: str) -> None:
     arch, opts = GENERATED[case]
     model = random_model(arch, seed=2, calib_frames=4, **opts)
     out = REPO / "build" / "lint-generated" / case  # read_slang cannot read under /tmp
-    generate(model, out)
+    generate(model, out, dense=case == "dense-baseline")
     assert_generated_top_lint_clean(out)
 
 

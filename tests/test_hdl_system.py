@@ -54,6 +54,26 @@ def test_corrupted_weight_is_located(tmp_path) -> None:
         simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
 
 
+def test_dense_baseline_same_outputs_more_cycles(tmp_path) -> None:
+    """The dense baseline (every weight stored, every position visited): the same outputs as
+    the golden model; its pairs counter counts every (weight, spike) pair, zero weights too;
+    its cycles are the cycle model's exactly and well above the sparse design's."""
+    from fireflys.compiler.coreplan import dense_baseline
+    from fireflys.compiler.work import pairs_work
+    from fireflys.hwgen.generate import design_model
+
+    model, x = _setup(tmp_path, arch="2x6x6-4c3p1-mp2-5fc", frames=3, sparsity=0.8,
+                      encoding="spikes")
+    sparse = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "s")
+    dense = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "d", dense=True)
+    assert dense.pred == sparse.pred == golden.run(model, x).pred.tolist()
+    res = golden.run(model, x)
+    want = pairs_work(dense_baseline(design_model(model)), x, res)
+    assert dense.pairs == want and all(d > s for d, s in zip(want, res.work, strict=True))
+    assert dense.busy == dense.predicted and dense.occ == dense.predicted_occ
+    assert all(d > 2 * s for d, s in zip(dense.busy, sparse.busy, strict=True))
+
+
 def _scnn5(tmp_path, frames: int):
     model = random_model("scnn5", sparsity=0.9, seed=3)
     compile_to_dir(model, tmp_path / "model")

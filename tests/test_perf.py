@@ -13,6 +13,7 @@ from fireflys.compiler.compile import compile_to_dir, random_input, random_model
 from fireflys.compiler.coreplan import core_plans
 from fireflys.compiler.plan import plan
 from fireflys.compiler.scanlist import Entry, whole_pixel_lanes
+from fireflys.compiler.work import union_input
 from fireflys.core import golden
 from fireflys.verify.rtlsim import simulate, simulate_core
 
@@ -70,7 +71,7 @@ def test_entry_counts_match_brute_force() -> None:
     x = random_input(model, 2, np.random.default_rng(1), density=0.4)
     res = golden.run(model, x)
     cp = core_plans(model)[0]
-    union = perf.union_input(model, x, res, 0)
+    union = union_input(model, x, res, 0)
     lists, counts = perf.core_work(cp, union)
     pad = np.pad(union, ((0, 0), (1, 1), (1, 1), (0, 0)))
     spw = perf.core_spw(cp)

@@ -58,16 +58,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     model = load_model(args.model_dir)
     x, y = args_frames(args, model)
-    print(f"simulating {len(x)} frames of {model.arch} with Verilator (the first build takes a "
-          "while)...", flush=True)
+    what = "the dense baseline (nothing skipped)" if args.dense else "the sparse accelerator"
+    print(f"simulating {len(x)} frames of {model.arch} on {what} with Verilator (the first "
+          "build takes a while)...", flush=True)
     try:
         with bar(len(x), "RTL") as progress:
             r = simulate(model, args.model_dir, x, in_gap=args.in_gap,
-                         out_stall=args.out_stall, seed=args.seed, progress=progress)
+                         out_stall=args.out_stall, seed=args.seed, progress=progress,
+                         dense=args.dense)
     except MismatchError as e:
         print(f"fireflys simulate: RTL != golden: {e}", file=sys.stderr)
         return 1
-    rep = perf_report(model, r, labels=y, clock_mhz=args.clock_mhz)
+    rep = dict(perf_report(model, r, labels=y, clock_mhz=args.clock_mhz), dense=args.dense)
     print(f"0 mismatches: every core's output stream and all {r.frames} outputs equal the golden"
           " model")
     if rep["accuracy"] is not None:
@@ -222,6 +224,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_frames(s, 32)
     add_dataset(s)
     add_seed(s, 1)
+    s.add_argument("--dense", action="store_true", help="the dense baseline: the same datapath "
+                   "with every weight stored and every position visited, nothing skipped "
+                   "(`fireflys report --dense` compares the two)")
     add_stream_noise(s)
     add_clock(s)
     add_json(s, "write the report (JSON) here")

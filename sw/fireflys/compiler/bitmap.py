@@ -68,9 +68,11 @@ def _check_slots(slots: np.ndarray, co: int, pco: int) -> None:
                          f"{groups * pco} slots, got {slots.tolist()}")
 
 
-def pack_hw(w_hw: np.ndarray, pco: int, pci: int, slots: np.ndarray | None = None) -> PackedLayer:
+def pack_hw(w_hw: np.ndarray, pco: int, pci: int, slots: np.ndarray | None = None,
+            dense: bool = False) -> PackedLayer:
     """Pack weights given in hardware window order [CO, KH, KW, CI]; ``slots``: slot -> channel
-    (default :func:`plain_slots`)."""
+    (default :func:`plain_slots`). ``dense``: every weight of a real channel is stored and its
+    mask bit set, zero or not (the dense baseline)."""
     if not 1 <= pci <= 64:
         raise ValueError(f"PCI must be in 1..64, got {pci}")
     co, kh, kw, ci = w_hw.shape
@@ -84,7 +86,12 @@ def pack_hw(w_hw: np.ndarray, pco: int, pci: int, slots: np.ndarray | None = Non
     real = np.flatnonzero(slots >= 0)
     full[real, :, :, :ci] = w_hw[slots[real]]
     seg = full.reshape(groups, pco, kh * kw * spp, pci).transpose(1, 0, 2, 3)  # d, g, s, b
-    nz = seg != 0
+    if dense:
+        real_w = np.zeros(full.shape, dtype=bool)
+        real_w[real, :, :, :ci] = True
+        nz = real_w.reshape(groups, pco, kh * kw * spp, pci).transpose(1, 0, 2, 3)
+    else:
+        nz = seg != 0
     weights_of_bit = np.left_shift(np.uint64(1), np.arange(pci, dtype=np.uint64))
     masks = (nz.astype(np.uint64) * weights_of_bit).sum(axis=-1, dtype=np.uint64)
     counts = nz.reshape(pco, groups, -1).sum(axis=-1).astype(np.int64)
@@ -101,8 +108,8 @@ def layer_slots(ly: CoreLayer) -> np.ndarray:
 
 def pack_layer(ly: CoreLayer) -> PackedLayer:
     """Pack a compiled layer with its own PCO/PCI and balanced channel slots (FC columns
-    permuted to hardware order)."""
-    return pack_hw(hw_weight(ly), ly.pco, ly.pci, layer_slots(ly))
+    permuted to hardware order); every weight stored when the layer is ``dense``."""
+    return pack_hw(hw_weight(ly), ly.pco, ly.pci, layer_slots(ly), ly.dense)
 
 
 def unpack_hw(p: PackedLayer) -> np.ndarray:

@@ -9,6 +9,7 @@ the direct-input first layer); a *segment* is PCI input channels of one kernel p
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,7 @@ class CorePlan:
     out_width: int  # bits of an output beat: T x CO spikes, or CO x score width
     out_shape: tuple[int, int, int]  # after pooling
     scan_bits: int  # widest scanner word (CompiledModel layer field)
+    dense: bool  # the dense baseline: every weight stored and visited (:func:`dense_baseline`)
 
 
 def core_plan(model: CompiledModel, index: int) -> CorePlan:
@@ -77,7 +79,18 @@ def core_plan(model: CompiledModel, index: int) -> CorePlan:
         ptr_width=addr_width(depth), widths=dict(ly.widths), score=score,
         in_width=planes * ci,
         out_width=g.out_ch * ly.widths["score"] if score else model.T * g.out_ch,
-        out_shape=g.out_shape, scan_bits=ly.scan_bits)
+        out_shape=g.out_shape, scan_bits=ly.scan_bits, dense=ly.dense)
+
+
+def dense_baseline(model: CompiledModel) -> CompiledModel:
+    """The dense baseline of ``model``'s hardware: the same datapath with every weight, zero or
+    not, in the masks and weight ROMs, and every position of every word visited whether its
+    input spikes or not (the scanners' ``Dense`` mode): nothing skipped, the same outputs."""
+    m = copy.copy(model)
+    m.layers = [copy.copy(ly) for ly in model.layers]
+    for ly in m.layers:
+        ly.dense = True
+    return m
 
 
 def core_plans(model: CompiledModel) -> list[CorePlan]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from fireflys.compiler.shape import (
     ring_pixels,
     weights_in_block_ram,
 )
+from fireflys.compiler.work import scanned_input
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 
@@ -347,33 +348,11 @@ def core_spw(cp: CorePlan, spw: int | None = None) -> int:
 def core_work(cp: CorePlan, union: np.ndarray, spw: int | None = None
               ) -> tuple[list[list[Entry]], list[np.ndarray]]:
     """A core's scan lists and, per detector, the positions of each entry in each window
-    [frames, windows, entries], from its input's :func:`union_input`."""
+    [frames, windows, entries], from its input's :func:`fireflys.compiler.work.union_input`."""
     w = core_spw(cp, spw)
     lists = [scan_list(cp.packed, d, w) for d in range(cp.pco)]
     words = window_words(cp, w, union)
     return lists, [entry_counts(lst, words) for lst in lists]
-
-
-def union_input(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult,
-                index: int) -> np.ndarray:
-    """Per input pixel of layer ``index``: the OR over its planes, bool [frames, H, W, CI]."""
-    inp = golden.layer_input(model, x, res, index)
-    if model.direct(index):
-        return inp != 0
-    u = inp.any(axis=1)
-    cp_shape = model.layers[index].geom.in_shape
-    return u.reshape(u.shape[0], cp_shape[1], cp_shape[2], cp_shape[0]) if u.ndim == 2 else u
-
-
-def union_work(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult) -> list[int]:
-    """Per layer, over all frames of ``x``: the pairs that cost a cycle, (non-zero weight,
-    input position with a spike in any step, or a non-zero pixel for direct input)."""
-    out = []
-    for i, ly in enumerate(model.layers):
-        ones = replace(ly, weight=(ly.weight != 0).astype(np.int8), bias=np.zeros_like(ly.bias))
-        u = union_input(model, x, res, i).astype(np.int64)
-        out.append(int(golden.current(u, ones, 40).sum()))
-    return out
 
 
 def frame_period(trace: CoreTrace, frames: int) -> float:
@@ -421,7 +400,7 @@ def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None
     plans = core_plans(model)
     given = work or {}
     work = [given[cp.index] if cp.index in given else
-            core_work(cp, union_input(model, x, res, cp.index), (spw or {}).get(cp.index))
+            core_work(cp, scanned_input(model, x, res, cp), (spw or {}).get(cp.index))
             for cp in plans]
     if not chained:
         return [replay_core(model, cp, lists, c)

@@ -26,6 +26,7 @@ import numpy as np
 from fireflys.compiler import area, coreplan, perf
 from fireflys.compiler.coreplan import core_plan, core_plans
 from fireflys.compiler.scanlist import Entry, default_spw, whole_pixel_lanes
+from fireflys.compiler.work import union_input, union_work
 from fireflys.core import golden
 from fireflys.core.model import SCAN_BITS, CompiledModel
 
@@ -35,7 +36,7 @@ class CorePlan:
     name: str
     pco: int
     cycles: float  # predicted busy cycles per frame
-    ideal: float  # work / PCO per frame
+    ideal: float  # union work / PCO per frame (fireflys.compiler.work.union_work)
     candidates: dict[int, float]  # PCO -> predicted cycles per frame
     scan_bits: int = SCAN_BITS  # widest scanner word
     luts: float | None = None  # fireflys.compiler.area's estimate
@@ -90,7 +91,7 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
     res = res if res is not None else golden.run(mv, x)
     table: list[dict[int, float]] = []
     for i, ly in enumerate(mv.layers):
-        union = perf.union_input(mv, x, res, i)
+        union = union_input(mv, x, res, i)
         table.append({p: _alone(mv, i, p, ly.scan_bits, union, len(x))[0]
                       for p in candidate_pcos(ly.geom.out_ch, limit)})
     return table
@@ -135,7 +136,7 @@ def plan_area(model: CompiledModel, x: np.ndarray, target_cycles: float, *,
     mv = whole_pixel_lanes(model)
     res = golden.run(mv, x)
     n = len(mv.layers)
-    unions = [perf.union_input(mv, x, res, i) for i in range(n)]
+    unions = [union_input(mv, x, res, i) for i in range(n)]
     cache: dict[tuple[int, int, int], tuple[float, float, int]] = {}  # (core, PCO, spw)
 
     def evaluate(i: int, pco: int, bits: int, spw: int) -> tuple[float, float, int]:
@@ -200,7 +201,7 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
     mv = whole_pixel_lanes(model)
     res = golden.run(mv, x)
     table = predict_table(model, x, limit, res)
-    work = [int(w) for w in res.work]  # the golden model's work: every pair
+    union = union_work(mv, x, res)  # the pairs that cost a cycle
     frames = len(x)
     luts: dict[tuple[int, int], float] = {}  # (core, PCO) -> estimate
 
@@ -215,7 +216,7 @@ def plan(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = N
     fits = None if max_luts is None else (
         lambda trial: sum(core_luts(i, p) for i, p in enumerate(trial)) <= max_luts)
     choice = balance(table, target_cycles=target_cycles, max_detectors=max_detectors, fits=fits)
-    cores = [CorePlan(f"L{i}", p, table[i][p], work[i] / frames / p, table[i],
+    cores = [CorePlan(f"L{i}", p, table[i][p], union[i] / frames / p, table[i],
                       model.layers[i].scan_bits, core_luts(i, p))
              for i, p in enumerate(choice)]
     return Plan(cores, chain_period(with_pco(model, choice), x), sum(choice),

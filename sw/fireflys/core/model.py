@@ -73,6 +73,9 @@ class CoreLayer:
     pci: int = 8
     widths: dict[str, int] = field(default_factory=dict)
     scan_bits: int = SCAN_BITS  # widest scanner word (the planner may narrow it)
+    # the hardware's dense baseline (fireflys.compiler.coreplan.dense_baseline): every weight,
+    # zero or not, stored and visited; never saved (not a field of model.json)
+    dense: bool = False
 
     @property
     def neuron(self) -> bool:

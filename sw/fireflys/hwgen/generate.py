@@ -26,6 +26,7 @@ import re
 import shutil
 from pathlib import Path
 
+from fireflys.compiler.coreplan import dense_baseline
 from fireflys.compiler.memimg import write_memories
 from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core.model import CompiledModel
@@ -33,33 +34,39 @@ from fireflys.hwgen.corefile import FLOW_FILES, core_file
 from fireflys.hwgen.params import TOP, core_params
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
+from fireflys.phi.patterns import PhiError
 from fireflys.phi.perf import phi_lanes
 from fireflys.phi.tables import PhiTables
 
 
-def design_model(model: CompiledModel, phi: PhiTables | None = None) -> CompiledModel:
+def design_model(model: CompiledModel, phi: PhiTables | None = None,
+                 dense: bool = False) -> CompiledModel:
     """``model`` with the lanes the hardware is built for: whole pixels
     (:func:`fireflys.compiler.scanlist.whole_pixel_lanes`), or with ``phi`` those of
-    :func:`fireflys.phi.perf.phi_lanes`."""
-    return phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
+    :func:`fireflys.phi.perf.phi_lanes`; ``dense``: its dense baseline
+    (:func:`fireflys.compiler.coreplan.dense_baseline`)."""
+    if dense and phi is not None:
+        raise PhiError("the dense baseline has no Phi mode")
+    m = phi_lanes(model, phi) if phi is not None else whole_pixel_lanes(model)
+    return dense_baseline(m) if dense else m
 
 
 def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
              phi: PhiTables | None = None,
              match_rate: dict[int, int] | None = None,
-             bram36_budget: float | None = None) -> dict[str, Path]:
+             bram36_budget: float | None = None, dense: bool = False) -> dict[str, Path]:
     """Write ``mem/`` images, ``fireflys_top.sv``, ``hw.json`` and the FuseSoC core
     ``fireflys_model.core`` (core name ``fireflys:model:<name>``) under ``out_dir``, for
     ``model`` on the lanes of :func:`design_model`; with ``phi``, its layers' cores in Phi mode
-    (pattern and PWP images too; ``match_rate``: patterns compared per cycle per layer). Long
-    scan lists go to block RAM within ``bram36_budget`` (default
-    :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
+    (pattern and PWP images too; ``match_rate``: patterns compared per cycle per layer);
+    ``dense``: the dense baseline. Long scan lists go to block RAM within ``bram36_budget``
+    (default :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
-    model = design_model(model, phi)
+    model = design_model(model, phi, dense)
     write_memories(model, mem)
     cores = core_params(model, mem, bram36_budget=bram36_budget, phi=phi,
                         match_rate=match_rate)
@@ -68,7 +75,7 @@ def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
     (out / f"{PNR_TOP}.sv").write_text(pnr_top_sv(model, cores))
     manifest = {
         "top": TOP,
-        "phi_layers": sorted(phi.layers) if phi else [],
+        "phi_layers": sorted(phi.layers) if phi else [], "dense": dense,
         "sources": [str(p) for p in rtl_files()] + [str(top)],
         "in_width": cores[0].in_w,
         "cores": [{"name": c.name, "in_width": c.in_w, "out_width": c.out_w,

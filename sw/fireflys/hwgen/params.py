@@ -75,6 +75,8 @@ def core_params(model: CompiledModel, mem_dir: Path,
                                                        cp.scan_bits)
         tl = phi.layers.get(cp.index) if phi is not None else None
         fields = None
+        if tl is not None and cp.dense:
+            raise PhiError(f"{cp.name}: the dense baseline has no Phi mode")
         if tl is not None:
             if cp.score:
                 raise PhiError(f"{cp.name}: Phi has no integrate-readout core (its peeler "
@@ -115,6 +117,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
             **phi_params.get(cp.index, {}),
+            **({"Dense": 1} if cp.dense else {}),
         }
         cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
                                 cp.score))

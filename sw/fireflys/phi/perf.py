@@ -14,6 +14,7 @@ from fireflys.compiler import area, perf
 from fireflys.compiler import plan as cplan
 from fireflys.compiler.coreplan import CorePlan, core_plan, core_plans
 from fireflys.compiler.scanlist import Entry, scan_list, whole_pixel_lanes
+from fireflys.compiler.work import union_work as bitmap_union_work
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 from fireflys.phi.hw import memory_bits, q_slots
@@ -85,9 +86,9 @@ def predict(model: CompiledModel, tables: PhiTables, x: np.ndarray,
 
 def union_work(model: CompiledModel, tables: PhiTables, x: np.ndarray,
                res: golden.GoldenResult) -> list[int]:
-    """:func:`fireflys.compiler.perf.union_work` with the layers of ``tables`` in Phi mode:
+    """:func:`fireflys.compiler.work.union_work` with the layers of ``tables`` in Phi mode:
     their residual union positions plus PWP tokens (:func:`fireflys.phi.tables.layer_counts`)."""
-    out = perf.union_work(model, x, res)
+    out = bitmap_union_work(model, x, res)
     for li, tl in tables.layers.items():
         c = layer_counts(model.layers[li], tl, golden.layer_input(model, x, res, li))
         out[li] = int(c["union_phi"])
@@ -196,8 +197,8 @@ def plan(model: CompiledModel, tables: PhiTables, x: np.ndarray, max_detectors: 
     table = predict_table(model, tables, x, limit, res)
     choice = cplan.balance(table, max_detectors=max_detectors)
     planned = cplan.with_pco(model, choice)
-    work = [w / len(x) for w in res.work]  # every pair, per frame
-    cores = [cplan.CorePlan(f"L{i}", p, table[i][p], work[i] / p, table[i],
+    union = union_work(model, tables, x, res)  # the pairs that cost a cycle
+    cores = [cplan.CorePlan(f"L{i}", p, table[i][p], union[i] / len(x) / p, table[i],
                             scan_bits=planned.layers[i].scan_bits)
              for i, p in enumerate(choice)]
     luts = sum(area.core_luts(cp, perf.core_spw(cp)) for cp in core_plans(planned))

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from fireflys.compiler import perf
-from fireflys.compiler.coreplan import core_plan
+from fireflys.compiler.coreplan import core_plan, dense_baseline
 from fireflys.compiler.memimg import write_hex, write_memories
+from fireflys.compiler.work import pairs_work, union_work
 from fireflys.core import golden
 from fireflys.core.golden import pair_counts
 from fireflys.core.model import CompiledModel
@@ -49,6 +50,7 @@ class SimResult:
     pixels: list[int]
     ideal: list[float]  # per frame: union work / PCO
     work: list[int]  # total over all frames (golden): (non-zero weight, spike) pairs per step
+    # (every weight in the dense baseline: fireflys.compiler.work.pairs_work)
     union_work: list[int]  # total over all frames: the pairs with the steps' spikes ORed
     predicted: list[int]  # busy cycles over all frames, cycle model (fireflys.compiler.perf)
     occ: list[list[int]]  # per core and detector: cycles working on pixels (RTL)
@@ -77,7 +79,7 @@ def _source_files() -> list[Path]:
     return out + list(rtl_files())
 
 
-def _model_key(model_dir: Path, phi: PhiTables | None = None) -> str:
+def _model_key(model_dir: Path, phi: PhiTables | None = None, dense: bool = False) -> str:
     """Build-cache key: the model files, the Phi tables and every source the hardware and the
     expected streams depend on (:func:`_source_files`)."""
     h = hashlib.sha256()
@@ -85,6 +87,7 @@ def _model_key(model_dir: Path, phi: PhiTables | None = None) -> str:
         h.update((model_dir / f).read_bytes())
     for src in _source_files():
         h.update(src.read_bytes())
+    h.update(b"dense" if dense else b"sparse")
     if phi is not None:
         h.update(f"phi {phi.q}".encode())
         for li in sorted(phi.layers):
@@ -121,6 +124,7 @@ def simulate(
     gate_level: bool = False,
     phi: PhiTables | None = None,
     progress: Progress | None = None,
+    dense: bool = False,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -131,13 +135,15 @@ def simulate(
     RTL (same testbench and checks; catches frontend miscompiles).
 
     ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
+    ``dense``: the dense baseline (the same datapath, nothing skipped: ``pairs`` then counts
+    every (weight, spike) pair, zero weights too).
     ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
     mdir = Path(model_dir)
-    model = design_model(model, phi)
-    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / _model_key(mdir, phi)
+    model = design_model(model, phi, dense)
+    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / _model_key(mdir, phi, dense)
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
-        generate(model, hw, phi=phi)
+        generate(model, hw, phi=phi, dense=dense)
     cores = core_params(model, hw / "mem", phi=phi)
     res = golden.run(model, x)
     frames = len(x)
@@ -194,13 +200,13 @@ def simulate(
     traces = (phiperf.predict(model, phi, x, res) if phi is not None
               else perf.predict(model, x, res))
     union = (phiperf.union_work(model, phi, x, res) if phi is not None
-             else perf.union_work(model, x, res))
+             else union_work(model, x, res))
     period = perf.mid_to_last_period(r["mid_out"], r["last_out"], frames)
     return SimResult(
         frames=frames, cycles=r["cycles"], frame_period=period, busy=r["busy"],
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[u / frames / p for u, p in zip(union, pco, strict=True)],
-        work=list(res.work), union_work=union, predicted=[t.busy for t in traces],
+        work=pairs_work(model, x, res), union_work=union, predicted=[t.busy for t in traces],
         occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
         predicted_occ=[t.occ for t in traces], pred=res.pred.tolist(),
         frame_error=r["frame_error"], predicted_period=perf.frame_period(traces[-1], frames),
@@ -249,9 +255,9 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
 
 def detector_results(model: CompiledModel, x: np.ndarray, index: int,
                      res: golden.GoldenResult) -> list[list]:
-    """Per detector, in order: [group, sums] for every output pixel and group with a pair,
-    where sums are the accumulated currents without bias (one per step, or one for direct
-    input)."""
+    """Per detector, in order: [group, sums] for every output pixel and group with a pair
+    (every real group in the dense baseline), where sums are the accumulated currents without
+    bias (one per step, or one for direct input)."""
     ly = model.layers[index]
     g = ly.geom
     xx = golden.layer_input(model, x, res, index)
@@ -274,7 +280,7 @@ def detector_results(model: CompiledModel, x: np.ndarray, index: int,
             for d in range(ly.pco):
                 for gi in range(groups):
                     co = int(slots[gi * ly.pco + d])
-                    if co < 0 or k[b, p, co] == 0:
+                    if co < 0 or (k[b, p, co] == 0 and not ly.dense):
                         continue  # no pair: skipped, the core presets its output
                     out[d].append([gi, [int(v) for v in acc[b, :, y, xq, co]]])
     return out
@@ -284,16 +290,18 @@ def simulate_core(
     model: CompiledModel, index: int, x: np.ndarray, *, work_dir: str | Path,
     in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
     spw: int | None = None, model_pci: bool = False, list_block: bool = False,
-    phi: PhiTables | None = None, match_rate: int | None = None,
+    phi: PhiTables | None = None, match_rate: int | None = None, dense: bool = False,
 ) -> dict[str, Any]:
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every peeler result and every
     output word against the golden model. Returns the core's counters. ``spw``: segments per
     scanner word (default automatic); lanes of whole pixels unless ``model_pci`` (the model's
     PCI); ``list_block``: every scan list's masks in block RAM, however short; ``phi``: the
     core in Phi mode if the tables hold its layer, on :func:`fireflys.phi.perf.phi_lanes`'
-    lanes, ``match_rate`` patterns compared per cycle."""
+    lanes, ``match_rate`` patterns compared per cycle; ``dense``: the dense baseline."""
     if phi is not None or not model_pci:
         model = design_model(model, phi)
+    if dense:
+        model = dense_baseline(model)
     wdir = Path(work_dir)
     mem = wdir / "mem"
     write_memories(model, mem)
