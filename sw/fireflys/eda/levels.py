@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fireflys.eda.synth import SynthError, run_yosys
+from fireflys.hwgen.flowcmds import XCUP_SYNTH, commands
 
 LUT = re.compile(r"(LUT[1-6]|INV)$")  # INV: a LUT1
 MUXF = re.compile(r"MUXF[789]$")
@@ -230,8 +231,7 @@ def xcup_netlist(sources: list[Path], top: str, work: Path,
     net = (work / f"{top}_xcup.json").resolve()
     files = " ".join(str(p.resolve()) for p in sources)
     gs = " ".join(f"-G{k}={v}" for k, v in (params or {}).items())
-    run_yosys([f"read_slang -j 1 {gs} --top {top} {files}", "chformal -remove",
-               f"synth_xilinx -family xcup -noiopad -flatten -top {top}",
+    run_yosys([f"read_slang -j 1 {gs} --top {top} {files}", *commands(XCUP_SYNTH, top),
                *([f"tee -q -o {net.parent / f'{top}_stat.json'} stat -json"] if stat else []),
                f"write_json {net}"], work / "levels_yosys.log", work, [*sources, *data])
     return net

@@ -22,15 +22,10 @@ from typing import Any
 
 from fireflys.eda.synth import SynthError, run_yosys
 from fireflys.eda.yosys_shim import mounts
+from fireflys.hwgen.flowcmds import ECP5_NEXTPNR, ECP5_SYNTH, commands
 
 HARNESS = "pnr_harness"
-# --placer-heap-timingweight 40 (default 10): the placer pulls timing-critical nets 4x harder
-# (whole scnn5, the same netlist and seed: 123.0 vs 117.1 MHz; one core: 135.8 vs 111.2).
-# --tmg-ripup: the router rips up and reroutes nets on failing paths (the same whole-design
-# netlist, seeds 1 and 3: 148.8 / 143.3 vs 134.5 / 135.6 MHz)
-ECP5 = ["--85k", "--package", "CABGA756", "--speed", "8", "--router", "router2",
-        "--placer-heap-timingweight", "40", "--tmg-ripup", "--lpf-allow-unconstrained",
-        "--timing-allow-fail"]
+ECP5 = list(ECP5_NEXTPNR)
 
 
 @dataclass
@@ -48,11 +43,6 @@ class PnrResult:
                 "target_mhz": self.target_mhz}
 
 
-
-# nextpnr's target clock for a whole accelerator: above the 150 MHz aim, so that the
-# placer and router work on the paths that miss it (docs/fpga.md); Fmax is the routed
-# design's timing analysis either way
-ECP5_TARGET_MHZ = 155.0
 
 def block_ports(sources: list[Path], top: str, work: Path,
                 params: dict[str, object] | None = None,
@@ -119,9 +109,8 @@ def synth_ecp5(files: list[Path], top: str, work: Path, data: list[Path] = ()) -
     work.mkdir(parents=True, exist_ok=True)
     net = work / "ecp5.json"
     names = " ".join(str(p.resolve()) for p in files)
-    run_yosys([f"read_slang -j 1 --top {top} {names}", "chformal -remove",
-               f"synth_ecp5 -top {top} -json {net}"], work / "ecp5_yosys.log", work,
-              [*files, *data])
+    run_yosys([f"read_slang -j 1 --top {top} {names}", *commands(ECP5_SYNTH, top),
+               f"write_json {net}"], work / "ecp5_yosys.log", work, [*files, *data])
     return net
 
 

@@ -105,8 +105,9 @@ def module_summary(module: dict[str, Any]) -> dict[str, float]:
 
 
 def resources(stat_path: Path) -> dict[str, Any]:
-    """Per-core and total resources of a hierarchical ``synth_xilinx`` run (each module of
-    ``stat -json`` counted once: read_slang uniquifies every instance)."""
+    """Per-core and total resources of a ``synth_xilinx`` run (each module of ``stat -json``
+    counted once: read_slang uniquifies every instance); a flat run (the FuseSoC ``synth``
+    target's, ``fireflys build``'s) has only the total (``cores`` empty)."""
     mods = load_stat(stat_path)
     per_core: dict[int, dict[str, float]] = {}
     total: dict[str, float] = {}

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from fireflys.core.model import CompiledModel, load_model
-from fireflys.eda.pnr import ECP5_TARGET_MHZ
 from fireflys.errors import ConfigError, FireflysError
+from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
 
 STEPS = ("export", "plan", "generate", "simulate", "soak", "synth", "pnr", "report")
 DEFAULT_STEPS = ("export", "plan", "generate", "simulate", "report")

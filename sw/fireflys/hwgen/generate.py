@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 from fireflys.compiler.coreplan import dense_baseline
 from fireflys.compiler.memimg import write_memories
 from fireflys.compiler.scanlist import whole_pixel_lanes
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.corefile import FLOW_FILES, core_file
+from fireflys.hwgen.corefile import core_file, write_flow_files
 from fireflys.hwgen.params import TOP, core_params
 from fireflys.hwgen.top import PNR_TOP, pnr_top_sv, top_sv
 from fireflys.paths import rtl_files
@@ -84,11 +83,13 @@ def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
     }
     hw = out / "hw.json"
     hw.write_text(json.dumps(manifest, indent=2) + "\n")
-    for src, dst in FLOW_FILES:
-        (out / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, out / dst)
+    write_flow_files(out)
     core = out / "fireflys_model.core"
     core.write_text(core_file(model, out, name))
+    if not any(out.parent.glob("*.core")):  # never hide a hand-written core
+        # FuseSoC's search of a cores root above skips the generated cores' folder (the core
+        # is found through its own --cores-root), and so any stale copy next to it
+        (out.parent / "FUSESOC_IGNORE").touch()
     return {"top": top, "manifest": hw, "mem": mem, "core": core}
 
 

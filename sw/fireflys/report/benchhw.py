@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from fireflys.core.model import CompiledModel
-from fireflys.eda.pnr import ECP5_TARGET_MHZ
 from fireflys.errors import FireflysError
+from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
 

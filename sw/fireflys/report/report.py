@@ -112,11 +112,11 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
             res = resources(synth)
         except SynthError as e:
             raise ReportError(str(e)) from None
-        if len(res["cores"]) != len(ops):
+        if res["cores"] and len(res["cores"]) != len(ops):
             raise ReportError(f"{synth}: {len(res['cores'])} cores synthesized, the model "
                               f"has {len(ops)} layers (another model's statistics?)")
-        rep["resources_xcup"] = res
-        for o, r in zip(ops, res["cores"], strict=True):
+        rep["resources_xcup"] = res  # a flat synthesis (the synth target's) has no cores
+        for o, r in zip(ops, res["cores"], strict=False):
             o["resources_xcup"] = r
     if pnr is not None:
         p = pnr_fmax(pnr)
@@ -213,7 +213,7 @@ def plots(rep: dict[str, Any], out: Path) -> dict[str, Path]:
             ("(weight, input) pairs skipped", [1 - o["pair_density"] for o in ly])],
             "sparsity", f"{rep['model']}: sparsity per layer", ylim=(0, 1)),
     }
-    if "resources_xcup" in rep:
+    if "resources_xcup" in rep and rep["resources_xcup"]["cores"]:
         res = [o["resources_xcup"] for o in ly]
         files["resources"] = bars(
             out / "resources.png", names,
