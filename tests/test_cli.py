@@ -74,8 +74,6 @@ def test_compile_info_golden(tmp_path, capsys) -> None:
       "--pco", "1,2"], "--pco needs 6 values"),
     (["compile", "--arch", "scnn5", "--random-sparsity", "0.9", "--out", "{tmp}/x",
       "--pci", "1,8,8,8,8,65"], "--pci value 65 for layer 5"),
-    (["compile", "--arch", "scnn5", "--random-sparsity", "0.9", "--out", "{tmp}/x",
-      "--in-bits", "17"], "--in-bits must be in 1..16"),
     (["info", "{tmp}/nowhere"], "model.json: file not found"),
 ])
 def test_user_errors_exit_2(tmp_path, capsys, argv, msg) -> None:
@@ -197,3 +195,58 @@ def test_generate(tmp_path, capsys) -> None:
     assert [c["params"].get("Phi", 0) for c in cores] == [0, 1, 0]  # L1 only: spikes in, neurons
     assert cores[1]["params"]["Pci"] == 4 and (out / "mem" / "L1_pat.hex").is_file()
     assert (out / "mem" / "L1_d2_pwp.hex").is_file()
+
+
+def _numeric_options() -> list[tuple[list[str], str, object]]:
+    """(command, option, its range type) for every numeric option of every command."""
+    import argparse
+
+    from fireflys.cli.main import build_parser
+    from fireflys.cli.options import Number
+
+    out = []
+    for cmd in LEAVES:
+        p = build_parser()
+        for name in cmd:
+            sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+            p = sub.choices[name]
+        for a in p._actions:
+            if a.option_strings and isinstance(a.type, Number):
+                out.append((cmd, a.option_strings[-1], a.type))
+    return out
+
+
+NUMERIC = _numeric_options()
+
+
+def test_every_numeric_option_has_a_range() -> None:
+    """No command takes a bare int or float: each numeric option is a checked range."""
+    import argparse
+
+    from fireflys.cli.main import build_parser
+
+    def walk(p: argparse.ArgumentParser) -> list[argparse.Action]:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if subs:
+            return [a for sp in subs[0].choices.values() for a in walk(sp)]
+        return [a for a in p._actions if a.type in (int, float)]
+
+    assert walk(build_parser()) == []
+    assert len(NUMERIC) > 60
+
+
+@pytest.mark.parametrize(("cmd", "opt", "typ"), NUMERIC,
+                         ids=[f"{'-'.join(c)}{o}" for c, o, _ in NUMERIC])
+def test_numeric_options_refuse_values_out_of_range(cmd, opt, typ, capsys) -> None:
+    """Negative values, zero where the range excludes it, and values above a bounded range
+    exit with status 2 and one line naming the option, before any work."""
+    bad = [v for v in (-1, 0, -0.5) if not typ.inside(v)]
+    if typ.hi is not None:
+        bad.append(typ.hi + 1)
+    assert bad
+    for v in bad:
+        with pytest.raises(SystemExit) as e:
+            main([*cmd, f"{opt}={v}"])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "argument " in err[0] and opt in err[0], err

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fireflys.cli.options import add_model_dir, add_phi, phi_tables
+from fireflys.cli.options import (
+    NON_NEGATIVE,
+    add_model_dir,
+    add_phi,
+    phi_tables,
+)
 from fireflys.core.model import load_model
 from fireflys.errors import ConfigError
 
@@ -41,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ge.add_argument("--name", help="FuseSoC core name fireflys:model:NAME (default: the "
                     "model directory's name)")
     add_phi(ge)
-    ge.add_argument("--bram36", type=float, metavar="N",
+    ge.add_argument("--bram36", type=NON_NEGATIVE, metavar="N",
                     help="block RAM36 budget; scan lists longer than 64 entries "
                     "read their masks from block RAM while it lasts (default 5)")
     ge.set_defaults(func=cmd_generate)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from fireflys.cli.options import add_model_dir
+from fireflys.cli.options import (
+    SEED,
+    add_model_dir,
+    count,
+    positive,
+)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -68,18 +73,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "agreement with the float graph reported per layer (nir_import.json)")
     im.add_argument("file", help="a .nir file")
     im.add_argument("--out", required=True, help="compiled model directory to write")
-    im.add_argument("--dt", type=float, help="time step of a foreign graph (NIR has none; "
+    im.add_argument("--dt", type=positive(), help="time step of a foreign graph (NIR has none; "
                     "snntorch's export_to_nir uses 1e-4)")
-    im.add_argument("--T", type=int, default=4, help="time steps of the model (default 4)")
+    im.add_argument("--T", type=count(1), default=4, help="time steps of the model (default 4)")
     im.add_argument("--encoding", choices=("direct", "spikes"), default="direct",
                     help="input: pixel values (direct, the float graph sees x / (2**in_bits "
                     "- 1)) or spikes (default direct)")
-    im.add_argument("--in-bits", type=int, default=8, help="bits per input pixel (direct; "
+    im.add_argument("--in-bits", type=count(1, 16), default=8, help="bits per input pixel (direct; "
                     "default 8)")
     im.add_argument("--calib-dataset", choices=("random", "digits", "mnist"), default="random",
                     help="calibration frames (training split; default random)")
-    im.add_argument("--calib-frames", type=int, default=64, help="default 64")
+    im.add_argument("--calib-frames", type=count(1), default=64, help="default 64")
     im.add_argument("--data-dir", help="MNIST IDX directory (default "
                     "../shared/datasets/mnist)")
-    im.add_argument("--seed", type=int, default=0, help="random calibration frames")
+    im.add_argument("--seed", type=SEED, default=0, help="random calibration frames")
     im.set_defaults(func=cmd_import)

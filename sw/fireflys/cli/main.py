@@ -16,8 +16,16 @@ from fireflys.errors import FireflysError
 STAGES = (model, train, hardware, verify, phi, report, interop, flow)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2): ``fireflys CMD: error: argument --x: ...``
+    (subcommands' parsers are of this class too)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="fireflys",
         description="FireFly-S flow: sparse SNN -> integer model -> verified FPGA accelerator.",
     )
@@ -33,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except FireflysError as e:
         print(f"fireflys {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path the user named cannot be read or written
+        what = e.filename if e.filename is not None else ""
+        print(f"fireflys {args.cmd}: error: {what}: {e.strerror or e}", file=sys.stderr)
         return 2
 
 

@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 
 from fireflys.cli.options import (
+    SEED,
     add_clock,
     add_dataset,
     add_frames,
@@ -15,10 +16,12 @@ from fireflys.cli.options import (
     add_model_dir,
     add_seed,
     args_frames,
+    count,
     fraction,
     frames_about,
     frames_label,
     int_list,
+    positive,
     write_json,
 )
 from fireflys.core.arch import PRESETS, parse_arch
@@ -154,11 +157,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--random-sparsity", type=fraction, required=True, metavar="S",
                    help="untrained model: fraction of int4 weights that are zero (0..1)")
     c.add_argument("--out", required=True, help="output model directory")
-    c.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("-T", "--T", type=count(1), default=4, help="time steps (default 4)")
+    c.add_argument("--seed", type=SEED, default=0)
     c.add_argument("--encoding", choices=ENCODINGS, default="direct")
-    c.add_argument("--in-bits", type=int, default=8, help="bits per input pixel (direct)")
-    c.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    c.add_argument("--in-bits", type=count(1, 16), default=8, help="bits per input pixel (direct)")
+    c.add_argument("--leak-k", type=count(0), default=1, help="leak shift k; 0 = IF (default 1)")
     c.add_argument("--reset", choices=RESETS, default="zero")
     c.add_argument("--readout", choices=READOUTS, default="integrate")
     c.add_argument("--rate", type=fraction, default=0.15,
@@ -180,12 +183,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset(pl)
     add_frames(pl, 16, "calibration frames (default 16)")
     add_seed(pl, 1)
-    pl.add_argument("--target-fps", type=float,
+    pl.add_argument("--target-fps", type=positive(),
                     help="alone: the fewest estimated LUTs (PCO and scanner word width per "
                     "core) that reach it; with a budget: stop once it is reached")
     add_clock(pl)
-    pl.add_argument("--max-detectors", type=int, help="budget: total PCO over all cores")
-    pl.add_argument("--max-luts", type=float,
+    pl.add_argument("--max-detectors", type=count(1), help="budget: total PCO over all cores")
+    pl.add_argument("--max-luts", type=positive(),
                     help="budget: LUTs of the design estimated by fireflys.compiler.area "
                     "(the fastest plan within it)")
     add_json(pl, "write the plan here")

@@ -18,26 +18,77 @@ from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
 DATASETS = ("random", "digits", "mnist")
 
 
-def int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}") from None
+class Number:
+    """An argparse ``type`` for a number in a range: ``lo`` (and ``hi``) inclusive, or ``lo``
+    excluded (``open_lo``); a value out of range, or not a number, is an argparse error naming
+    the option (exit status 2). ``lo`` stays readable for the tests that walk every option."""
+
+    def __init__(self, kind: type, lo: float, hi: float | None = None, *,
+                 open_lo: bool = False, open_hi: bool = False) -> None:
+        self.kind, self.lo, self.hi = kind, lo, hi
+        self.open_lo, self.open_hi = open_lo, open_hi
+        self.__name__ = kind.__name__  # argparse names the type in its messages
+
+    def range_text(self) -> str:
+        if self.hi is not None:
+            return f"in [{self.lo:g}, {self.hi:g}{')' if self.open_hi else ']'}"
+        return f"> {self.lo:g}" if self.open_lo else f">= {self.lo:g}"
+
+    def inside(self, v: float) -> bool:
+        above = v > self.lo if self.open_lo else v >= self.lo
+        below = self.hi is None or (v < self.hi if self.open_hi else v <= self.hi)
+        return above and below
+
+    def __call__(self, text: str):
+        try:
+            v = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if self.kind is int else 'a number'}, got {text!r}"
+            ) from None
+        if v != v or not self.inside(v):
+            raise argparse.ArgumentTypeError(f"must be {self.range_text()}, got {text}")
+        return v
 
 
-def fraction(text: str) -> float:
-    v = float(text)
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return v
+def count(lo: int = 1, hi: int | None = None) -> Number:
+    """An integer option: at least ``lo`` (1 by default), at most ``hi``."""
+    return Number(int, lo, hi)
 
 
-def freeze_fraction(text: str) -> float:
-    v = float(text)
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return v
+def positive(lo: float = 0.0) -> Number:
+    """A real option above ``lo`` (0 by default)."""
+    return Number(float, lo, open_lo=True)
+
+
+NON_NEGATIVE = Number(float, 0.0)  # a weight or a rate: 0 allowed
+fraction = Number(float, 0.0, 1.0)  # a probability or a share: [0, 1]
+SEED = count(0)
+
+
+class IntList(Number):
+    """Comma-separated integers, each at least ``lo``."""
+
+    def __init__(self, lo: int = 1) -> None:
+        super().__init__(int, lo)
+        self.__name__ = "int list"
+
+    def __call__(self, text: str) -> list[int]:
+        try:
+            vals = [int(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated integers, got {text!r}") from None
+        bad = [v for v in vals if v < self.lo]
+        if bad:
+            raise argparse.ArgumentTypeError(f"every value must be >= {self.lo}, got {bad[0]}")
+        return vals
+
+
+int_list = IntList(1)
+
+
+freeze_fraction = Number(float, 0.0, 1.0, open_hi=True)  # a share of the epochs: [0, 1)
 
 
 def add_model_dir(p: argparse.ArgumentParser, help: str = "compiled model directory") -> None:
@@ -82,11 +133,12 @@ def frames_label(args: argparse.Namespace) -> str:
 
 
 def add_frames(p: argparse.ArgumentParser, default: int, help: str | None = None) -> None:
-    p.add_argument("--frames", type=int, default=default, help=help or f"default {default}")
+    p.add_argument("--frames", type=count(1), default=default,
+                   help=help or f"default {default}")
 
 
 def add_seed(p: argparse.ArgumentParser, default: int) -> None:
-    p.add_argument("--seed", type=int, default=default,
+    p.add_argument("--seed", type=SEED, default=default,
                    help=f"random frames, stalls and selections (default {default})")
 
 
@@ -113,7 +165,7 @@ CLOCK_MHZ = 150.0  # the ECP5 timing target (LFE5U-85F); docs/fpga.md has the me
 
 
 def add_clock(p: argparse.ArgumentParser, default: float = CLOCK_MHZ) -> None:
-    p.add_argument("--clock-mhz", type=float, default=default,
+    p.add_argument("--clock-mhz", type=positive(), default=default,
                    help=f"clock for frames/s (default {default:g}: the LFE5U-85F timing target)")
 
 

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 
 from fireflys.cli.options import (
+    NON_NEGATIVE,
+    IntList,
     add_dataset,
     add_frames,
     add_json,
@@ -15,9 +17,12 @@ from fireflys.cli.options import (
     add_stream_noise,
     args_frames,
     calib_frames,
+    count,
+    fraction,
     frames_about,
     frames_label,
     int_list,
+    positive,
     write_json,
 )
 from fireflys.core.model import load_model
@@ -192,19 +197,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--q", type=int_list, default=[16], help="patterns per block (default "
                     "16); with --auto a list (e.g. 16,32,64): per core the q of the fewest "
                     "cycles, or a smaller one within 2 %% of them")
-    se.add_argument("--k", type=int, help="block width in channels (default: the whole pixel, "
+    se.add_argument("--k", type=count(1, 64),
+                    help="block width in channels (default: the whole pixel, "
                     "up to 64)")
-    se.add_argument("--layers", type=int_list, help="the spike-input layers to give patterns "
+    se.add_argument("--layers", type=IntList(0), help="the spike-input layers to give patterns "
                     "(default: those with spiking neurons; an integrate readout may be named "
                     "for the counts, the hardware cannot run it in Phi mode)")
     se.add_argument("--auto", action="store_true", help="keep Phi only on the cores where the "
                     "cycle model says it pays (and within --max-lut-ratio); prints the choice "
                     "per core")
-    se.add_argument("--min-gain", type=float, default=1.1, help="--auto: least bitmap / Phi "
+    se.add_argument("--min-gain", type=positive(), default=1.1, help="--auto: least bitmap / Phi "
                     "busy cycles of a core alone (default 1.1)")
-    se.add_argument("--max-lut-ratio", type=float, help="--auto: most estimated LUTs of the "
+    se.add_argument("--max-lut-ratio", type=positive(), help="--auto: most estimated LUTs of the "
                     "design in Phi mode over bitmap mode (default: no limit)")
-    se.add_argument("--plan-frames", type=int, default=16, help="--auto: frames of the cycle "
+    se.add_argument("--plan-frames", type=count(1), default=16, help="--auto: frames of the cycle "
                     "model (default 16)")
     add_json(se, help="--auto: write the choice per core here")
     se.set_defaults(func=cmd_select)
@@ -237,19 +243,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "loss + lam x Phi operations; before/after accuracy and op counts")
     ft.add_argument("run_dir", help="a `fireflys train --out` directory")
     ft.add_argument("--out", required=True, help="output run directory")
-    ft.add_argument("--lam", type=float, default=1e-3, help="weight of the Phi operations (per "
+    ft.add_argument("--lam", type=NON_NEGATIVE, default=1e-3,
+                    help="weight of the Phi operations (per "
                     "1000 per frame) in the loss")
-    ft.add_argument("--epochs", type=int, default=3)
-    ft.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
-    ft.add_argument("--q", type=int, default=16)
-    ft.add_argument("--batch", type=int, default=64)
-    ft.add_argument("--threads", type=int, help="torch CPU threads")
-    ft.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    ft.add_argument("--epochs", type=count(1), default=3)
+    ft.add_argument("--lr", type=positive(), default=2e-4, help="peak learning rate")
+    ft.add_argument("--q", type=count(1, 1024), default=16)
+    ft.add_argument("--batch", type=count(1), default=64)
+    ft.add_argument("--threads", type=count(1), help="torch CPU threads")
+    ft.add_argument("--max-steps", type=count(1), help="cap on steps per epoch (smoke runs)")
     pen = ft.add_mutually_exclusive_group()
     pen.add_argument("--penalty", choices=("ops", "saving"), default="ops",
                      help="ops (the Phi operations: rewards silence too) or saving (Phi minus "
                      "zero-skip operations: only completing patterns is rewarded)")
-    pen.add_argument("--beta", type=float,
+    pen.add_argument("--beta", type=fraction,
                      help="penalty = Phi - BETA x zero-skip operations, BETA in 0..1 (ops is 0, "
                      "saving is 1; in between rewards patterns and still costs spikes)")
     ft.set_defaults(func=cmd_finetune)

@@ -7,15 +7,18 @@ import sys
 from pathlib import Path
 
 from fireflys.cli.options import (
+    NON_NEGATIVE,
+    IntList,
     add_dataset,
     add_frames,
     add_model_dir,
     add_seed,
+    count,
     eval_frames,
     fraction,
     frames_about,
     frames_label,
-    int_list,
+    positive,
 )
 from fireflys.core.model import load_model
 from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
@@ -170,19 +173,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "nextpnr-ecp5 Fmax over seeds -> OUT/summary.json + report")
     add_model_dir(bh)
     add_frames(bh, 1000, "frames streamed back to back for cycles/frame (default 1000)")
-    bh.add_argument("--sim-frames", type=int, default=200,
+    bh.add_argument("--sim-frames", type=count(1), default=200,
                     help="frames of the cocotb system test, per-core cycles (default 200)")
     add_dataset(bh, default="mnist")
     add_seed(bh, 1)
-    bh.add_argument("--seeds", type=int_list, default=[1, 2, 3],
+    bh.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],
                     help="nextpnr seeds (default 1,2,3; the worst is quoted)")
-    bh.add_argument("--freq", type=float, default=ECP5_TARGET_MHZ,
+    bh.add_argument("--freq", type=positive(), default=ECP5_TARGET_MHZ,
                     help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g}, above "
                     "the 150 MHz aim: "
                     "the placer and router work on the paths that miss the target; Fmax is "
                     "the routed design's timing analysis either way)")
     bh.add_argument("--no-pnr", action="store_true", help="skip the ECP5 place and route")
-    bh.add_argument("--jobs", type=int, default=1, metavar="N",
+    bh.add_argument("--jobs", type=count(1), default=1, metavar="N",
                     help="nextpnr seeds run at a time (separate processes; default 1)")
     bh.add_argument("--reuse", action="store_true",
                     help="reuse the results of steps already in the work directory")
@@ -191,7 +194,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     bh.add_argument("--random-density", type=fraction, default=0.2, metavar="D",
                     help="--dataset random: fraction of non-zero pixels or spikes (default 0.2; "
                     "1 = dense images)")
-    bh.add_argument("--bram36", type=float, metavar="N",
+    bh.add_argument("--bram36", type=NON_NEGATIVE, metavar="N",
                     help="block RAM36 budget of the generated hardware (long scan lists read "
                     "their masks from block RAM while it lasts; default 5)")
     bh.add_argument("--name", help="report name (default: the model directory's name)")
@@ -205,9 +208,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     bp.add_argument("--models", default=DEFAULT_PHI_MODELS, metavar="NAME=DIR,...",
                     help=f"models to compare (default {DEFAULT_PHI_MODELS})")
     add_frames(bp, 1000, "held-out frames streamed back to back per mode (default 1000)")
-    bp.add_argument("--calib", type=int, default=512,
+    bp.add_argument("--calib", type=count(1), default=512,
                     help="training frames the patterns are selected on (default 512)")
-    bp.add_argument("--q", type=int, default=64, help="patterns per block (default 64)")
+    bp.add_argument("--q", type=count(1, 1024), default=64, help="patterns per block (default 64)")
     add_dataset(bp, default="mnist")
     add_seed(bp, 1)
     bp.add_argument("--no-synth", action="store_true", help="skip the Yosys xcup synthesis")
@@ -226,7 +229,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("bench", help="golden-model throughput -> reports/bench_golden.json")
     b.add_argument("--arch", default="scnn5")
     b.add_argument("--sparsity", type=fraction, default=0.9)
-    b.add_argument("--batch", type=int, default=256)
-    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--batch", type=count(1), default=256)
+    b.add_argument("--repeats", type=count(1), default=3)
     b.add_argument("--out-dir", default="reports")
     b.set_defaults(func=cmd_bench)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from fireflys.cli.options import add_split, add_stream_noise, fraction, freeze_fraction
+from fireflys.cli.options import (
+    NON_NEGATIVE,
+    SEED,
+    add_split,
+    add_stream_noise,
+    count,
+    fraction,
+    freeze_fraction,
+    positive,
+)
 from fireflys.core.arch import PRESETS
 from fireflys.core.model import READOUTS, RESETS, load_model
 
@@ -28,7 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_frames=args.check_frames, init_from=args.init_from, freeze_at=args.freeze_at,
         distill=args.distill, distill_temp=args.distill_temp,
         teacher_epochs=args.teacher_epochs, augment_shift=args.augment_shift)
-    r = train(cfg, resume=args.resume)
+    out = Path(args.out)
+    created = not out.exists()
+    try:
+        r = train(cfg, resume=args.resume)
+    except BaseException:  # an error or an interrupt: leave nothing half-written behind
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if not r.reporting:
         return 0
     last = r.history[-1]
@@ -157,32 +174,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "../shared/datasets/mnist)")
     t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "
                    "model/)")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch", type=int, default=128)
-    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
+    t.add_argument("--epochs", type=count(1), default=10)
+    t.add_argument("--batch", type=count(1), default=128)
+    t.add_argument("--lr", type=positive(), default=2e-3, help="peak learning rate (one-cycle)")
     t.add_argument("--sparsity", type=fraction, default=0.9,
                    help="target weight sparsity; 0 trains a dense network (no Grad R prior, "
                    "weights may change sign: LSQ only)")
-    t.add_argument("--alpha", type=float, default=2e-3,
+    t.add_argument("--alpha", type=NON_NEGATIVE, default=2e-3,
                    help="initial Grad R Laplace prior strength (adapted within alpha/100 .. "
                    "alpha*100 to follow a sparsity ramp to the target)")
-    t.add_argument("--adapt-every", type=int, default=10,
+    t.add_argument("--adapt-every", type=count(1), default=10,
                    help="steps between prior-strength updates (0: fixed alpha)")
     t.add_argument("--ramp", choices=("linear", "cubic"), default="linear",
                    help="sparsity ramp shape: linear, or cubic (fast early, gentle near the "
                    "target)")
     t.add_argument("--reach", type=fraction, default=0.5,
                    help="fraction of the run at which the ramp reaches the target (default 0.5)")
-    t.add_argument("--weight-decay", type=float, default=1e-4)
-    t.add_argument("-T", "--T", type=int, default=4, help="time steps (default 4)")
-    t.add_argument("--leak-k", type=int, default=1, help="leak shift k; 0 = IF (default 1)")
+    t.add_argument("--weight-decay", type=NON_NEGATIVE, default=1e-4)
+    t.add_argument("-T", "--T", type=count(1), default=4, help="time steps (default 4)")
+    t.add_argument("--leak-k", type=count(0), default=1, help="leak shift k; 0 = IF (default 1)")
     t.add_argument("--reset", choices=RESETS, default="zero")
     t.add_argument("--readout", choices=READOUTS, default="integrate")
-    t.add_argument("--in-bits", type=int, default=8)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--in-bits", type=count(1, 16), default=8)
+    t.add_argument("--seed", type=SEED, default=0)
     t.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
-    t.add_argument("--threads", type=int, help="torch CPU threads")
-    t.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    t.add_argument("--threads", type=count(1), help="torch CPU threads")
+    t.add_argument("--max-steps", type=count(1), help="cap on steps per epoch (smoke runs)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--init-from", metavar="RUN", help="start from the trained weights of another "
                    "run (same arch, dataset, seed, T, neuron): a fine-tuning / second pruning "
@@ -191,19 +208,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fixed-mask phase from this fraction of the run on (0: the whole run, "
                    "useful with --init-from): the Grad R prior is off and weights that export "
                    "as zero then stay zero, so the sparsity cannot fall (default: never)")
-    t.add_argument("--distill", type=float, default=0.0, metavar="W",
+    t.add_argument("--distill", type=NON_NEGATIVE, default=0.0, metavar="W",
                    help="knowledge distillation: weight W in [0, 1) of the KL term towards a "
                    "dense float teacher of the same architecture, trained first on the same "
                    "frames and kept in OUT/teacher.pt (default 0: plain cross-entropy)")
-    t.add_argument("--distill-temp", type=float, default=4.0, metavar="TAU",
+    t.add_argument("--distill-temp", type=positive(), default=4.0, metavar="TAU",
                    help="softmax temperature of the distillation term (default 4)")
-    t.add_argument("--teacher-epochs", type=int, default=12,
+    t.add_argument("--teacher-epochs", type=count(1), default=12,
                    help="training epochs of the teacher (default 12)")
-    t.add_argument("--augment-shift", type=int, default=0, metavar="N",
+    t.add_argument("--augment-shift", type=count(0), default=0, metavar="N",
                    help="translate every training frame by a random offset of up to N pixels "
                    "in y and x, zeros moved in (0..8; default 0: off; validation frames are "
                    "never shifted)")
-    t.add_argument("--check-frames", type=int, default=256, help="validation frames checked "
+    t.add_argument("--check-frames", type=count(0), default=256, help="validation frames checked "
                    "bit for bit against the golden model at the end (0: all)")
     t.set_defaults(func=cmd_train)
 
@@ -217,9 +234,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "frames of a training run (must be identical)")
     cp.add_argument("run_dir", help="a `fireflys train --out` directory")
     add_split(cp)
-    cp.add_argument("--frames", type=int, default=200,
+    cp.add_argument("--frames", type=count(0), default=200,
                     help="validation frames for PyTorch vs golden (0: all)")
-    cp.add_argument("--rtl-frames", type=int, default=200,
+    cp.add_argument("--rtl-frames", type=count(1), default=200,
                     help="how many of them also go through the RTL")
     add_stream_noise(cp, in_gap=0.2, out_stall=0.2)
     cp.set_defaults(func=cmd_compare)

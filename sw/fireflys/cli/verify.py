@@ -17,6 +17,7 @@ from fireflys.cli.options import (
     add_seed,
     add_stream_noise,
     args_frames,
+    count,
     fraction,
     frames_about,
     frames_label,
@@ -246,7 +247,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(so, 1)
     add_phi(so)
     so.add_argument("--work", default="build/soak", help="work directory")
-    add_json(so, "result (JSON)", default="reports/soak.json")
+    add_json(so, "write the result (JSON) here")
     so.set_defaults(func=cmd_soak)
 
     fo = sub.add_parser("formal", help="formal proofs (SymbiYosys + z3): FIFO, scanner, peeler, "
@@ -264,7 +265,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     rl = sub.add_parser("reliability", help="bad-input campaign (hypothesis) plus the formal "
                         "and soak results -> reports/reliability.json")
-    rl.add_argument("--examples", type=int, default=1000, help="inputs per campaign")
+    rl.add_argument("--examples", type=count(1), default=1000, help="inputs per campaign")
     rl.add_argument("--formal", default="reports/formal.json", help="`make formal`'s result")
     rl.add_argument("--soak", default="reports/soak.json", help="`make soak`'s result")
     rl.add_argument("--out", default="reports/reliability.json")
