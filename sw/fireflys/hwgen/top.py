@@ -4,7 +4,14 @@ from ``templates/``."""
 from __future__ import annotations
 
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.params import CORE, TOP, CoreParams, fifo_depth, output_width, perf_words
+from fireflys.hwgen.params import (
+    CORE,
+    TOP,
+    CoreParams,
+    fifo_depth,
+    output_width,
+    perf_words,
+)
 from fireflys.hwgen.render import render
 
 
@@ -20,6 +27,12 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
     return (",\n" + indent).join(ln.rstrip(",") for ln in lines)
 
 
+def reset_latency(cores: int) -> int:
+    """Cycles from ``rst_ni`` at the top's port to the framing guard's reset (templates/top.sv):
+    the port's register, then one register per block from the readout up to the guard."""
+    return cores + 3
+
+
 def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
     """The accelerator's top (templates/top.sv): the cores chained through FIFOs, the
     readout."""
@@ -31,17 +44,19 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
                     for i, c in enumerate(cores))
     insts = ""
     for i, c in enumerate(cores):
-        insts += render("core.sv", i=i, module=CORE,
+        insts += render("core.sv", i=i, module=CORE, rst=n - i,
                         params=_param_list(c.params, " " * 4))
         if i + 1 < n:
-            insts += render("fifo.sv", i=i, next=i + 1, width=c.out_w, depth=fifo_depth(c))
+            insts += render("fifo.sv", i=i, next=i + 1, width=c.out_w, depth=fifo_depth(c),
+                            rst=n - i)
     _, h0, w0 = model.arch.in_shape
     return render(
         "top.sv", arch=model.arch, T=model.T, top=TOP, in_msb=cores[0].in_w - 1,
         in_w=cores[0].in_w, out_msb=output_width(model) - 1, tap_msb=n - 1,
         perf_msb=32 * perf_words(cores) - 1, frame_pixels=h0 * w0, core_decls=decls,
         cores=insts, perf_concat=", ".join(reversed(words)), classes=model.num_classes,
-        score_w=last.widths["score"], from_spikes=int(last.neuron), last=n - 1)
+        score_w=last.widths["score"], from_spikes=int(last.neuron), last=n - 1, n_rst=n + 2,
+        reset_latency=reset_latency(n))
 
 
 PNR_TOP = "fireflys_pnr_top"

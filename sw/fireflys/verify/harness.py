@@ -20,6 +20,7 @@ import numpy as np
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.params import TOP, CoreParams, perf_words
 from fireflys.hwgen.render import render
+from fireflys.hwgen.top import reset_latency
 
 TB_TOP = "fireflys_tb"
 
@@ -39,7 +40,8 @@ def tb_sv(cores: list[CoreParams], out_w: int, frame_pixels: int, frames: int) -
 SIM_TB = "fireflys_sim_tb"
 
 
-def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Path) -> str:
+def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Path,
+              cores: int) -> str:
     """Self-checking standalone testbench (Verilator ``--binary``) for the FuseSoC ``sim``
     target and the soak (:mod:`fireflys.verify.soak`). Streams ``frames`` frames from ``in.hex``;
     ``plan.hex`` has a code per frame: bit 0 = reset the accelerator before it (once every
@@ -48,9 +50,11 @@ def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Pa
     gaps and output back-pressure. Checks: every well-formed frame's output equals ``out.hex``
     (the golden model's), exactly one output per frame sent (none lost, none duplicated), the
     frame counter equals the outputs seen since the last reset and ``frame_errors_o`` the
-    malformed frames sent since it. Ends with one ``PASS:`` line, or ``$fatal`` naming the
+    malformed frames sent since it. Resets hold ``rst_ni`` low for the top's reset latency
+    (:func:`fireflys.hwgen.top.reset_latency` of its ``cores``). Ends with one ``PASS:`` line, or ``$fatal`` naming the
     frame."""
     return render("sim_tb.sv", sim_tb=SIM_TB, top=TOP, frames=frames, frame_pixels=frame_pixels,
+                  reset_cycles=reset_latency(cores),
                   in_msb=in_w - 1, in_w=in_w, out_msb=out_w - 1,
                   in_beats=frames * frame_pixels, timeout=1000 + 200 * frame_pixels * 64,
                   in_hex=vec_dir / "in.hex", out_hex=vec_dir / "out.hex",
@@ -77,5 +81,5 @@ def write_sim(model: CompiledModel, out: Path, frames: int = 8, seed: int = 0) -
     _, h, w = model.arch.in_shape
     write_plan(d / "plan.hex", np.zeros(frames, dtype=int))
     tb = d / f"{SIM_TB}.sv"
-    tb.write_text(sim_tb_sv(in_w, out_w, h * w, frames, d))
+    tb.write_text(sim_tb_sv(in_w, out_w, h * w, frames, d, len(model.layers)))
     return tb

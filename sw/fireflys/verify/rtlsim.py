@@ -27,6 +27,7 @@ from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
 from fireflys.hwgen.generate import design_model, generate, sources
 from fireflys.hwgen.params import CORE, TOP, core_params
+from fireflys.hwgen.top import reset_latency
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import perf as phiperf
 from fireflys.phi.tables import PhiTables
@@ -163,7 +164,7 @@ def simulate(
         "conv_pixels": [frames * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
                         for ly in model.layers],
         "in_gap_pct": round(in_gap * 100), "out_stall_pct": round(out_stall * 100),
-        "seed": seed, "reset_at": reset_at,
+        "seed": seed, "reset_at": reset_at, "reset_cycles": reset_latency(len(cores)),
         "max_cycles": 100_000 + 50 * frames * (sum(res.work) // max(frames, 1) + 1000),
     }
     stim_path, result_path = run_dir / "stim.json", run_dir / "result.json"

@@ -88,7 +88,8 @@ def build(model: CompiledModel, work: Path, vec: Path, frames: int,
     manifest = json.loads((hw / "hw.json").read_text())
     _, h, w = model.arch.in_shape
     tb = work / f"{SIM_TB}.sv"
-    tb.write_text(sim_tb_sv(manifest["in_width"], output_width(model), h * w, frames, vec))
+    tb.write_text(sim_tb_sv(manifest["in_width"], output_width(model), h * w, frames, vec,
+                            len(model.layers)))
     obj = work / "obj"
     # OPT_FAST: Verilator's default -Os for the per-cycle code; -O2 runs ~1.5x faster
     cmd = [ensure_verilator(), "--binary", "-Wall", "-O3", "--x-assign", "fast",

@@ -78,7 +78,7 @@ module {{ sim_tb }};
     gap <= (xs(rnd_in) % 100) < gap_pct;
     if (!rst_n) begin
       rst_cnt <= rst_cnt + 1;
-      if (rst_cnt >= 3) begin
+      if (rst_cnt >= {{ reset_cycles }}) begin  // the top's reset latency
         rst_n <= 1'b1;
         rst_cnt <= 0;
       end
