@@ -1,4 +1,6 @@
 // Sum of N unsigned values as a log-depth adder tree.
+`default_nettype none
+
 module adder_tree #(
   parameter int unsigned N    = 8,
   parameter int unsigned InW  = 4,
@@ -32,3 +34,5 @@ module adder_tree #(
   assign sum_o = g_lvl[Levels].s[0];
 
 endmodule
+
+`default_nettype wire

@@ -3,18 +3,20 @@
 // beat per frame:
 // data = {pred, score[Co-1], ..., score[0]}, score c at [c * ScoreW +: ScoreW], signed
 // (spike counts too: ScoreW >= $clog2(T + 1) + 1).
+`default_nettype none
+
 module class_readout #(
   parameter int unsigned Co         = 10,
   parameter int unsigned T          = 4,
   parameter int unsigned ScoreW     = 16,
   parameter bit          FromSpikes = 1'b0,
-  // derived
-  parameter int unsigned ClsW       = (Co > 1) ? unsigned'($clog2(Co)) : 1,
-  parameter int unsigned InW        = FromSpikes ? T * Co : Co * ScoreW,
-  parameter int unsigned OutW       = ClsW + Co * ScoreW
+  // derived (not overridable)
+  localparam int unsigned ClsW       = (Co > 1) ? unsigned'($clog2(Co)) : 1,
+  localparam int unsigned InW        = FromSpikes ? T * Co : Co * ScoreW,
+  localparam int unsigned OutW       = ClsW + Co * ScoreW
 ) (
   input  logic            clk_i,
-  input  logic            rst_ni,
+  input  logic            srst_ni,
   input  logic            in_valid_i,
   output logic            in_ready_o,
   input  logic [InW-1:0]  in_data_i,
@@ -66,7 +68,7 @@ module class_readout #(
   assign out_data_o = {pred_q, sc_q};
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       busy_q      <= 1'b0;
       c_q         <= '0;
       sc_q        <= '0;
@@ -96,3 +98,5 @@ module class_readout #(
   end
 
 endmodule
+
+`default_nettype wire

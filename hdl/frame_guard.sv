@@ -4,13 +4,15 @@
 // its tlast. Either way err_o pulses for one cycle and the next frame starts aligned, so the
 // cores downstream (which count pixels themselves) stay in step and the next frame is correct.
 // In the normal case the guard is a wire (ready passes through, no added latency).
+`default_nettype none
+
 module frame_guard #(
   parameter int unsigned Width  = 8,
   parameter int unsigned Pixels = 16,
   parameter int unsigned PixW   = (Pixels > 1) ? unsigned'($clog2(Pixels)) : 1
 ) (
   input  logic             clk_i,
-  input  logic             rst_ni,
+  input  logic             srst_ni,
   input  logic             in_valid_i,
   output logic             in_ready_o,
   input  logic [Width-1:0] in_data_i,
@@ -39,7 +41,7 @@ module frame_guard #(
   assign in_fire     = in_valid_i && in_ready_o;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       mode_q <= Pass;
       pix_q  <= '0;
       err_o  <= 1'b0;
@@ -82,12 +84,12 @@ module frame_guard #(
   logic [3:0] f_in_frames_q, f_out_frames_q;
   always_ff @(posedge clk_i) begin
     f_init       <= 1'b0;
-    f_stall_q    <= rst_ni && out_valid_o && !out_ready_i;
+    f_stall_q    <= srst_ni && out_valid_o && !out_ready_i;
     f_data_q     <= out_data_o;
-    f_in_stall_q <= rst_ni && in_valid_i && !in_ready_o;
+    f_in_stall_q <= srst_ni && in_valid_i && !in_ready_o;
     f_in_data_q  <= in_data_i;
     f_in_last_q  <= in_last_i;
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       f_in_frames_q  <= '0;
       f_out_frames_q <= '0;
     end else begin
@@ -96,11 +98,11 @@ module frame_guard #(
     end
   end
   always_comb begin
-    if (f_init) assume (!rst_ni);
+    if (f_init) assume (!srst_ni);
     if (!f_init && f_in_stall_q) begin
       assume (in_valid_i && in_data_i == f_in_data_q && in_last_i == f_in_last_q);
     end
-    if (!f_init && rst_ni) begin
+    if (!f_init && srst_ni) begin
       assert (32'(pix_q) < Pixels);
       assert (mode_q == Pass || mode_q == Pad || mode_q == Drop);
       if (mode_q == Pass) begin
@@ -115,3 +117,5 @@ module frame_guard #(
 `endif
 
 endmodule
+
+`default_nettype wire

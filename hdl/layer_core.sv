@@ -28,6 +28,8 @@
 // the signed residual and the PWPs of its detector's <MemPrefix>_d<d>_pwp.hex (rows
 // (group * KK + kernel position) * Nb + block, PhiQ words each). The sums are the golden
 // model's (Phi is lossless); partial sums may wrap in AccW bits, the final sum fits.
+`default_nettype none
+
 module layer_core #(
   parameter int unsigned L         = 4,      // window planes: T, or IN_BITS for direct input
   parameter int unsigned T         = 4,
@@ -68,12 +70,12 @@ module layer_core #(
   parameter int unsigned PhiM      = 1,      // Phi: patterns compared per cycle
   parameter int unsigned PwpW      = 8,      // Phi: bits of a PWP (signed)
   parameter bit          Dense     = 1'b0,   // dense baseline: every mask position peeled
-  // derived
-  parameter int unsigned InW       = L * Ci,
-  parameter int unsigned OutW      = Score ? Co * ScoreW : T * Co
+  // derived (not overridable)
+  localparam int unsigned InW       = L * Ci,
+  localparam int unsigned OutW      = Score ? Co * ScoreW : T * Co
 ) (
   input  logic            clk_i,
-  input  logic            rst_ni,
+  input  logic            srst_ni,
   input  logic            in_valid_i,
   output logic            in_ready_o,
   input  logic [InW-1:0]  in_data_i,
@@ -161,7 +163,7 @@ module layer_core #(
     .Pco(Pco), .PixW(RingW)
   ) u_win (
     .clk_i       (clk_i),
-    .rst_ni      (rst_ni),
+    .srst_ni     (srst_ni),
     .in_valid_i  (win_valid),
     .in_ready_o  (win_ready),
     .in_data_i   (win_data),
@@ -188,7 +190,7 @@ module layer_core #(
       .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
     ) u_match (
       .clk_i       (clk_i),
-      .rst_ni      (rst_ni),
+      .srst_ni     (srst_ni),
       .in_valid_i  (in_valid_i),
       .in_ready_o  (in_ready_o),
       .in_pixel_i  (in_data_i),
@@ -243,7 +245,7 @@ module layer_core #(
       .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW), .Dense(Dense)
     ) u_scan (
       .clk_i       (clk_i),
-      .rst_ni      (rst_ni),
+      .srst_ni     (srst_ni),
       .wr_en_i     (wr_en),
       .wr_addr_i   (wr_addr),
       .wr_data_i   (wr_data),
@@ -281,7 +283,7 @@ module layer_core #(
       .PwpFile(Init && Phi ? {Pre, "pwp.hex"} : "")
     ) u_peel (
       .clk_i      (clk_i),
-      .rst_ni     (rst_ni),
+      .srst_ni    (srst_ni),
       .in_valid_i (q_valid),
       .in_ready_o (q_ready),
       .in_bits_i  (q_bits),
@@ -316,7 +318,7 @@ module layer_core #(
       .ThetaFile(Init && !Score ? {Pre, "theta.hex"} : "")
     ) u_neuron (
       .clk_i       (clk_i),
-      .rst_ni      (rst_ni),
+      .srst_ni     (srst_ni),
       .in_valid_i  (r_valid),
       .in_acc_i    (r_acc),
       .in_tag_i    (r_tag),
@@ -330,7 +332,7 @@ module layer_core #(
 
     // the scanner shows the body of the word it handed over last: the one being peeled
     always_ff @(posedge clk_i) begin
-      if (rst_ni) begin
+      if (srst_ni) begin
         assert (!peel_busy[d] || b_slot == s_slot)
           else $error("layer_core: detector %0d peels slot %0d, its scanner shows slot %0d", d,
                       b_slot, s_slot);
@@ -358,7 +360,7 @@ module layer_core #(
   logic [BufW-1:0]   out_d_q [Pco];
   for (genvar d = 0; d < Pco; d++) begin : g_copy
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         clr_d_q[d]     <= 1'b0;
         clr_buf_d_q[d] <= '0;
         out_d_q[d]     <= '0;
@@ -418,7 +420,7 @@ module layer_core #(
                                : complete_next(out_q, 1'b0);
   assign oq_valid_nx = (!oq_valid || oq_ready) ? handoff : oq_valid;
   always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
+    if (srst_ni) begin
       assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
         else $error("layer_core: registered completeness of buffer %0d is stale", out_q);
       assert (gate_q == !used_q[alloc_q])
@@ -446,7 +448,7 @@ module layer_core #(
   for (genvar g = 0; g < NOGrp; g++) begin : g_oq
     logic cmpl_c, valid_c;
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         cmpl_c  <= 1'b0;
         valid_c <= 1'b0;
       end else begin
@@ -456,7 +458,7 @@ module layer_core #(
     end
     assign oq_ld[g] = cmpl_c && (!valid_c || oq_ready);
     always_ff @(posedge clk_i) begin
-      if (rst_ni) begin
+      if (srst_ni) begin
         assert (cmpl_c == cmpl_q && valid_c == oq_valid)
           else $error("layer_core: output register group %0d's enable copies are stale", g);
       end
@@ -471,7 +473,7 @@ module layer_core #(
     logic                          n_in;  // the neuron's slot is one of the detector's
     assign n_in = (32'(n_tag[d]) < Groups);
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         wrote_q <= '0;
       end else begin
         if (clr_d_q[d])         wrote_q[clr_buf_d_q[d]]         <= '0;
@@ -482,7 +484,7 @@ module layer_core #(
     // a gathered window gets a buffer with the detector's channels not written, or one being
     // cleared; no write meets the clear of its buffer (simulation too)
     always_ff @(posedge clk_i) begin
-      if (rst_ni) begin
+      if (srst_ni) begin
         assert (!gather || wrote_q[alloc_q] == '0 || (clr_q && clr_buf_q == alloc_q)
                 || (clr_d_q[d] && clr_buf_d_q[d] == alloc_q))
           else $error("layer_core: buffer %0d allocated with detector %0d's channels written",
@@ -518,14 +520,14 @@ module layer_core #(
     if (Score) begin : g_score
       assign value = n_score[D];
       always_ff @(posedge clk_i) begin
-        if (!rst_ni)  oq_data[c*ScoreW +: ScoreW] <= '0;
+        if (!srst_ni)  oq_data[c*ScoreW +: ScoreW] <= '0;
         else if (ld) oq_data[c*ScoreW +: ScoreW] <= wrote ? stored
                                                            : empty_out[c*ScoreW +: ScoreW];
       end
     end else begin : g_spikes
       assign value = n_spikes[D];
       always_ff @(posedge clk_i) begin
-        if (!rst_ni) begin
+        if (!srst_ni) begin
           for (int unsigned t = 0; t < T; t++) oq_data[t*Co + c] <= 1'b0;
         end else if (ld) begin
           for (int unsigned t = 0; t < T; t++) begin
@@ -537,7 +539,7 @@ module layer_core #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       used_q    <= '0;
       alloc_q   <= '0;
       out_q     <= '0;
@@ -576,7 +578,7 @@ module layer_core #(
   if (Pool == 2) begin : g_pool
     spike_pool #(.PixW(PixW), .H(Ho), .W(Wo)) u_pool (
       .clk_i      (clk_i),
-      .rst_ni     (rst_ni),
+      .srst_ni    (srst_ni),
       .in_valid_i (oq_valid),
       .in_ready_o (oq_ready),
       .in_data_i  (oq_data),
@@ -608,7 +610,7 @@ module layer_core #(
   logic           busy_q, pixel_q;
   logic [Pco-1:0] occ_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       busy_q       <= 1'b0;
       pixel_q      <= 1'b0;
       occ_q        <= '0;
@@ -639,3 +641,5 @@ module layer_core #(
   assign unused_last = win_last;
 
 endmodule
+
+`default_nettype wire

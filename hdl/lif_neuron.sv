@@ -14,6 +14,8 @@
 // this step's cur - theta, cur - theta - 1 (t > 0), B add, spike = !sign(V + cur - theta - 1),
 // reset. Only the currents and theta travel down; registers of currents a later
 // step no longer reads have no load (synthesis drops them). No stage stalls.
+`default_nettype none
+
 module lif_neuron #(
   parameter int unsigned T         = 4,
   parameter int unsigned NumAcc    = 4,   // T (one sum per step) or 1 (the same every step)
@@ -32,7 +34,7 @@ module lif_neuron #(
   parameter string       ThetaFile = ""
 ) (
   input  logic                   clk_i,
-  input  logic                   rst_ni,
+  input  logic                   srst_ni,
   input  logic                   in_valid_i,
   input  logic [NumAcc*AccW-1:0] in_acc_i,
   input  logic [TagW-1:0]        in_tag_i,
@@ -85,7 +87,7 @@ module lif_neuron #(
       assign sum = times_t(SW'($signed(AccW'(in_acc_i[AccW-1:0] + AccW'($signed(bias))))));
     end
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         out_valid_o <= 1'b0;
         out_done_o  <= 1'b0;
         out_tag_o   <= '0;
@@ -120,7 +122,7 @@ module lif_neuron #(
     logic [ThetaW-1:0]    p_theta;
     logic [AccW-1:0]      p_cur [NC];
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         p_valid <= 1'b0;
         p_done  <= 1'b0;
         p_tag   <= '0;
@@ -147,7 +149,7 @@ module lif_neuron #(
     logic signed [NW-1:0] c_cur [NC];
     logic signed [NW-1:0] c_th, c_th1;
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         c_valid <= 1'b0;
         c_done  <= 1'b0;
         c_tag   <= '0;
@@ -195,7 +197,7 @@ module lif_neuron #(
         assign a_th1   = c_th1;
       end else begin : g_leak
         always_ff @(posedge clk_i) begin
-          if (!rst_ni) begin
+          if (!srst_ni) begin
             a_valid <= 1'b0;
             a_done  <= 1'b0;
             a_tag   <= '0;
@@ -232,7 +234,7 @@ module lif_neuron #(
         fire_at[t] = fire;
       end
       always_ff @(posedge clk_i) begin
-        if (!rst_ni) begin
+        if (!srst_ni) begin
           valid   <= 1'b0;
           done    <= 1'b0;
           tag     <= '0;
@@ -262,3 +264,5 @@ module lif_neuron #(
   end
 
 endmodule
+
+`default_nettype wire

@@ -1,6 +1,8 @@
 // Small read-only memory in LUT logic, initialised from a $readmemh image (one word
 // per line, ceil(Width/4) hex digits). Registered (default): one cycle read latency, the
 // output is registered; else the read is combinational (one LUT level for up to 64 words).
+`default_nettype none
+
 module lut_rom #(
   parameter int unsigned Width      = 8,
   parameter int unsigned Depth      = 16,
@@ -37,3 +39,5 @@ module lut_rom #(
   end
 
 endmodule
+
+`default_nettype wire

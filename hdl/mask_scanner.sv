@@ -39,6 +39,8 @@
 // count. The body adds the pattern bits of the word's positions (body_sign_o) and each
 // token's lanes and index; the head the entry's PWP row base (out_pbase_o, a list field:
 // (group * KK + first kernel position of the word) * Nb).
+`default_nettype none
+
 module mask_scanner #(
   parameter int unsigned L         = 4,
   parameter int unsigned Ci        = 8,
@@ -60,19 +62,19 @@ module mask_scanner #(
   parameter int unsigned IdxW      = 1,   // Phi: bits of a pattern index
   parameter int unsigned PRowW     = 1,   // Phi: bits of a PWP row (the peeler's)
   parameter bit          Dense     = 1'b0,  // every mask position in the image, spike or not
-  // derived
-  parameter int unsigned NTok      = Phi ? (Spw * Pci / Ci) * Nb : 1,
-  parameter int unsigned PixW      = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci,
-  parameter int unsigned KK        = KH * KW,
-  parameter int unsigned AW        = (Depth > 1) ? unsigned'($clog2(Depth)) : 1,
-  parameter int unsigned WordW     = Spw * Pci,
-  parameter int unsigned XW        = Phi ? WordW + NTok : WordW,  // positions + tokens
-  parameter int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW      = unsigned'($clog2(XW + 1)),
-  parameter int unsigned SlotW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1
+  // derived (not overridable)
+  localparam int unsigned NTok      = Phi ? (Spw * Pci / Ci) * Nb : 1,
+  localparam int unsigned PixW      = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci,
+  localparam int unsigned KK        = KH * KW,
+  localparam int unsigned AW        = (Depth > 1) ? unsigned'($clog2(Depth)) : 1,
+  localparam int unsigned WordW     = Spw * Pci,
+  localparam int unsigned XW        = Phi ? WordW + NTok : WordW,  // positions + tokens
+  localparam int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
+  localparam int unsigned CntW      = unsigned'($clog2(XW + 1)),
+  localparam int unsigned SlotW     = (FifoDepth > 1) ? unsigned'($clog2(FifoDepth)) : 1
 ) (
   input  logic               clk_i,
-  input  logic               rst_ni,
+  input  logic               srst_ni,
   input  logic               wr_en_i,      // ring write (window_unit), registered here
   input  logic [AW-1:0]      wr_addr_i,
   input  logic [PixW-1:0]    wr_data_i,    // wr_en_i's pixel, a cycle later (registered there)
@@ -124,6 +126,20 @@ module mask_scanner #(
   localparam int unsigned BGrpW  = 64;                      // body bits per write-address copy
   localparam int unsigned NBGrp  = (BodyW + BGrpW - 1) / BGrpW;
   localparam int unsigned BGrpSz = (BodyW + NBGrp - 1) / NBGrp;  // balanced groups
+
+  // a scan-list entry (fireflys.compiler.scanlist writes the image, LSB first); Phi entries
+  // add the token mask and the PWP row base above these fields
+  typedef struct packed {
+    logic             first;  // the group's first entry
+    logic [TagW-1:0]  tag;    // the group
+    logic [AddrW-1:0] ptr;    // weight address of the mask's lowest bit
+    logic [WordW-1:0] mask;
+    logic [WIdxW-1:0] w;      // the word of the window
+  } entry_t;
+  typedef struct packed {
+    logic [PRowW-1:0] pbase;  // PWP row base of token 0
+    logic [NTok-1:0]  tmask;  // token i has a weight in the entry's mask
+  } phi_entry_t;
 
   if (!(Spw % Spp == 0 || Spp % Spw == 0)) begin : g_bad_spw
     $error("mask_scanner: Spw must be a multiple or a divisor of ceil(Ci / Pci)");
@@ -216,19 +232,25 @@ module mask_scanner #(
   logic [AW-1:0] s1_base;
   logic [KK-1:0] s1_img;
 
+  /* verilator lint_off UNUSEDSIGNAL */  // the mask is read for S3 (below)
+  entry_t           e_ent;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [WIdxW-1:0] e_w;
   logic [AddrW-1:0] e_ptr;
   logic [TagW-1:0]  e_tag;
   logic             e_first;
-  assign e_w     = ent[WIdxW-1:0];
-  assign e_ptr   = ent[WIdxW+WordW +: AddrW];
-  assign e_tag   = ent[WIdxW+WordW+AddrW +: TagW];
-  assign e_first = ent[EntB-1];
+  assign e_ent   = entry_t'(ent[EntB-1:0]);
+  assign e_w     = e_ent.w;
+  assign e_ptr   = e_ent.ptr;
+  assign e_tag   = e_ent.tag;
+  assign e_first = e_ent.first;
   logic [NTok-1:0]  e_tmask;  // Phi: token i has a weight in the entry's mask
   logic [PRowW-1:0] e_pbase;  // Phi: the PWP row of token 0
   if (Phi) begin : g_ent_phi
-    assign e_tmask = ent[EntB +: NTok];
-    assign e_pbase = ent[EntB+NTok +: PRowW];
+    phi_entry_t e_phi;
+    assign e_phi   = phi_entry_t'(ent[EntW-1:EntB]);
+    assign e_tmask = e_phi.tmask;
+    assign e_pbase = e_phi.pbase;
   end else begin : g_ent_plain
     assign e_tmask = '0;
     assign e_pbase = '0;
@@ -260,7 +282,7 @@ module mask_scanner #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s1_valid <= 1'b0;
       s1_last  <= 1'b0;
       s1_base  <= '0;
@@ -285,7 +307,7 @@ module mask_scanner #(
   logic [PRowW-1:0]       s2_pbase;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s2_tmask <= '0;
       s2_pbase <= '0;
       s2_valid <= 1'b0;
@@ -315,7 +337,7 @@ module mask_scanner #(
   logic [EW-1:0]    s1_e;
   logic [WordW-1:0] s3_mask;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni)    s1_e <= '0;
+    if (!srst_ni)    s1_e <= '0;
     else if (issue) s1_e <= e_q;
   end
   if (ListBlock) begin : g_mask_block
@@ -334,7 +356,7 @@ module mask_scanner #(
     logic [EntW-1:0] ent_m;
     /* verilator lint_on UNUSEDSIGNAL */
     always_ff @(posedge clk_i) begin
-      if (!rst_ni)       s2_e <= '0;
+      if (!srst_ni)       s2_e <= '0;
       else if (s1_valid) s2_e <= s1_e;
     end
     lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_mask (
@@ -343,7 +365,11 @@ module mask_scanner #(
       .addr_i(s2_e),
       .data_o(ent_m)
     );
-    assign s3_mask = ent_m[WIdxW +: WordW];
+    /* verilator lint_off UNUSEDSIGNAL */  // the mask is the field used
+    entry_t ent_f;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign ent_f   = entry_t'(ent_m[EntB-1:0]);
+    assign s3_mask = ent_f.mask;
   end
 
 
@@ -364,7 +390,7 @@ module mask_scanner #(
     logic          wr_en_q;
     logic [AW-1:0] wr_addr_q;
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) wr_en_q <= 1'b0;
+      if (!srst_ni) wr_en_q <= 1'b0;
       else         wr_en_q <= wr_en_i;
     end
     (* keep *) always_ff @(posedge clk_i) begin
@@ -376,7 +402,7 @@ module mask_scanner #(
     for (genvar i = 0; i < Kpw; i++) begin : g_port
       logic [AW-1:0] a_q;  // S2: the port's ring address
       (* keep *) always_ff @(posedge clk_i) begin
-        if (!rst_ni) a_q <= '0;
+        if (!srst_ni) a_q <= '0;
         else         a_q <= addr[i];
       end
       assign px_rd[i][Lo +: N] = ring[a_q];
@@ -439,7 +465,7 @@ module mask_scanner #(
   logic [NTok*L-1:0]      s3_tl;
   logic [NTok*IdxW-1:0]     s3_ti;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s3_tmask <= '0;
       s3_pbase <= '0;
       s3_valid <= 1'b0;
@@ -515,7 +541,7 @@ module mask_scanner #(
 
   // keep: the body groups' copies of the push flags (below) would be merged into these
   (* keep *) always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s4_valid  <= 1'b0;
       s4_last   <= 1'b0;
       s4_first  <= 1'b0;
@@ -614,7 +640,7 @@ module mask_scanner #(
     logic          vl_c, push_c;  // vl_c: S4 holds a valid last word
     // keep (on the process: its flip-flops, not only their nets, must stay apart)
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         q_c  <= '0;
         vl_c <= 1'b0;
       end else begin
@@ -627,7 +653,7 @@ module mask_scanner #(
     // the address to the group's LUT-RAMs on ECP5)
     assign push_c = (|q_c) || vl_c;
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         wr_c_q  <= '0;
         wr1_c_q <= QW'(1);
       end else if (push_c) begin  // loaded from the pointers' own next values (shared logic)
@@ -645,7 +671,7 @@ module mask_scanner #(
     // every LUT-RAM of the body was 5 ns of routing on ECP5)
     logic [QW-1:0] rd_c_q;
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!rst_ni)  rd_c_q <= '0;
+      if (!srst_ni)  rd_c_q <= '0;
       else if (pop) rd_c_q <= rd_q;
     end
     assign body_rd[Lo +: N] = mem[rd_c_q];
@@ -653,7 +679,7 @@ module mask_scanner #(
     logic f_ginit = 1'b1;  // the copies agree with the pointers (part of the proof)
     always_ff @(posedge clk_i) f_ginit <= 1'b0;
     always_comb begin
-      if (!f_ginit && rst_ni) begin
+      if (!f_ginit && srst_ni) begin
         assert (wr_c_q == wr_q && wr1_c_q == wr1_q);
         assert (push_c == push && rd_c_q == ld_q);
         assert (!s3_valid || wa == body_wa);
@@ -667,7 +693,7 @@ module mask_scanner #(
   logic [QW-1:0]          s5_addr;
   logic [NPart*PartW-1:0] s5_part;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s5_push <= 1'b0;
       s5_drop <= 1'b0;
       s5_addr <= '0;
@@ -705,7 +731,7 @@ module mask_scanner #(
   logic [QW-1:0]   s6_addr;
   logic [CntW-1:0] s6_count;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       s6_push  <= 1'b0;
       s6_addr  <= '0;
       s6_count <= '0;
@@ -737,7 +763,7 @@ module mask_scanner #(
   assign {out_le1_o, out_count_o} = qcount[rd_q];
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       hold_q   <= 1'b0;
       base_q   <= '0;
       img_q    <= '0;
@@ -788,11 +814,11 @@ module mask_scanner #(
   // ------------------------------------------------------------------ checks (simulation too)
   logic [CrW-1:0] held_q;  // words loaded and not yet freed (checks only)
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) held_q <= '0;
+    if (!srst_ni) held_q <= '0;
     else         held_q <= held_q + CrW'(pop) - CrW'(free_i);
   end
   always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
+    if (srst_ni) begin
       assert (occ_q <= CrW'(FifoDepth) && credit_q <= CrW'(FifoDepth))
         else $error("mask_scanner: queue occupancy %0d or credits %0d past the depth",
                     occ_q, credit_q);
@@ -821,7 +847,7 @@ module mask_scanner #(
   logic [FW-1:0] f_seq [FifoDepth];
   always_ff @(posedge clk_i) begin
     f_init <= 1'b0;
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       f_push_n <= '0;
       f_pop_n  <= '0;
     end else begin
@@ -836,9 +862,9 @@ module mask_scanner #(
   assign f_queued = FW'(occ_q) + FW'(s5_push) + FW'(s6_push);
   assign f_used   = f_queued + FW'(held_q);
   always_comb begin
-    if (f_init) assume (!rst_ni);
+    if (f_init) assume (!srst_ni);
     assume (!free_i || held_q != '0);  // the peeler frees only words it has loaded
-    if (!f_init && rst_ni) begin
+    if (!f_init && srst_ni) begin
       assert (FW'(credit_q) + FW'(s1_valid) + FW'(s2_valid) + FW'(s3_valid) + FW'(s4_valid)
               + FW'(s5_drop) + f_used == FW'(FifoDepth));
       assert (f_push_n - f_pop_n == f_queued);
@@ -863,3 +889,5 @@ module mask_scanner #(
 `endif
 
 endmodule
+
+`default_nettype wire

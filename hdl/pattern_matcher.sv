@@ -25,6 +25,8 @@
 // counts of their union | F2 the union's count and the use test: the output registers
 // (valid/ready).
 // A pixel is taken when the previous one has left the match stages (F1 takes it).
+`default_nettype none
+
 module pattern_matcher #(
   parameter int unsigned L       = 4,
   parameter int unsigned Ci      = 16,
@@ -32,13 +34,13 @@ module pattern_matcher #(
   parameter int unsigned Q       = 16,     // pattern slots per block, a power of two >= 2
   parameter int unsigned M       = 1,      // patterns compared per cycle, divides Q
   parameter string       PatFile = "",
-  // derived
-  parameter int unsigned Nb      = (Ci + K - 1) / K,
-  parameter int unsigned QW      = (Q > 1) ? unsigned'($clog2(Q)) : 1,
-  parameter int unsigned PixW    = L * Ci
+  // derived (not overridable)
+  localparam int unsigned Nb      = (Ci + K - 1) / K,
+  localparam int unsigned QW      = (Q > 1) ? unsigned'($clog2(Q)) : 1,
+  localparam int unsigned PixW    = L * Ci
 ) (
   input  logic               clk_i,
-  input  logic               rst_ni,
+  input  logic               srst_ni,
   input  logic               in_valid_i,
   output logic               in_ready_o,
   input  logic [PixW-1:0]    in_pixel_i,   // plane l at [l*Ci +: Ci]
@@ -224,7 +226,7 @@ module pattern_matcher #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       busy_q  <= 1'b0;
       iss_q   <= 1'b0;
       cnt_q   <= '0;
@@ -349,7 +351,7 @@ module pattern_matcher #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       f1_v <= 1'b0;
       f2_v <= 1'b0;
     end else if (en) begin
@@ -370,3 +372,5 @@ module pattern_matcher #(
   assign unused_f2 = ^f2_use;
 
 endmodule
+
+`default_nettype wire

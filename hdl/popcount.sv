@@ -1,4 +1,6 @@
 // Population count as a log-depth adder tree.
+`default_nettype none
+
 module popcount #(
   parameter int unsigned Width = 8,
   parameter int unsigned CntW  = $clog2(Width + 1)
@@ -36,3 +38,5 @@ module popcount #(
   assign count_o = g_lvl[Levels].c[0];
 
 endmodule
+
+`default_nettype wire

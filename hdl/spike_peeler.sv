@@ -40,6 +40,8 @@
 // F products (Mode 1/2: log2(L) levels) | G accumulate -> result. No stage stalls: the
 // result consumer always takes a result. Words up to 64 bits stay within two adder levels
 // (or one 16-bit OR) per stage.
+`default_nettype none
+
 module spike_peeler #(
   parameter int unsigned WordW   = 16,
   parameter int unsigned L       = 4,
@@ -55,16 +57,16 @@ module spike_peeler #(
   parameter int unsigned PwpDepth = 2,     // Phi: PWP ROM words (rows x 2^QW)
   parameter int unsigned PwpW    = 4,      // Phi: bits of a PWP (signed)
   parameter string       PwpFile = "",
-  // derived
-  parameter int unsigned XW      = Phi ? WordW + NTok : WordW,  // positions + tokens
-  parameter int unsigned PRowW   = (PwpDepth >> QW > 1) ? unsigned'($clog2(PwpDepth >> QW)) : 1,
-  parameter int unsigned AddrW   = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW    = unsigned'($clog2(XW + 1)),
-  parameter int unsigned NumAcc  = (Mode == 0) ? L : 1,
-  parameter int unsigned SlotW   = 4
+  parameter int unsigned SlotW   = 4,
+  // derived (not overridable)
+  localparam int unsigned XW      = Phi ? WordW + NTok : WordW,  // positions + tokens
+  localparam int unsigned PRowW   = (PwpDepth >> QW > 1) ? unsigned'($clog2(PwpDepth >> QW)) : 1,
+  localparam int unsigned AddrW   = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
+  localparam int unsigned CntW    = unsigned'($clog2(XW + 1)),
+  localparam int unsigned NumAcc  = (Mode == 0) ? L : 1
 ) (
   input  logic                   clk_i,
-  input  logic                   rst_ni,
+  input  logic                   srst_ni,
   input  logic                   in_valid_i,
   output logic                   in_ready_o,
   input  logic [XW-1:0]          in_bits_i,    // positions to peel (OR over planes & mask)
@@ -204,7 +206,7 @@ module spike_peeler #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       act_q    <= 1'b0;
       first_q  <= 1'b0;
       last_q   <= 1'b0;
@@ -266,7 +268,7 @@ module spike_peeler #(
   logic [TagW-1:0]    b_tag;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       b_valid <= 1'b0;
       b_peel  <= 1'b0;
       b_ev    <= '0;
@@ -305,7 +307,7 @@ module spike_peeler #(
   logic [TagW-1:0]       c_tag;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       c_valid <= 1'b0;
       c_peel  <= 1'b0;
       c_ev    <= '0;
@@ -348,7 +350,7 @@ module spike_peeler #(
   logic [TagW-1:0]        p_tag;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       p_valid <= 1'b0;
       p_ev    <= '0;
       p_lanes <= '0;
@@ -391,7 +393,7 @@ module spike_peeler #(
   logic [TagW-1:0]  d_tag;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       d_valid <= 1'b0;
       d_ev    <= '0;
       d_lanes <= '0;
@@ -425,7 +427,7 @@ module spike_peeler #(
       .count_o(ti)
     );
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         b_tok <= 1'b0;
         c_tok <= 1'b0;
         p_tok <= 1'b0;
@@ -498,11 +500,11 @@ module spike_peeler #(
       assign pwp_x = '0;
     end
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) r_tok <= 1'b0;
+      if (!srst_ni) r_tok <= 1'b0;
       else         r_tok <= d_tok;
     end
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         r_valid <= 1'b0;
         r_ev    <= '0;
         r_lanes <= '0;
@@ -540,12 +542,12 @@ module spike_peeler #(
     for (genvar c = 1; c < NCp; c++) begin : g_acp
       logic [AddrW-1:0] a_q;
       (* keep *) always_ff @(posedge clk_i) begin
-        if (!rst_ni) a_q <= '0;
+        if (!srst_ni) a_q <= '0;
         else         a_q <= addr_sum[AddrW-1:0];
       end
       assign a_c[c] = a_q;
       always_ff @(posedge clk_i) begin
-        if (rst_ni) begin
+        if (srst_ni) begin
           assert (a_q == d_addr) else $error("spike_peeler: weight address copy %0d is stale", c);
         end
       end
@@ -575,7 +577,7 @@ module spike_peeler #(
       assign w_x = $signed(w_rd);
     end
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         e_valid <= 1'b0;
         e_ev    <= '0;
         e_lanes <= '0;
@@ -603,7 +605,7 @@ module spike_peeler #(
     logic signed [WW-1:0] f_w, f_wn;  // the weight (or PWP) and its negation
     logic [LP-1:0]     f_lanes;
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
+      if (!srst_ni) begin
         f_valid <= 1'b0;
         f_ev    <= '0;
         f_tag   <= '0;
@@ -650,7 +652,7 @@ module spike_peeler #(
       logic [TagW-1:0]             tag;
       if (lv == 0) begin : g_leaf
         always_ff @(posedge clk_i) begin
-          if (!rst_ni) begin
+          if (!srst_ni) begin
             term  <= '0;
             valid <= 1'b0;
             ev    <= '0;
@@ -666,7 +668,7 @@ module spike_peeler #(
         end
       end else begin : g_add
         always_ff @(posedge clk_i) begin
-          if (!rst_ni) begin
+          if (!srst_ni) begin
             term  <= '0;
             valid <= 1'b0;
             ev    <= '0;
@@ -702,7 +704,7 @@ module spike_peeler #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       acc_q       <= '0;
       res_valid_o <= 1'b0;
       res_acc_o   <= '0;
@@ -763,7 +765,7 @@ module spike_peeler #(
       f_mask   <= body_mask_i;
       f_planes <= body_planes_i;
     end
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       f_peel_q <= '0;
     end else begin
       f_peel_q <= {f_peel_q[2:0], peel};
@@ -772,14 +774,14 @@ module spike_peeler #(
     f_lanes_q <= {f_lanes_q[2:0], f_lanes};
   end
   always_comb begin
-    if (f_init) assume (!rst_ni);
+    if (f_init) assume (!srst_ni);
     if (in_valid_i) begin
       assume (32'(in_count_i) == f_pop(in_bits_i));
       assume (in_le1_i == (in_count_i <= CntW'(1)));
     end
     if (act_q && first_q) assume ((x_q & ~body_mask_i) == '0);
     if (act_q && !first_q) assume (body_mask_i == f_mask && body_planes_i == f_planes);
-    if (!f_init && rst_ni) begin
+    if (!f_init && srst_ni) begin
       if (act_q) begin
         assert ((x_q & ~f_bits) == '0);
         assert (32'(rem_q) == f_pop(x_q));
@@ -803,3 +805,5 @@ module spike_peeler #(
 `endif
 
 endmodule
+
+`default_nettype wire

@@ -1,13 +1,15 @@
 // 2x2 max-pool on spikes = OR of the four pixels, per channel and time step, stride 2.
 // Input and output are raster pixel streams (valid/ready); odd trailing rows/columns are
 // dropped (floor), as in the golden model. One row buffer of W/2 pixels.
+`default_nettype none
+
 module spike_pool #(
   parameter int unsigned PixW = 8,   // T x C bits, OR-ed bitwise
   parameter int unsigned H    = 4,   // input height
   parameter int unsigned W    = 4    // input width
 ) (
   input  logic            clk_i,
-  input  logic            rst_ni,
+  input  logic            srst_ni,
   input  logic            in_valid_i,
   output logic            in_ready_o,
   input  logic [PixW-1:0] in_data_i,
@@ -46,7 +48,7 @@ module spike_pool #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       hor_q       <= '0;
       y_q         <= '0;
       x_q         <= '0;
@@ -78,3 +80,5 @@ module spike_pool #(
   end
 
 endmodule
+
+`default_nettype wire

@@ -1,5 +1,7 @@
 // Synchronous read-only memory initialised from a $readmemh image (one word per line,
 // ceil(Width/4) hex digits; see docs/format.md "Memory images"). One cycle read latency.
+`default_nettype none
+
 module sync_rom #(
   parameter int unsigned Width     = 8,
   parameter int unsigned Depth     = 16,
@@ -27,3 +29,5 @@ module sync_rom #(
   end
 
 endmodule
+
+`default_nettype wire

@@ -15,6 +15,8 @@
 // (computed from the oldest window in flight), and a window is gathered once its last input
 // pixel has arrived, a descriptor is free and gate_i (the core has a free output buffer).
 // An FC layer is the case KH = H, KW = W, Pad = 0 (one window per frame).
+`default_nettype none
+
 module window_unit #(
   parameter int unsigned L      = 4,
   parameter int unsigned Ci     = 8,
@@ -26,15 +28,15 @@ module window_unit #(
   parameter int unsigned Hold   = 8,   // pixels of slack beyond one window's span
   parameter int unsigned NumWin = 4,   // windows in flight, a power of two >= 2
   parameter int unsigned Pco    = 2,   // detectors
-  // derived
   parameter int unsigned PixW   = L * Ci,
-  parameter int unsigned KK     = KH * KW,
-  parameter int unsigned Span   = (KH - 1) * W + KW,
-  parameter int unsigned Depth  = (Span + Hold < H * W) ? Span + Hold : H * W,
-  parameter int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1
+  // derived (not overridable)
+  localparam int unsigned KK     = KH * KW,
+  localparam int unsigned Span   = (KH - 1) * W + KW,
+  localparam int unsigned Depth  = (Span + Hold < H * W) ? Span + Hold : H * W,
+  localparam int unsigned AW     = (Depth > 1) ? unsigned'($clog2(Depth)) : 1
 ) (
   input  logic              clk_i,
-  input  logic              rst_ni,
+  input  logic              srst_ni,
   input  logic              in_valid_i,
   output logic              in_ready_o,
   input  logic [PixW-1:0]   in_data_i,
@@ -102,7 +104,7 @@ module window_unit #(
   logic signed [IW-1:0] f1_col, f1_row, f1_next, f2_sum, f2_next, f3_first, limit_q, lim1_q;
   logic                 f2_neg;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       f1_col   <= '0;
       f1_row   <= '0;
       f1_next  <= '0;
@@ -128,7 +130,7 @@ module window_unit #(
   // newest input pixel the window to gather reads
   logic signed [IW-1:0] l1_col, l1_row, l2_col, l2_row, last_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       l1_col <= '0;
       l1_row <= '0;
       l2_col <= '0;
@@ -183,7 +185,7 @@ module window_unit #(
   // (last_q three cycles after the move, this register one more)
   logic g_ok_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) g_ok_q <= 1'b0;
+    if (!srst_ni) g_ok_q <= 1'b0;
     else         g_ok_q <= (n_g > last_q);
   end
 
@@ -268,7 +270,7 @@ module window_unit #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       n_in_q    <= '0;
       room_q    <= 1'b0;
       n_hw_q    <= (NW + 1)'(HW);
@@ -352,7 +354,7 @@ module window_unit #(
   // ------------------------------------------------------------------ checks (simulation too)
   // a detector finishes only windows it has taken, takes only windows that are there
   always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
+    if (srst_ni) begin
       for (int unsigned d = 0; d < Pco; d++) begin
         assert (!desc_take_i[d] || desc_valid_o[d])
           else $error("window_unit: detector %0d takes a window that is not there", d);
@@ -399,16 +401,16 @@ module window_unit #(
   always_ff @(posedge clk_i) begin
     f_ng_q   <= n_g;
     f_last_q <= last_q;
-    f_run_q  <= rst_ni && !f_init;
+    f_run_q  <= srst_ni && !f_init;
   end
 
   always_comb begin
-    if (f_init) assume (!rst_ni);
+    if (f_init) assume (!srst_ni);
     for (int unsigned d = 0; d < Pco; d++) begin  // the detectors keep the protocol
       assume (!desc_take_i[d] || desc_valid_o[d]);
       assume (!desc_fin_i[d] || fin_q[d] != take_q[d]);
     end
-    if (!f_init && rst_ni) begin
+    if (!f_init && srst_ni) begin
       // the properties
       if (in_ready_o) assert (n_r < d_limit);
       assert (n_r <= d_limit);
@@ -454,10 +456,12 @@ module window_unit #(
       if (g_age_q >= 3'(GAge)) assert (f_last_q == d_last);
       if (g_age_q >= 3'd1) assert (n_g >= f_ng_q);  // the count only grows in a gather frame
     end
-    if (!f_init && rst_ni && f_run_q) begin
+    if (!f_init && srst_ni && f_run_q) begin
       assert (g_ok_q == (f_ng_q > f_last_q));
     end
   end
 `endif
 
 endmodule
+
+`default_nettype wire

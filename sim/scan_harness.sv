@@ -2,6 +2,8 @@
 // Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries (its masks
 // read from <ListPrefix>_d<d>_mask.hex in block RAM where ListBlockOf[d]); its
 // queue fields are flattened, detector d at [d*<field width> +: <field width>].
+`default_nettype none
+
 module scan_harness #(
   parameter int unsigned L          = 4,
   parameter int unsigned Ci         = 8,
@@ -21,14 +23,14 @@ module scan_harness #(
   parameter logic [Pco*16-1:0] EntriesOf = '0,
   parameter string       ListPrefix = "",
   parameter logic [Pco-1:0] ListBlockOf = '0,
-  // derived
-  parameter int unsigned PixW       = L * Ci,
-  parameter int unsigned WordW      = Spw * Pci,
-  parameter int unsigned AddrW      = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
-  parameter int unsigned CntW       = unsigned'($clog2(WordW + 1))
+  // derived (not overridable)
+  localparam int unsigned PixW      = L * Ci,
+  localparam int unsigned WordW     = Spw * Pci,
+  localparam int unsigned AddrW     = (WtDepth > 1) ? unsigned'($clog2(WtDepth)) : 1,
+  localparam int unsigned CntW      = unsigned'($clog2(WordW + 1))
 ) (
   input  logic                   clk_i,
-  input  logic                   rst_ni,
+  input  logic                   srst_ni,
   input  logic                   in_valid_i,
   output logic                   in_ready_o,
   input  logic [PixW-1:0]        in_data_i,
@@ -68,7 +70,7 @@ module scan_harness #(
     .Pco(Pco)
   ) u_win (
     .clk_i       (clk_i),
-    .rst_ni      (rst_ni),
+    .srst_ni     (srst_ni),
     .in_valid_i  (in_valid_i),
     .in_ready_o  (in_ready_o),
     .in_data_i   (in_data_i),
@@ -97,7 +99,7 @@ module scan_harness #(
     /* verilator lint_on UNUSEDSIGNAL */
     logic [FreeLat-1:0] popped_q;
     always_ff @(posedge clk_i) begin
-      if (!rst_ni) popped_q <= '0;
+      if (!srst_ni) popped_q <= '0;
       else popped_q <= {popped_q[FreeLat-2:0], out_valid_o[d] && out_ready_i[d]};
     end
     mask_scanner #(
@@ -107,7 +109,7 @@ module scan_harness #(
       .ListBlock(ListBlockOf[d]), .MaskFile($sformatf("%s_d%0d_mask.hex", ListPrefix, d))
     ) u_scan (
       .clk_i       (clk_i),
-      .rst_ni      (rst_ni),
+      .srst_ni     (srst_ni),
       .wr_en_i     (wr_en),
       .wr_addr_i   (wr_addr),
       .wr_data_i   (wr_data),
@@ -136,3 +138,5 @@ module scan_harness #(
   end
 
 endmodule
+
+`default_nettype wire

@@ -3,7 +3,7 @@
 until every frame is out or a stream differs from the golden model, then report.
 
 FIREFLYS_STIM (JSON): frames, shapes of every core's output, gap/stall percentages, seed,
-reset_at (cycle of the mid-run reset or null), reset_cycles (how long rst_ni is held low: the
+reset_at (cycle of the mid-run reset or null), reset_cycles (how long srst_ni is held low: the
 top's reset latency), max_cycles. FIREFLYS_RESULT receives the
 measurements or the first mismatch (layer, frame, pixel, time step, channel). When
 FIREFLYS_PROGRESS is set, "<frames out> <cycles>" is rewritten there every 200 k cycles.
@@ -44,14 +44,14 @@ async def stream_frames(dut) -> None:
     dut.stall_pct_i.value = stim["out_stall_pct"]
     dut.seed_i.value = stim["seed"]
     hold = stim["reset_cycles"]  # the top's reset latency: every block reset before release
-    dut.rst_ni.value = 0
+    dut.srst_ni.value = 0
     await ClockCycles(dut.clk_i, hold)
-    dut.rst_ni.value = 1
+    dut.srst_ni.value = 1
     if stim["reset_at"] is not None:
         await ClockCycles(dut.clk_i, stim["reset_at"])
-        dut.rst_ni.value = 0  # mid-frame: everything restarts, frames are sent again
+        dut.srst_ni.value = 0  # mid-frame: everything restarts, frames are sent again
         await ClockCycles(dut.clk_i, hold)
-        dut.rst_ni.value = 1
+        dut.srst_ni.value = 1
     cycles, step = 0, 2000
     result: dict = {"mismatch": None}
     progress = os.environ.get("FIREFLYS_PROGRESS")

@@ -8,12 +8,12 @@ from cocotb.triggers import RisingEdge
 
 
 async def start(dut, *idle_inputs: str, cycles: int = 3) -> None:
-    """Start a 100 MHz clock on clk_i, drive the named inputs to 0, hold rst_ni low for
+    """Start a 100 MHz clock on clk_i, drive the named inputs to 0, hold srst_ni low for
     ``cycles`` cycles, then release it."""
     cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-    dut.rst_ni.value = 0
+    dut.srst_ni.value = 0
     for name in idle_inputs:
         getattr(dut, name).value = 0
     for _ in range(cycles):
         await RisingEdge(dut.clk_i)
-    dut.rst_ni.value = 1
+    dut.srst_ni.value = 1

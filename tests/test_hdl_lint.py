@@ -27,6 +27,27 @@ def test_fusesoc_core_lists_every_rtl_file() -> None:
     assert sorted(listed) == sorted(p.name for p in HDL.glob("*.sv"))
 
 
+def test_rtl_style() -> None:
+    """Every SystemVerilog file (hand-written, generated templates, test harness) sets
+    `default_nettype none` before its module and restores `wire` at its end; derived values
+    are localparams (no overridable parameter after a "derived" marker); the one reset is the
+    synchronous active-low srst_ni (no rst_ni: lowRISC's name of an asynchronous reset)."""
+    import re
+
+    files = [*rtl_files(), REPO / "sim" / "scan_harness.sv",
+             *[p for p in (REPO / "sw" / "fireflys" / "hwgen" / "templates").glob("*.sv")
+               if "\nmodule " in p.read_text()]]
+    for f in files:
+        text = f.read_text()
+        first = text.index("`default_nettype none")
+        assert first < text.index("\nmodule ") and text.rstrip().endswith(
+            "`default_nettype wire"), f.name
+        if "// derived" in text:
+            head = text[text.index("// derived"):text.index(") (", text.index("// derived"))]
+            assert not re.search(r"^\s*parameter\b", head, re.M), f.name
+        assert not re.search(r"\brst_ni\b", text), f.name
+
+
 @pytest.mark.parametrize("top", MODULES)
 def test_verilator_lint_wall(top: str) -> None:
     srcs = [str(p) for p in rtl_files()]

@@ -80,6 +80,7 @@ def _scnn5(tmp_path, frames: int):
     return model, random_input(model, frames, np.random.default_rng(5))
 
 
+@pytest.mark.slow  # scnn5-size builds: test-all; make test runs the shipped scnn5's lint
 def test_scnn5_random_sparse(tmp_path) -> None:
     model, x = _scnn5(tmp_path, 6)
     r = simulate(model, tmp_path / "model", x, in_gap=0.2, out_stall=0.3,

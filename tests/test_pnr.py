@@ -9,13 +9,13 @@ from fireflys.paths import REPO
 
 SRC = """module wide_add #(parameter int unsigned N = 24) (
   input  logic         clk_i,
-  input  logic         rst_ni,
+  input  logic         srst_ni,
   input  logic [N-1:0] a_i,
   input  logic [N-1:0] b_i,
   output logic [N:0]   s_o
 );
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) s_o <= '0;
+    if (!srst_ni) s_o <= '0;
     else s_o <= {1'b0, a_i} + {1'b0, b_i};
   end
 endmodule
@@ -34,7 +34,7 @@ def test_harness_ports_and_lint() -> None:
     d, src = _block("lint")
     ports = block_ports([src], "wide_add", d, {"N": 8})
     assert sorted(ports) == [("a_i", "input", 8), ("b_i", "input", 8), ("clk_i", "input", 1),
-                             ("rst_ni", "input", 1), ("s_o", "output", 9)]
+                             ("srst_ni", "input", 1), ("s_o", "output", 9)]
     h = d / f"{HARNESS}.sv"
     h.write_text(harness_sv("wide_add", ports, {"N": 8}))
     text = h.read_text()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fireflys.core.model import CompiledModel
 from fireflys.data import DEFAULT_MNIST_DIR
+from fireflys.paths import REPO
 from fireflys.verify import frames
 from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
     SPLITS,
@@ -162,6 +163,21 @@ def add_phi(p: argparse.ArgumentParser) -> None:
 
 
 CLOCK_MHZ = 150.0  # the ECP5 timing target (LFE5U-85F); docs/fpga.md has the measured Fmax
+
+
+def clock_of(mhz: float | None) -> tuple[float, str]:
+    """The clock for frames/s and where it comes from: ``mhz`` as given, else the shipped
+    scnn5's measured worst-seed nextpnr-ecp5 Fmax (reports/scnn5_mnist/summary.json, `make
+    bench-hw`), else the LFE5U-85F timing target."""
+    if mhz is not None:
+        return mhz, "--clock-mhz"
+    summary = REPO / "reports" / "scnn5_mnist" / "summary.json"
+    try:
+        fmax = float(json.loads(summary.read_text())["ecp5_fmax_mhz"])
+        return fmax, ("the shipped scnn5's measured Fmax on the LFE5U-85F, worst of "
+                      "nextpnr seeds: reports/scnn5_mnist/summary.json")
+    except (OSError, ValueError, KeyError, TypeError):
+        return CLOCK_MHZ, "the LFE5U-85F timing target"
 
 
 def add_clock(p: argparse.ArgumentParser, default: float = CLOCK_MHZ) -> None:

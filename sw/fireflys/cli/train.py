@@ -14,6 +14,7 @@ from fireflys.cli.options import (
     SEED,
     add_split,
     add_stream_noise,
+    clock_of,
     count,
     fraction,
     freeze_fraction,
@@ -159,6 +160,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     same = (np.array_equal(p_torch, p_gold) and np.array_equal(p_rtl, p_gold[:m])
             and sum(chk["spike_mismatches_per_layer"]) == 0 and chk["score_mismatches"] == 0)
     print("identical (spikes, scores, predictions): " + ("yes" if same else "NO"))
+    if same:
+        acc = float((p_gold == y).mean()) * 100
+        print(f"accuracy {acc:.2f} % on {n} frames: PyTorch == golden == RTL, 0 disagreements")
+    clock, source = clock_of(args.clock_mhz)
+    print(f"hardware: {r.frame_period:.0f} cycles/frame (RTL counters, {m} frames"
+          + (f", {args.in_gap:.0%} input gaps and {args.out_stall:.0%} output stalls"
+             if args.in_gap or args.out_stall else " back to back")
+          + f"; cycle model {r.predicted_period:.0f}) -> {clock * 1e6 / r.frame_period:,.0f} "
+          f"frames/s at {clock:.1f} MHz ({source})")
+    print("the shipped scnn5 (MNIST) end to end: reports/scnn5_mnist/report.txt (`make "
+          "bench-hw`), docs/fpga.md")
     return 0 if same else 1
 
 
@@ -239,4 +251,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("--rtl-frames", type=count(1), default=200,
                     help="how many of them also go through the RTL")
     add_stream_noise(cp, in_gap=0.2, out_stall=0.2)
+    cp.add_argument("--clock-mhz", type=positive(), help="clock for frames/s (default: the "
+                    "shipped scnn5's measured worst-seed Fmax on the LFE5U-85F, from "
+                    "reports/scnn5_mnist/summary.json, else the 150 MHz target)")
     cp.set_defaults(func=cmd_compare)

@@ -28,7 +28,7 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
 
 
 def reset_latency(cores: int) -> int:
-    """Cycles from ``rst_ni`` at the top's port to the framing guard's reset (templates/top.sv):
+    """Cycles from ``srst_ni`` at the top's port to the framing guard's reset (templates/top.sv):
     the port's register, then one register per block from the readout up to the guard."""
     return cores + 3
 

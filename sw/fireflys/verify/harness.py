@@ -50,9 +50,9 @@ def sim_tb_sv(in_w: int, out_w: int, frame_pixels: int, frames: int, vec_dir: Pa
     gaps and output back-pressure. Checks: every well-formed frame's output equals ``out.hex``
     (the golden model's), exactly one output per frame sent (none lost, none duplicated), the
     frame counter equals the outputs seen since the last reset and ``frame_errors_o`` the
-    malformed frames sent since it. Resets hold ``rst_ni`` low for the top's reset latency
-    (:func:`fireflys.hwgen.top.reset_latency` of its ``cores``). Ends with one ``PASS:`` line, or ``$fatal`` naming the
-    frame."""
+    malformed frames sent since it. Resets hold ``srst_ni`` low for the top's reset latency
+    (:func:`fireflys.hwgen.top.reset_latency` of its ``cores``). Ends with one ``PASS:``
+    line, or ``$fatal`` naming the frame."""
     return render("sim_tb.sv", sim_tb=SIM_TB, top=TOP, frames=frames, frame_pixels=frame_pixels,
                   reset_cycles=reset_latency(cores),
                   in_msb=in_w - 1, in_w=in_w, out_msb=out_w - 1,

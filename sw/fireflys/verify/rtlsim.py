@@ -186,7 +186,8 @@ def simulate(
         run_cocotb(TB_TOP, [*design, tb], "tb_system", seed=seed, waves=waves,
                    parameters={"Dir": f'"{run_dir}"'},
                    build_root=wdir / ("sim_build_gl" if gate_level else "sim_build"),
-                   extra_env=env)
+                   extra_env=env,
+                   opt_fast="-O0" if gate_level else None)  # a netlist's C++ is huge
     except SimulationError:
         if result_path.is_file():
             r = json.loads(result_path.read_text())

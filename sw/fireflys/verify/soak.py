@@ -31,6 +31,7 @@ from fireflys.verify.hdlsim import SimulationError, ensure_verilator
 from fireflys.verify.vectors import write_vectors
 
 RESET, SHORT, LONG = 1, 2, 4
+LONG_RUN = 500  # frames from which the soak binary is compiled for speed
 
 
 @dataclass
@@ -91,9 +92,12 @@ def build(model: CompiledModel, work: Path, vec: Path, frames: int,
     tb.write_text(sim_tb_sv(manifest["in_width"], output_width(model), h * w, frames, vec,
                             len(model.layers)))
     obj = work / "obj"
-    # OPT_FAST: Verilator's default -Os for the per-cycle code; -O2 runs ~1.5x faster
-    cmd = [ensure_verilator(), "--binary", "-Wall", "-O3", "--x-assign", "fast",
-           "--x-initial", "fast", "-j", "2", "-MAKEFLAGS", "OPT_FAST=-O2",
+    # long runs: OPT_FAST -O2 (Verilator's default -Os; -O2 runs ~1.5x faster) and Verilator's
+    # -O3; short ones (tests) compile faster without; the code run once is never optimized
+    long_run = frames >= LONG_RUN
+    cmd = [ensure_verilator(), "--binary", "-Wall", *(["-O3"] if long_run else []),
+           "--x-assign", "fast", "--x-initial", "fast", "-j", "2", "-MAKEFLAGS",
+           "OPT_SLOW=-O0" + (" OPT_FAST=-O2" if long_run else ""),
            "--top-module", SIM_TB, "-Mdir", str(obj),
            "-o", "soak_tb", *manifest["sources"], str(tb)]
     p = subprocess.run(cmd, capture_output=True, text=True)

@@ -2,7 +2,7 @@
     {{ params }}
   ) u_core{{ i }} (
     .clk_i       (clk_i),
-    .rst_ni      (rst_q[{{ rst }}]),
+    .srst_ni     (rst_q[{{ rst }}]),
     .in_valid_i  (core{{ i }}_in_valid),
     .in_ready_o  (core{{ i }}_in_ready),
     .in_data_i   (core{{ i }}_in_data),

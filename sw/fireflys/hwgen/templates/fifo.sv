@@ -1,6 +1,6 @@
   stream_fifo #(.Width({{ width }}), .Depth({{ depth }})) u_fifo{{ i }} (
     .clk_i      (clk_i),
-    .rst_ni     (rst_q[{{ rst }}]),
+    .srst_ni    (rst_q[{{ rst }}]),
     .in_valid_i (core{{ i }}_valid),
     .in_ready_o (core{{ i }}_ready),
     .in_data_i  (core{{ i }}_data),

@@ -5,7 +5,7 @@
   logic mm{{ i }}_valid;
   logic [{{ out_msb }}:0] mm{{ i }}_got, mm{{ i }}_want;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
+    if (!srst_ni) begin
       tap{{ i }}_idx <= '0; mm{{ i }}_valid <= 1'b0; mm{{ i }}_index <= '0;
       mm{{ i }}_got <= '0; mm{{ i }}_want <= '0;
     end else if (tap_fire[{{ i }}]) begin
