@@ -155,9 +155,10 @@ def test_bench_hw_summary_figures() -> None:
 
 def test_bench_hw_refuses_no_jobs(tmp_path, capsys) -> None:
     """--jobs below 1 is refused before any work, naming the option."""
-    assert main(["bench-hw", str(tmp_path / "model"), "--jobs", "0", "--out",
-                 str(tmp_path / "rep")]) == 2
-    assert "--jobs must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["bench-hw", str(tmp_path / "model"), "--jobs", "0", "--out", str(tmp_path / "rep")])
+    assert e.value.code == 2
+    assert "argument --jobs: must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "rep").exists()
 
 

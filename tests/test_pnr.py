@@ -34,12 +34,13 @@ def test_harness_ports_and_lint() -> None:
     d, src = _block("lint")
     ports = block_ports([src], "wide_add", d, {"N": 8})
     assert sorted(ports) == [("a_i", "input", 8), ("b_i", "input", 8), ("clk_i", "input", 1),
-                             ("srst_ni", "input", 1), ("s_o", "output", 9)]
+                             ("s_o", "output", 9), ("srst_ni", "input", 1)]
     h = d / f"{HARNESS}.sv"
     h.write_text(harness_sv("wide_add", ports, {"N": 8}))
     text = h.read_text()
     assert ".a_i(in_q[7:0])" in text and ".b_i(in_q[15:8])" in text
     assert ".s_o(out_d[8:0])" in text
+    assert ".srst_ni(rst_q)" in text  # the block's reset is registered: a timed path
     r = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", HARNESS, str(h),
                         str(src)], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

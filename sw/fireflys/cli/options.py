@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fireflys.core.model import CompiledModel
 from fireflys.data import DEFAULT_MNIST_DIR
+from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ
 from fireflys.paths import REPO
 from fireflys.verify import frames
 from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
@@ -162,7 +163,7 @@ def add_phi(p: argparse.ArgumentParser) -> None:
                    "MODEL/phi.npz (`fireflys phi select`)")
 
 
-CLOCK_MHZ = 150.0  # the ECP5 timing target (LFE5U-85F); docs/fpga.md has the measured Fmax
+CLOCK_MHZ = ECP5_GOAL_MHZ  # the LFE5U-85F timing goal; docs/fpga.md has the measured Fmax
 
 
 def clock_of(mhz: float | None) -> tuple[float, str]:

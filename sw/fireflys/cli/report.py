@@ -53,9 +53,6 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
     from fireflys.progress import bar, say
     from fireflys.report.benchhw import bench_hw
 
-    if args.jobs < 1:
-        print(f"fireflys bench-hw: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return 2
     model = load_model(args.model_dir)
     name = args.name or Path(args.model_dir).resolve().name
     n = max(args.frames, args.sim_frames)

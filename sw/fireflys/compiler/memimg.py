@@ -114,18 +114,22 @@ def mask_words(p: PackedLayer, d: int, look: int) -> list[int]:
 
 def write_detector_images(
     out: Path, prefix: str, p: PackedLayer, d: int, bias: np.ndarray, theta: np.ndarray | None,
-    widths: dict[str, int], look: int = 1,
+    widths: dict[str, int], look: int = 1, bitmap: bool = True,
 ) -> list[dict[str, object]]:
+    """Detector ``d``'s images: packed weights, biases, thresholds; with ``bitmap`` also the
+    bitmap format's masks (``look`` groups per word) and segment pointers."""
     if p.groups % look:
         raise ValueError(f"look {look} must divide the {p.groups} groups")
     depth = wt_depth(p)
     aw = addr_width(depth)
     cos = [int(p.slots[g * p.pco + d]) for g in range(p.groups)]
-    ptrs = segment_pointers(p)[d]
     values = [int(v) for v in p.values[d]]
-    files: list[tuple[str, Sequence[int], int, bool]] = [
-        ("mask", mask_words(p, d, look), look * p.nseg * p.pci, False),
-        ("ptr", [pack_fields(row, aw) for row in ptrs], p.nseg * aw, False),
+    files: list[tuple[str, Sequence[int], int, bool]] = []
+    if bitmap:
+        ptrs = segment_pointers(p)[d]
+        files += [("mask", mask_words(p, d, look), look * p.nseg * p.pci, False),
+                  ("ptr", [pack_fields(row, aw) for row in ptrs], p.nseg * aw, False)]
+    files += [
         ("wt", values + [0] * (depth - len(values)), 4, True),
         ("bias", [int(bias[c]) if c >= 0 else 0 for c in cos], widths["bias"], True),
     ]
@@ -155,8 +159,11 @@ def empty_output(model: CompiledModel, index: int) -> tuple[int, int]:
     return sum(1 << int(i) for i in np.flatnonzero(s)), model.T * co
 
 
-def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
-    """Write every core's memory images and a ``memories.json`` manifest into ``out_dir``."""
+def write_memories(model: CompiledModel, out_dir: str | Path, bitmap: bool = True) -> Path:
+    """Write every core's memory images and a ``memories.json`` manifest into ``out_dir``:
+    the bitmap format (masks, segment pointers, packed weights, biases, thresholds, the empty
+    output; docs/format.md), or with ``bitmap`` False what the hardware reads of it (no masks
+    or pointers: the generator writes scan lists instead, ``fireflys.compiler.scanlist``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layers = []
@@ -165,7 +172,7 @@ def write_memories(model: CompiledModel, out_dir: str | Path) -> Path:
         entries = []
         for d in range(p.pco):
             entries += write_detector_images(out, name, p, d, ly.bias, ly.theta, ly.widths,
-                                             cp.look)
+                                             cp.look, bitmap)
         word, width = empty_output(model, cp.index)
         write_hex(out / f"{name}_empty.hex", [word], width, False)
         entries.append({"file": f"{name}_empty.hex", "kind": "empty", "width": width,

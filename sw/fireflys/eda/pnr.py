@@ -61,7 +61,8 @@ def block_ports(sources: list[Path], top: str, work: Path,
 def harness_sv(top: str, ports: list[tuple[str, str, int]],
                params: dict[str, object] | None = None, clock: str = "clk_i",
                reset: str = "srst_ni") -> str:
-    """The pin-light wrapper of ``top`` (see the module docstring)."""
+    """The pin-light wrapper of ``top`` (see the module docstring); the reset pin is
+    registered once before it reaches the block and the wrapper's registers."""
     ins = [(n, w) for n, d, w in ports if d == "input" and n not in (clock, reset)]
     outs = [(n, w) for n, d, w in ports if d == "output"]
     in_w = sum(w for _, w in ins) or 1
@@ -77,8 +78,10 @@ def harness_sv(top: str, ports: list[tuple[str, str, int]],
         ");",
         f"  logic [{in_w - 1}:0] in_q;",
         f"  logic [{out_w - 1}:0] out_d, out_q;",
+        "  logic rst_q;  // the reset registered: its paths are timed",
+        "  always_ff @(posedge clk_i) rst_q <= srst_ni;",
         "  always_ff @(posedge clk_i) begin",
-        "    if (!srst_ni) begin",
+        "    if (!rst_q) begin",
         "      in_q  <= '0;",
         "      out_q <= '0;",
         "      so_o  <= 1'b0;",
@@ -90,7 +93,7 @@ def harness_sv(top: str, ports: list[tuple[str, str, int]],
         "  end",
         f"  {top} " + (f"#({ps}) " if ps else "") + "u_dut (",
     ]
-    conns = [f"    .{clock}(clk_i)", f"    .{reset}(srst_ni)"]
+    conns = [f"    .{clock}(clk_i)", f"    .{reset}(rst_q)"]
     lo = 0
     for n, w in ins:
         conns.append(f"    .{n}(in_q[{lo + w - 1}:{lo}])")

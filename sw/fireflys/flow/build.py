@@ -35,7 +35,7 @@ from typing import Any
 
 from fireflys.core.model import CompiledModel, load_model
 from fireflys.errors import ConfigError, FireflysError
-from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
+from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ, ECP5_TARGET_MHZ
 
 STEPS = ("export", "plan", "generate", "simulate", "soak", "synth", "pnr", "report")
 DEFAULT_STEPS = ("export", "plan", "generate", "simulate", "report")
@@ -59,7 +59,7 @@ class BuildConfig:
     sim_frames: int = 8
     frames: int = 100
     seed: int = 1
-    plan: dict[str, float] | None = None  # {target_fps, clock_mhz} or {max_detectors}
+    plan: dict[str, float] | None = None  # {target_fps, clock_mhz}, {max_detectors}, {max_luts}
     bram36: float | None = None  # block-RAM budget of the generated hardware
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
     freq_mhz: float = ECP5_TARGET_MHZ
@@ -160,10 +160,11 @@ def check_config(cfg: BuildConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: goals: unknown goal(s) {', '.join(bad)} (goals: "
                           f"{', '.join(GOALS)})")
     if cfg.plan is not None:
-        if not isinstance(cfg.plan, dict) or not ({"target_fps", "max_detectors"} & set(cfg.plan)):
-            raise ConfigError(f"{where}: plan: give target_fps (and clock_mhz) or "
-                              "max_detectors")
-        bad = sorted(set(cfg.plan) - {"target_fps", "clock_mhz", "max_detectors"})
+        keys = {"target_fps", "max_detectors", "max_luts"}
+        if not isinstance(cfg.plan, dict) or not (keys & set(cfg.plan)):
+            raise ConfigError(f"{where}: plan: give target_fps (and clock_mhz), max_detectors "
+                              "or max_luts")
+        bad = sorted(set(cfg.plan) - keys - {"clock_mhz"})
         if bad:
             raise ConfigError(f"{where}: plan: unknown field(s) {', '.join(bad)}")
 
@@ -263,11 +264,11 @@ def _step_plan(f: _Flow) -> StepResult:
     src = f.dir / "model" if (f.dir / "model" / "model.json").is_file() else Path(f.cfg.model)
     model = load_model(src)
     x, _ = f.frames(model)
-    clock = float(f.cfg.plan.get("clock_mhz", 333.0))
+    clock = float(f.cfg.plan.get("clock_mhz", ECP5_GOAL_MHZ))
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
     p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
-             max_detectors=f.cfg.plan.get("max_detectors"))
+             max_detectors=f.cfg.plan.get("max_detectors"), max_luts=f.cfg.plan.get("max_luts"))
     out = f.dir / "model_planned"
     compile_to_dir(with_pco(model, p.pco, p.scan_bits), out)
     fig = {"pco": p.pco, "scan_bits": p.scan_bits, "period_cycles": p.period,

@@ -18,6 +18,7 @@ ECP5_SYNTH = ("chformal -remove", "synth_ecp5 -top {top}")
 ECP5_NEXTPNR = ("--85k", "--package", "CABGA756", "--speed", "8", "--router", "router2",
                 "--placer-heap-timingweight", "40", "--tmg-ripup", "--lpf-allow-unconstrained",
                 "--timing-allow-fail")
+ECP5_GOAL_MHZ = 150.0  # the timing goal on the LFE5U-85F (frames/s are quoted at it by default)
 # nextpnr's target clock for a whole accelerator: above the 150 MHz aim, so that the placer
 # and router work on the paths that miss it (docs/fpga.md); Fmax is the routed design's timing
 # analysis either way

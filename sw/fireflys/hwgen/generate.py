@@ -66,7 +66,7 @@ def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
     out.mkdir(parents=True, exist_ok=True)
     mem = out / "mem"
     model = design_model(model, phi, dense)
-    write_memories(model, mem)
+    write_memories(model, mem, bitmap=False)  # + the scan lists (core_params)
     cores = core_params(model, mem, bram36_budget=bram36_budget, phi=phi,
                         match_rate=match_rate)
     top = out / f"{TOP}.sv"

@@ -46,7 +46,7 @@ module {{ top }} (
   frame_guard #(.Width({{ in_w }}), .Pixels(FramePixels)) u_guard (
     .clk_i      (clk_i),
     .srst_ni    (rst_q[NRst-1]),
-    .in_valid_i (s_axis_tvalid),
+    .in_valid_i (s_axis_tvalid && rst_q[NRst-1]),  // the guard passes valid on: none in reset
     .in_ready_o (guard_ready),
     .in_data_i  (s_axis_tdata),
     .in_last_i  (s_axis_tlast),
