@@ -1,4 +1,4 @@
-"""Generated accelerator top end to end (cocotb + Verilator) against the golden model:
+"""Generated accelerator top end to end (stream harness, Verilator) against the golden model:
 random input gaps and output back-pressure, reset in the middle of a frame, a corrupted
 weight image is caught and located, scnn5, the gate-level netlist."""
 

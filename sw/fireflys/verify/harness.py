@@ -1,9 +1,9 @@
-"""Generated SystemVerilog stream harness around ``fireflys_top`` for long simulations.
-
-Per-cycle work (driving AXI4-Stream beats with random gaps, random output back-pressure,
-checking every core's output stream and the final outputs) runs inside the simulator, so
-thousands of frames take seconds; cocotb (``sim/tb_system.py``) only resets, waits and
-reads the result registers. Expected streams come from ``$readmemh`` images written per run.
+"""Generated SystemVerilog testbenches around ``fireflys_top``: the stream harness of the
+system test (:func:`tb_sv`, :mod:`fireflys.verify.rtlsim`) and the self-checking testbench of
+the soak and the FuseSoC ``sim`` target (:func:`sim_tb_sv`). Both are standalone Verilator
+binaries: all per-cycle work (driving AXI4-Stream beats with random gaps, random output
+back-pressure, checking every core's output stream and the final outputs) runs inside the
+simulator. Expected streams come from ``$readmemh`` images written per run.
 
 Randomness: a 32-bit xorshift per side; a gap (stall) happens when ``lfsr % 100 < GapPct``
 (``StallPct``). ``tvalid`` never drops before its beat is accepted (AXI4-Stream rule).
@@ -18,23 +18,38 @@ from pathlib import Path
 import numpy as np
 
 from fireflys.core.model import CompiledModel
-from fireflys.hwgen.params import TOP, CoreParams, perf_words
+from fireflys.hwgen.params import TOP, CoreParams, perf_layout, perf_words
 from fireflys.hwgen.render import render
 from fireflys.hwgen.top import reset_latency
 
 TB_TOP = "fireflys_tb"
 
 
-def tb_sv(cores: list[CoreParams], out_w: int, frame_pixels: int, frames: int) -> str:
-    """The stream harness (templates/stream_tb.sv) with one checker per core's stream."""
+def tb_sv(cores: list[CoreParams], out_w: int, frame_pixels: int, frames: int,
+          conv_pixels: list[int]) -> str:
+    """The stream harness (templates/stream_tb.sv, a standalone Verilator binary) with one
+    checker per core's stream; ``conv_pixels``: per core, the output pixels (before pooling)
+    of all the frames, the run's end."""
     per = [c.out_shape[1] * c.out_shape[2] if not c.score else 1 for c in cores]
     taps = "".join(render("stream_tb_tap.sv", i=i, out_msb=c.out_w - 1, depth=frames * per[i])
                    for i, c in enumerate(cores))
-    mismatch = " || ".join([f"mm{i}_valid" for i in range(len(cores))] + ["mmo_valid"])
+    n = len(cores)
+    stages = [f"mm{i}" for i in range(n)] + ["mmo"]
+    mismatch = " || ".join(f"{st}_valid" for st in stages)
+    layout = perf_layout(cores)
+    pixels = [layout.index(f"{c.name}.pixels") for c in cores]
+
+    def words(vals: list[int]) -> str:
+        return f"{32 * n}'h" + "".join(f"{v:08x}" for v in reversed(vals))
+
     return render("stream_tb.sv", tb_top=TB_TOP, frames=frames,
                   in_beats=frames * frame_pixels, frame_pixels=frame_pixels,
-                  in_msb=cores[0].in_w - 1, out_msb=out_w - 1, tap_msb=len(cores) - 1,
-                  perf_msb=32 * perf_words(cores) - 1, taps=taps, mismatch=mismatch)
+                  in_msb=cores[0].in_w - 1, out_msb=out_w - 1, tap_msb=n - 1,
+                  perf_msb=32 * perf_words(cores) - 1, taps=taps, mismatch=mismatch,
+                  n_cores=n, conv_pixels=words(conv_pixels), pixels_word=words(pixels),
+                  mismatch_fmt=" ".join("%0d %0d %0h %0h" for _ in stages),
+                  mismatch_args=", ".join(f"{st}_valid, {st}_index, {st}_got, {st}_want"
+                                          for st in stages))
 
 
 SIM_TB = "fireflys_sim_tb"

