@@ -6,7 +6,7 @@
 - frames: :func:`frames` (random, the held-out frames of the model's run, or a test split);
 - the golden model (the integer contract): :func:`golden`;
 - hardware: :func:`generate` (memory images, SystemVerilog top, FuseSoC core),
-  :func:`simulate` (Verilator + cocotb, every core's stream checked) and :func:`perf_report`
+  :func:`simulate` (Verilator, every core's stream checked) and :func:`perf_report`
   (cycles per core against the cycle model);
 - the whole flow with verdicts: :func:`load_config`, :func:`run_build` (``fireflys build``);
 - NIR: :func:`nir_export`, :func:`nir_import`.

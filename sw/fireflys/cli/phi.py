@@ -233,8 +233,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_seed(pr, 1)
     add_stream_noise(pr)
     pr.add_argument("--standalone", action="store_true", help="the standalone Verilator "
-                    "testbench instead of cocotb: every frame's output checked, cycles between "
-                    "outputs only, ~20x faster (long runs)")
+                    "soak testbench instead of the stream harness: every frame's output "
+                    "checked, cycles between outputs only, no per-core figures (long runs)")
     pr.add_argument("--work", default="build/phi_rtl", help="work directory (--standalone)")
     add_json(pr, "write the comparison (JSON)")
     pr.set_defaults(func=cmd_rtl)

@@ -171,7 +171,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_dir(bh)
     add_frames(bh, 1000, "frames streamed back to back for cycles/frame (default 1000)")
     bh.add_argument("--sim-frames", type=count(1), default=200,
-                    help="frames of the cocotb system test, per-core cycles (default 200)")
+                    help="frames of the system test, per-core cycles (default 200)")
     add_dataset(bh, default="mnist")
     add_seed(bh, 1)
     bh.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],

@@ -219,7 +219,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(g)
     g.set_defaults(func=cmd_golden)
 
-    s = sub.add_parser("simulate", help="run the model's RTL (Verilator + cocotb) against "
+    s = sub.add_parser("simulate", help="run the model's RTL (Verilator) against "
                        "the golden model; per-core cycles vs ideal")
     add_model_dir(s)
     add_frames(s, 32)

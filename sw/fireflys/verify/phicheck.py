@@ -1,13 +1,13 @@
 """The same frames through the RTL in Phi mode and in bitmap mode (``fireflys phi rtl``).
 
-:func:`compare` runs the cocotb system testbench twice (:func:`fireflys.verify.rtlsim.simulate`:
+:func:`compare` runs the system test twice (:func:`fireflys.verify.rtlsim.simulate`:
 every core's output stream and every output checked against the golden model in both modes)
 and reports per core the operations the RTL counted (its ``pairs`` counter: (non-zero weight,
 spike) pairs per step in bitmap mode; residual pairs plus PWP adds in Phi mode, which must
 equal :func:`fireflys.phi.tables.counts`' Phi operations) and its busy cycles per frame.
 :func:`compare_standalone` streams the frames through the standalone Verilator testbench of
 :mod:`fireflys.verify.soak` in both modes (every output checked; cycles between outputs only),
-~20x faster for long runs.
+for long runs.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _accuracy(pred: list[int], y: np.ndarray | None) -> float | None:
 def compare(model: CompiledModel, model_dir: str | Path, tables: phi.PhiTables, x: np.ndarray,
             y: np.ndarray | None = None, *, in_gap: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, work_dir: str | Path | None = None) -> dict[str, Any]:
-    """Both modes through the cocotb testbench (see the module docstring); raises
+    """Both modes through the stream harness (see the module docstring); raises
     :class:`fireflys.verify.rtlsim.MismatchError` on a wrong output and AssertionError when the
     Phi-mode operation counters differ from the software's count."""
     runs = {mode: simulate(model, model_dir, x, in_gap=in_gap, out_stall=out_stall, seed=seed,

@@ -1,6 +1,6 @@
 """Stream vectors: frames as input beats and the golden model's outputs as the words each core
 and the accelerator must emit (bit layouts in docs/format.md). Shared by every RTL runner: the
-cocotb runs, the standalone testbench of the FuseSoC ``sim`` target and the soak."""
+system tests' stream harness, the FuseSoC ``sim`` target's testbench and the soak."""
 
 from __future__ import annotations
 
