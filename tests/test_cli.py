@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -104,6 +105,16 @@ def test_train_smoke_and_compare_errors(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "bit-exact check on 256 validation frames: 0 mismatches" in out
     assert load_model(run / "model").arch.in_shape == (1, 8, 8)
+    # the demo's last command: accuracy and the hardware line (cycles from the RTL counters)
+    assert main(["compare", str(run), "--frames", "12", "--rtl-frames", "3", "--in-gap", "0",
+                 "--out-stall", "0", "--clock-mhz", "100"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"accuracy \d+\.\d\d % on 12 frames: PyTorch == golden on every frame, "
+                     r"RTL == golden on the first 3, 0 disagreements", out), out
+    hw = re.search(r"hardware: (\d+) cycles/frame \(RTL counters, 3 frames back to back; "
+                   r"cycle model (\d+)\) -> ([\d,]+) frames/s at 100\.0 MHz \(--clock-mhz\)", out)
+    assert hw, out
+    assert hw[1] == hw[2] and int(hw[3].replace(",", "")) == round(100e6 / int(hw[1]))
     assert main(["train", "--arch", "scnn5", "--dataset", "mnist", "--data-dir",
                  str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
     assert "MNIST train split not found in" in capsys.readouterr().err

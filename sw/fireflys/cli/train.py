@@ -162,7 +162,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print("identical (spikes, scores, predictions): " + ("yes" if same else "NO"))
     if same:
         acc = float((p_gold == y).mean()) * 100
-        print(f"accuracy {acc:.2f} % on {n} frames: PyTorch == golden == RTL, 0 disagreements")
+        rtl = "all of them" if m == n else f"the first {m}"
+        print(f"accuracy {acc:.2f} % on {n} frames: PyTorch == golden on every frame, RTL == "
+              f"golden on {rtl}, 0 disagreements")
     clock, source = clock_of(args.clock_mhz)
     print(f"hardware: {r.frame_period:.0f} cycles/frame (RTL counters, {m} frames"
           + (f", {args.in_gap:.0%} input gaps and {args.out_stall:.0%} output stalls"
