@@ -438,11 +438,20 @@ module mask_scanner #(
   logic [NTok*L-1:0]  raw_tl;
   logic [NTok*IdxW-1:0] raw_ti;
   if (Phi) begin : g_read_phi
+    // a Phi pixel in the ring is {phi_fields_t, residual planes} (the matcher's outputs as
+    // layer_core concatenates them); the planes are read above
+    typedef struct packed {
+      logic [Nb-1:0][IdxW-1:0] idx;    // block b's pattern index (its PWP address)
+      logic [Nb-1:0][L-1:0]    lanes;  // block b's token lanes (the steps that add its PWP)
+      logic [Ci-1:0]           pat;    // the used blocks' pattern bits
+    } phi_fields_t;
     for (genvar i = 0; i < Kpw; i++) begin : g_port
-      assign raw_sign[i*Ci +: Ci] = px_rd[i][L*Ci +: Ci];
+      phi_fields_t px;
+      assign px = phi_fields_t'(px_rd[i][PixW-1:L*Ci]);
+      assign raw_sign[i*Ci +: Ci] = px.pat;
       for (genvar b = 0; b < Nb; b++) begin : g_blk
-        assign raw_tl[(i*Nb + b)*L +: L]   = px_rd[i][(L+1)*Ci + b*L +: L];
-        assign raw_ti[(i*Nb + b)*IdxW +: IdxW] = px_rd[i][(L+1)*Ci + Nb*L + b*IdxW +: IdxW];
+        assign raw_tl[(i*Nb + b)*L +: L]       = px.lanes[b];
+        assign raw_ti[(i*Nb + b)*IdxW +: IdxW] = px.idx[b];
       end
     end
   end else begin : g_read_plain
