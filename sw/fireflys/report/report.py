@@ -14,8 +14,8 @@ import numpy as np
 from fireflys.core.model import CompiledModel
 from fireflys.eda.synth import SynthError, resources
 from fireflys.errors import FireflysError
+from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ
 
-CLOCK_MHZ = 333.0
 # FireFly-S Table IV/VI (xczu5ev, Vivado, 333 MHz); cycles/frame implied by 333 MHz / FPS
 FIREFLY_S = {
     "scnn5": {"lut": 30911, "ff": 55986, "bram36": 5, "dsp": 0, "fps": 10047,
@@ -96,7 +96,6 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
         "pairs_per_frame": sum(o["work_per_frame"] for o in ops),
         "cycles_per_frame": period,
         "slowest_ideal_cycles": float(sim["slowest_ideal_cycles"]),
-        "fps_at_333mhz": CLOCK_MHZ * 1e6 / period,
         "max_prediction_error": max((abs(o["prediction_error"]) for o in ops
                                      if o["prediction_error"] is not None), default=None),
     }
@@ -118,13 +117,17 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
         rep["resources_xcup"] = res  # a flat synthesis (the synth target's) has no cores
         for o, r in zip(ops, res["cores"], strict=False):
             o["resources_xcup"] = r
+    # frames/s at the design's own measured clock where there is one, else at the goal
+    rep["clock_mhz"], rep["clock_source"] = ECP5_GOAL_MHZ, "the LFE5U-85F timing goal"
     if pnr is not None:
         p = pnr_fmax(pnr)
         rep["ecp5"] = p
         rep["fps_at_ecp5_fmax"] = p["fmax_mhz"] * 1e6 / period
+        rep["clock_mhz"], rep["clock_source"] = p["fmax_mhz"], "nextpnr-ecp5 Fmax"
+    rep["fps"] = rep["clock_mhz"] * 1e6 / period
     if preset in FIREFLY_S:
         ref = FIREFLY_S[preset]
-        ours = {"cycles_per_frame": period, "fps": rep["fps_at_333mhz"]}
+        ours = {"cycles_per_frame": period, "fps": rep["fps"]}
         if synth is not None:
             t = rep["resources_xcup"]["total"]
             ours.update({"lut": t["lut"], "ff": t["ff"], "bram36": t["bram36"],
@@ -153,8 +156,8 @@ def table(rep: dict[str, Any]) -> str:
             f"{o['busy_cycles']:9.0f} {_num(o['prediction_error'], '8.1%')} "
             f"{_num(r.get('lut'), '7.0f')} {_num(r.get('ff'), '7.0f')} "
             f"{_num(r.get('bram36'), '6.1f')}")
-    lines.append(f"frame period {rep['cycles_per_frame']:.0f} cycles: "
-                 f"{rep['fps_at_333mhz']:.0f} frames/s at 333 MHz")
+    lines.append(f"frame period {rep['cycles_per_frame']:.0f} cycles: {rep['fps']:.0f} "
+                 f"frames/s at {rep['clock_mhz']:.1f} MHz ({rep['clock_source']})")
     if "dense_baseline" in rep:
         d = rep["dense_baseline"]
         lines.append(f"dense baseline (the same datapath, nothing skipped): "
