@@ -186,3 +186,12 @@ def test_bench_hw_end_to_end_without_pnr(tmp_path) -> None:
     stamp = (tmp_path / "work" / "xcup.json").stat().st_mtime_ns
     assert main([*args, "--reuse"]) == 0
     assert (tmp_path / "work" / "xcup.json").stat().st_mtime_ns == stamp
+    # a cached P&R result (as the ecp5 step writes it): frames/s quoted at its worst seed
+    (tmp_path / "work" / "ecp5.json").write_text(json.dumps(
+        {"top": "fireflys_pnr_top", "seeds": [1, 2], "fmax_mhz": [120.0, 125.0],
+         "worst_mhz": 120.0, "cells": {"TRELLIS_FF": 10}, "target_mhz": 155.0}))
+    assert main([a for a in args if a != "--no-pnr"] + ["--reuse", "--seeds", "1,2"]) == 0
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert rep["clock_mhz"] == 120.0
+    assert rep["fps"] == pytest.approx(120e6 / rep["cycles_per_frame"])
+    assert "MHz (nextpnr-ecp5 Fmax, worst seed)" in (tmp_path / "rep" / "report.txt").read_text()

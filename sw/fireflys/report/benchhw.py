@@ -248,6 +248,8 @@ def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: d
         rep["ecp5"] = {"fmax_mhz": ecp5["worst_mhz"], "seeds": ecp5["fmax_mhz"],
                        "utilization": ecp5["cells"]}
         rep["fps_at_ecp5_fmax"] = s["fps_ecp5"]
+        rep["clock_mhz"], rep["clock_source"] = ecp5["worst_mhz"], "nextpnr-ecp5 Fmax, worst seed"
+        rep["fps"] = ecp5["worst_mhz"] * 1e6 / rep["cycles_per_frame"]
     if "firefly_s" in rep:
         ours = rep["firefly_s"]["ours"]
         ours.update({k: s[k] for k in ("cycles_per_frame", "lut", "ff", "bram36", "dsp")})
