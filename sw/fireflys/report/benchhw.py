@@ -231,7 +231,7 @@ def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: d
     """``out``/summary.json and the report (``report.json``/``.txt``/PNGs) of the four steps'
     results (``work``/sim.json is the per-core table's source); returns the summary."""
     from fireflys.hwgen import params
-    from fireflys.report.report import build, write
+    from fireflys.report.report import build, quote_clock, write
 
     s = summary(name, sim, soak, xcup, ecp5)
     s.update(about or {})
@@ -248,8 +248,7 @@ def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: d
         rep["ecp5"] = {"fmax_mhz": ecp5["worst_mhz"], "seeds": ecp5["fmax_mhz"],
                        "utilization": ecp5["cells"]}
         rep["fps_at_ecp5_fmax"] = s["fps_ecp5"]
-        rep["clock_mhz"], rep["clock_source"] = ecp5["worst_mhz"], "nextpnr-ecp5 Fmax, worst seed"
-        rep["fps"] = ecp5["worst_mhz"] * 1e6 / rep["cycles_per_frame"]
+        quote_clock(rep, ecp5["worst_mhz"], "nextpnr-ecp5 Fmax, worst seed")
     if "firefly_s" in rep:
         ours = rep["firefly_s"]["ours"]
         ours.update({k: s[k] for k in ("cycles_per_frame", "lut", "ff", "bram36", "dsp")})

@@ -118,13 +118,12 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
         for o, r in zip(ops, res["cores"], strict=False):
             o["resources_xcup"] = r
     # frames/s at the design's own measured clock where there is one, else at the goal
-    rep["clock_mhz"], rep["clock_source"] = ECP5_GOAL_MHZ, "the LFE5U-85F timing goal"
+    quote_clock(rep, ECP5_GOAL_MHZ, "the LFE5U-85F timing goal")
     if pnr is not None:
         p = pnr_fmax(pnr)
         rep["ecp5"] = p
         rep["fps_at_ecp5_fmax"] = p["fmax_mhz"] * 1e6 / period
-        rep["clock_mhz"], rep["clock_source"] = p["fmax_mhz"], "nextpnr-ecp5 Fmax"
-    rep["fps"] = rep["clock_mhz"] * 1e6 / period
+        quote_clock(rep, p["fmax_mhz"], "nextpnr-ecp5 Fmax")
     if preset in FIREFLY_S:
         ref = FIREFLY_S[preset]
         ours = {"cycles_per_frame": period, "fps": rep["fps"]}
@@ -134,6 +133,12 @@ def build(model: CompiledModel, rtl: Path, name: str, dense: Path | None = None,
                          "dsp": t["dsp"]})
         rep["firefly_s"] = {"preset": preset, "theirs": ref, "ours": ours}
     return rep
+
+
+def quote_clock(rep: dict[str, Any], mhz: float, source: str) -> None:
+    """Quote the report's frames/s at ``mhz`` (``source``: where that clock comes from)."""
+    rep["clock_mhz"], rep["clock_source"] = mhz, source
+    rep["fps"] = mhz * 1e6 / rep["cycles_per_frame"]
 
 
 def _num(v: float | None, fmt: str) -> str:

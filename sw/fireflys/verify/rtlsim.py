@@ -211,16 +211,15 @@ def simulate(
             raise MismatchError(_locate([list(ly.geom.out_shape) for ly in model.layers],
                                         [ly.theta is None for ly in model.layers],
                                         i, index, got, want))
-    perf_word = int(f["perf"], 16)
-    words = {name: (perf_word >> (32 * k)) & 0xFFFF_FFFF
-             for k, name in enumerate(perf_layout(cores))}
+    layout = perf_layout(cores)
+    words = dict(zip(layout, split_counters(int(f["perf"], 16), len(layout)), strict=True))
     r = {k: int(f[k]) for k in ("cycles", "frames_out", "beats_in", "first_out", "mid_out",
                                 "last_out", "frame_count")}
     r["frame_error"] = bool(int(f["frame_error"]))
     for key in ("busy", "pairs", "pixels"):
         r[key] = [words[f"{c.name}.{key}"] for c in cores]
-    r["occ_words"] = [str(sum(words[f"{c.name}.det{d}_cycles"] << (32 * d)
-                              for d in range(int(c.params["Pco"])))) for c in cores]
+    occ = [[words[f"{c.name}.det{d}_cycles"] for d in range(int(c.params["Pco"]))]
+           for c in cores]
     if r["frames_out"] != frames or r["frame_count"] != frames:
         raise SimulationError(f"{exe}: {r['frames_out']} of {frames} frames out (frame counter "
                               f"{r['frame_count']}) after {r['cycles']} cycles")
@@ -236,7 +235,7 @@ def simulate(
         pairs=r["pairs"], pixels=r["pixels"],
         ideal=[u / frames / p for u, p in zip(union, pco, strict=True)],
         work=pairs_work(model, x, res), union_work=union, predicted=[t.busy for t in traces],
-        occ=[split_counters(int(w), p) for w, p in zip(r["occ_words"], pco, strict=True)],
+        occ=occ,
         predicted_occ=[t.occ for t in traces], pred=res.pred.tolist(),
         frame_error=r["frame_error"], predicted_period=perf.frame_period(traces[-1], frames),
         raw=r,
