@@ -74,6 +74,12 @@ def ensure_verilator() -> str:
     return exe
 
 
+def _make_vars(opt_fast: str | None) -> str:
+    """The C++ optimization of a short simulation: none for the code run once (``__Slow``),
+    Verilator's default or ``opt_fast`` for the per-cycle code."""
+    return "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
+
+
 def _build_dir(top: str, sources: Sequence[Path], parameters: Mapping[str, object],
                root: Path) -> Path:
     h = hashlib.sha1()
@@ -115,7 +121,7 @@ def run_cocotb(
         sys.path.insert(0, str(SIM))
     args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", *build_args]
     runner = get_runner("verilator")
-    make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
+    make_vars = _make_vars(opt_fast)
     before = os.environ.get("MAKEFLAGS")
     os.environ["MAKEFLAGS"] = make_vars  # read by the runner's `make` of the C++
     try:
@@ -153,7 +159,7 @@ def build_binary(top: str, sources: Sequence[Path], build_root: Path, *,
     params = dict(parameters or {})
     bdir = _build_dir(top, sources, {**params, "args": list(args), "opt": opt_fast}, build_root)
     exe = bdir / top
-    make_vars = "OPT_SLOW=-O0" + (f" OPT_FAST={opt_fast}" if opt_fast else "")
+    make_vars = _make_vars(opt_fast)
     cmd = [ensure_verilator(), "--binary", "-Wno-fatal", "-j", "2", "-MAKEFLAGS", make_vars,
            "--top-module", top, "-Mdir", str(bdir), "-o", top, *args,
            *[f"-G{k}={v}" for k, v in params.items()], *[str(p) for p in sources]]
