@@ -147,6 +147,27 @@ module layer_core #(
 
   localparam bit Init = (MemPrefix != "");  // no images: ROMs stay uninitialised
 
+  // ------------------------------------------------------------------ reset tree
+  // srst_ni is registered once per block, active high (the reset input of an ECP5 flip-flop
+  // is active high: an active-low net needs a LUT), each copy kept apart (synthesis would
+  // merge them): every reset net is a register-to-register path inside one block with no
+  // LUT on it (one reset net across a whole core was a LUT and a 7.2 ns route on ECP5). The
+  // core leaves reset as a whole, one cycle after srst_ni rises. Assertions check while both
+  // srst_ni and their block's copy are out of reset (the copies start unknown).
+  localparam int unsigned RstCnt   = 0;  // the counters
+  localparam int unsigned RstBuf   = 1;  // the pixel buffers' bookkeeping
+  localparam int unsigned RstOut   = 2;  // the output register
+  localparam int unsigned RstWin   = 3;  // the window unit
+  localparam int unsigned RstPool  = 4;  // the pool (Pool == 2)
+  localparam int unsigned RstMatch = RstPool + ((Pool == 2) ? 1 : 0);  // the matcher (Phi)
+  localparam int unsigned RstDet   = RstMatch + (Phi ? 1 : 0);
+  // detector d: RstDet + 3 d its scanner, + 1 its peeler, + 2 its neuron and written flags
+  localparam int unsigned NRst     = RstDet + 3 * Pco;
+  logic [NRst-1:0] rst_q;
+  for (genvar r = 0; r < NRst; r++) begin : g_rst
+    (* keep *) always_ff @(posedge clk_i) rst_q[r] <= !srst_ni;
+  end
+
   // ------------------------------------------------------------------ window source
   logic              wr_en, gather, win_last;
   logic [AW-1:0]     wr_addr;
@@ -163,7 +184,7 @@ module layer_core #(
     .Pco(Pco), .PixW(RingW)
   ) u_win (
     .clk_i       (clk_i),
-    .srst_ni     (srst_ni),
+    .srst_ni     (!rst_q[RstWin]),
     .in_valid_i  (win_valid),
     .in_ready_o  (win_ready),
     .in_data_i   (win_data),
@@ -185,14 +206,15 @@ module layer_core #(
     logic [Ci-1:0]      m_pat;
     logic [Nb*L-1:0]    m_lanes;
     logic [Nb*IdxW-1:0] m_idx;
+    logic               m_ready;
     pattern_matcher #(
       .L(L), .Ci(Ci), .K(PhiK), .Q(PhiQ), .M(PhiM),
       .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
     ) u_match (
       .clk_i       (clk_i),
-      .srst_ni     (srst_ni),
+      .srst_ni     (!rst_q[RstMatch]),
       .in_valid_i  (in_valid_i),
-      .in_ready_o  (in_ready_o),
+      .in_ready_o  (m_ready),
       .in_pixel_i  (in_data_i),
       .out_valid_o (win_valid),
       .out_ready_i (win_ready),
@@ -202,6 +224,9 @@ module layer_core #(
       .out_idx_o   (m_idx)
     );
     assign win_data = {m_idx, m_lanes, m_pat, m_planes};
+    // the matcher is ready in reset: no pixel is taken before it is out of it (the core's
+    // copy of the reset leaves a cycle after srst_ni)
+    assign in_ready_o = m_ready && !rst_q[RstMatch];
   end else begin : g_direct_in
     assign win_valid  = in_valid_i;
     assign in_ready_o = win_ready;
@@ -245,7 +270,7 @@ module layer_core #(
       .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW), .Dense(Dense)
     ) u_scan (
       .clk_i       (clk_i),
-      .srst_ni     (srst_ni),
+      .srst_ni     (!rst_q[RstDet + 3 * d]),
       .wr_en_i     (wr_en),
       .wr_addr_i   (wr_addr),
       .wr_data_i   (wr_data),
@@ -283,7 +308,7 @@ module layer_core #(
       .PwpFile(Init && Phi ? {Pre, "pwp.hex"} : "")
     ) u_peel (
       .clk_i      (clk_i),
-      .srst_ni    (srst_ni),
+      .srst_ni    (!rst_q[RstDet + 3 * d + 1]),
       .in_valid_i (q_valid),
       .in_ready_o (q_ready),
       .in_bits_i  (q_bits),
@@ -318,7 +343,7 @@ module layer_core #(
       .ThetaFile(Init && !Score ? {Pre, "theta.hex"} : "")
     ) u_neuron (
       .clk_i       (clk_i),
-      .srst_ni     (srst_ni),
+      .srst_ni     (!rst_q[RstDet + 3 * d + 2]),
       .in_valid_i  (r_valid),
       .in_acc_i    (r_acc),
       .in_tag_i    (r_tag),
@@ -332,7 +357,7 @@ module layer_core #(
 
     // the scanner shows the body of the word it handed over last: the one being peeled
     always_ff @(posedge clk_i) begin
-      if (srst_ni) begin
+      if (srst_ni && !rst_q[RstDet + 3 * d + 1]) begin
         assert (!peel_busy[d] || b_slot == s_slot)
           else $error("layer_core: detector %0d peels slot %0d, its scanner shows slot %0d", d,
                       b_slot, s_slot);
@@ -360,7 +385,7 @@ module layer_core #(
   logic [BufW-1:0]   out_d_q [Pco];
   for (genvar d = 0; d < Pco; d++) begin : g_copy
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!srst_ni) begin
+      if (rst_q[RstDet + 3 * d + 2]) begin
         clr_d_q[d]     <= 1'b0;
         clr_buf_d_q[d] <= '0;
         out_d_q[d]     <= '0;
@@ -420,7 +445,7 @@ module layer_core #(
                                : complete_next(out_q, 1'b0);
   assign oq_valid_nx = (!oq_valid || oq_ready) ? handoff : oq_valid;
   always_ff @(posedge clk_i) begin
-    if (srst_ni) begin
+    if (srst_ni && !rst_q[RstBuf]) begin
       assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
         else $error("layer_core: registered completeness of buffer %0d is stale", out_q);
       assert (gate_q == !used_q[alloc_q])
@@ -448,7 +473,7 @@ module layer_core #(
   for (genvar g = 0; g < NOGrp; g++) begin : g_oq
     logic cmpl_c, valid_c;
     (* keep *) always_ff @(posedge clk_i) begin
-      if (!srst_ni) begin
+      if (rst_q[RstOut]) begin
         cmpl_c  <= 1'b0;
         valid_c <= 1'b0;
       end else begin
@@ -458,7 +483,7 @@ module layer_core #(
     end
     assign oq_ld[g] = cmpl_c && (!valid_c || oq_ready);
     always_ff @(posedge clk_i) begin
-      if (srst_ni) begin
+      if (srst_ni && !rst_q[RstOut]) begin
         assert (cmpl_c == cmpl_q && valid_c == oq_valid)
           else $error("layer_core: output register group %0d's enable copies are stale", g);
       end
@@ -473,7 +498,7 @@ module layer_core #(
     logic                          n_in;  // the neuron's slot is one of the detector's
     assign n_in = (32'(n_tag[d]) < Groups);
     always_ff @(posedge clk_i) begin
-      if (!srst_ni) begin
+      if (rst_q[RstDet + 3 * d + 2]) begin
         wrote_q <= '0;
       end else begin
         if (clr_d_q[d])         wrote_q[clr_buf_d_q[d]]         <= '0;
@@ -484,7 +509,7 @@ module layer_core #(
     // a gathered window gets a buffer with the detector's channels not written, or one being
     // cleared; no write meets the clear of its buffer (simulation too)
     always_ff @(posedge clk_i) begin
-      if (srst_ni) begin
+      if (srst_ni && !rst_q[RstDet + 3 * d + 2]) begin
         assert (!gather || wrote_q[alloc_q] == '0 || (clr_q && clr_buf_q == alloc_q)
                 || (clr_d_q[d] && clr_buf_d_q[d] == alloc_q))
           else $error("layer_core: buffer %0d allocated with detector %0d's channels written",
@@ -520,14 +545,14 @@ module layer_core #(
     if (Score) begin : g_score
       assign value = n_score[D];
       always_ff @(posedge clk_i) begin
-        if (!srst_ni)  oq_data[c*ScoreW +: ScoreW] <= '0;
+        if (rst_q[RstOut]) oq_data[c*ScoreW +: ScoreW] <= '0;
         else if (ld) oq_data[c*ScoreW +: ScoreW] <= wrote ? stored
                                                            : empty_out[c*ScoreW +: ScoreW];
       end
     end else begin : g_spikes
       assign value = n_spikes[D];
       always_ff @(posedge clk_i) begin
-        if (!srst_ni) begin
+        if (rst_q[RstOut]) begin
           for (int unsigned t = 0; t < T; t++) oq_data[t*Co + c] <= 1'b0;
         end else if (ld) begin
           for (int unsigned t = 0; t < T; t++) begin
@@ -539,7 +564,7 @@ module layer_core #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!srst_ni) begin
+    if (rst_q[RstBuf]) begin
       used_q    <= '0;
       alloc_q   <= '0;
       out_q     <= '0;
@@ -578,7 +603,7 @@ module layer_core #(
   if (Pool == 2) begin : g_pool
     spike_pool #(.PixW(PixW), .H(Ho), .W(Wo)) u_pool (
       .clk_i      (clk_i),
-      .srst_ni    (srst_ni),
+      .srst_ni    (!rst_q[RstPool]),
       .in_valid_i (oq_valid),
       .in_ready_o (oq_ready),
       .in_data_i  (oq_data),
@@ -610,7 +635,7 @@ module layer_core #(
   logic           busy_q, pixel_q;
   logic [Pco-1:0] occ_q;
   always_ff @(posedge clk_i) begin
-    if (!srst_ni) begin
+    if (rst_q[RstCnt]) begin
       busy_q       <= 1'b0;
       pixel_q      <= 1'b0;
       occ_q        <= '0;

@@ -29,8 +29,9 @@ def _param_list(p: dict[str, int | str], indent: str) -> str:
 
 def reset_latency(cores: int) -> int:
     """Cycles from ``srst_ni`` at the top's port to the framing guard's reset (templates/top.sv):
-    the port's register, then one register per block from the readout up to the guard."""
-    return cores + 3
+    the port's register, then one register per block from the readout up to the first core,
+    one more (a core's blocks register their reset once more), then the guard's."""
+    return cores + 4
 
 
 def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
@@ -55,7 +56,7 @@ def top_sv(model: CompiledModel, cores: list[CoreParams]) -> str:
         in_w=cores[0].in_w, out_msb=output_width(model) - 1, tap_msb=n - 1,
         perf_msb=32 * perf_words(cores) - 1, frame_pixels=h0 * w0, core_decls=decls,
         cores=insts, perf_concat=", ".join(reversed(words)), classes=model.num_classes,
-        score_w=last.widths["score"], from_spikes=int(last.neuron), last=n - 1, n_rst=n + 2,
+        score_w=last.widths["score"], from_spikes=int(last.neuron), last=n - 1, n_rst=n + 3,
         reset_latency=reset_latency(n))
 
 

@@ -16,15 +16,15 @@ module {{ pnr_top }} (
 
   localparam int unsigned ObsW = {{ obs_w }};
 
-  // the harness's own registers take a registered reset too (the accelerator registers srst_ni
-  // itself): the only paths from the pin end at these two registers
+  // the harness's own registers take a registered reset too, active high (the accelerator
+  // registers srst_ni itself): the only paths from the pin end at these two registers
   logic rst_q;
-  always_ff @(posedge clk_i) rst_q <= srst_ni;
+  always_ff @(posedge clk_i) rst_q <= !srst_ni;
 
   logic [{{ in_msb }}:0] in_word_q;
   logic in_valid_q, in_last_q, out_ready_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_q) begin
+    if (rst_q) begin
       in_word_q   <= '0;
       in_valid_q  <= 1'b0;
       in_last_q   <= 1'b0;
@@ -66,7 +66,7 @@ module {{ pnr_top }} (
   logic [ObsW-1:0] obs_q;
 {{ obs_decl }}
   always_ff @(posedge clk_i) begin
-    if (!rst_q) begin
+    if (rst_q) begin
       obs_q       <= '0;
 {{ obs_reset }}
       in_ready_o  <= 1'b0;

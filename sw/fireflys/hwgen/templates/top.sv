@@ -2,11 +2,13 @@
 // Thin wiring only: cores from hdl/ chained through FIFOs, then the class readout.
 // Reset: srst_ni (synchronous, active low) is registered at the port, then passed down a chain
 // of registers, one per block, from the last block to the first (the readout and the
-// counters, then the last core, ..., the first core with the FIFO after it, the framing
-// guard): every reset path is a timed register-to-register path of fanout one block (a chain,
-// so that synthesis cannot merge the copies), and a block leaves reset only after every block
-// downstream of it. The guard is reset {{ reset_latency }} cycles after srst_ni, for as long as
-// it is held low; s_axis_tready stays low until it is out of reset.
+// counters, then the last core, ..., the first core with the FIFO after it, one more stage,
+// the framing guard): every reset path is a timed register-to-register path of fanout one
+// block (a chain, so that synthesis cannot merge the copies; a core registers its copy once
+// more per block inside, which delays it by a cycle: hence the extra stage before the guard),
+// and a block leaves reset only after every block downstream of it.
+// The guard is reset {{ reset_latency }} cycles after srst_ni, for as long as it is held low;
+// s_axis_tready stays low until it is out of reset.
 `default_nettype none
 
 module {{ top }} (
@@ -29,10 +31,12 @@ module {{ top }} (
 );
 
   localparam int unsigned FramePixels = {{ frame_pixels }};
-  localparam int unsigned NRst = {{ n_rst }};  // the readout, each core, the guard
+  localparam int unsigned NRst = {{ n_rst }};  // the readout, each core, a stage, the guard
 
   logic rst_port_q;
-  logic [NRst-1:0] rst_q;  // rst_q[0]: readout and counters; rst_q[1 + i]: core i; last: guard
+  // rst_q[0]: readout and counters; rst_q[cores - i]: core i and the FIFO after it;
+  // rst_q[NRst - 1]: the guard
+  logic [NRst-1:0] rst_q;
   always_ff @(posedge clk_i) begin
     rst_port_q <= srst_ni;
     rst_q      <= {rst_q[NRst-2:0], rst_port_q};
