@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,31 @@ def test_make_synth_and_pnr_config_loads(steps: list[str]) -> None:
     assert cfg.freq_mhz >= 150 and len(cfg.seeds) >= 3
     make = (root / "Makefile").read_text()
     assert f"--set 'steps=[{', '.join(steps)}]'" in make
+
+
+def test_reuse_only_results_of_the_same_inputs(tiny: Path, tmp_path: Path) -> None:
+    """A kept step result is reused only when it was made from the same RTL, generator and
+    model (inputs_digest); a changed model (or RTL) runs the step again."""
+    from fireflys.report.benchhw import cached, inputs_digest
+
+    runs: list[int] = []
+    said: list[str] = []
+
+    def run() -> dict:
+        runs.append(1)
+        return {"figure": len(runs)}
+
+    key = inputs_digest(tiny)
+    assert key == inputs_digest(tiny) and len(key) == 16
+    p = tmp_path / "step.json"
+    assert cached(p, True, said.append, "step", run, key)["figure"] == 1
+    assert cached(p, True, said.append, "step", run, key)["figure"] == 1  # reused
+    assert said[-1] == f"step: reusing {p}"
+    other = tmp_path / "m2"
+    shutil.copytree(tiny, other)
+    assert inputs_digest(other) == key  # where the model lives does not matter
+    (other / "model.json").write_text((tiny / "model.json").read_text() + " ")
+    assert inputs_digest(other) != key
+    assert cached(p, True, said.append, "step", run, inputs_digest(other))["figure"] == 2
+    assert "made from other RTL, generator or model: running again" in said[-3]
+    assert cached(p, False, said.append, "step", run, key)["figure"] == 3  # no reuse: runs

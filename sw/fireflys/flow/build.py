@@ -67,7 +67,7 @@ class BuildConfig:
     preset: str | None = None  # FireFly-S comparison table (scnn5, scnn7, scnn9)
     goals: dict[str, float] = field(default_factory=dict)
     report_dir: str | None = None  # the report step's output (default BUILD_DIR/report)
-    reuse: bool = False  # keep the results of steps already in BUILD_DIR/work (same RTL)
+    reuse: bool = False  # keep the steps' results in BUILD_DIR/work (same RTL, generator, model)
 
 
 def parse_overrides(items: list[str], where: str = "--set") -> dict[str, Any]:
@@ -217,9 +217,10 @@ class _Flow:
     def keep(self, name: str, what: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run a bench-hw step and keep its JSON in the work directory (later steps and
         ``--from`` runs read it)."""
-        from fireflys.report.benchhw import cached
+        from fireflys.report.benchhw import cached, inputs_digest
 
-        return cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run)
+        return cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run,
+                      inputs_digest(self.model_dir()))
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""

@@ -1,7 +1,8 @@
 """End-to-end hardware benchmark of a model (``make bench-hw``).
 
 Four measurements, each from a tool, each cached as JSON in the work directory (``reuse``
-skips a step whose JSON is there):
+skips a step whose JSON is there and was made from the same RTL, generator and model:
+:func:`inputs_digest`):
 
 1. ``sim``: the system test (stream harness: every core's output stream against the golden model) on
    ``sim_frames`` frames -> per-core busy cycles (the per-core table of ``report.json``);
@@ -20,6 +21,7 @@ skips a step whose JSON is there):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -31,21 +33,42 @@ import numpy as np
 from fireflys.core.model import CompiledModel
 from fireflys.errors import FireflysError
 from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
+from fireflys.paths import HDL
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
 
 Say = Callable[[str], None]
 
 
+def inputs_digest(model_dir: Path) -> str:
+    """Digest of what a step's results are made from: the RTL (hdl/), the generator
+    (fireflys.hwgen: code and templates) and the model directory's files."""
+    gen = Path(__file__).resolve().parents[1] / "hwgen"
+    files = [*sorted(HDL.glob("*.sv")), *sorted(gen.rglob("*.py")),
+             *sorted((gen / "templates").glob("*")),
+             *sorted(p for p in Path(model_dir).rglob("*") if p.is_file())]
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def cached(path: Path, reuse: bool, say: Say, what: str,
-           run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+           run: Callable[[], dict[str, Any]], inputs: str | None = None) -> dict[str, Any]:
+    """``run()``'s results, kept as JSON at ``path``; with ``reuse``, the kept results where
+    they were made from the same ``inputs`` (:func:`inputs_digest`; None: any)."""
     if reuse and path.is_file():
-        say(f"{what}: reusing {path}")
-        return json.loads(path.read_text())
+        d = json.loads(path.read_text())
+        if inputs is None or d.get("inputs") == inputs:
+            say(f"{what}: reusing {path}")
+            return d
+        say(f"{what}: {path} was made from other RTL, generator or model: running again")
     t = time.time()
     say(f"{what}...")
     d = run()
     d["seconds"] = round(time.time() - t, 1)
+    if inputs is not None:
+        d["inputs"] = inputs
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(d, indent=2) + "\n")
     say(f"{what}: done in {d['seconds']:.0f} s")
@@ -196,15 +219,16 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     the streamed frames (golden model). ``jobs``: nextpnr seeds run at a time."""
     work = work.resolve()  # the simulators run in directories of their own
     work.mkdir(parents=True, exist_ok=True)
+    key = inputs_digest(model_dir)
 
     sim = cached(work / "sim.json", reuse, say,
                   f"system test, {len(x_sim)} frames",
                   lambda: with_bar(bar, len(x_sim), "RTL", lambda p: step_sim(
-                      model, model_dir, x_sim, y_sim, work, p)))
+                      model, model_dir, x_sim, y_sim, work, p)), key)
     soak = cached(work / "soak.json", reuse, say,
                    f"Verilator stream, {len(x_soak)} frames back to back",
                    lambda: with_bar(bar, len(x_soak), "soak", lambda p: step_soak(
-                       model, x_soak, work, p)))
+                       model, x_soak, work, p)), key)
     made: list[Design] = []
 
     def design() -> Design:  # generated once per run, by the first step that needs it
@@ -213,12 +237,12 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
         return made[0]
 
     xcup = cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
-                   lambda: step_xcup(design, work))
+                   lambda: step_xcup(design, work), key)
     ecp5 = None
     if pnr:
         ecp5 = cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
-                       lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs))
+                       lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs), key)
     return write_reports(model, name, out, work, sim, soak, xcup, ecp5, x_soak, about=about,
                          preset=preset, bram36_budget=bram36_budget)
 
