@@ -65,10 +65,9 @@ PNR_TOP = "fireflys_pnr_top"
 
 def xor_tree(width: int, src: str = "obs_q", fan: int = 16) -> dict[str, str]:
     """SystemVerilog of a tree of registered stages reducing ``src`` (``width`` bits) to one
-    bit by XOR, ``fan`` bits into each node: declarations, reset and per-cycle statements,
+    bit by XOR, ``fan`` bits into each node: declarations, per-cycle statements (no reset)
     and the last stage's one-bit register (``obs_last``)."""
     decl: list[str] = []
-    reset: list[str] = []
     reduce: list[str] = []
     w, k = width, 0
     while True:
@@ -77,12 +76,11 @@ def xor_tree(width: int, src: str = "obs_q", fan: int = 16) -> dict[str, str]:
         decl += [f"  logic [{out * fan - 1}:0] obs{k}_in;",
                  f"  logic [{out - 1}:0] obs{k}_q;",
                  f"  assign obs{k}_in = {out * fan}'({src});"]
-        reset.append(f"      obs{k}_q <= '0;")
-        reduce.append(f"      for (int unsigned i = 0; i < {out}; i++) "
+        reduce.append(f"    for (int unsigned i = 0; i < {out}; i++) "
                       f"obs{k}_q[i] <= ^obs{k}_in[i*{fan} +: {fan}];")
         if out == 1:
-            return {"obs_decl": "\n".join(decl), "obs_reset": "\n".join(reset),
-                    "obs_reduce": "\n".join(reduce), "obs_last": f"obs{k}_q"}
+            return {"obs_decl": "\n".join(decl), "obs_reduce": "\n".join(reduce),
+                    "obs_last": f"obs{k}_q"}
         src, w = f"obs{k}_q", out
 
 

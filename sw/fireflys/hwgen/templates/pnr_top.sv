@@ -62,20 +62,21 @@ module {{ pnr_top }} (
   );
 
   // registered, then XOR-reduced by a tree of registered stages, 16 bits into one per node
-  // (two LUT4 levels per stage)
+  // (two LUT4 levels per stage); no reset: they only observe outputs that are reset (one
+  // reset net to every observation register would span the chip)
   logic [ObsW-1:0] obs_q;
 {{ obs_decl }}
   always_ff @(posedge clk_i) begin
+    obs_q <= {m_data, m_last, frame_error, frame_errors, cycles, frames, tap_fire, perf};
+{{ obs_reduce }}
+  end
+
+  always_ff @(posedge clk_i) begin
     if (rst_q) begin
-      obs_q       <= '0;
-{{ obs_reset }}
       in_ready_o  <= 1'b0;
       out_valid_o <= 1'b0;
       obs_o       <= 1'b0;
     end else begin
-      obs_q       <= {m_data, m_last, frame_error, frame_errors, cycles, frames,
-                      tap_fire, perf};
-{{ obs_reduce }}
       in_ready_o  <= s_ready;
       out_valid_o <= m_valid;
       obs_o       <= {{ obs_last }}[0];
