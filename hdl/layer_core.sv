@@ -206,7 +206,6 @@ module layer_core #(
     logic [Ci-1:0]      m_pat;
     logic [Nb*L-1:0]    m_lanes;
     logic [Nb*IdxW-1:0] m_idx;
-    logic               m_ready;
     pattern_matcher #(
       .L(L), .Ci(Ci), .K(PhiK), .Q(PhiQ), .M(PhiM),
       .PatFile(Init ? {MemPrefix, "_pat.hex"} : "")
@@ -214,7 +213,7 @@ module layer_core #(
       .clk_i       (clk_i),
       .srst_ni     (!rst_q[RstMatch]),
       .in_valid_i  (in_valid_i),
-      .in_ready_o  (m_ready),
+      .in_ready_o  (in_ready_o),
       .in_pixel_i  (in_data_i),
       .out_valid_o (win_valid),
       .out_ready_i (win_ready),
@@ -224,9 +223,6 @@ module layer_core #(
       .out_idx_o   (m_idx)
     );
     assign win_data = {m_idx, m_lanes, m_pat, m_planes};
-    // the matcher is ready in reset: no pixel is taken before it is out of it (the core's
-    // copy of the reset leaves a cycle after srst_ni)
-    assign in_ready_o = m_ready && !rst_q[RstMatch];
   end else begin : g_direct_in
     assign win_valid  = in_valid_i;
     assign in_ready_o = win_ready;

@@ -109,7 +109,7 @@ module pattern_matcher #(
   logic            done_q;      // the last chunk went through C
   logic            take, xfer, en;
 
-  assign in_ready_o = !busy_q || xfer;
+  assign in_ready_o = srst_ni && (!busy_q || xfer);  // no pixel taken in reset
   assign take       = in_valid_i && in_ready_o;
 
   // the pixel's blocks, zero-padded: block b of plane l
