@@ -33,7 +33,15 @@ from fireflys.core.model import CompiledModel
 from fireflys.phi import tables as phi
 from fireflys.phi.perf import choose, phi_lanes
 from fireflys.progress import Progress
-from fireflys.report.benchhw import BenchError, Say, cached, generate_design, synth_xcup, with_bar
+from fireflys.report.benchhw import (
+    BenchError,
+    Say,
+    cached,
+    generate_design,
+    inputs_digest,
+    synth_xcup,
+    with_bar,
+)
 
 Bar = Callable[[int, str], Any]
 
@@ -71,23 +79,24 @@ def bench_model(model: CompiledModel, name: str, work: Path, *, x_cal: np.ndarra
         tables = phi.select(model, x_cal, q=q)
         phi.save(tables, model, mdir)
     lanes = phi_lanes(model, tables)
+    key = inputs_digest(mdir)  # the model and its patterns, the RTL, the generator
     counts = cached(work / "counts.json", reuse, say, f"{name}: operation counts",
                      lambda: dict(phi.counts(model, tables, x_eval),
-                                  planner=choose(lanes, tables, x_eval[:plan_frames])[1]))
+                                  planner=choose(lanes, tables, x_eval[:plan_frames])[1]), key)
     soak_b = cached(work / "soak_bitmap.json", reuse, say,
                      f"{name}: Verilator stream, bitmap mode, {len(x_eval)} frames",
                      lambda: with_bar(bar, len(x_eval), "bitmap", lambda p: _soak(
-                         model, x_eval, work / "soak_bitmap", None, p)))
+                         model, x_eval, work / "soak_bitmap", None, p)), key)
     soak_p = cached(work / "soak_phi.json", reuse, say,
                      f"{name}: Verilator stream, Phi mode, {len(x_eval)} frames",
                      lambda: with_bar(bar, len(x_eval), "Phi", lambda p: _soak(
-                         model, x_eval, work / "soak_phi", tables, p)))
+                         model, x_eval, work / "soak_phi", tables, p)), key)
     xb = xp = None
     if synth:
         xb = cached(work / "xcup_bitmap.json", reuse, say, f"{name}: Yosys xcup, bitmap mode",
-                     lambda: _xcup(model, None, work / "syn_bitmap"))
+                     lambda: _xcup(model, None, work / "syn_bitmap"), key)
         xp = cached(work / "xcup_phi.json", reuse, say, f"{name}: Yosys xcup, Phi mode",
-                     lambda: _xcup(model, tables, work / "syn_phi"))
+                     lambda: _xcup(model, tables, work / "syn_phi"), key)
     res = golden.run(model, x_eval)
     acc = (float((res.pred == np.asarray(y_eval)).mean()) if y_eval is not None
            else None)
