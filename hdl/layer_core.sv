@@ -332,6 +332,10 @@ module layer_core #(
       .lanes_o    (lanes[d])
     );
 
+    logic              o_valid, o_done;  // the neuron's result
+    logic [TagW-1:0]   o_tag;
+    logic [T-1:0]      o_spikes;
+    logic [ScoreW-1:0] o_score;
     lif_neuron #(
       .T(T), .NumAcc(NumAcc), .SumIn(Mode == 2), .AccW(PAccW), .BiasW(BiasW),
       .ThetaW(ThetaW), .VW(VW), .ScoreW(ScoreW), .K(K), .ResetSub(ResetSub), .Score(Score),
@@ -344,12 +348,28 @@ module layer_core #(
       .in_acc_i    (r_acc),
       .in_tag_i    (r_tag),
       .in_done_i   (r_done),
-      .out_valid_o (n_valid[d]),
-      .out_done_o  (n_done[d]),
-      .out_tag_o   (n_tag[d]),
-      .out_spikes_o(n_spikes[d]),
-      .out_score_o (n_score[d])
+      .out_valid_o (o_valid),
+      .out_done_o  (o_done),
+      .out_tag_o   (o_tag),
+      .out_spikes_o(o_spikes),
+      .out_score_o (o_score)
     );
+
+    // the neuron's result registered once more before the output buffers: the neuron sits
+    // with its detector, the buffers with the output register (one ECP5 placement put them
+    // 5 ns of routing apart)
+    always_ff @(posedge clk_i) begin
+      if (rst_q[RstDet + 3 * d + 2]) begin
+        n_valid[d] <= 1'b0;
+        n_done[d]  <= 1'b0;
+      end else begin
+        n_valid[d] <= o_valid;
+        n_done[d]  <= o_done;
+      end
+      n_tag[d]    <= o_tag;
+      n_spikes[d] <= o_spikes;
+      n_score[d]  <= o_score;
+    end
 
     // the scanner shows the body of the word it handed over last: the one being peeled
     always_ff @(posedge clk_i) begin

@@ -80,13 +80,14 @@ def covered_cycles(start: np.ndarray, end: np.ndarray) -> int:
 def done_latency(model: CompiledModel, cp: CorePlan) -> int:
     """Cycles from a closing word's last peel cycle to its pixel's hand-off: the peeler's
     stages B..G (+1 with block-RAM weights, + the product levels of the direct and popcount
-    modes), the neuron (2 T + 1 stages, one for a score readout), the done flag register."""
+    modes), the neuron (2 T + 1 stages, one for a score readout), its result register, the
+    done flag register."""
     mode = 1 if cp.direct else (2 if cp.score else 0)
     vw = cp.planes if mode == 1 else int(cp.planes).bit_length()
     plev = 0 if mode == 0 or vw <= 1 else int(np.ceil(np.log2(vw)))
     peel = 7 + int(weights_in_block_ram(cp.wt_depth)) + plev
     neuron = 1 if cp.score else 2 * model.T + 1
-    return peel + neuron + 1
+    return peel + neuron + 2
 
 
 @dataclass
