@@ -126,11 +126,18 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
 
 
-def test_model_equals_system_counters(tmp_path) -> None:
+@pytest.mark.parametrize("arch,pco", [
+    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2]),
+    # a fast first core held back by a slow second one: its hand-offs wait for an empty
+    # output register (a hand-off in the cycle the register is emptied makes core 0 busy
+    # for a different number of cycles)
+    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1]),
+], ids=["pco1-3-2", "held-back-pco2-1-1"])
+def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int]) -> None:
     """The whole chain (FIFOs between the cores, back-pressure from a slow next core): every
     core's busy cycles, every detector's and the frame period, exactly."""
-    model = random_model("4x8x8-8c3p1-mp2-12c3p1-10fc", sparsity=0.6, seed=5, calib_frames=16,
-                         encoding="spikes", T=4, pco=[1, 3, 2])
+    model = random_model(arch, sparsity=0.6, seed=5, calib_frames=16, encoding="spikes", T=4,
+                         pco=pco)
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 8, np.random.default_rng(2), density=0.3)
     r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")

@@ -20,7 +20,8 @@ group is open). The model replays, window by window, the handshakes that couple 
   pixel the oldest window in flight (or a later one) reads, and not within 4 cycles after a
   retire (the producer's limit is recomputed, ``RAge``);
 - results: a pixel's hand-off follows its closing word's last peel cycle after the peeler's
-  and the neuron's pipelines (:func:`done_latency`) and the previous hand-off.
+  and the neuron's pipelines (:func:`done_latency`) and the previous hand-off, into an empty
+  output register (its last pixel taken at least one cycle before).
 
 With the input available at one pixel per cycle and the output never blocked this replays a
 core alone (``simulate_core``). Chained, a core's hand-off goes through its output register
@@ -314,7 +315,7 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
         ends = [d.window(g + TAKE, counts[i][f, j]) for i, d in enumerate(dets)]
         r = max(s for s, _ in ends) + RETIRE
         retire[p] = max(r, int(retire[p - 1]) + 1) if p else r
-        h = max(max(e for _, e in ends) + lat, taken)  # the output register is free
+        h = max(max(e for _, e in ends) + lat, taken + 1)  # the output register is empty
         handoff[p] = h = max(h, int(handoff[p - 1]) + 1) if p else h
         # the output register -> (the pooling unit and its output register) -> the FIFO
         q = int(completes[p])
