@@ -459,8 +459,9 @@ module layer_core #(
   // a hand-off goes into an empty output register only (not into one emptied this cycle):
   // the hand-off then starts at flip-flops of this core, and the downstream ready enters only
   // the output register's valid flag (on ECP5, the next FIFO's ready -> pool ready -> hand-off
-  // -> completeness of the next buffer was 7.2 ns, 5.6 of it routing). It costs a cycle
-  // between two hand-offs only while the output is held back.
+  // -> completeness of the next buffer was 7.2 ns, 5.6 of it routing). Hand-offs are then at
+  // least two cycles apart, which costs cycles only where pixels complete in a burst (after
+  // the output was held back): the shipped scnn5's frame period grew by one cycle.
   assign handoff     = cmpl_q && !oq_valid;
   assign cmpl_nx     = handoff ? complete_next(out_q + BufW'(1), 1'b1)
                                : complete_next(out_q, 1'b0);
