@@ -315,11 +315,12 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
         ends = [d.window(g + TAKE, counts[i][f, j]) for i, d in enumerate(dets)]
         r = max(s for s, _ in ends) + RETIRE
         retire[p] = max(r, int(retire[p - 1]) + 1) if p else r
-        h = max(max(e for _, e in ends) + lat, taken + 1)  # the output register is empty
-        handoff[p] = h = max(h, int(handoff[p - 1]) + 1) if p else h
+        # into an empty output register: after the previous pixel's take (itself after the
+        # previous hand-off, so hand-offs stay in order)
+        handoff[p] = h = max(max(e for _, e in ends) + lat, taken + 1)
         # the output register -> (the pooling unit and its output register) -> the FIFO
         q = int(completes[p])
-        take = max(h + 1, taken + 1)
+        take = h + 1
         if pool and before[p]:
             take = max(take, pushed[before[p] - 1])  # the pooling unit's register is free
         taken = take
