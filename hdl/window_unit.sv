@@ -89,15 +89,17 @@ module window_unit #(
   logic [AW-1:0]        g_base_q, wptr_q;
   logic [NW-1:0]        n_in_q;            // pixels of the producer's frame written
 
-  // The producer's limit and the gather condition come from registered pipelines over the
-  // window positions (a few adders each, kept out of the handshake paths): after the retire
-  // position moves, writes wait until the limit is recomputed and compared (RAge cycles); after
-  // a gather,
-  // the next gather waits until the newest pixel it needs is recomputed and compared with the
-  // producer's count (GAge cycles).
+  // The producer's limit comes from a registered pipeline over the retire position (a few
+  // adders, kept out of the handshake paths). Within a frame the limit only grows as windows
+  // retire, so a limit a few retires old is a safe one: writes go on while it is recomputed and
+  // see each retire RAge + 1 cycles after it. A retire that ends a frame moves the limit and the
+  // producer's count to the next frame together: writes wait RAge cycles after it, until the
+  // limit is recomputed and compared. The gather's newest input pixel is kept with the gather
+  // position (updated in the gather's cycle, from the next row's value registered ahead); its
+  // test against the producer's count is registered, so the next gather waits GAge cycles.
   localparam int unsigned RAge = 5;
   localparam logic signed [IW-1:0] Zero = '0;
-  localparam int unsigned GAge = 4;
+  localparam int unsigned GAge = 1;
 
   // oldest input pixel this or any later window of the frame reads (while the window's top
   // rows are padding, the next row's first window can reach further back), plus Depth
@@ -127,22 +129,25 @@ module window_unit #(
     end
   end
 
-  // newest input pixel the window to gather reads
-  logic signed [IW-1:0] l1_col, l1_row, l2_col, l2_row, last_q;
+  // newest input pixel a window reads: its row's, min((oy - Pad + KH - 1) * W, (H - 1) * W),
+  // plus its column's, min(ox + KW - 1 - Pad, W - 1). last_q is the gather window's: the
+  // column part grows by one per window while it is below W - 1; a new row starts at
+  // row_nx_q (the next row's first window, registered from the gather position every cycle:
+  // a gather is at least GAge + 1 cycles after the one before); a new frame at Last0
+  localparam logic signed [IW-1:0] RowMax  = $signed(IW'((H - 1) * W));
+  localparam int                   ColLast0 = (int'(KW) - 1 - int'(Pad) < int'(W) - 1)
+                                              ? int'(KW) - 1 - int'(Pad) : int'(W) - 1;
+  localparam int                   RowLast0 = (int'((KH - 1) * W) - int'(Pad * W) < int'((H - 1) * W))
+                                              ? int'((KH - 1) * W) - int'(Pad * W)
+                                              : int'((H - 1) * W);
+  localparam logic signed [IW-1:0] Last0   = $signed(IW'(RowLast0 + ColLast0));
+  logic signed [IW-1:0] last_q, row_nx_q, row_nx1;
+  logic                 col_grows;  // the next window of the row reads one more column
+  assign row_nx1   = g_row_q + $signed(IW'(KH * W));
+  assign col_grows = 32'(g_ox_q) + KW < W + Pad;
   always_ff @(posedge clk_i) begin
-    if (!srst_ni) begin
-      l1_col <= '0;
-      l1_row <= '0;
-      l2_col <= '0;
-      l2_row <= '0;
-      last_q <= '0;
-    end else begin
-      l1_col <= $signed(IW'(g_ox_q)) + $signed(IW'(KW - 1)) - $signed(IW'(Pad));
-      l1_row <= g_row_q + $signed(IW'((KH - 1) * W));
-      l2_col <= (l1_col > $signed(IW'(W - 1))) ? $signed(IW'(W - 1)) : l1_col;
-      l2_row <= (l1_row > $signed(IW'((H - 1) * W))) ? $signed(IW'((H - 1) * W)) : l1_row;
-      last_q <= l2_row + l2_col;
-    end
+    if (!srst_ni) row_nx_q <= '0;
+    else row_nx_q <= ((row_nx1 > RowMax) ? RowMax : row_nx1) + $signed(IW'(ColLast0));
   end
 
   // index of the producer's next pixel counted from the start of the retire / gather frame
@@ -159,13 +164,14 @@ module window_unit #(
     if (p_frame_q != g_frame_q) n_g = full_q ? Zero : $signed(IW'(n_hw_q));
   end
 
-  logic [2:0] r_age_q, g_age_q;  // cycles since the retire / gather position moved
+  logic [2:0] r_age_q, g_age_q;  // cycles since a frame's last retire / since the last gather
 
   // the producer's test n_r < limit, registered (no compare between the state and the
   // handshake): for the cycle after a write it is taken with n_r after the write (its value
   // as the registers will hold it, compared with limit - 1 where it adds one), otherwise with
-  // n_r as it is. Exact while the limit holds still; the limit and the retire frame move after
-  // a retire, and RAge waits until the limit is recomputed and this register has seen it
+  // n_r as it is. Within a frame of the retire position the limit only grows, so the test is
+  // safe one cycle old; a retire that ends the frame starts RAge cycles without a write, until
+  // the limit of the next frame is recomputed and this register has seen it
   logic room_q, lt_stay, lt_adv;
   assign lt_stay = (n_r < limit_q);
   always_comb begin
@@ -182,7 +188,7 @@ module window_unit #(
 
   // the gather's input test, registered: within one gather frame n_g never decreases, so a
   // result one cycle old is safe; after a gather it is fresh once g_age_q reaches GAge
-  // (last_q three cycles after the move, this register one more)
+  // (last_q moves with the gather position, this register one cycle later)
   logic g_ok_q;
   always_ff @(posedge clk_i) begin
     if (!srst_ni) g_ok_q <= 1'b0;
@@ -284,6 +290,7 @@ module window_unit #(
       g_row_q   <= -$signed(IW'(Pad * W));
       g_base_q  <= AW'(Base0);
       g_frame_q <= 1'b0;
+      last_q    <= Last0;
       r_oy_q    <= '0;
       r_ox_q    <= '0;
       r_row_q   <= -$signed(IW'(Pad * W));
@@ -309,7 +316,8 @@ module window_unit #(
           full_q <= (n_in_q == NW'(HW - 1));
         end
       end
-      r_age_q <= retire ? '0 : ((r_age_q == 3'(RAge)) ? r_age_q : r_age_q + 3'd1);
+      r_age_q <= (retire && r_last) ? '0 : ((r_age_q == 3'(RAge)) ? r_age_q
+                                                                    : r_age_q + 3'd1);
       g_age_q <= gather ? '0 : ((g_age_q == 3'(GAge)) ? g_age_q : g_age_q + 3'd1);
       if (gather) begin
         head_q <= head_q + PW'(1);
@@ -319,14 +327,17 @@ module window_unit #(
           g_row_q   <= -$signed(IW'(Pad * W));
           g_base_q  <= add_mod(g_base_q, AW'(StepFrame));
           g_frame_q <= !g_frame_q;
+          last_q    <= Last0;
         end else if (g_ox_q == XW'(Wo - 1)) begin
           g_ox_q   <= '0;
           g_oy_q   <= g_oy_q + YW'(1);
           g_row_q  <= g_row_q + $signed(IW'(W));
           g_base_q <= add_mod(g_base_q, AW'(StepRow));
+          last_q   <= row_nx_q;
         end else begin
           g_ox_q   <= g_ox_q + XW'(1);
           g_base_q <= add_mod(g_base_q, AW'(StepCol));
+          if (col_grows) last_q <= last_q + $signed(IW'(1));
         end
       end
       if (retire) begin
@@ -365,18 +376,21 @@ module window_unit #(
   end
 
 `ifdef FORMAL
-  // Proved by sim/formal/window_unit.sby (k-induction): the registered pipelines agree with
-  // their direct definitions. A write is accepted only when the pixel it overwrites is older
-  // than the oldest pixel the oldest window in flight (or any later one) reads, computed
-  // directly from the retire position; a window is gathered only when the newest pixel it
-  // reads has been written, computed directly from the gather position. Invariants of the
-  // proof: each pipeline stage holds the direct value once the position has held still long
-  // enough; the producer's count registers agree with each other.
+  // Proved by sim/formal/window_unit.sby (k-induction): a write is accepted only when the
+  // pixel it overwrites is older than the oldest pixel the oldest window in flight (or any
+  // later one) reads, computed directly from the retire position; a window is gathered only
+  // when the newest pixel it reads has been written, computed directly from the gather
+  // position. Invariants of the proof: within a frame of the retire position each stage of the
+  // limit pipeline holds a value no larger than the stage before it (an older retire
+  // position: the oldest pixel read only grows along the frame), the first stage no larger than
+  // the direct value; the gather's newest pixel equals its direct value; the producer's count
+  // registers agree with each other.
   logic f_init = 1'b1;
   always_ff @(posedge clk_i) f_init <= 1'b0;
 
   logic signed [IW-1:0] d_col, d_row, d_next, d_sum, d_nxt, d_first, d_limit;
-  logic signed [IW-1:0] d_lcol, d_lrow, d_lcol2, d_lrow2, d_last;
+  logic signed [IW-1:0] d_lcol, d_lrow, d_lcol2, d_lrow2, d_last, d_rownx;
+  logic signed [IW-1:0] s1_sum, s1_nxt, s1_first, s2_first;  // what stages 1 and 2 will give
   always_comb begin
     d_col   = $signed(IW'(r_ox_q)) - $signed(IW'(Pad));
     d_row   = r_row_q;
@@ -385,11 +399,18 @@ module window_unit #(
     d_nxt   = d_next[IW-1] ? Zero : d_next;
     d_first = (d_row[IW-1] && d_nxt < d_sum) ? d_nxt : d_sum;
     d_limit = d_first + $signed(IW'(Depth));
+    s1_sum   = (f1_row[IW-1] ? Zero : f1_row) + (f1_col[IW-1] ? Zero : f1_col);
+    s1_nxt   = f1_next[IW-1] ? Zero : f1_next;
+    s1_first = (f1_row[IW-1] && s1_nxt < s1_sum) ? s1_nxt : s1_sum;
+    s2_first = (f2_neg && f2_next < f2_sum) ? f2_next : f2_sum;
     d_lcol  = $signed(IW'(g_ox_q)) + $signed(IW'(KW - 1)) - $signed(IW'(Pad));
     d_lrow  = g_row_q + $signed(IW'((KH - 1) * W));
     d_lcol2 = (d_lcol > $signed(IW'(W - 1))) ? $signed(IW'(W - 1)) : d_lcol;
-    d_lrow2 = (d_lrow > $signed(IW'((H - 1) * W))) ? $signed(IW'((H - 1) * W)) : d_lrow;
+    d_lrow2 = (d_lrow > RowMax) ? RowMax : d_lrow;
     d_last  = d_lrow2 + d_lcol2;
+    d_rownx = ((g_row_q + $signed(IW'(KH * W)) > RowMax) ? RowMax
+                                                         : g_row_q + $signed(IW'(KH * W)))
+              + $signed(IW'(ColLast0));
   end
 
   int unsigned f_ig, f_ir;  // raster index of the gather and retire positions
@@ -437,23 +458,20 @@ module window_unit #(
       assert (32'(n_hw_q) == 32'(n_in_q) + HW);
       assert (full_q == (32'(n_in_q) == HW));
       assert (r_age_q <= 3'(RAge) && g_age_q <= 3'(GAge));
-      // the limit pipeline, stage by stage
-      if (r_age_q >= 3'd1) begin
-        assert (f1_col == d_col && f1_row == d_row && f1_next == d_next);
-      end
-      if (r_age_q >= 3'd2) begin
-        assert (f2_sum == d_sum && f2_next == d_nxt && f2_neg == d_row[IW-1]);
-      end
-      if (r_age_q >= 3'd3) assert (f3_first == d_first);
+      // the limit pipeline within a frame of the retire position (r_age_q counts the cycles
+      // since a frame's last window retired): each stage no larger than the one before
+      if (r_age_q >= 3'd1) assert (s1_first <= d_first);
+      if (r_age_q >= 3'd2) assert (s2_first <= s1_first);
+      if (r_age_q >= 3'd3) assert (f3_first <= s2_first);
       if (r_age_q >= 3'd4) begin
-        assert (limit_q == d_limit && lim1_q == d_limit - $signed(IW'(1)));
+        assert (limit_q <= f3_first + $signed(IW'(Depth)));
+        assert (lim1_q == limit_q - $signed(IW'(1)));
       end
-      if (r_age_q >= 3'(RAge)) assert (room_q == (n_r < limit_q));
-      // the gather pipeline
-      if (g_age_q >= 3'd1) assert (l1_col == d_lcol && l1_row == d_lrow);
-      if (g_age_q >= 3'd2) assert (l2_col == d_lcol2 && l2_row == d_lrow2);
-      if (g_age_q >= 3'd3) assert (last_q == d_last);
-      if (g_age_q >= 3'(GAge)) assert (f_last_q == d_last);
+      if (r_age_q >= 3'(RAge) && room_q) assert (n_r < limit_q);
+      // the gather's newest pixel
+      assert (last_q == d_last);
+      if (g_age_q >= 3'd1) assert (row_nx_q == d_rownx);
+      if (g_age_q >= 3'd1) assert (f_last_q == d_last);
       if (g_age_q >= 3'd1) assert (n_g >= f_ng_q);  // the count only grows in a gather frame
     end
     if (!f_init && srst_ni && f_run_q) begin

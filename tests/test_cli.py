@@ -142,34 +142,78 @@ def test_plan_balances_and_applies(tmp_path, capsys) -> None:
     assert rep["period_cycles"] < chain_period(model, x)  # better than PCO 4,4,4
     assert [ly.pco for ly in load_model(tmp_path / "planned").layers] == rep["pco"]
     assert main(["plan", str(d)]) == 2
-    assert "give --target-fps, --max-detectors or --max-luts" in capsys.readouterr().err
+    assert "give --target-fps, --max-detectors, --max-luts, --device" in capsys.readouterr().err
 
 
 def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
-    """--max-luts: the plan's LUTs (fireflys.compiler.area's estimate of the design) stay
-    within the budget, a larger budget buys more detectors and a shorter period, and a budget
-    below one detector per core is refused with the floor it needs."""
-    from fireflys.compiler.plan import design_luts
+    """--max-luts: the fastest point of the speed/area front within the budget; the plan's
+    LUTs (fireflys.compiler.area's estimate of the planned design) stay within it, a larger
+    budget buys a shorter period, and a budget below one detector per core is refused with
+    the floor it needs."""
+    from fireflys.compiler import area, perf
+    from fireflys.compiler.coreplan import core_plans
+    from fireflys.compiler.plan import chain_period, design_luts, with_pco
+    from fireflys.compiler.scanlist import whole_pixel_lanes
+    from fireflys.verify.frames import eval_frames
 
     d = tmp_path / "m"
     assert main(["compile", "--arch", "1x8x8-8c3p1-16c3p1-mp2-10fc", "--random-sparsity", "0.5",
                  "--out", str(d)]) == 0
     model = load_model(d)
+    x, _ = eval_frames(model, d, "random", 4, 1)
     floor = design_luts(model, [1, 1, 1])
     plans = []
     for budget in (floor * 1.05, floor * 2):
         js = tmp_path / f"plan{budget:.0f}.json"
         assert main(["plan", str(d), "--max-luts", str(budget), "--frames", "4",
-                     "--json", str(js)]) == 0
+                     "--json", str(js), "--apply", str(tmp_path / f"p{budget:.0f}")]) == 0
         rep = json.loads(js.read_text())
         assert rep["luts_predicted"] <= budget
-        assert rep["luts_predicted"] == pytest.approx(design_luts(model, rep["pco"]))
+        planned = load_model(tmp_path / f"p{budget:.0f}")
+        assert [ly.bufs for ly in planned.layers] == rep["bufs"]
+        assert rep["luts_predicted"] == pytest.approx(sum(
+            area.core_luts(cp, perf.core_spw(cp))
+            for cp in core_plans(whole_pixel_lanes(planned))))
+        assert rep["period_cycles"] == pytest.approx(chain_period(
+            with_pco(model, rep["pco"], rep["scan_bits"], rep["bufs"]), x))
+        # the picked point is the fastest of the front within the budget
+        fits = [q for q in rep["front"] if q["luts_predicted"] <= budget]
+        (picked,) = [q for q in rep["front"] if q["picked"]]
+        assert picked["period_cycles"] == min(q["period_cycles"] for q in fits)
         plans.append(rep)
-    assert sum(plans[1]["pco"]) > sum(plans[0]["pco"])
     assert plans[1]["period_cycles"] < plans[0]["period_cycles"]
     capsys.readouterr()
     assert main(["plan", str(d), "--max-luts", "10"]) == 2
     assert "below the" in capsys.readouterr().err
+
+
+def test_plan_front_for_a_device(tmp_path, capsys) -> None:
+    """--device with --front and --plot: the front printed (LUTs growing, the period
+    falling, the device's share), plotted, in the JSON; the pick fits the device's LUTs x
+    the margin; a device too small for the model is a one-line error."""
+    from fireflys.compiler.device import DEVICES
+
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "2x10x10-8c3p1-mp2-12c3p1-10fc", "--random-sparsity",
+                 "0.6", "--encoding", "spikes", "--out", str(d)]) == 0
+    capsys.readouterr()
+    js, png = tmp_path / "front.json", tmp_path / "front.png"
+    assert main(["plan", str(d), "--device", "lfe5u-25f", "--margin", "0.5", "--front",
+                 "--plot", str(png), "--frames", "3", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "speed/area front" in out and "LFE5U-25F LUT" in out and "<" in out
+    assert png.stat().st_size > 1000
+    rep = json.loads(js.read_text())
+    dev = DEVICES["lfe5u-25f"]
+    assert rep["lut_budget"] == pytest.approx(dev.luts * 0.5 / dev.lut_per_est)
+    assert rep["luts_predicted"] <= rep["lut_budget"]
+    luts = [q["luts_predicted"] for q in rep["front"]]
+    periods = [q["period_cycles"] for q in rep["front"]]
+    assert luts == sorted(luts) and len(luts) >= 3
+    assert all(b < a for a, b in zip(periods, periods[1:], strict=False))
+    assert main(["plan", str(d), "--device", "lfe5u-25f", "--margin", "0.01",
+                 "--frames", "2"]) == 2
+    assert "no design fits" in capsys.readouterr().err
 
 
 def test_reliability_without_hypothesis_is_a_clear_error(monkeypatch, capsys) -> None:

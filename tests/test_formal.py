@@ -49,11 +49,19 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
 
 
 def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> None:
-    """A window source that gathers one cycle after a gather (GAge 3: its registered input
+    """A window source that gathers in the cycle after a gather (GAge 0: its registered input
     test still compares the previous window's newest pixel) starts a window before its
     pixels arrived: its proof fails."""
-    _mutant_fails(tmp_path, "window_unit", "conv", "localparam int unsigned GAge = 4;",
-                  "localparam int unsigned GAge = 3;", ())
+    _mutant_fails(tmp_path, "window_unit", "conv", "localparam int unsigned GAge = 1;",
+                  "localparam int unsigned GAge = 0;", ())
+
+
+def test_window_proof_catches_a_write_one_pixel_too_far(tmp_path) -> None:
+    """A producer whose test after a write compares the count before the write with the limit
+    (not with the limit - 1) writes over a pixel the oldest window still reads: its proof
+    fails."""
+    _mutant_fails(tmp_path, "window_unit", "k1", "lt_adv = ($signed(IW'(n_in_q)) < lim1_q);",
+                  "lt_adv = ($signed(IW'(n_in_q)) < limit_q);", ())
 
 
 def test_peeler_proof_catches_a_rank_that_counts_the_position_itself(tmp_path) -> None:

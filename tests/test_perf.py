@@ -126,18 +126,24 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
 
 
-@pytest.mark.parametrize("arch,pco", [
-    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2]),
+@pytest.mark.parametrize("arch,pco,bufs", [
+    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2], [4, 4, 4]),
     # a fast first core held back by a slow second one: its hand-offs wait for an empty
     # output register (a hand-off in the cycle the register is emptied makes core 0 busy
     # for a different number of cycles)
-    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1]),
-], ids=["pco1-3-2", "held-back-pco2-1-1"])
-def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int]) -> None:
+    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1], [4, 4, 4]),
+    # more output buffers: windows gathered further ahead of their hand-offs (the model's
+    # frame period 448 cycles; 833 with 4 buffers per core)
+    ("2x10x10-4c3p1-mp2-6c3p1-10fc", [4, 6, 3], [16, 8, 2]),
+], ids=["pco1-3-2", "held-back-pco2-1-1", "bufs16-8-2-pco4-6-3"])
+def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int],
+                                      bufs: list[int]) -> None:
     """The whole chain (FIFOs between the cores, back-pressure from a slow next core): every
     core's busy cycles, every detector's and the frame period, exactly."""
     model = random_model(arch, sparsity=0.6, seed=5, calib_frames=16, encoding="spikes", T=4,
                          pco=pco)
+    for ly, b in zip(model.layers, bufs, strict=True):
+        ly.bufs = b
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 8, np.random.default_rng(2), density=0.3)
     r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
@@ -179,3 +185,42 @@ def test_plan_area_trades_luts_for_cycles() -> None:
     assert loose.luts < tight.luts or loose.pco == tight.pco
     planned = with_pco(model, tight.pco, tight.scan_bits)
     assert [ly.scan_bits for ly in planned.layers] == tight.scan_bits
+
+
+def test_front_walks_the_bottleneck() -> None:
+    """pareto keeps, by LUTs, the options faster than every cheaper one; the front starts
+    from every core's cheapest and moves the slowest core to its next option until it has
+    none; a point where the period falls (LUTs grow)."""
+    from fireflys.compiler.plan import Option, front, pareto
+
+    a = pareto([Option(1, 72, 4, 100.0, 10.0), Option(2, 72, 4, 60.0, 20.0),
+                Option(2, 72, 16, 70.0, 21.0),  # slower than a cheaper option: dropped
+                Option(3, 72, 4, 40.0, 30.0)])
+    assert [(o.pco, o.bufs) for o in a] == [(1, 4), (2, 4), (3, 4)]
+    b = pareto([Option(1, 72, 4, 80.0, 5.0), Option(1, 72, 16, 50.0, 6.0)])
+    pts = front([a, b])
+    assert [(p.period, p.luts) for p in pts] == [(100.0, 15.0), (80.0, 25.0), (60.0, 26.0),
+                                                 (50.0, 36.0)]
+    assert [o.bufs for o in pts[2].options] == [4, 16]
+
+
+def test_plan_front_picks_within_a_budget() -> None:
+    """plan_front: the fastest point within the LUT budget, its period the chain's replay;
+    with a target, the cheapest point meeting it; a budget under the smallest point fails."""
+    from fireflys.compiler.plan import chain_period, plan_front
+
+    model = random_model("2x10x10-4c3p1-mp2-6c3p1-10fc", sparsity=0.6, seed=5,
+                         calib_frames=8, encoding="spikes", T=4, pco=[1, 1, 1])
+    x = random_input(model, 3, np.random.default_rng(2), density=0.3)
+    big, points, pick = plan_front(model, x)
+    assert pick.period == min(q.period for q in points)
+    assert big.period == pytest.approx(chain_period(big.apply(model), x))
+    assert any(b > 4 for b in big.bufs)  # the fast design wants more output buffers
+    mid = 0.5 * (points[0].luts + pick.luts)
+    p, _, q = plan_front(model, x, max_luts=mid)
+    assert q.luts <= mid and q.period == min(r.period for r in points if r.luts <= mid)
+    target = 1.2 * pick.period
+    _, _, t = plan_front(model, x, target_cycles=target)
+    assert t.period <= target and t.luts == min(r.luts for r in points if r.period <= target)
+    with pytest.raises(ValueError, match="no design fits"):
+        plan_front(model, x, max_luts=0.5 * points[0].luts)

@@ -24,6 +24,7 @@ from fireflys.cli.options import (
     positive,
     write_json,
 )
+from fireflys.compiler.device import DEFAULT_MARGIN, DEVICES
 from fireflys.core.arch import PRESETS, parse_arch
 from fireflys.core.model import ENCODINGS, READOUTS, RESETS, CompiledModel, load_model
 from fireflys.errors import ConfigError
@@ -92,16 +93,90 @@ def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
                "the period: the whole chain; LUT: the bitmap datapath only")
 
 
+def _lut_budget(args: argparse.Namespace):
+    """The LUT budget of ``--max-luts`` and ``--device`` x ``--margin`` (the smaller), and
+    the device (None where not given)."""
+    from fireflys.compiler.device import device
+
+    dev = device(args.device) if args.device else None
+    budget = args.max_luts
+    if dev is not None:
+        b = dev.lut_budget(args.margin)
+        budget = b if budget is None else min(budget, b)
+    return budget, dev
+
+
+def _plan_front(model, x, target: float | None, budget: float | None):
+    """:func:`fireflys.compiler.plan.plan_front` with a progress bar over the cores."""
+    from fireflys.compiler.plan import plan_front
+    from fireflys.progress import bar
+
+    with bar(len(model.layers), "cores' options", unit="core") as progress:
+        try:
+            return plan_front(model, x, target_cycles=target, max_luts=budget,
+                              progress=progress)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+
+def _print_front(args: argparse.Namespace, points, pick, budget: float | None, dev) -> None:
+    clock = args.clock_mhz
+    print(f"speed/area front ({len(points)} points; frames/s at {clock:g} MHz from the slowest "
+          "core alone; LUT: fireflys.compiler.area's estimate"
+          + (f"; {dev.name} LUT at {dev.lut_per_est:.2f} per estimated LUT" if dev else "")
+          + ")")
+    head = f"{'cycles':>8}{'frames/s':>10}{'LUT (est.)':>11}{'det.':>6}"
+    print(head + (f"{dev.name + ' LUT':>16}" if dev else "") + "  PCO / word bits / buffers")
+    for q in points:
+        mark = " <" if q is pick else ""
+        row = f"{q.period:>8.0f}{clock * 1e6 / q.period:>10.0f}{q.luts:>11.0f}{q.detectors:>6}"
+        if dev:
+            used = q.luts * dev.lut_per_est
+            row += f"{used:>9.0f} ({100 * used / dev.luts:>3.0f}%)"
+        cores = " ".join(f"{o.pco}/{o.scan_bits}/{o.bufs}" for o in q.options)
+        over = budget is not None and q.luts > budget
+        print(row + "  " + cores + (" (over budget)" if over else "") + mark)
+
+
+def _plot_front(path: str, args: argparse.Namespace, points, pick, dev) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clock = args.clock_mhz
+    scale = dev.lut_per_est if dev else 1.0
+    unit = f"{dev.name} LUT (estimate)" if dev else "LUT (xcup estimate)"
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.step([q.luts * scale for q in points], [clock * 1e6 / q.period for q in points],
+            where="post", marker="o", ms=3, label="the planner's front")
+    ax.plot([pick.luts * scale], [clock * 1e6 / pick.period], "r*", ms=12, label="picked")
+    if dev:
+        ax.axvline(dev.luts, color="grey", ls="--", label=f"{dev.name}: {dev.luts} LUT")
+    ax.set_xlabel(unit)
+    ax.set_ylabel(f"frames/s at {clock:g} MHz (predicted)")
+    ax.set_title(f"{args.model_dir}: speed vs area")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote the front's plot to {path}")
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from fireflys.compiler.compile import compile_to_dir
-    from fireflys.compiler.plan import design_luts, plan, with_pco
+    from fireflys.compiler.plan import design_luts, plan
 
     model = load_model(args.model_dir)
     target = None
     if args.target_fps:
         target = args.clock_mhz * 1e6 / args.target_fps
-    if target is None and args.max_detectors is None and args.max_luts is None:
-        raise ConfigError("give --target-fps, --max-detectors or --max-luts (or several)")
+    budget, dev = _lut_budget(args)
+    if (target is None and args.max_detectors is None and budget is None
+            and not args.front and not args.plot):
+        raise ConfigError("give --target-fps, --max-detectors, --max-luts, --device or "
+                          "--front (or several)")
     if args.max_detectors is not None and args.max_detectors < len(model.layers):
         raise ConfigError(f"--max-detectors must be >= {len(model.layers)} (one per core)")
     if args.max_luts is not None:
@@ -109,25 +184,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.max_luts < floor:
             raise ConfigError(f"--max-luts {args.max_luts:.0f} is below the {floor:.0f} LUTs "
                               "estimated for one detector per core")
+    if args.max_detectors is not None and (args.device or args.front or args.plot):
+        raise ConfigError("--max-detectors plans PCOs alone: not with --device, --front or "
+                          "--plot (the front's budget is LUTs)")
     x, _ = args_frames(args, model)
+    points = pick = None
     if args.phi:
         p, how = _plan_phi(args, model, x, target)
+    elif args.max_detectors is None and (budget is not None or args.front or args.plot):
+        p, points, pick = _plan_front(model, x, target, budget)
+        how = ("fireflys.compiler.perf: each core alone, every PCO x word width x output "
+               "buffers on its front; the period: the whole chain")
     else:
         p = plan(model, x, target_cycles=target, max_detectors=args.max_detectors,
                  max_luts=args.max_luts)
         how = "fireflys.compiler.perf: each core alone; the period: the whole chain"
+    if points is not None and args.front:
+        _print_front(args, points, pick, budget, dev)
+    if points is not None and args.plot:
+        _plot_front(args.plot, args, points, pick, dev)
     print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
           f"(cycles per frame predicted by {how})")
-    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'predicted':>11}"
+    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'buffers':>8}{'predicted':>11}"
           f"{'LUT (est.)':>11}")
     for c, ly in zip(p.cores, model.layers, strict=True):
-        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}"
+        print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}{c.bufs:>8}"
               f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
           f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area, an "
           f"estimate); PCO {','.join(map(str, p.pco))}"
           + ("" if args.apply else " (--apply OUT writes the model with this plan)"))
+    if dev is not None:
+        used = (p.luts or 0.0) * dev.lut_per_est
+        print(f"{dev.name}: ~{used:.0f} of {dev.luts} LUT ({100 * used / dev.luts:.0f} %, "
+              f"budget {100 * args.margin:.0f} %; {dev.lut_per_est:.2f} device LUT per "
+              "estimated LUT: fireflys.compiler.device)")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -135,13 +227,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
-            "scan_bits": p.scan_bits, "clock_mhz": args.clock_mhz,
-            "cores": [{"name": c.name, "pco": c.pco, "ideal": c.ideal, "predicted": c.cycles,
-                       "luts_predicted": c.luts,
+            "scan_bits": p.scan_bits, "bufs": p.bufs, "clock_mhz": args.clock_mhz,
+            "lut_budget": budget, "device": dev.name if dev else None,
+            "cores": [{"name": c.name, "pco": c.pco, "bufs": c.bufs, "ideal": c.ideal,
+                       "predicted": c.cycles, "luts_predicted": c.luts,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
-                      for c in p.cores]})
+                      for c in p.cores],
+            "front": None if points is None else [
+                {"period_cycles": q.period, "luts_predicted": q.luts,
+                 "detectors": q.detectors, "picked": q is pick,
+                 "cores": [{"pco": o.pco, "scan_bits": o.scan_bits, "bufs": o.bufs,
+                            "cycles": o.cycles, "luts_predicted": o.luts}
+                           for o in q.options]} for q in points]})
     if args.apply:
-        compile_to_dir(with_pco(model, p.pco, p.scan_bits), args.apply)
+        compile_to_dir(p.apply(model), args.apply)
         print(f"wrote the model with this plan to {args.apply}")
     return 0
 
@@ -190,7 +289,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--max-detectors", type=count(1), help="budget: total PCO over all cores")
     pl.add_argument("--max-luts", type=positive(),
                     help="budget: LUTs of the design estimated by fireflys.compiler.area "
-                    "(the fastest plan within it)")
+                    "(the fastest plan of the speed/area front within it)")
+    pl.add_argument("--device", choices=sorted(DEVICES),
+                    help="budget: the device's LUTs x --margin (fireflys.compiler.device: "
+                    "ECP5 LUT4 per estimated LUT measured on the shipped scnn5)")
+    pl.add_argument("--margin", type=fraction, default=DEFAULT_MARGIN,
+                    help=f"share of --device's LUTs a plan may fill (default {DEFAULT_MARGIN})")
+    pl.add_argument("--front", action="store_true",
+                    help="print the speed/area front (every PCO x word width x output buffers "
+                    "per core; predicted frames/s at --clock-mhz vs estimated LUT)")
+    pl.add_argument("--plot", metavar="PNG", help="plot the speed/area front here")
     add_json(pl, "write the plan here")
     pl.add_argument("--apply", metavar="OUT", help="write a copy of the model with the plan")
     pl.add_argument("--phi", action="store_true", help="with --max-detectors: plan for Phi "

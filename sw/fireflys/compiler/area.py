@@ -23,7 +23,9 @@ of ``models/scnn5_dense_phi`` in both modes (q = 64; :mod:`fireflys.eda.attrib`)
 matchers within 2 %, a core's whole delta within 21 % (L2: 3,259 estimated, 4,113 measured),
 the design's within 3 %.
 
-Per core: the window unit (~180), the output buffers and written flags (~13 per channel), the
+Per core: the window unit (~180), the output buffers and written flags (~13 per channel with 4
+buffers, ~0.25 more per channel and buffer beyond 4: the flags' read multiplexer, from its width,
+not fitted), the
 output register and the FIFO after it (~1.25 LUT per output bit, ~2.6 with the pooling unit,
 which adds ~1.4 more), the 32-bit counters (3 per core, 1 per detector).
 The coefficients come from one attribution of Yosys' flat xcup netlist of the shipped scnn5
@@ -47,6 +49,7 @@ PHI_DET_BASE = 232.0
 PHI_DET_PER_BLOCK = 60.0
 WINDOW = 180.0
 PER_CHANNEL = 13.0
+PER_CHANNEL_BUF = 0.25
 
 
 def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
@@ -70,7 +73,8 @@ def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
 def core_luts(cp: CorePlan, spw: int) -> float:
     """Core ``cp`` with ``cp.pco`` detectors of ``spw`` segments per word."""
     out_bits = cp.out_width
-    total = WINDOW + PER_CHANNEL * cp.co + 32 * (3 + cp.pco)
+    total = WINDOW + (PER_CHANNEL + PER_CHANNEL_BUF * max(0, cp.bufs - 4)) * cp.co
+    total += 32 * (3 + cp.pco)
     total += out_bits * (2.6 + 1.4 if cp.pool == 2 else 1.25)
     for d in range(cp.pco):
         total += detector_luts(cp, spw, len(scan_list(cp.packed, d, spw)))

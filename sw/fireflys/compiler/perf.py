@@ -12,13 +12,15 @@ group is open). The model replays, window by window, the handshakes that couple 
 - the queue: a word is visible to the peeler 6 cycles after its issue (S5 writes its count);
   the peeler loads it when idle or in its last cycle on the previous word;
 - windows: the window unit gathers one when its last input pixel was written two cycles
-  before, at most one every 5 cycles (``GAge``), with ``NumWin`` = 2 in flight (a window
-  retires 3 cycles after its last issue in every detector) and a free output buffer (4; one
-  comes back the cycle after its hand-off); a detector takes a window the cycle it issues the
-  previous window's last entry (or the cycle after the gather) and issues one cycle later;
+  before, at most one every 2 cycles (``GAge``), with ``NumWin`` = 2 in flight (a window
+  retires 3 cycles after its last issue in every detector) and a free output buffer (the
+  layer's ``bufs``, 4 by default; one comes back the cycle after its hand-off); a detector
+  takes a window the cycle it issues the previous window's last entry (or the cycle after the
+  gather) and issues one cycle later;
 - the input ring: a pixel is written at most one per cycle, only while it does not overwrite a
-  pixel the oldest window in flight (or a later one) reads, and not within 4 cycles after a
-  retire (the producer's limit is recomputed, ``RAge``);
+  pixel the oldest window in flight (or a later one) reads, as the producer sees it: the
+  limit of the retires up to 6 cycles before (its registered pipeline, ``RAge``), and not
+  within 5 cycles after the retire of a frame's last window;
 - results: a pixel's hand-off follows its closing word's last peel cycle after the peeler's
   and the neuron's pipelines (:func:`done_latency`) and the previous hand-off, into an empty
   output register (its last pixel taken at least one cycle before).
@@ -45,7 +47,6 @@ import numpy as np
 from fireflys.compiler.coreplan import CorePlan, core_plans
 from fireflys.compiler.scanlist import Entry, default_spw, scan_list, words_per_window
 from fireflys.compiler.shape import (
-    NUM_BUF,
     NUM_WIN,
     QUEUE_DEPTH,
     fifo_depth_of,
@@ -56,8 +57,9 @@ from fireflys.compiler.work import scanned_input
 from fireflys.core import golden
 from fireflys.core.model import CompiledModel
 
-G_AGE = 5        # cycles between gathers
-R_AGE = 5        # cycles after a retire without a write
+G_AGE = 2        # cycles between gathers
+R_AGE = 5        # a retire's limit reaches the producer R_AGE + 1 cycles later (and a
+                 # frame's last retire blocks writes that long)
 DROP_BACK = 6    # issue -> the credit of a dropped word is usable
 VISIBLE = 7      # issue -> the queued word can be loaded by the peeler
 TAKE = 2         # gather -> a detector's first issue of the window
@@ -293,15 +295,25 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
             while True:
                 while n_ret < p and retire[n_ret] < c:
                     n_ret += 1
-                # the last retire before c blocks writes for R_AGE cycles
-                if n_ret and c <= retire[n_ret - 1] + R_AGE:
-                    c = int(retire[n_ret - 1]) + R_AGE + 1
+                # a retire that ends a frame blocks writes for R_AGE cycles
+                k = n_ret
+                while k and retire[k - 1] + R_AGE >= c:
+                    if (k - 1) % nwin == nwin - 1:
+                        c = int(retire[k - 1]) + R_AGE + 1
+                        break
+                    k -= 1
+                else:
+                    # the limit the producer sees: that of the retires R_AGE + 1 cycles ago
+                    k = n_ret
+                    while k and retire[k - 1] > c - R_AGE - 1:
+                        k -= 1
+                    qf, qj = divmod(k, nwin)
+                    limit = qf * hw + int(first[qj]) + depth if k < total else npix
+                    if w < limit:
+                        break
+                    c = int(retire[k]) + R_AGE + 1  # the next retire frees the pixel
                     continue
-                qf, qj = divmod(n_ret, nwin)
-                limit = qf * hw + int(first[qj]) + depth if n_ret < total else npix
-                if w < limit:
-                    break
-                c = int(retire[n_ret]) + R_AGE + 1  # the next retire frees the pixel
+                continue
             written.append(c)
             w_prev = c
         g = written[need] + 2
@@ -309,8 +321,8 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
             g = max(g, int(gather[p - 1]) + G_AGE)
         if p >= NUM_WIN:
             g = max(g, int(retire[p - NUM_WIN]) + 1)
-        if p >= NUM_BUF:
-            g = max(g, int(handoff[p - NUM_BUF]) + 1)
+        if p >= cp.bufs:
+            g = max(g, int(handoff[p - cp.bufs]) + 1)
         gather[p] = g
         ends = [d.window(g + TAKE, counts[i][f, j]) for i, d in enumerate(dets)]
         r = max(s for s, _ in ends) + RETIRE

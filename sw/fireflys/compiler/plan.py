@@ -12,7 +12,11 @@ comes from the replay of the whole chain. Three questions:
 - fastest within a budget (``max_detectors`` and/or ``max_luts``, the latter the area
   estimate of the whole design): from PCO 1 everywhere, the bottleneck core gets its next larger
   PCO while the budget allows (:func:`balance`);
-- both: the greedy stops at the first plan meeting the period.
+- both: the greedy stops at the first plan meeting the period;
+- the speed/area front (:func:`front`): per core, the options (PCO x scanner word width x
+  output buffers) no cheaper option beats, then from the cheapest option everywhere the
+  bottleneck core takes its next faster option, each step a point of the front
+  (:func:`plan_front`: the fastest point within a LUT budget, e.g. a device's).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from fireflys.compiler.coreplan import core_plan, core_plans
 from fireflys.compiler.scanlist import Entry, default_spw, whole_pixel_lanes
 from fireflys.compiler.work import union_input, union_work
 from fireflys.core import golden
-from fireflys.core.model import SCAN_BITS, CompiledModel
+from fireflys.core.model import BUFS, SCAN_BITS, CompiledModel
 
 
 @dataclass
@@ -40,6 +44,7 @@ class CorePlan:
     candidates: dict[int, float]  # PCO -> predicted cycles per frame
     scan_bits: int = SCAN_BITS  # widest scanner word
     luts: float | None = None  # fireflys.compiler.area's estimate
+    bufs: int = BUFS  # output pixel buffers
 
 
 @dataclass
@@ -57,17 +62,27 @@ class Plan:
     def scan_bits(self) -> list[int]:
         return [c.scan_bits for c in self.cores]
 
+    @property
+    def bufs(self) -> list[int]:
+        return [c.bufs for c in self.cores]
 
-def with_pco(model: CompiledModel, pco: list[int],
-             scan_bits: list[int] | None = None) -> CompiledModel:
-    """A copy of ``model`` with other PCOs (and scanner word limits; widths and weights
-    unchanged)."""
+    def apply(self, model: CompiledModel) -> CompiledModel:
+        """``model`` with this plan's PCOs, scanner words and output buffers."""
+        return with_pco(model, self.pco, self.scan_bits, self.bufs)
+
+
+def with_pco(model: CompiledModel, pco: list[int], scan_bits: list[int] | None = None,
+             bufs: list[int] | None = None) -> CompiledModel:
+    """A copy of ``model`` with other PCOs (and scanner word limits, output buffers; widths
+    and weights unchanged)."""
     m = copy.copy(model)
     m.layers = [copy.copy(ly) for ly in model.layers]
     for ly, p in zip(m.layers, pco, strict=True):
         ly.pco = p
     for ly, b in zip(m.layers, scan_bits or [ly.scan_bits for ly in m.layers], strict=True):
         ly.scan_bits = b
+    for ly, b in zip(m.layers, bufs or [ly.bufs for ly in m.layers], strict=True):
+        ly.bufs = b
     return m
 
 
@@ -98,13 +113,15 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
 
 
 def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarray,
-           frames: int) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
-    """Core ``i`` of ``mv`` (the hardware's lanes) with ``pco`` detectors and words of up to
-    ``scan_bits`` bits, replayed alone on its input ``union``: cycles per frame from its
-    first input write to its last hand-off, its plan, its scan lists."""
+           frames: int, bufs: int = BUFS) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
+    """Core ``i`` of ``mv`` (the hardware's lanes) with ``pco`` detectors, words of up to
+    ``scan_bits`` bits and ``bufs`` output buffers, replayed alone on its input ``union``:
+    cycles per frame from its first input write to its last hand-off, its plan, its scan
+    lists."""
     n = len(mv.layers)
     cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
-                            [scan_bits if j == i else SCAN_BITS for j in range(n)]), i)
+                            [scan_bits if j == i else SCAN_BITS for j in range(n)],
+                            [bufs if j == i else BUFS for j in range(n)]), i)
     lists, counts = perf.core_work(cp, union)
     return alone_cycles(mv, cp, lists, counts, frames), cp, lists
 
@@ -261,3 +278,129 @@ def chain_period(model: CompiledModel, x: np.ndarray) -> float:
     the first and the last frame, per frame (the pipeline's fill excluded; a single frame: its
     whole replay)."""
     return period_of(perf.predict(whole_pixel_lanes(model), x), len(x))
+
+
+# the front's candidates: scanner word limits (bits per plane) and output buffers per core
+FRONT_BITS = (72, 48, 32, 16)
+FRONT_BUFS = (4, 8, 16)
+BUF_GAIN = 0.01  # more buffers are tried only while they gain more than this
+
+
+@dataclass(frozen=True)
+class Option:
+    """One core's hardware choice, with its cycles per frame alone and its LUT estimate."""
+
+    pco: int
+    scan_bits: int
+    bufs: int
+    cycles: float
+    luts: float
+
+
+@dataclass
+class FrontPoint:
+    """A design on the front: one option per core; ``period`` the slowest core alone (the
+    chain's replay can add a little: :func:`chain_period`)."""
+
+    options: list[Option]
+
+    @property
+    def period(self) -> float:
+        return max(o.cycles for o in self.options)
+
+    @property
+    def luts(self) -> float:
+        return sum(o.luts for o in self.options)
+
+    @property
+    def detectors(self) -> int:
+        return sum(o.pco for o in self.options)
+
+    def plan(self, period: float | None = None) -> Plan:
+        cores = [CorePlan(f"L{i}", o.pco, o.cycles, 0.0, {}, o.scan_bits, o.luts, o.bufs)
+                 for i, o in enumerate(self.options)]
+        return Plan(cores, self.period if period is None else period, self.detectors,
+                    self.luts)
+
+
+def pareto(options: list[Option]) -> list[Option]:
+    """The options no other beats: by LUTs, each faster than every cheaper one."""
+    out: list[Option] = []
+    for o in sorted(options, key=lambda o: (o.luts, o.cycles)):
+        if not out or o.cycles < out[-1].cycles:
+            out.append(o)
+    return out
+
+
+def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
+                 bits: tuple[int, ...] = FRONT_BITS, bufs: tuple[int, ...] = FRONT_BUFS,
+                 progress: Callable[[int, int], None] | None = None) -> list[list[Option]]:
+    """Per core, the Pareto front of its options: PCO (:func:`candidate_pcos`) x scanner
+    word width (whole pixels up to each of ``bits``, distinct words only, no list longer than
+    MAX_LIST but for the widest) x output buffers (``bufs`` in order, the next tried only
+    while the last gained more than BUF_GAIN), each replayed alone on ``x``."""
+    mv = whole_pixel_lanes(model)
+    res = golden.run(mv, x)
+    out: list[list[Option]] = []
+    n = len(mv.layers)
+    for i, ly in enumerate(mv.layers):
+        union = union_input(mv, x, res, i)
+        opts: list[Option] = []
+        seen: set[int] = set()
+        for b in bits:
+            ci, pci = ly.geom.in_shape[0], ly.pci
+            spw = default_spw(-(-ci // pci), pci, ly.geom.kh * ly.geom.kw, b)
+            if spw in seen:
+                continue
+            seen.add(spw)
+            for pco in candidate_pcos(ly.geom.out_ch, limit):
+                prev = None
+                for nb in bufs:
+                    cyc, cp, lists = _alone(mv, i, pco, b, union, len(x), nb)
+                    if max(len(lst) for lst in lists) > MAX_LIST and b != bits[0]:
+                        break
+                    if prev is not None and cyc > prev * (1 - BUF_GAIN):
+                        break
+                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cp, perf.core_spw(cp))))
+                    prev = cyc
+        out.append(pareto(opts))
+        if progress is not None:
+            progress(i + 1, n)
+    return out
+
+
+def front(options: list[list[Option]]) -> list[FrontPoint]:
+    """The design's speed/area front from the cores' fronts: from the cheapest option of
+    every core, the slowest core takes its next faster option, until it has none; a step is
+    a point where the period falls (LUTs grow along the front)."""
+    at = [0] * len(options)
+    points = [FrontPoint([o[0] for o in options])]
+    while True:
+        cyc = [o[k].cycles for o, k in zip(options, at, strict=True)]
+        i = int(np.argmax(cyc))
+        if at[i] + 1 >= len(options[i]):
+            return points
+        at[i] += 1
+        step = FrontPoint([o[k] for o, k in zip(options, at, strict=True)])
+        if step.period < points[-1].period:
+            points.append(step)
+
+
+
+
+def plan_front(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
+               max_luts: float | None = None,
+               progress: Callable[[int, int], None] | None = None
+               ) -> tuple[Plan, list[FrontPoint], FrontPoint]:
+    """The speed/area front of ``model`` on frames ``x`` and the point it picks: the fastest
+    within ``max_luts`` (with ``target_cycles``: the cheapest point that meets it, else the
+    fastest), as a plan whose period is the chain's replay. Raises ValueError when not even
+    the smallest point fits."""
+    points = front(core_options(model, x, progress=progress))
+    fits = [q for q in points if max_luts is None or q.luts <= max_luts]
+    if not fits:
+        raise ValueError(f"no design fits {max_luts:.0f} LUTs: the smallest is estimated at "
+                         f"{points[0].luts:.0f}")
+    meets = [q for q in fits if target_cycles is not None and q.period <= target_cycles]
+    pick = min(meets, key=lambda q: q.luts) if meets else min(fits, key=lambda q: q.period)
+    return pick.plan(chain_period(pick.plan().apply(model), x)), points, pick

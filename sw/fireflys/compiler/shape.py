@@ -1,13 +1,12 @@
 """Structural choices of the sparse core that the generator (:mod:`fireflys.hwgen.params`) and
 the cycle model (:mod:`fireflys.compiler.perf`) share: the ring's slack, the depths of the
 scanner queues and of the FIFOs between cores, the windows in flight, which weight ROMs are
-block RAM."""
+block RAM (a core's output pixel buffers are a layer field, ``bufs``, that the planner sets)."""
 
 from __future__ import annotations
 
 NUM_WIN = 2            # windows in flight per core (window_unit NumWin)
 QUEUE_DEPTH = 16       # scanner queue words, i.e. credits (mask_scanner FifoDepth)
-NUM_BUF = 4            # output pixel buffers per core (layer_core NumBuf)
 WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
 
 

@@ -30,6 +30,8 @@ MAX_T = 64
 MAX_PCI = 64
 SCAN_BITS = 72  # widest scanner word (bits per plane), the default of every layer
 MAX_SCAN_BITS = 128
+BUFS = 4  # output pixel buffers of a core, the default of every layer
+MAX_BUFS = 64
 MAX_K = 15
 MAX_IN_BITS = 16
 MAX_STORED_WIDTH = 32  # bias and theta are stored as int32
@@ -73,6 +75,7 @@ class CoreLayer:
     pci: int = 8
     widths: dict[str, int] = field(default_factory=dict)
     scan_bits: int = SCAN_BITS  # widest scanner word (the planner may narrow it)
+    bufs: int = BUFS  # output pixel buffers (a power of two; the planner may add some)
     # the hardware's dense baseline (fireflys.compiler.coreplan.dense_baseline): every weight,
     # zero or not, stored and visited; never saved (not a field of model.json)
     dense: bool = False
@@ -157,6 +160,7 @@ def _layer_json(ly: CoreLayer) -> dict[str, Any]:
         "pco": ly.pco,
         "pci": ly.pci,
         "scan_bits": ly.scan_bits,
+        "bufs": ly.bufs,
         "nnz": ly.nnz,
         "sparsity": round(ly.sparsity, 6),
     }
@@ -381,7 +385,10 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         # optional (files written before the planner have none)
         scan_bits = (lc.int_in(lj, "scan_bits", 1, MAX_SCAN_BITS) if "scan_bits" in lj
                      else SCAN_BITS)
-        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits)
+        bufs = lc.int_in(lj, "bufs", 2, MAX_BUFS) if "bufs" in lj else BUFS
+        if bufs & (bufs - 1):
+            raise lc.err("bufs", f"expected a power of two, got {bufs}")
+        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits, bufs)
         nnz = lc.int_in(lj, "nnz", 0, weight.size)
         if nnz != ly.nnz:
             raise lc.err("nnz", f"says {nnz} but weights.npz has {ly.nnz} non-zero weights")

@@ -160,13 +160,19 @@ def check_config(cfg: BuildConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: goals: unknown goal(s) {', '.join(bad)} (goals: "
                           f"{', '.join(GOALS)})")
     if cfg.plan is not None:
-        keys = {"target_fps", "max_detectors", "max_luts"}
+        keys = {"target_fps", "max_detectors", "max_luts", "device"}
         if not isinstance(cfg.plan, dict) or not (keys & set(cfg.plan)):
-            raise ConfigError(f"{where}: plan: give target_fps (and clock_mhz), max_detectors "
-                              "or max_luts")
-        bad = sorted(set(cfg.plan) - keys - {"clock_mhz"})
+            raise ConfigError(f"{where}: plan: give target_fps (and clock_mhz), max_detectors, "
+                              "max_luts or device (and margin)")
+        bad = sorted(set(cfg.plan) - keys - {"clock_mhz", "margin"})
         if bad:
             raise ConfigError(f"{where}: plan: unknown field(s) {', '.join(bad)}")
+        if "device" in cfg.plan:
+            from fireflys.compiler.device import device
+
+            device(str(cfg.plan["device"]))  # an unknown name fails here, naming the presets
+            if "max_detectors" in cfg.plan:
+                raise ConfigError(f"{where}: plan: device budgets LUTs, not with max_detectors")
 
 
 @dataclass
@@ -260,7 +266,8 @@ def _step_plan(f: _Flow) -> StepResult:
     if not f.cfg.plan:
         return StepResult("plan", "SKIP", {}, "no 'plan' in the config: the model's PCO kept")
     from fireflys.compiler.compile import compile_to_dir
-    from fireflys.compiler.plan import plan, with_pco
+    from fireflys.compiler.device import DEFAULT_MARGIN, device
+    from fireflys.compiler.plan import plan, plan_front
 
     src = f.dir / "model" if (f.dir / "model" / "model.json").is_file() else Path(f.cfg.model)
     model = load_model(src)
@@ -268,11 +275,23 @@ def _step_plan(f: _Flow) -> StepResult:
     clock = float(f.cfg.plan.get("clock_mhz", ECP5_GOAL_MHZ))
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
-    p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
-             max_detectors=f.cfg.plan.get("max_detectors"), max_luts=f.cfg.plan.get("max_luts"))
+    budget = f.cfg.plan.get("max_luts")
+    if "device" in f.cfg.plan:
+        dev = device(str(f.cfg.plan["device"]))
+        b = dev.lut_budget(float(f.cfg.plan.get("margin", DEFAULT_MARGIN)))
+        budget = b if budget is None else min(float(budget), b)
+    if budget is not None and f.cfg.plan.get("max_detectors") is None:
+        try:
+            p, _, _ = plan_front(model, x[: f.cfg.sim_frames], target_cycles=target,
+                                 max_luts=float(budget))
+        except ValueError as e:
+            return StepResult("plan", "FAIL", {}, str(e))
+    else:
+        p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
+                 max_detectors=f.cfg.plan.get("max_detectors"), max_luts=budget)
     out = f.dir / "model_planned"
-    compile_to_dir(with_pco(model, p.pco, p.scan_bits), out)
-    fig = {"pco": p.pco, "scan_bits": p.scan_bits, "period_cycles": p.period,
+    compile_to_dir(p.apply(model), out)
+    fig = {"pco": p.pco, "scan_bits": p.scan_bits, "bufs": p.bufs, "period_cycles": p.period,
            "luts_estimate": p.luts}
     if target is not None and p.period > target:
         return StepResult("plan", "FAIL", fig, f"frame period {p.period:.0f} cycles: the "

@@ -16,7 +16,6 @@ from fireflys.compiler.scanlist import (
     write_lists,
 )
 from fireflys.compiler.shape import (
-    NUM_BUF,
     NUM_WIN,
     QUEUE_DEPTH,
     fifo_depth_of,
@@ -111,7 +110,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
             "ResetSub": int(ly.reset == "subtract"), "Direct": int(cp.direct),
             "Score": int(cp.score), "Pool": cp.pool,
             "Hold": ring_slack(cp.kind, cp.kh, cp.kw, cp.w),
-            "NumWin": NUM_WIN, "FifoDepth": QUEUE_DEPTH, "NumBuf": NUM_BUF,
+            "NumWin": NUM_WIN, "FifoDepth": QUEUE_DEPTH, "NumBuf": cp.bufs,
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",

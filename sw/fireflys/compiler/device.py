@@ -1,0 +1,49 @@
+"""FPGA devices the planner can budget for: their logic, flip-flops and block RAM, and how
+many of their LUTs one LUT of :mod:`fireflys.compiler.area`'s estimate (Yosys xcup LUT6)
+takes.
+
+The ECP5 ratio is measured on the shipped scnn5 (``reports/scnn5_mnist``): 39,557
+TRELLIS_COMB cells after nextpnr-ecp5 for 18,612 xcup LUTs after Yosys (2.13 LUT4 per LUT6:
+the LUT-RAM, the carry chains and the 4-input LUTs); it is an estimate for other designs.
+Block RAM is counted in 36 kbit units (an ECP5 DP16KD is half of one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fireflys.errors import ConfigError
+
+ECP5_LUT4_PER_EST = 39_557 / 18_612
+DEFAULT_MARGIN = 0.85  # the share of a device's LUTs a plan may fill
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    family: str  # "ecp5" | "xcup"
+    luts: int  # the vendor's logic LUTs (LUT4 on ECP5, LUT6 on UltraScale+)
+    ffs: int
+    bram36: float
+    lut_per_est: float  # device LUTs per LUT of the area estimate
+
+    def lut_budget(self, margin: float = DEFAULT_MARGIN) -> float:
+        """LUTs of the area estimate that fill ``margin`` of the device's LUTs."""
+        return self.luts * margin / self.lut_per_est
+
+
+DEVICES = {
+    "lfe5u-25f": Device("LFE5U-25F", "ecp5", 24_288, 24_288, 28.0, ECP5_LUT4_PER_EST),
+    "lfe5u-45f": Device("LFE5U-45F", "ecp5", 43_848, 43_848, 54.0, ECP5_LUT4_PER_EST),
+    "lfe5u-85f": Device("LFE5U-85F", "ecp5", 83_640, 83_640, 104.0, ECP5_LUT4_PER_EST),
+    "xczu3eg": Device("XCZU3EG", "xcup", 70_560, 141_120, 216.0, 1.0),
+    "xczu5ev": Device("XCZU5EV", "xcup", 117_120, 234_240, 144.0, 1.0),
+}
+
+
+def device(name: str) -> Device:
+    """The preset ``name`` (case-insensitive)."""
+    key = name.lower()
+    if key not in DEVICES:
+        raise ConfigError(f"unknown device {name!r}: one of {', '.join(DEVICES)}")
+    return DEVICES[key]
