@@ -239,13 +239,14 @@ def _pool_map(cp: CorePlan, frames: int) -> tuple[np.ndarray, np.ndarray]:
 def replay_core(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
                 counts: list[np.ndarray],
                 arrival: np.ndarray | None = None, down: np.ndarray | None = None,
-                fifo: int = 2) -> CoreTrace:
+                fifo: int = 2, counters: bool = True) -> CoreTrace:
     """Replay core ``cp`` whose detectors scan ``lists`` over the frames whose entry counts are
     ``counts[d]`` [frames, windows, entries] (:func:`core_work`); ``arrival``: the cycle each
     input pixel (all frames, raster order) can be written at the earliest (default: one per
     cycle from cycle 0); ``down``: the cycles the next core writes its input pixels, which free
-    the ``fifo`` slots between the two cores (None: the output is never blocked)."""
-    run = _replay(model, cp, lists, counts, arrival, down, fifo)
+    the ``fifo`` slots between the two cores (None: the output is never blocked);
+    ``counters``: False leaves busy and the occupancies 0 (the planner needs the times only)."""
+    run = _replay(model, cp, lists, counts, arrival, down, fifo, counters=counters)
     try:
         next(run)
     except StopIteration as stop:
@@ -259,8 +260,8 @@ _FOREVER = 1 << 40
 def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
             counts: list[np.ndarray],
             arrival: Sequence[int] | None, down: Sequence[int] | None,
-            fifo: int, written: list[int] | None = None, pushed: list[int] | None = None
-            ) -> Generator[None, None, CoreTrace]:
+            fifo: int, written: list[int] | None = None, pushed: list[int] | None = None,
+            counters: bool = True) -> Generator[None, None, CoreTrace]:
     """:func:`replay_core` as a generator that yields while it waits for an ``arrival`` or a
     ``down`` cycle not yet known (lists filled by the neighbouring cores' replays); appends
     to ``written`` and ``pushed`` as it goes."""
@@ -347,8 +348,8 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
             if not pool:
                 taken = push
             pushed.append(push)
-    occ = [_union(d.issues + d.peels) for d in dets]
-    busy = _union([iv for d in dets for iv in d.issues + d.peels])
+    occ = [_union(d.issues + d.peels) if counters else 0 for d in dets]
+    busy = _union([iv for d in dets for iv in d.issues + d.peels]) if counters else 0
     return CoreTrace(gather=gather, handoff=handoff, written=np.array(written),
                      pushed=np.array(pushed), busy=busy, occ=occ, pixels=total,
                      windows_per_frame=nwin)

@@ -22,6 +22,7 @@ comes from the replay of the whole chain. Three questions:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,7 +132,7 @@ def alone_cycles(mv: CompiledModel, cp: coreplan.CorePlan, lists: list[list[Entr
     """Core ``cp`` replayed alone on its scan lists and entry counts
     (:func:`fireflys.compiler.perf.replay_core`): cycles per frame from its first input
     write to its last hand-off."""
-    tr = perf.replay_core(mv, cp, lists, counts)
+    tr = perf.replay_core(mv, cp, lists, counts, counters=False)
     return float(tr.handoff[-1] - tr.written[0] + 1) / frames
 
 
@@ -335,10 +336,11 @@ def pareto(options: list[Option]) -> list[Option]:
 def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
                  bits: tuple[int, ...] = FRONT_BITS, bufs: tuple[int, ...] = FRONT_BUFS,
                  progress: Callable[[int, int], None] | None = None) -> list[list[Option]]:
-    """Per core, the Pareto front of its options: PCO (:func:`candidate_pcos`) x scanner
-    word width (whole pixels up to each of ``bits``, distinct words only, no list longer than
-    MAX_LIST but for the widest) x output buffers (``bufs`` in order, the next tried only
-    while the last gained more than BUF_GAIN), each replayed alone on ``x``."""
+    """Per core, the Pareto front of its options: PCO (:func:`candidate_pcos`, until one more
+    gains less than BUF_GAIN) x scanner word width (whole pixels up to each of ``bits``,
+    distinct words only, no list longer than MAX_LIST but for the widest) x output buffers
+    (``bufs`` in order, the next tried only while the last gained more than BUF_GAIN), each
+    replayed alone on ``x``."""
     mv = whole_pixel_lanes(model)
     res = golden.run(mv, x)
     out: list[list[Option]] = []
@@ -353,16 +355,24 @@ def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
             if spw in seen:
                 continue
             seen.add(spw)
+            best = float("inf")
             for pco in candidate_pcos(ly.geom.out_ch, limit):
-                prev = None
+                cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
+                                        [b if j == i else SCAN_BITS for j in range(n)]), i)
+                lists, counts = perf.core_work(cp, union)
+                if max(len(lst) for lst in lists) > MAX_LIST and b != bits[0]:
+                    continue  # a list too long for LUTs: more detectors shorten it
+                fastest = float("inf")  # of this PCO
                 for nb in bufs:
-                    cyc, cp, lists = _alone(mv, i, pco, b, union, len(x), nb)
-                    if max(len(lst) for lst in lists) > MAX_LIST and b != bits[0]:
+                    cpb = dataclasses.replace(cp, bufs=nb)
+                    cyc = alone_cycles(mv, cpb, lists, counts, len(x))
+                    if cyc > fastest * (1 - BUF_GAIN):
                         break
-                    if prev is not None and cyc > prev * (1 - BUF_GAIN):
-                        break
-                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cp, perf.core_spw(cp))))
-                    prev = cyc
+                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cpb, perf.core_spw(cpb))))
+                    fastest = cyc
+                if fastest > best * (1 - BUF_GAIN):
+                    break  # more detectors no longer pay
+                best = fastest
         out.append(pareto(opts))
         if progress is not None:
             progress(i + 1, n)
