@@ -383,7 +383,6 @@ module layer_core #(
 
   // ------------------------------------------------------------------ pixel buffers
   logic [NumBuf-1:0] used_q;
-  logic [Pco-1:0]    done_q [NumBuf];
   logic [BufW-1:0]   det_buf_q [Pco];
   logic [BufW-1:0]   alloc_q, out_q, clr_buf_q;
   logic              clr_q;  // buffer clr_buf_q was handed off last cycle
@@ -431,29 +430,19 @@ module layer_core #(
   endfunction
   assign gate = gate_q;
 
-  // buffer out_q is complete (allocated, every detector done with it), registered: computed
-  // for the next cycle's out_q from the next values of the flags, for both outcomes of this
-  // cycle's hand-off (the hand-off picks one). The hand-off test then starts at flip-flops (on
-  // ECP5, FIFO ready -> pool ready -> buffer flags mux -> hand-off -> flag clears was 8.1 ns).
-  // A buffer allocated this cycle has no detector done with it (a detector finishes only
-  // buffers allocated before: checked below), so the gather does not enter (it did: window
-  // state -> gather -> this flag was 6 LUTs on ECP5)
-  logic cmpl_q;
-  function automatic logic complete_next(input logic [BufW-1:0] b, input logic ho);
-    logic           u;
-    logic [Pco-1:0] dn;
-    u  = used_q[b];
-    dn = done_q[b];
-    for (int unsigned d = 0; d < Pco; d++) begin
-      if (n_done[d] && det_buf_q[d] == b) dn[d] = 1'b1;
-    end
-    if (ho && out_q == b) begin
-      u  = 1'b0;
-      dn = '0;
-    end
-    return u && (&dn);
-  endfunction
-
+  // buffer out_q is complete (every detector done with it), registered: computed for the next
+  // cycle's out_q from per-detector counts of the buffers each has finished and that are not
+  // handed off yet (lead; the detectors finish buffers in allocation order, so the oldest
+  // buffer is complete when every lead is >= 1). Flags lead >= 1 and lead >= 2 are kept in
+  // registers, so the next completeness is one LUT per detector (its flags, its neuron's done,
+  // the hand-off) and an AND over the detectors (a buffer index compared per detector and a
+  // flag multiplexer per buffer was 7 LUT levels on xcup with 8 detectors or 16 buffers). The
+  // hand-off test then starts at flip-flops (on ECP5, FIFO ready -> pool ready -> buffer flags
+  // mux -> hand-off -> flag clears was 8.1 ns).
+  localparam int unsigned LeadW = BufW + 1;
+  logic             cmpl_q;
+  logic [Pco-1:0]   one_q, two_q, fin_nx;  // lead >= 1, lead >= 2; lead >= 1 next cycle
+  logic [LeadW-1:0] lead_q [Pco];
   logic [PixW-1:0] oq_data;
   logic            cmpl_nx, oq_valid_nx;  // next values of cmpl_q and oq_valid
   // a hand-off goes into an empty output register only (not into one emptied this cycle):
@@ -463,19 +452,40 @@ module layer_core #(
   // least two cycles apart, which costs cycles only where pixels complete in a burst (after
   // the output was held back): the shipped scnn5's frame period grew by one cycle.
   assign handoff     = cmpl_q && !oq_valid;
-  assign cmpl_nx     = handoff ? complete_next(out_q + BufW'(1), 1'b1)
-                               : complete_next(out_q, 1'b0);
+  assign cmpl_nx     = &fin_nx;
   assign oq_valid_nx = oq_valid ? !oq_ready : handoff;
   always_ff @(posedge clk_i) begin
     if (srst_ni && !rst_q[RstBuf]) begin
-      assert (cmpl_q == (used_q[out_q] && (&done_q[out_q])))
-        else $error("layer_core: registered completeness of buffer %0d is stale", out_q);
+      assert (!cmpl_q || used_q[out_q])
+        else $error("layer_core: buffer %0d complete but not allocated", out_q);
       assert (gate_q == !used_q[alloc_q])
         else $error("layer_core: registered gate of buffer %0d is stale", alloc_q);
       for (int unsigned d = 0; d < Pco; d++) begin
         assert (!n_done[d] || used_q[det_buf_q[d]])
           else $error("layer_core: detector %0d done with buffer %0d, which is not allocated", d,
                       det_buf_q[d]);
+        assert (det_buf_q[d] == out_q + BufW'(lead_q[d]) && 32'(lead_q[d]) <= NumBuf
+                && one_q[d] == (lead_q[d] != '0) && two_q[d] == (lead_q[d] > LeadW'(1)))
+          else $error("layer_core: detector %0d's count of finished buffers (%0d) is stale", d,
+                      lead_q[d]);
+      end
+    end
+  end
+
+  for (genvar d = 0; d < Pco; d++) begin : g_lead
+    logic [LeadW-1:0] lead_nx;
+    assign lead_nx   = lead_q[d] + LeadW'(n_done[d]) - LeadW'(handoff);
+    assign fin_nx[d] = two_q[d] || (one_q[d] && (n_done[d] || !handoff))
+                       || (n_done[d] && !handoff);
+    always_ff @(posedge clk_i) begin
+      if (rst_q[RstBuf]) begin
+        lead_q[d] <= '0;
+        one_q[d]  <= 1'b0;
+        two_q[d]  <= 1'b0;
+      end else begin
+        lead_q[d] <= lead_nx;
+        one_q[d]  <= fin_nx[d];
+        two_q[d]  <= lead_nx > LeadW'(1);
       end
     end
   end
@@ -595,7 +605,6 @@ module layer_core #(
       clr_buf_q <= '0;
       cmpl_q    <= 1'b0;
       gate_q    <= 1'b1;
-      for (int unsigned b = 0; b < NumBuf; b++) done_q[b] <= '0;
       for (int unsigned d = 0; d < Pco; d++) det_buf_q[d] <= '0;
     end else begin
       if (gather) begin
@@ -608,14 +617,12 @@ module layer_core #(
       gate_q    <= gather ? free_next(alloc_q + BufW'(1)) : free_next(alloc_q);
       for (int unsigned d = 0; d < Pco; d++) begin
         if (n_done[d]) begin
-          done_q[det_buf_q[d]][d] <= 1'b1;
-          det_buf_q[d]            <= det_buf_q[d] + BufW'(1);
+          det_buf_q[d] <= det_buf_q[d] + BufW'(1);
         end
       end
       oq_valid <= oq_valid_nx;
       if (handoff) begin
         used_q[out_q] <= 1'b0;
-        done_q[out_q] <= '0;
         out_q         <= out_q + BufW'(1);
       end
     end
