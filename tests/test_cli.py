@@ -207,6 +207,13 @@ def test_plan_front_for_a_device(tmp_path, capsys) -> None:
     dev = DEVICES["lfe5u-25f"]
     assert rep["lut_budget"] == pytest.approx(dev.luts * 0.5 / dev.lut_per_est)
     assert rep["luts_predicted"] <= rep["lut_budget"]
+    # ECP5: the distributed-RAM cells within the margin of the RAM slices' too
+    assert rep["ram_budget"] == pytest.approx(dev.ram_cells * 0.5)
+    assert 0 < rep["ecp5_ram_cells"] <= rep["ram_budget"]
+    fits = [q for q in rep["front"] if q["luts_predicted"] <= rep["lut_budget"]
+            and q["ecp5_ram_cells"] <= rep["ram_budget"]]
+    (picked,) = [q for q in rep["front"] if q["picked"]]
+    assert picked["period_cycles"] == min(q["period_cycles"] for q in fits)
     luts = [q["luts_predicted"] for q in rep["front"]]
     periods = [q["period_cycles"] for q in rep["front"]]
     assert luts == sorted(luts) and len(luts) >= 3

@@ -5,6 +5,8 @@ core's busy cycles, and (whole accelerator) the frame period."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -224,3 +226,17 @@ def test_plan_front_picks_within_a_budget() -> None:
     assert t.period <= target and t.luts == min(r.luts for r in points if r.period <= target)
     with pytest.raises(ValueError, match="no design fits"):
         plan_front(model, x, max_luts=0.5 * points[0].luts)
+
+
+def test_ecp5_ram_cells_of_the_shipped_model() -> None:
+    """The distributed-RAM cells the planner counts for the shipped scnn5 are within 1 % of
+    the TRELLIS_DPR16X4 cells Yosys synth_ecp5 maps for it (2,197: ring copies, scanner
+    queues, output buffers, pooling rows, FIFOs)."""
+    from fireflys.compiler import area
+    from fireflys.core.model import load_model
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "scnn5_mnist"
+    cps = core_plans(whole_pixel_lanes(load_model(shipped)))
+    cells = sum(area.ecp5_ram_cells(cp, perf.core_spw(cp), i == len(cps) - 1)
+                for i, cp in enumerate(cps))
+    assert cells == pytest.approx(2197, rel=0.01)

@@ -106,14 +106,14 @@ def _lut_budget(args: argparse.Namespace):
     return budget, dev
 
 
-def _plan_front(model, x, target: float | None, budget: float | None):
+def _plan_front(model, x, target: float | None, budget: float | None, ram: float | None):
     """:func:`fireflys.compiler.plan.plan_front` with a progress bar over the cores."""
     from fireflys.compiler.plan import plan_front
     from fireflys.progress import bar
 
     with bar(len(model.layers), "cores' options", unit="core") as progress:
         try:
-            return plan_front(model, x, target_cycles=target, max_luts=budget,
+            return plan_front(model, x, target_cycles=target, max_luts=budget, max_ram=ram,
                               progress=progress)
         except ValueError as e:
             raise ConfigError(str(e)) from None
@@ -125,16 +125,20 @@ def _print_front(args: argparse.Namespace, points, pick, budget: float | None, d
           "core alone; LUT: fireflys.compiler.area's estimate"
           + (f"; {dev.name} LUT at {dev.lut_per_est:.2f} per estimated LUT" if dev else "")
           + ")")
+    ram = dev.ram_budget(args.margin) if dev else None
     head = f"{'cycles':>8}{'frames/s':>10}{'LUT (est.)':>11}{'det.':>6}"
-    print(head + (f"{dev.name + ' LUT':>16}" if dev else "") + "  PCO / word bits / buffers")
+    print(head + (f"{dev.name + ' LUT':>16}" if dev else "")
+          + (f"{'RAM cells':>16}" if ram is not None else "") + "  PCO / word bits / buffers")
     for q in points:
         mark = " <" if q is pick else ""
         row = f"{q.period:>8.0f}{clock * 1e6 / q.period:>10.0f}{q.luts:>11.0f}{q.detectors:>6}"
         if dev:
             used = q.luts * dev.lut_per_est
             row += f"{used:>9.0f} ({100 * used / dev.luts:>3.0f}%)"
+        if ram is not None and dev is not None and dev.ram_cells:
+            row += f"{q.ram:>9} ({100 * q.ram / dev.ram_cells:>3.0f}%)"
         cores = " ".join(f"{o.pco}/{o.scan_bits}/{o.bufs}" for o in q.options)
-        over = budget is not None and q.luts > budget
+        over = (budget is not None and q.luts > budget) or (ram is not None and q.ram > ram)
         print(row + "  " + cores + (" (over budget)" if over else "") + mark)
 
 
@@ -192,7 +196,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.phi:
         p, how = _plan_phi(args, model, x, target)
     elif args.max_detectors is None and (budget is not None or args.front or args.plot):
-        p, points, pick = _plan_front(model, x, target, budget)
+        p, points, pick = _plan_front(model, x, target, budget,
+                                      dev.ram_budget(args.margin) if dev else None)
         how = ("fireflys.compiler.perf: each core alone, every PCO x word width x output "
                "buffers on its front; the period: the whole chain")
     else:
@@ -220,6 +225,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"{dev.name}: ~{used:.0f} of {dev.luts} LUT ({100 * used / dev.luts:.0f} %, "
               f"budget {100 * args.margin:.0f} %; {dev.lut_per_est:.2f} device LUT per "
               "estimated LUT: fireflys.compiler.device)")
+        if dev.ram_cells and pick is not None:
+            print(f"{dev.name}: ~{pick.ram} of {dev.ram_cells} distributed-RAM cells "
+                  f"({100 * pick.ram / dev.ram_cells:.0f} %; fireflys.compiler.area."
+                  "ecp5_ram_cells)")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -229,12 +238,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
             "scan_bits": p.scan_bits, "bufs": p.bufs, "clock_mhz": args.clock_mhz,
             "lut_budget": budget, "device": dev.name if dev else None,
+            "ram_budget": dev.ram_budget(args.margin) if dev else None,
+            "ecp5_ram_cells": None if pick is None else pick.ram,
             "cores": [{"name": c.name, "pco": c.pco, "bufs": c.bufs, "ideal": c.ideal,
                        "predicted": c.cycles, "luts_predicted": c.luts,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores],
             "front": None if points is None else [
-                {"period_cycles": q.period, "luts_predicted": q.luts,
+                {"period_cycles": q.period, "luts_predicted": q.luts, "ecp5_ram_cells": q.ram,
                  "detectors": q.detectors, "picked": q is pick,
                  "cores": [{"pco": o.pco, "scan_bits": o.scan_bits, "bufs": o.bufs,
                             "cycles": o.cycles, "luts_predicted": o.luts}
@@ -292,9 +303,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(the fastest plan of the speed/area front within it)")
     pl.add_argument("--device", choices=sorted(DEVICES),
                     help="budget: the device's LUTs x --margin (fireflys.compiler.device: "
-                    "ECP5 LUT4 per estimated LUT measured on the shipped scnn5)")
+                    "ECP5 LUT4 per estimated LUT measured on the shipped scnn5), and on ECP5 "
+                    "its distributed-RAM cells x --margin")
     pl.add_argument("--margin", type=fraction, default=DEFAULT_MARGIN,
-                    help=f"share of --device's LUTs a plan may fill (default {DEFAULT_MARGIN})")
+                    help=f"share of --device's LUTs (and ECP5 RAM cells) a plan may fill "
+                    f"(default {DEFAULT_MARGIN})")
     pl.add_argument("--front", action="store_true",
                     help="print the speed/area front (every PCO x word width x output buffers "
                     "per core; predicted frames/s at --clock-mhz vs estimated LUT)")

@@ -5,7 +5,10 @@ takes.
 The ECP5 ratio is measured on the shipped scnn5 (``reports/scnn5_mnist``): 39,557
 TRELLIS_COMB cells after nextpnr-ecp5 for 18,612 xcup LUTs after Yosys (2.13 LUT4 per LUT6:
 the LUT-RAM, the carry chains and the 4-input LUTs); it is an estimate for other designs.
-Block RAM is counted in 36 kbit units (an ECP5 DP16KD is half of one).
+Block RAM is counted in 36 kbit units (an ECP5 DP16KD is half of one). On ECP5 distributed RAM
+fits only some slices: nextpnr counts "RAM LUTs" (4 per TRELLIS_DPR16X4 cell) against an eighth
+of the LUTs (10,455 on the LFE5U-85F), the tighter limit for this design; the planner counts
+the cells with :func:`fireflys.compiler.area.ecp5_ram_cells`.
 """
 
 from __future__ import annotations
@@ -27,9 +30,18 @@ class Device:
     bram36: float
     lut_per_est: float  # device LUTs per LUT of the area estimate
 
+    @property
+    def ram_cells(self) -> int | None:
+        """ECP5: the TRELLIS_DPR16X4 cells its RAM slices hold (None: not a limit)."""
+        return self.luts // 8 // 4 if self.family == "ecp5" else None
+
     def lut_budget(self, margin: float = DEFAULT_MARGIN) -> float:
         """LUTs of the area estimate that fill ``margin`` of the device's LUTs."""
         return self.luts * margin / self.lut_per_est
+
+    def ram_budget(self, margin: float = DEFAULT_MARGIN) -> float | None:
+        """Distributed-RAM cells that fill ``margin`` of the device's (None: no limit)."""
+        return None if self.ram_cells is None else self.ram_cells * margin
 
 
 DEVICES = {

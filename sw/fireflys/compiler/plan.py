@@ -296,6 +296,7 @@ class Option:
     bufs: int
     cycles: float
     luts: float
+    ram: int = 0  # ECP5 distributed-RAM cells (fireflys.compiler.area.ecp5_ram_cells)
 
 
 @dataclass
@@ -312,6 +313,10 @@ class FrontPoint:
     @property
     def luts(self) -> float:
         return sum(o.luts for o in self.options)
+
+    @property
+    def ram(self) -> int:
+        return sum(o.ram for o in self.options)
 
     @property
     def detectors(self) -> int:
@@ -368,7 +373,9 @@ def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
                     cyc = alone_cycles(mv, cpb, lists, counts, len(x))
                     if cyc > fastest * (1 - BUF_GAIN):
                         break
-                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cpb, perf.core_spw(cpb))))
+                    spw = perf.core_spw(cpb)
+                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cpb, spw),
+                                       area.ecp5_ram_cells(cpb, spw, i == n - 1)))
                     fastest = cyc
                 if fastest > best * (1 - BUF_GAIN):
                     break  # more detectors no longer pay
@@ -399,18 +406,21 @@ def front(options: list[list[Option]]) -> list[FrontPoint]:
 
 
 def plan_front(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
-               max_luts: float | None = None,
+               max_luts: float | None = None, max_ram: float | None = None,
                progress: Callable[[int, int], None] | None = None
                ) -> tuple[Plan, list[FrontPoint], FrontPoint]:
     """The speed/area front of ``model`` on frames ``x`` and the point it picks: the fastest
-    within ``max_luts`` (with ``target_cycles``: the cheapest point that meets it, else the
-    fastest), as a plan whose period is the chain's replay. Raises ValueError when not even
-    the smallest point fits."""
+    within ``max_luts`` and ``max_ram`` ECP5 distributed-RAM cells (with ``target_cycles``: the
+    cheapest point that meets it, else the fastest), as a plan whose period is the chain's
+    replay. Raises ValueError when not even the smallest point fits."""
     points = front(core_options(model, x, progress=progress))
-    fits = [q for q in points if max_luts is None or q.luts <= max_luts]
+    fits = [q for q in points if (max_luts is None or q.luts <= max_luts)
+            and (max_ram is None or q.ram <= max_ram)]
     if not fits:
-        raise ValueError(f"no design fits {max_luts:.0f} LUTs: the smallest is estimated at "
-                         f"{points[0].luts:.0f}")
+        limits = ([f"{max_luts:.0f} LUTs"] if max_luts is not None else []) + (
+            [f"{max_ram:.0f} ECP5 distributed-RAM cells"] if max_ram is not None else [])
+        raise ValueError(f"no design fits {' and '.join(limits)}: the smallest is estimated at "
+                         f"{points[0].luts:.0f} LUTs and {points[0].ram} cells")
     meets = [q for q in fits if target_cycles is not None and q.period <= target_cycles]
     pick = min(meets, key=lambda q: q.luts) if meets else min(fits, key=lambda q: q.period)
     return pick.plan(chain_period(pick.plan().apply(model), x)), points, pick

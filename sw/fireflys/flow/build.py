@@ -276,14 +276,17 @@ def _step_plan(f: _Flow) -> StepResult:
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
     budget = f.cfg.plan.get("max_luts")
+    ram = None
     if "device" in f.cfg.plan:
         dev = device(str(f.cfg.plan["device"]))
-        b = dev.lut_budget(float(f.cfg.plan.get("margin", DEFAULT_MARGIN)))
+        margin = float(f.cfg.plan.get("margin", DEFAULT_MARGIN))
+        b = dev.lut_budget(margin)
         budget = b if budget is None else min(float(budget), b)
+        ram = dev.ram_budget(margin)
     if budget is not None and f.cfg.plan.get("max_detectors") is None:
         try:
             p, _, _ = plan_front(model, x[: f.cfg.sim_frames], target_cycles=target,
-                                 max_luts=float(budget))
+                                 max_luts=float(budget), max_ram=ram)
         except ValueError as e:
             return StepResult("plan", "FAIL", {}, str(e))
     else:
