@@ -137,9 +137,9 @@ module window_unit #(
   localparam logic signed [IW-1:0] RowMax  = $signed(IW'((H - 1) * W));
   localparam int                   ColLast0 = (int'(KW) - 1 - int'(Pad) < int'(W) - 1)
                                               ? int'(KW) - 1 - int'(Pad) : int'(W) - 1;
-  localparam int                   RowLast0 = (int'((KH - 1) * W) - int'(Pad * W) < int'((H - 1) * W))
-                                              ? int'((KH - 1) * W) - int'(Pad * W)
-                                              : int'((H - 1) * W);
+  localparam int                   RowTop   = int'((KH - 1) * W) - int'(Pad * W);
+  localparam int                   RowLast0 = (RowTop < int'((H - 1) * W)) ? RowTop
+                                                                           : int'((H - 1) * W);
   localparam logic signed [IW-1:0] Last0   = $signed(IW'(RowLast0 + ColLast0));
   logic signed [IW-1:0] last_q, row_nx_q, row_nx1;
   logic                 col_grows;  // the next window of the row reads one more column
