@@ -93,19 +93,6 @@ def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
                "the period: the whole chain; LUT: the bitmap datapath only")
 
 
-def _lut_budget(args: argparse.Namespace):
-    """The LUT budget of ``--max-luts`` and ``--device`` x ``--margin`` (the smaller), and
-    the device (None where not given)."""
-    from fireflys.compiler.device import device
-
-    dev = device(args.device) if args.device else None
-    budget = args.max_luts
-    if dev is not None:
-        b = dev.lut_budget(args.margin)
-        budget = b if budget is None else min(budget, b)
-    return budget, dev
-
-
 def _plan_front(model, x, target: float | None, budget: float | None, ram: float | None):
     """:func:`fireflys.compiler.plan.plan_front` with a progress bar over the cores."""
     from fireflys.compiler.plan import plan_front
@@ -119,13 +106,13 @@ def _plan_front(model, x, target: float | None, budget: float | None, ram: float
             raise ConfigError(str(e)) from None
 
 
-def _print_front(args: argparse.Namespace, points, pick, budget: float | None, dev) -> None:
+def _print_front(args: argparse.Namespace, points, pick, b) -> None:
     clock = args.clock_mhz
+    dev, ram = b.device, b.ram
     print(f"speed/area front ({len(points)} points; frames/s at {clock:g} MHz from the slowest "
           "core alone; LUT: fireflys.compiler.area's estimate"
           + (f"; {dev.name} LUT at {dev.lut_per_est:.2f} per estimated LUT" if dev else "")
           + ")")
-    ram = dev.ram_budget(args.margin) if dev else None
     head = f"{'cycles':>8}{'frames/s':>10}{'LUT (est.)':>11}{'det.':>6}"
     print(head + (f"{dev.name + ' LUT':>16}" if dev else "")
           + (f"{'RAM cells':>16}" if ram is not None else "") + "  PCO / word bits / buffers")
@@ -138,7 +125,7 @@ def _print_front(args: argparse.Namespace, points, pick, budget: float | None, d
         if ram is not None and dev is not None and dev.ram_cells:
             row += f"{q.ram:>9} ({100 * q.ram / dev.ram_cells:>3.0f}%)"
         cores = " ".join(f"{o.pco}/{o.scan_bits}/{o.bufs}" for o in q.options)
-        over = (budget is not None and q.luts > budget) or (ram is not None and q.ram > ram)
+        over = (b.luts is not None and q.luts > b.luts) or (ram is not None and q.ram > ram)
         print(row + "  " + cores + (" (over budget)" if over else "") + mark)
 
 
@@ -170,14 +157,16 @@ def _plot_front(path: str, args: argparse.Namespace, points, pick, dev) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from fireflys.compiler.compile import compile_to_dir
+    from fireflys.compiler.device import budget
     from fireflys.compiler.plan import design_luts, plan
 
     model = load_model(args.model_dir)
     target = None
     if args.target_fps:
         target = args.clock_mhz * 1e6 / args.target_fps
-    budget, dev = _lut_budget(args)
-    if (target is None and args.max_detectors is None and budget is None
+    b = budget(args.max_luts, args.device, args.margin)
+    dev = b.device
+    if (target is None and args.max_detectors is None and b.luts is None
             and not args.front and not args.plot):
         raise ConfigError("give --target-fps, --max-detectors, --max-luts, --device or "
                           "--front (or several)")
@@ -195,9 +184,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     points = pick = None
     if args.phi:
         p, how = _plan_phi(args, model, x, target)
-    elif args.max_detectors is None and (budget is not None or args.front or args.plot):
-        p, points, pick = _plan_front(model, x, target, budget,
-                                      dev.ram_budget(args.margin) if dev else None)
+    elif args.max_detectors is None and (b.luts is not None or args.front or args.plot):
+        p, points, pick = _plan_front(model, x, target, b.luts, b.ram)
         how = ("fireflys.compiler.perf: each core alone, every PCO x word width x output "
                "buffers on its front; the period: the whole chain")
     else:
@@ -205,7 +193,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                  max_luts=args.max_luts)
         how = "fireflys.compiler.perf: each core alone; the period: the whole chain"
     if points is not None and args.front:
-        _print_front(args, points, pick, budget, dev)
+        _print_front(args, points, pick, b)
     if points is not None and args.plot:
         _plot_front(args.plot, args, points, pick, dev)
     print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
@@ -237,8 +225,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
             "scan_bits": p.scan_bits, "bufs": p.bufs, "clock_mhz": args.clock_mhz,
-            "lut_budget": budget, "device": dev.name if dev else None,
-            "ram_budget": dev.ram_budget(args.margin) if dev else None,
+            "lut_budget": b.luts, "device": dev.name if dev else None,
+            "ram_budget": b.ram,
             "ecp5_ram_cells": None if pick is None else pick.ram,
             "cores": [{"name": c.name, "pco": c.pco, "bufs": c.bufs, "ideal": c.ideal,
                        "predicted": c.cycles, "luts_predicted": c.luts,

@@ -53,6 +53,28 @@ DEVICES = {
 }
 
 
+@dataclass(frozen=True)
+class Budget:
+    """What a plan may use: LUTs of the area estimate, ECP5 distributed-RAM cells (None: no
+    limit), and the device they come from (None: ``max_luts`` alone)."""
+
+    luts: float | None
+    ram: float | None
+    device: Device | None
+
+
+def budget(max_luts: float | None, name: str | None,
+           margin: float = DEFAULT_MARGIN) -> Budget:
+    """``max_luts`` and the preset ``name`` x ``margin`` together: the smaller LUT budget, the
+    device's RAM budget."""
+    dev = device(name) if name else None
+    luts = max_luts
+    if dev is not None:
+        b = dev.lut_budget(margin)
+        luts = b if luts is None else min(float(luts), b)
+    return Budget(luts, dev.ram_budget(margin) if dev else None, dev)
+
+
 def device(name: str) -> Device:
     """The preset ``name`` (case-insensitive)."""
     key = name.lower()

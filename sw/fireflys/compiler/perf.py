@@ -296,25 +296,20 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
             while True:
                 while n_ret < p and retire[n_ret] < c:
                     n_ret += 1
-                # a retire that ends a frame blocks writes for R_AGE cycles
-                k = n_ret
-                while k and retire[k - 1] + R_AGE >= c:
-                    if (k - 1) % nwin == nwin - 1:
-                        c = int(retire[k - 1]) + R_AGE + 1
-                        break
-                    k -= 1
-                else:
-                    # the limit the producer sees: that of the retires R_AGE + 1 cycles ago
-                    k = n_ret
-                    while k and retire[k - 1] > c - R_AGE - 1:
-                        k -= 1
-                    qf, qj = divmod(k, nwin)
-                    limit = qf * hw + int(first[qj]) + depth if k < total else npix
-                    if w < limit:
-                        break
-                    c = int(retire[k]) + R_AGE + 1  # the next retire frees the pixel
+                # the producer sees the retires up to R_AGE + 1 cycles before c
+                seen = n_ret
+                while seen and retire[seen - 1] + R_AGE >= c:
+                    seen -= 1
+                # one it does not see yet that ends a frame blocks writes until it is seen
+                ends = [k for k in range(seen, n_ret) if k % nwin == nwin - 1]
+                if ends:
+                    c = int(retire[ends[-1]]) + R_AGE + 1
                     continue
-                continue
+                qf, qj = divmod(seen, nwin)
+                limit = qf * hw + int(first[qj]) + depth if seen < total else npix
+                if w < limit:
+                    break
+                c = int(retire[seen]) + R_AGE + 1  # the next retire frees the pixel
             written.append(c)
             w_prev = c
         g = written[need] + 2

@@ -113,16 +113,20 @@ def predict_table(model: CompiledModel, x: np.ndarray, limit: int = 16,
     return table
 
 
-def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarray,
-           frames: int, bufs: int = BUFS) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
-    """Core ``i`` of ``mv`` (the hardware's lanes) with ``pco`` detectors, words of up to
-    ``scan_bits`` bits and ``bufs`` output buffers, replayed alone on its input ``union``:
-    cycles per frame from its first input write to its last hand-off, its plan, its scan
-    lists."""
+def _core_with(mv: CompiledModel, i: int, pco: int, scan_bits: int) -> coreplan.CorePlan:
+    """Core ``i``'s plan with ``pco`` detectors and words of up to ``scan_bits`` bits (the
+    other cores, which it does not depend on, at PCO 1 and the widest words)."""
     n = len(mv.layers)
-    cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
-                            [scan_bits if j == i else SCAN_BITS for j in range(n)],
-                            [bufs if j == i else BUFS for j in range(n)]), i)
+    return core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
+                              [scan_bits if j == i else SCAN_BITS for j in range(n)]), i)
+
+
+def _alone(mv: CompiledModel, i: int, pco: int, scan_bits: int, union: np.ndarray,
+           frames: int) -> tuple[float, coreplan.CorePlan, list[list[Entry]]]:
+    """Core ``i`` of ``mv`` (the hardware's lanes) with ``pco`` detectors and words of up to
+    ``scan_bits`` bits, replayed alone on its input ``union``: cycles per frame from its
+    first input write to its last hand-off, its plan, its scan lists."""
+    cp = _core_with(mv, i, pco, scan_bits)
     lists, counts = perf.core_work(cp, union)
     return alone_cycles(mv, cp, lists, counts, frames), cp, lists
 
@@ -362,8 +366,7 @@ def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
             seen.add(spw)
             best = float("inf")
             for pco in candidate_pcos(ly.geom.out_ch, limit):
-                cp = core_plan(with_pco(mv, [pco if j == i else 1 for j in range(n)],
-                                        [b if j == i else SCAN_BITS for j in range(n)]), i)
+                cp = _core_with(mv, i, pco, b)
                 lists, counts = perf.core_work(cp, union)
                 if max(len(lst) for lst in lists) > MAX_LIST and b != bits[0]:
                     continue  # a list too long for LUTs: more detectors shorten it
@@ -401,8 +404,6 @@ def front(options: list[list[Option]]) -> list[FrontPoint]:
         step = FrontPoint([o[k] for o, k in zip(options, at, strict=True)])
         if step.period < points[-1].period:
             points.append(step)
-
-
 
 
 def plan_front(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,

@@ -266,7 +266,7 @@ def _step_plan(f: _Flow) -> StepResult:
     if not f.cfg.plan:
         return StepResult("plan", "SKIP", {}, "no 'plan' in the config: the model's PCO kept")
     from fireflys.compiler.compile import compile_to_dir
-    from fireflys.compiler.device import DEFAULT_MARGIN, device
+    from fireflys.compiler.device import DEFAULT_MARGIN, budget
     from fireflys.compiler.plan import plan, plan_front
 
     src = f.dir / "model" if (f.dir / "model" / "model.json").is_file() else Path(f.cfg.model)
@@ -275,23 +275,18 @@ def _step_plan(f: _Flow) -> StepResult:
     clock = float(f.cfg.plan.get("clock_mhz", ECP5_GOAL_MHZ))
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
-    budget = f.cfg.plan.get("max_luts")
-    ram = None
-    if "device" in f.cfg.plan:
-        dev = device(str(f.cfg.plan["device"]))
-        margin = float(f.cfg.plan.get("margin", DEFAULT_MARGIN))
-        b = dev.lut_budget(margin)
-        budget = b if budget is None else min(float(budget), b)
-        ram = dev.ram_budget(margin)
-    if budget is not None and f.cfg.plan.get("max_detectors") is None:
+    name = f.cfg.plan.get("device")
+    b = budget(f.cfg.plan.get("max_luts"), None if name is None else str(name),
+               float(f.cfg.plan.get("margin", DEFAULT_MARGIN)))
+    if b.luts is not None and f.cfg.plan.get("max_detectors") is None:
         try:
             p, _, _ = plan_front(model, x[: f.cfg.sim_frames], target_cycles=target,
-                                 max_luts=float(budget), max_ram=ram)
+                                 max_luts=float(b.luts), max_ram=b.ram)
         except ValueError as e:
             return StepResult("plan", "FAIL", {}, str(e))
     else:
         p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
-                 max_detectors=f.cfg.plan.get("max_detectors"), max_luts=budget)
+                 max_detectors=f.cfg.plan.get("max_detectors"), max_luts=b.luts)
     out = f.dir / "model_planned"
     compile_to_dir(p.apply(model), out)
     fig = {"pco": p.pco, "scan_bits": p.scan_bits, "bufs": p.bufs, "period_cycles": p.period,
