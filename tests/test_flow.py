@@ -12,6 +12,7 @@ import pytest
 
 from fireflys.cli.main import main
 from fireflys.compiler.compile import compile_to_dir, random_model
+from fireflys.core.model import load_model
 from fireflys.flow.build import load_config, parse_overrides
 
 
@@ -91,6 +92,27 @@ def test_to_stops_early_and_missing_inputs_are_named(tiny: Path, tmp_path: Path,
     assert main(["build", str(c), "--from", "report"]) == 1
     assert "sim.json not found: run the simulate step first" in \
         _steps(b)["report"]["message"]
+
+
+def test_plan_step_for_a_device(tiny: Path, tmp_path: Path) -> None:
+    """plan: {device, margin}: the planned model (PCO, words, buffers) is the front's fastest
+    point within the device's LUT and ECP5 distributed-RAM budgets, written for the next
+    steps; an unknown device is refused when the config is read, naming the presets."""
+    from fireflys.compiler.device import budget
+    from fireflys.errors import ConfigError
+
+    b = tmp_path / "b"
+    c = _config(tmp_path / "c.json", model=str(tiny), build_dir=str(b), sim_frames=2,
+                steps=["plan"], plan={"device": "lfe5u-25f", "margin": 0.5})
+    assert main(["build", str(c)]) == 0
+    fig = _steps(b)["plan"]["figure"]
+    planned = load_model(b / "model_planned")
+    assert [ly.bufs for ly in planned.layers] == fig["bufs"]
+    assert [ly.pco for ly in planned.layers] == fig["pco"]
+    assert fig["luts_estimate"] <= budget(None, "lfe5u-25f", 0.5).luts
+    bad = _config(tmp_path / "bad.json", model=str(tiny), plan={"device": "ice40"})
+    with pytest.raises(ConfigError, match="unknown device 'ice40'"):
+        load_config(bad)
 
 
 @pytest.mark.parametrize("fields, msg", [
