@@ -1,7 +1,8 @@
 // Scanner of the sparse core: walks one detector's compile-time list of (group, word) pairs
-// whose weight mask is non-zero, reads each word of the window straight from its own LUT-RAM
-// copy of the input ring, ANDs it with the mask, and queues the words with a position for
-// the peeler (the exact dual-side test, one list entry per cycle).
+// whose weight mask is non-zero, reads each word of the window straight from its own copy of
+// the input ring (LUT-RAM, or block RAM with RingBlock: one copy per read port either way),
+// ANDs it with the mask, and queues the words with a position for the peeler (the exact
+// dual-side test, one list entry per cycle).
 //
 // Words: a window is KH * KW kernel positions x Spp = ceil(Ci / Pci) segments of Pci channel
 // lanes (lanes past Ci read 0), segment s = k * Spp + j; word w covers segments
@@ -18,7 +19,8 @@
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
 // but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
-// mask per line) | S2 ring reads (last read of the window: desc_fin_o), registered; mask ROM
+// mask per line; with RingBlock the ring copies' block-RAM reads) | S2 ring reads (last read
+// of the window: desc_fin_o; a block RAM's output), registered; mask ROM
 // read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, the
 // OR of each piece (a quarter or less) of it; planes and mask written to the slot the word
 // gets if it is queued | S4 non-empty test and push decision, queue head write, part counts
@@ -62,6 +64,7 @@ module mask_scanner #(
   parameter int unsigned IdxW      = 1,   // Phi: bits of a pattern index
   parameter int unsigned PRowW     = 1,   // Phi: bits of a PWP row (the peeler's)
   parameter bit          Dense     = 1'b0,  // every mask position in the image, spike or not
+  parameter bit          RingBlock = 1'b0,  // the ring copies in block RAM (else LUT-RAM)
   // derived (not overridable)
   localparam int unsigned NTok      = Phi ? (Spw * Pci / Ci) * Nb : 1,
   localparam int unsigned PixW      = Phi ? L * Ci + Ci + Nb * (L + IdxW) : L * Ci,
@@ -373,39 +376,72 @@ module mask_scanner #(
   end
 
 
-  // the ring copy, in groups of up to RGrpW bits per read port. Each group registers its own
-  // copy of the ring write's enable and address and reads at its own copy of each port's
-  // address (kept: synthesis would merge the copies). One register for a whole ring placed a
-  // bank's write-enable decode 9 ns of routing away from some of its LUT-RAM slices on ECP5,
-  // one read-address net reaching every slice of a wide ring was 6 ns. The write data reaches
-  // one LUT-RAM input per bit: window_unit registers it once for all scanners (wr_data_i is
-  // already a cycle late)
-  localparam int unsigned RGrpW = 32;
-  localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
   logic [Kpw-1:0][PixW-1:0] px_rd;  // port i's pixel
-  for (genvar g = 0; g < NRGrp; g++) begin : g_ring
-    localparam int unsigned Lo = g * RGrpW;
-    localparam int unsigned N  = (PixW - Lo < RGrpW) ? PixW - Lo : RGrpW;
-    (* ram_style = "distributed" *) logic [N-1:0] ring [Depth];
-    logic          wr_en_q;
-    logic [AW-1:0] wr_addr_q;
-    (* keep *) always_ff @(posedge clk_i) begin
-      if (!srst_ni) wr_en_q <= 1'b0;
-      else         wr_en_q <= wr_en_i;
-    end
-    (* keep *) always_ff @(posedge clk_i) begin
-      wr_addr_q <= wr_addr_i;
-    end
-    always_ff @(posedge clk_i) begin
-      if (wr_en_q) ring[wr_addr_q] <= wr_data_i[Lo +: N];
-    end
+  if (RingBlock) begin : g_ring_block
+    // one block-RAM copy of the ring per read port, read at S1's address: the block RAM
+    // registers the address (where the LUT-RAM copies have a_q) and its output, read in S2,
+    // is registered in S3 like theirs: the same cycles. A pixel is written a few cycles before
+    // the first window that reads it can be at S1 (window_unit) and overwritten only after the
+    // last one's last read (desc_fin_o), so no read meets a write of its address (checked
+    // below) and no_rw_check spares the bypass logic that would return the old data
     for (genvar i = 0; i < Kpw; i++) begin : g_port
-      logic [AW-1:0] a_q;  // S2: the port's ring address
+      (* ram_style = "block", no_rw_check *) logic [PixW-1:0] ring [Depth];
+      logic          wr_en_q;
+      logic [AW-1:0] wr_addr_q;
       (* keep *) always_ff @(posedge clk_i) begin
-        if (!srst_ni) a_q <= '0;
-        else         a_q <= addr[i];
+        if (!srst_ni) wr_en_q <= 1'b0;
+        else         wr_en_q <= wr_en_i;
       end
-      assign px_rd[i][Lo +: N] = ring[a_q];
+      (* keep *) always_ff @(posedge clk_i) begin
+        wr_addr_q <= wr_addr_i;
+      end
+      always_ff @(posedge clk_i) begin
+        if (wr_en_q) ring[wr_addr_q] <= wr_data_i;
+      end
+      always_ff @(posedge clk_i) begin
+        px_rd[i] <= ring[addr[i]];
+      end
+      always_ff @(posedge clk_i) begin
+        if (srst_ni && s1_valid && ok[i]) begin
+          assert (!wr_en_q || wr_addr_q != addr[i])
+            else $error("mask_scanner: ring address %0d read while it is written", addr[i]);
+        end
+      end
+    end
+  end else begin : g_ring_lut
+    // the ring copy, in groups of up to RGrpW bits per read port. Each group registers its own
+    // copy of the ring write's enable and address and reads at its own copy of each port's
+    // address (kept: synthesis would merge the copies). One register for a whole ring placed a
+    // bank's write-enable decode 9 ns of routing away from some of its LUT-RAM slices on ECP5,
+    // one read-address net reaching every slice of a wide ring was 6 ns. The write data reaches
+    // one LUT-RAM input per bit: window_unit registers it once for all scanners (wr_data_i is
+    // already a cycle late)
+    localparam int unsigned RGrpW = 32;
+    localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
+    for (genvar g = 0; g < NRGrp; g++) begin : g_ring
+      localparam int unsigned Lo = g * RGrpW;
+      localparam int unsigned N  = (PixW - Lo < RGrpW) ? PixW - Lo : RGrpW;
+      (* ram_style = "distributed" *) logic [N-1:0] ring [Depth];
+      logic          wr_en_q;
+      logic [AW-1:0] wr_addr_q;
+      (* keep *) always_ff @(posedge clk_i) begin
+        if (!srst_ni) wr_en_q <= 1'b0;
+        else         wr_en_q <= wr_en_i;
+      end
+      (* keep *) always_ff @(posedge clk_i) begin
+        wr_addr_q <= wr_addr_i;
+      end
+      always_ff @(posedge clk_i) begin
+        if (wr_en_q) ring[wr_addr_q] <= wr_data_i[Lo +: N];
+      end
+      for (genvar i = 0; i < Kpw; i++) begin : g_port
+        logic [AW-1:0] a_q;  // S2: the port's ring address
+        (* keep *) always_ff @(posedge clk_i) begin
+          if (!srst_ni) a_q <= '0;
+          else         a_q <= addr[i];
+        end
+        assign px_rd[i][Lo +: N] = ring[a_q];
+      end
     end
   end
 

@@ -109,6 +109,7 @@ def test_plan_step_for_a_device(tiny: Path, tmp_path: Path) -> None:
     planned = load_model(b / "model_planned")
     assert [ly.bufs for ly in planned.layers] == fig["bufs"]
     assert [ly.pco for ly in planned.layers] == fig["pco"]
+    assert [ly.ring for ly in planned.layers] == fig["rings"]
     assert fig["luts_estimate"] <= budget(None, "lfe5u-25f", 0.5).luts
     bad = _config(tmp_path / "bad.json", model=str(tiny), plan={"device": "ice40"})
     with pytest.raises(ConfigError, match="unknown device 'ice40'"):

@@ -71,7 +71,7 @@ def test_yosys_read_slang_no_warnings() -> None:
 
 GENERATED = {
     # id: (arch, random_model options) -- parameters differ per model: widths of 1, Look > 1,
-    # pooling, both readouts, spike input
+    # pooling, both readouts, spike input, ring copies in block RAM (RINGS)
     "scnn5": ("scnn5", dict(sparsity=0.9, pco=[1, 4, 4, 4, 4, 4])),
     "small-spikes-readout": ("2x6x6-3c3p1-mp2-5fc", dict(sparsity=0.5, encoding="spikes",
                                                          readout="spikes", pco=[1, 2])),
@@ -81,6 +81,9 @@ GENERATED = {
 }
 
 
+RINGS = {"scnn5": ["block", "block", "lut", "block", "lut", "block"]}
+
+
 @pytest.mark.parametrize("case", list(GENERATED))
 def test_generated_top_is_lint_clean(case: str) -> None:
     from fireflys.compiler.compile import random_model
@@ -88,6 +91,8 @@ def test_generated_top_is_lint_clean(case: str) -> None:
 
     arch, opts = GENERATED[case]
     model = random_model(arch, seed=2, calib_frames=4, **opts)
+    for ly, r in zip(model.layers, RINGS.get(case, ["lut"] * len(model.layers)), strict=True):
+        ly.ring = r
     out = REPO / "build" / "lint-generated" / case  # read_slang cannot read under /tmp
     generate(model, out, dense=case == "dense-baseline")
     assert_generated_top_lint_clean(out)

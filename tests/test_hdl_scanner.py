@@ -68,8 +68,11 @@ CASES = {  # id: (H, W, K, pad, CI, L, CO, PCO, PCI, SPW, weight density, spike 
     "empty-detector": (4, 4, 3, 0, 3, 1, 3, 3, 4, 3, 0.0, 0.5),
     "k1-two-px-words": (5, 5, 1, 0, 8, 1, 4, 2, 8, 2, 0.5, 0.3),
     "masks-in-block-ram": (5, 5, 3, 1, 10, 4, 9, 2, 10, 3, 0.2, 0.3),
+    "ring-in-block-ram": (6, 6, 3, 1, 7, 4, 6, 2, 8, 9, 0.3, 0.3),
+    "ring-in-block-ram-half-pixel": (4, 4, 3, 1, 20, 2, 4, 2, 5, 2, 0.2, 0.4),
 }
 BLOCK = {"masks-in-block-ram": 0b01}  # ListBlockOf: detector 0 reads its masks from block RAM
+RING_BLOCK = {"ring-in-block-ram", "ring-in-block-ram-half-pixel"}  # RingBlock: ring copies
 SLOW = {  # cases run by make test-all only
     "l4-like-1px-words",
     "direct-in8",
@@ -118,5 +121,6 @@ def test_scanner_words_match_model(case: str) -> None:
                            "WtDepth": depth, "TagW": tag_bits, "FifoDepth": 8,
                            "EntriesOf": f"{16 * pco}'h{entries_of:x}",
                            "ListBlockOf": f"{pco}'h{BLOCK.get(case, 0):x}",
+                           "RingBlock": int(case in RING_BLOCK),
                            "ListPrefix": f'"{work / "l"}"'},
                build_root=work / "sim_build", extra_env={"FIREFLYS_STIM": str(work / "stim.json")})

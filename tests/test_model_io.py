@@ -20,8 +20,8 @@ def _same(a, b) -> None:
     assert str(a.arch) == str(b.arch)
     assert (a.T, a.encoding, a.in_bits, a.readout) == (b.T, b.encoding, b.in_bits, b.readout)
     for x, y in zip(a.layers, b.layers, strict=True):
-        assert (x.k, x.reset, x.pco, x.pci, x.widths, x.scan_bits, x.bufs) == (
-            y.k, y.reset, y.pco, y.pci, y.widths, y.scan_bits, y.bufs)
+        assert (x.k, x.reset, x.pco, x.pci, x.widths, x.scan_bits, x.bufs, x.ring) == (
+            y.k, y.reset, y.pco, y.pci, y.widths, y.scan_bits, y.bufs, y.ring)
         np.testing.assert_array_equal(x.weight, y.weight)
         np.testing.assert_array_equal(x.bias, y.bias)
         assert (x.theta is None) == (y.theta is None)
@@ -116,6 +116,7 @@ def test_mismatched_shape(work: Path) -> None:
     (lambda d: d["layers"][1].__setitem__("scan_bits", "72"), "field 'scan_bits': expected an"),
     (lambda d: d["layers"][1].__setitem__("bufs", 1), "field 'bufs': 1 is out of range"),
     (lambda d: d["layers"][1].__setitem__("bufs", 12), "field 'bufs': expected a power of two"),
+    (lambda d: d["layers"][1].__setitem__("ring", "bram"), "layer 1 (L1): field 'ring'"),
     (lambda d: d["layers"][0].__setitem__("reset", "soft"), "layer 0 (L0): field 'reset'"),
     (lambda d: d["layers"][1].__setitem__("sparsity", float("nan")), "field 'sparsity'"),
     (lambda d: d["layers"][1].__setitem__("sparsity", 0.1), "field 'sparsity': says 0.1"),
@@ -166,9 +167,9 @@ def test_not_json(work: Path) -> None:
     assert "model.json: not valid JSON" in _error(work)
 
 
-def test_scan_bits_and_bufs_are_optional(work: Path) -> None:
-    """Files written before the planner have no ``scan_bits`` nor ``bufs``: the defaults (72,
-    4) hold; planned values survive a round trip."""
+def test_scan_bits_bufs_and_ring_are_optional(work: Path) -> None:
+    """Files written before the planner have no ``scan_bits``, ``bufs`` nor ``ring``: the
+    defaults (72, 4, LUT-RAM rings) hold; planned values survive a round trip."""
     from fireflys.core.model import BUFS, SCAN_BITS
 
     mj = work / "model.json"
@@ -176,11 +177,16 @@ def test_scan_bits_and_bufs_are_optional(work: Path) -> None:
     for lj in d["layers"]:
         lj.pop("scan_bits")
         lj.pop("bufs")
+        lj.pop("ring")
     mj.write_text(json.dumps(d))
     m = load_model(work)
     assert [ly.scan_bits for ly in m.layers] == [SCAN_BITS] * len(m.layers)
     assert [ly.bufs for ly in m.layers] == [BUFS] * len(m.layers)
+    assert [ly.ring for ly in m.layers] == ["lut"] * len(m.layers)
     m.layers[0].scan_bits = 24
     m.layers[0].bufs = 16
+    m.layers[1].ring = "block"
     save_model(m, work)
-    assert (load_model(work).layers[0].scan_bits, load_model(work).layers[0].bufs) == (24, 16)
+    back = load_model(work)
+    assert (back.layers[0].scan_bits, back.layers[0].bufs) == (24, 16)
+    assert [ly.ring for ly in back.layers] == ["lut", "block", "lut"]

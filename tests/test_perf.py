@@ -15,6 +15,7 @@ from fireflys.compiler.compile import compile_to_dir, random_input, random_model
 from fireflys.compiler.coreplan import core_plans
 from fireflys.compiler.plan import plan
 from fireflys.compiler.scanlist import Entry, whole_pixel_lanes
+from fireflys.compiler.shape import ring_pixels
 from fireflys.compiler.work import union_input
 from fireflys.core import golden
 from fireflys.verify.rtlsim import simulate, simulate_core
@@ -128,24 +129,25 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
 
 
-@pytest.mark.parametrize("arch,pco,bufs", [
-    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2], [4, 4, 4]),
+@pytest.mark.parametrize("arch,pco,bufs,rings", [
+    # ring copies in block RAM (cores 0 and 2): the LUT-RAM rings' cycles
+    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2], [4, 4, 4], ["block", "lut", "block"]),
     # a fast first core held back by a slow second one: its hand-offs wait for an empty
     # output register (a hand-off in the cycle the register is emptied makes core 0 busy
     # for a different number of cycles)
-    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1], [4, 4, 4]),
+    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1], [4, 4, 4], ["lut"] * 3),
     # more output buffers: windows gathered further ahead of their hand-offs (the model's
     # frame period 448 cycles; 833 with 4 buffers per core)
-    ("2x10x10-4c3p1-mp2-6c3p1-10fc", [4, 6, 3], [16, 8, 2]),
-], ids=["pco1-3-2", "held-back-pco2-1-1", "bufs16-8-2-pco4-6-3"])
+    ("2x10x10-4c3p1-mp2-6c3p1-10fc", [4, 6, 3], [16, 8, 2], ["lut"] * 3),
+], ids=["pco1-3-2-block-rings-0-2", "held-back-pco2-1-1", "bufs16-8-2-pco4-6-3"])
 def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int],
-                                      bufs: list[int]) -> None:
+                                      bufs: list[int], rings: list[str]) -> None:
     """The whole chain (FIFOs between the cores, back-pressure from a slow next core): every
     core's busy cycles, every detector's and the frame period, exactly."""
     model = random_model(arch, sparsity=0.6, seed=5, calib_frames=16, encoding="spikes", T=4,
                          pco=pco)
-    for ly, b in zip(model.layers, bufs, strict=True):
-        ly.bufs = b
+    for ly, b, r in zip(model.layers, bufs, rings, strict=True):
+        ly.bufs, ly.ring = b, r
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 8, np.random.default_rng(2), density=0.3)
     r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
@@ -204,6 +206,53 @@ def test_front_walks_the_bottleneck() -> None:
     assert [(p.period, p.luts) for p in pts] == [(100.0, 15.0), (80.0, 25.0), (60.0, 26.0),
                                                  (50.0, 36.0)]
     assert [o.bufs for o in pts[2].options] == [4, 16]
+
+
+def test_front_point_moves_rings_to_block_ram() -> None:
+    """FrontPoint.fit: a point over its distributed-RAM (or LUT) budget moves the ring copies
+    of the cores that save the most RAM cells per BRAM36 to block RAM, one at a time, until it
+    fits; the cycles stay; without the block RAM it needs it does not fit."""
+    from fireflys.compiler.plan import FrontPoint, Option
+
+    a = Option(2, 72, 4, 100.0, 1000.0, 300, block_luts=200.0, block_ram=200, block_bram=4.0)
+    b = Option(4, 72, 4, 90.0, 2000.0, 500, block_luts=300.0, block_ram=400, block_bram=4.0)
+    c = Option(1, 72, 4, 80.0, 500.0, 100)  # no ring to move (block_bram 0)
+    p = FrontPoint([a, b, c])
+    assert p.fit(max_ram=900) is p  # fits as it is
+    q = p.fit(max_ram=700, max_bram=10)
+    assert q is not None and [o.ring for o in q.options] == ["lut", "block", "lut"]
+    assert (q.ram, q.luts, q.bram, q.period) == (500, 3200.0, 4.0, p.period)
+    r = p.fit(max_ram=400, max_bram=10)
+    assert r is not None and [o.ring for o in r.options] == ["block", "block", "lut"]
+    assert (r.ram, r.bram) == (300, 8.0)
+    assert p.fit(max_ram=400, max_bram=6) is None  # the second ring's RAM is not there
+    assert p.fit(max_ram=700) is None  # no block RAM for rings
+    s = p.fit(max_luts=3300, max_bram=4)
+    assert s is not None and s.luts == 3200.0
+
+
+def test_block_rings_trade_ram_cells_for_bram() -> None:
+    """Ring copies in block RAM: the ring's distributed-RAM cells and LUTs leave the core's
+    estimates, and each read port takes a RAMB18 / DP16KD (half a BRAM36) per 36 pixel bits
+    (scnn5's rings are at most 512 pixels deep)."""
+    import dataclasses
+
+    from fireflys.compiler import area
+    from fireflys.core.model import load_model
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "scnn5_mnist"
+    cps = core_plans(whole_pixel_lanes(load_model(shipped)))
+    for i, cp in enumerate(cps):
+        spw, last = perf.core_spw(cp), i == len(cps) - 1
+        blk = dataclasses.replace(cp, ring="block")
+        kpw = max(1, spw // cp.segs_per_pos)
+        rows = -(-ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w) // 16)
+        ring_cells = cp.pco * kpw * rows * -(-(cp.planes * cp.ci) // 4)
+        assert area.ecp5_ram_cells(cp, spw, last) - area.ecp5_ram_cells(blk, spw, last) \
+            == ring_cells
+        assert area.core_luts(blk, spw) < area.core_luts(cp, spw)
+        assert area.ring_bram36(cp, spw) == 0.0
+        assert area.ring_bram36(blk, spw) == cp.pco * kpw * 0.5 * -(-(cp.planes * cp.ci) // 36)
 
 
 def test_plan_front_picks_within_a_budget() -> None:

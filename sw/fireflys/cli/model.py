@@ -93,15 +93,16 @@ def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
                "the period: the whole chain; LUT: the bitmap datapath only")
 
 
-def _plan_front(model, x, target: float | None, budget: float | None, ram: float | None):
-    """:func:`fireflys.compiler.plan.plan_front` with a progress bar over the cores."""
+def _plan_front(model, x, target: float | None, b):
+    """:func:`fireflys.compiler.plan.plan_front` within the budget ``b`` with a progress bar
+    over the cores."""
     from fireflys.compiler.plan import plan_front
     from fireflys.progress import bar
 
     with bar(len(model.layers), "cores' options", unit="core") as progress:
         try:
-            return plan_front(model, x, target_cycles=target, max_luts=budget, max_ram=ram,
-                              progress=progress)
+            return plan_front(model, x, target_cycles=target, max_luts=b.luts, max_ram=b.ram,
+                              max_bram=b.bram, progress=progress)
         except ValueError as e:
             raise ConfigError(str(e)) from None
 
@@ -115,7 +116,9 @@ def _print_front(args: argparse.Namespace, points, pick, b) -> None:
           + ")")
     head = f"{'cycles':>8}{'frames/s':>10}{'LUT (est.)':>11}{'det.':>6}"
     print(head + (f"{dev.name + ' LUT':>16}" if dev else "")
-          + (f"{'RAM cells':>16}" if ram is not None else "") + "  PCO / word bits / buffers")
+          + (f"{'RAM cells':>16}" if ram is not None else "")
+          + (f"{'ring BRAM36':>12}" if b.bram else "")
+          + "  PCO / word bits / buffers (+ b: rings in block RAM)")
     for q in points:
         mark = " <" if q is pick else ""
         row = f"{q.period:>8.0f}{clock * 1e6 / q.period:>10.0f}{q.luts:>11.0f}{q.detectors:>6}"
@@ -124,7 +127,10 @@ def _print_front(args: argparse.Namespace, points, pick, b) -> None:
             row += f"{used:>9.0f} ({100 * used / dev.luts:>3.0f}%)"
         if ram is not None and dev is not None and dev.ram_cells:
             row += f"{q.ram:>9} ({100 * q.ram / dev.ram_cells:>3.0f}%)"
-        cores = " ".join(f"{o.pco}/{o.scan_bits}/{o.bufs}" for o in q.options)
+        if b.bram:
+            row += f"{q.bram:>12g}"
+        cores = " ".join(f"{o.pco}/{o.scan_bits}/{o.bufs}{'b' if o.ring == 'block' else ''}"
+                         for o in q.options)
         over = (b.luts is not None and q.luts > b.luts) or (ram is not None and q.ram > ram)
         print(row + "  " + cores + (" (over budget)" if over else "") + mark)
 
@@ -185,7 +191,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.phi:
         p, how = _plan_phi(args, model, x, target)
     elif args.max_detectors is None and (b.luts is not None or args.front or args.plot):
-        p, points, pick = _plan_front(model, x, target, b.luts, b.ram)
+        p, points, pick = _plan_front(model, x, target, b)
         how = ("fireflys.compiler.perf: each core alone, every PCO x word width x output "
                "buffers on its front; the period: the whole chain")
     else:
@@ -198,11 +204,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _plot_front(args.plot, args, points, pick, dev)
     print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
           f"(cycles per frame predicted by {how})")
-    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'buffers':>8}{'predicted':>11}"
-          f"{'LUT (est.)':>11}")
+    print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'buffers':>8}{'ring':>6}"
+          f"{'predicted':>11}{'LUT (est.)':>11}")
     for c, ly in zip(p.cores, model.layers, strict=True):
         print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}{c.bufs:>8}"
-              f"{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
+              f"{c.ring:>6}{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
           f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area, an "
@@ -217,6 +223,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(f"{dev.name}: ~{pick.ram} of {dev.ram_cells} distributed-RAM cells "
                   f"({100 * pick.ram / dev.ram_cells:.0f} %; fireflys.compiler.area."
                   "ecp5_ram_cells)")
+        if pick is not None and pick.bram:
+            print(f"{dev.name}: ring copies in block RAM: {pick.bram:g} BRAM36 of the "
+                  f"{b.bram:g} left beside the weights and lists (fireflys.compiler.area."
+                  "ring_bram36)")
     if target is not None and p.period > target:
         print(f"note: target {target:.0f} cycles not reached within the limits")
     if args.json:
@@ -224,19 +234,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
-            "scan_bits": p.scan_bits, "bufs": p.bufs, "clock_mhz": args.clock_mhz,
+            "scan_bits": p.scan_bits, "bufs": p.bufs, "rings": p.rings,
+            "clock_mhz": args.clock_mhz,
             "lut_budget": b.luts, "device": dev.name if dev else None,
-            "ram_budget": b.ram,
+            "ram_budget": b.ram, "ring_bram36_budget": b.bram,
             "ecp5_ram_cells": None if pick is None else pick.ram,
-            "cores": [{"name": c.name, "pco": c.pco, "bufs": c.bufs, "ideal": c.ideal,
+            "ring_bram36": None if pick is None else pick.bram,
+            "cores": [{"name": c.name, "pco": c.pco, "bufs": c.bufs, "ring": c.ring,
+                       "ideal": c.ideal,
                        "predicted": c.cycles, "luts_predicted": c.luts,
                        "candidates": {str(k): v for k, v in c.candidates.items()}}
                       for c in p.cores],
             "front": None if points is None else [
                 {"period_cycles": q.period, "luts_predicted": q.luts, "ecp5_ram_cells": q.ram,
-                 "detectors": q.detectors, "picked": q is pick,
+                 "ring_bram36": q.bram, "detectors": q.detectors, "picked": q is pick,
                  "cores": [{"pco": o.pco, "scan_bits": o.scan_bits, "bufs": o.bufs,
-                            "cycles": o.cycles, "luts_predicted": o.luts}
+                            "ring": o.ring, "cycles": o.cycles, "luts_predicted": o.luts}
                            for o in q.options]} for q in points]})
     if args.apply:
         compile_to_dir(p.apply(model), args.apply)

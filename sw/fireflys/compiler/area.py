@@ -8,7 +8,8 @@ Per detector, from the word width ``WordW`` (bits per plane of a scanner word), 
 - queue (LUT-RAM, 16 deep: RAM32M16 holds 14 bits in 8 LUTs): the body, (L + 1) x WordW bits,
   and the head, ~WordW + 20 bits;
 - ring copy (LUT-RAM): one read port per pixel of a word, ~1.15 LUT per port and pixel bit for
-  a 64-deep ring (RAM64M), ~0.6 for a 32-deep one (RAM32M16);
+  a 64-deep ring (RAM64M), ~0.6 for a 32-deep one (RAM32M16); none in block RAM (the core's
+  ``ring`` field: a block RAM per port, :func:`ring_bram36`);
 - scanner logic: ~60 plus ~1.5 LUT per word bit (part counts, non-empty test), plus the scan
   list's ROM (~1.5 LUT per bit and 64 entries: the word, pointer and group fields always, the
   mask when the list is at most 64 entries long; longer lists keep their masks in block RAM);
@@ -36,7 +37,13 @@ rank candidates of one core against each other, and ``fireflys bench-hw`` measur
 from __future__ import annotations
 
 from fireflys.compiler.coreplan import CorePlan
-from fireflys.compiler.scanlist import LUT_LIST_DEPTH, entry_width, scan_list, words_per_window
+from fireflys.compiler.scanlist import (
+    LUT_LIST_DEPTH,
+    bram36,
+    entry_width,
+    scan_list,
+    words_per_window,
+)
 from fireflys.compiler.shape import fifo_depth_of, ring_pixels
 
 PEEL_PER_BIT = 9.5
@@ -61,7 +68,7 @@ def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
     peel = PEEL_BASE + PEEL_PER_BIT * word * (1.5 if cp.direct else 1.0)
     queue = LUTRAM_PER_BIT * ((planes + 1) * word + word + 20)
     per_port_bit = 1.15 if ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w) > 32 else 0.6
-    ring = kpw * planes * cp.ci * per_port_bit
+    ring = 0.0 if cp.ring == "block" else kpw * planes * cp.ci * per_port_bit
     scan = 60.0 + 1.5 * word
     words = words_per_window(cp.nseg, spw)
     ew = entry_width(word, cp.ptr_width, max(1, (cp.groups - 1).bit_length()), words)
@@ -91,18 +98,31 @@ def phi_luts(cp: CorePlan, spw: int, k: int, q: int, m: int | None = None) -> fl
     return match + cp.pco * (PHI_DET_BASE + PHI_DET_PER_BLOCK * kpw * nb)
 
 
+def ring_bram36(cp: CorePlan, spw: int) -> float:
+    """Block RAM36 of core ``cp``'s ring copies in block RAM (``spw`` segments per word): per
+    detector one per read port (Kpw), each a ring-pixels x pixel-bits RAM in its best RAMB18
+    shape (Yosys maps the same shapes to ECP5 DP16KD, half a BRAM36 each: one for up to 36
+    bits and 512 pixels); 0 for LUT-RAM rings."""
+    if cp.ring != "block":
+        return 0.0
+    kpw = max(1, spw // cp.segs_per_pos)
+    depth = ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w)
+    return cp.pco * kpw * bram36(cp.planes * cp.ci, depth)
+
+
 def ecp5_ram_cells(cp: CorePlan, spw: int, last: bool = False) -> int:
     """ECP5 distributed-RAM cells (TRELLIS_DPR16X4: 16 words of 4 bits, one read port) of core
     ``cp`` with ``spw`` segments per word and the FIFO after it (none after the ``last``
     core): per detector its ring copy (one per read port: Kpw x 16-word rows x 4-bit columns of
-    a pixel) and its scanner queue (planes + 1 word bits of body, the word and ~20 bits of head,
-    the count); per channel its output buffer; the pooling unit's row; the FIFO. Counted from
-    the structure: the shipped scnn5 and the planner's fastest LFE5U-85F plan of it come to
-    within 1 % of the cells Yosys synth_ecp5 maps (2,197 and 5,016)."""
+    a pixel; none when the rings are in block RAM) and its scanner queue (planes + 1 word bits
+    of body, the word and ~20 bits of head, the count); per channel its output buffer; the
+    pooling unit's row; the FIFO. Counted from the structure: the shipped scnn5 and the
+    planner's fastest LFE5U-85F plan of it come to within 1 % of the cells Yosys synth_ecp5
+    maps (2,197 and 5,016)."""
     word = spw * cp.pci
     kpw = max(1, spw // cp.segs_per_pos)
     rows = -(-ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w) // 16)
-    ring = kpw * rows * -(-(cp.planes * cp.ci) // 4)
+    ring = 0 if cp.ring == "block" else kpw * rows * -(-(cp.planes * cp.ci) // 4)
     queue = -(-((cp.planes + 1) * word) // 4) + -(-(word + 20) // 4) + 2
     chw = cp.out_width // cp.co
     cells = cp.pco * (ring + queue) + cp.co * -(-cp.bufs // 16) * -(-chw // 4)

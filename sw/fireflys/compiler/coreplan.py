@@ -58,6 +58,7 @@ class CorePlan:
     out_shape: tuple[int, int, int]  # after pooling
     scan_bits: int  # widest scanner word (CompiledModel layer field)
     bufs: int  # output pixel buffers (layer_core NumBuf; CompiledModel layer field)
+    ring: str  # "lut" | "block": the scanners' ring copies (layer_core RingBlock; layer field)
     dense: bool  # the dense baseline: every weight stored and visited (:func:`dense_baseline`)
 
 
@@ -80,7 +81,7 @@ def core_plan(model: CompiledModel, index: int) -> CorePlan:
         ptr_width=addr_width(depth), widths=dict(ly.widths), score=score,
         in_width=planes * ci,
         out_width=g.out_ch * ly.widths["score"] if score else model.T * g.out_ch,
-        out_shape=g.out_shape, scan_bits=ly.scan_bits, bufs=ly.bufs,
+        out_shape=g.out_shape, scan_bits=ly.scan_bits, bufs=ly.bufs, ring=ly.ring,
         dense=ly.dense)
 
 

@@ -8,13 +8,16 @@ the LUT-RAM, the carry chains and the 4-input LUTs); it is an estimate for other
 Block RAM is counted in 36 kbit units (an ECP5 DP16KD is half of one). On ECP5 distributed RAM
 fits only some slices: nextpnr counts "RAM LUTs" (4 per TRELLIS_DPR16X4 cell) against an eighth
 of the LUTs (10,455 on the LFE5U-85F), the tighter limit for this design; the planner counts
-the cells with :func:`fireflys.compiler.area.ecp5_ram_cells`.
+the cells with :func:`fireflys.compiler.area.ecp5_ram_cells`. A plan may move scanners' ring
+copies to the block RAM the weights and long scan lists leave (their
+:data:`fireflys.compiler.shape.BRAM36_BUDGET` set aside).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fireflys.compiler.shape import BRAM36_BUDGET
 from fireflys.errors import ConfigError
 
 ECP5_LUT4_PER_EST = 39_557 / 18_612
@@ -43,6 +46,10 @@ class Device:
         """Distributed-RAM cells that fill ``margin`` of the device's (None: no limit)."""
         return None if self.ram_cells is None else self.ram_cells * margin
 
+    def ring_bram_budget(self, margin: float = DEFAULT_MARGIN) -> float:
+        """BRAM36 for ring copies: ``margin`` of the device's, less BRAM36_BUDGET."""
+        return max(0.0, self.bram36 * margin - BRAM36_BUDGET)
+
 
 DEVICES = {
     "lfe5u-25f": Device("LFE5U-25F", "ecp5", 24_288, 24_288, 28.0, ECP5_LUT4_PER_EST),
@@ -56,23 +63,26 @@ DEVICES = {
 @dataclass(frozen=True)
 class Budget:
     """What a plan may use: LUTs of the area estimate, ECP5 distributed-RAM cells (None: no
-    limit), and the device they come from (None: ``max_luts`` alone)."""
+    limit), block RAM36 for ring copies (None: rings stay in LUT-RAM), and the device they come
+    from (None: ``max_luts`` alone)."""
 
     luts: float | None
     ram: float | None
     device: Device | None
+    bram: float | None = None
 
 
 def budget(max_luts: float | None, name: str | None,
            margin: float = DEFAULT_MARGIN) -> Budget:
     """``max_luts`` and the preset ``name`` x ``margin`` together: the smaller LUT budget, the
-    device's RAM budget."""
+    device's distributed-RAM and ring block-RAM budgets."""
     dev = device(name) if name else None
     luts = max_luts
     if dev is not None:
         b = dev.lut_budget(margin)
         luts = b if luts is None else min(float(luts), b)
-    return Budget(luts, dev.ram_budget(margin) if dev else None, dev)
+    return Budget(luts, dev.ram_budget(margin) if dev else None, dev,
+                  dev.ring_bram_budget(margin) if dev else None)
 
 
 def device(name: str) -> Device:

@@ -16,7 +16,9 @@ comes from the replay of the whole chain. Three questions:
 - the speed/area front (:func:`front`): per core, the options (PCO x scanner word width x
   output buffers) no cheaper option beats, then from the cheapest option everywhere the
   bottleneck core takes its next faster option, each step a point of the front
-  (:func:`plan_front`: the fastest point within a LUT budget, e.g. a device's).
+  (:func:`plan_front`: the fastest point within a LUT budget, e.g. a device's). A core's
+  ring copies in block RAM cost no cycles: with a block-RAM budget, a point that misses the
+  LUT or distributed-RAM budget moves cores' rings to block RAM (:meth:`FrontPoint.fit`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class CorePlan:
     scan_bits: int = SCAN_BITS  # widest scanner word
     luts: float | None = None  # fireflys.compiler.area's estimate
     bufs: int = BUFS  # output pixel buffers
+    ring: str = "lut"  # the scanners' ring copies: "lut" (LUT-RAM) or "block" (block RAM)
 
 
 @dataclass
@@ -67,15 +70,19 @@ class Plan:
     def bufs(self) -> list[int]:
         return [c.bufs for c in self.cores]
 
+    @property
+    def rings(self) -> list[str]:
+        return [c.ring for c in self.cores]
+
     def apply(self, model: CompiledModel) -> CompiledModel:
-        """``model`` with this plan's PCOs, scanner words and output buffers."""
-        return with_pco(model, self.pco, self.scan_bits, self.bufs)
+        """``model`` with this plan's PCOs, scanner words, output buffers and rings."""
+        return with_pco(model, self.pco, self.scan_bits, self.bufs, self.rings)
 
 
 def with_pco(model: CompiledModel, pco: list[int], scan_bits: list[int] | None = None,
-             bufs: list[int] | None = None) -> CompiledModel:
-    """A copy of ``model`` with other PCOs (and scanner word limits, output buffers; widths
-    and weights unchanged)."""
+             bufs: list[int] | None = None, rings: list[str] | None = None) -> CompiledModel:
+    """A copy of ``model`` with other PCOs (and scanner word limits, output buffers, ring
+    memories; widths and weights unchanged)."""
     m = copy.copy(model)
     m.layers = [copy.copy(ly) for ly in model.layers]
     for ly, p in zip(m.layers, pco, strict=True):
@@ -84,6 +91,8 @@ def with_pco(model: CompiledModel, pco: list[int], scan_bits: list[int] | None =
         ly.scan_bits = b
     for ly, b in zip(m.layers, bufs or [ly.bufs for ly in m.layers], strict=True):
         ly.bufs = b
+    for ly, r in zip(m.layers, rings or [ly.ring for ly in m.layers], strict=True):
+        ly.ring = r
     return m
 
 
@@ -301,6 +310,19 @@ class Option:
     cycles: float
     luts: float
     ram: int = 0  # ECP5 distributed-RAM cells (fireflys.compiler.area.ecp5_ram_cells)
+    ring: str = "lut"  # the scanners' ring copies: LUT-RAM, or "block" RAM
+    bram: float = 0.0  # block RAM36 of the ring copies (fireflys.compiler.area.ring_bram36)
+    # the same option with its rings in block RAM: LUTs and RAM cells it saves, BRAM36 it takes
+    block_luts: float = 0.0
+    block_ram: int = 0
+    block_bram: float = 0.0
+
+    def blocked(self) -> Option:
+        """This option with its ring copies in block RAM (the same cycles)."""
+        if self.ring == "block":
+            return self
+        return dataclasses.replace(self, ring="block", luts=self.luts - self.block_luts,
+                                   ram=self.ram - self.block_ram, bram=self.block_bram)
 
 
 @dataclass
@@ -323,11 +345,41 @@ class FrontPoint:
         return sum(o.ram for o in self.options)
 
     @property
+    def bram(self) -> float:
+        return sum(o.bram for o in self.options)
+
+    @property
     def detectors(self) -> int:
         return sum(o.pco for o in self.options)
 
+    def fits(self, max_luts: float | None, max_ram: float | None) -> bool:
+        return ((max_luts is None or self.luts <= max_luts)
+                and (max_ram is None or self.ram <= max_ram))
+
+    def fit(self, max_luts: float | None = None, max_ram: float | None = None,
+            max_bram: float | None = None) -> FrontPoint | None:
+        """This point within ``max_luts`` and ``max_ram`` (None: no limit), moving cores'
+        ring copies to block RAM while ``max_bram`` BRAM36 allow (None or 0: none moved):
+        the cores that save the most distributed-RAM cells (then LUTs) per BRAM36 first, one
+        at a time until the point fits. None when it cannot."""
+        point = self
+        order = sorted((i for i, o in enumerate(self.options)
+                        if o.ring == "lut" and o.block_bram > 0),
+                       key=lambda i: (-self.options[i].block_ram / self.options[i].block_bram,
+                                      -self.options[i].block_luts / self.options[i].block_bram))
+        for i in order:
+            if point.fits(max_luts, max_ram):
+                break
+            if not max_bram or point.bram + self.options[i].block_bram > max_bram:
+                continue
+            opts = list(point.options)
+            opts[i] = opts[i].blocked()
+            point = FrontPoint(opts)
+        return point if point.fits(max_luts, max_ram) else None
+
     def plan(self, period: float | None = None) -> Plan:
-        cores = [CorePlan(f"L{i}", o.pco, o.cycles, 0.0, {}, o.scan_bits, o.luts, o.bufs)
+        cores = [CorePlan(f"L{i}", o.pco, o.cycles, 0.0, {}, o.scan_bits, o.luts, o.bufs,
+                          o.ring)
                  for i, o in enumerate(self.options)]
         return Plan(cores, self.period if period is None else period, self.detectors,
                     self.luts)
@@ -377,8 +429,13 @@ def core_options(model: CompiledModel, x: np.ndarray, *, limit: int = 16,
                     if cyc > fastest * (1 - BUF_GAIN):
                         break
                     spw = perf.core_spw(cpb)
-                    opts.append(Option(pco, b, nb, cyc, area.core_luts(cpb, spw),
-                                       area.ecp5_ram_cells(cpb, spw, i == n - 1)))
+                    luts = area.core_luts(cpb, spw)
+                    ram = area.ecp5_ram_cells(cpb, spw, i == n - 1)
+                    cpr = dataclasses.replace(cpb, ring="block")
+                    opts.append(Option(pco, b, nb, cyc, luts, ram,
+                                       block_luts=luts - area.core_luts(cpr, spw),
+                                       block_ram=ram - area.ecp5_ram_cells(cpr, spw, i == n - 1),
+                                       block_bram=area.ring_bram36(cpr, spw)))
                     fastest = cyc
                 if fastest > best * (1 - BUF_GAIN):
                     break  # more detectors no longer pay
@@ -408,15 +465,18 @@ def front(options: list[list[Option]]) -> list[FrontPoint]:
 
 def plan_front(model: CompiledModel, x: np.ndarray, *, target_cycles: float | None = None,
                max_luts: float | None = None, max_ram: float | None = None,
+               max_bram: float | None = None,
                progress: Callable[[int, int], None] | None = None
                ) -> tuple[Plan, list[FrontPoint], FrontPoint]:
     """The speed/area front of ``model`` on frames ``x`` and the point it picks: the fastest
-    within ``max_luts`` and ``max_ram`` ECP5 distributed-RAM cells (with ``target_cycles``: the
-    cheapest point that meets it, else the fastest), as a plan whose period is the chain's
-    replay. Raises ValueError when not even the smallest point fits."""
-    points = front(core_options(model, x, progress=progress))
-    fits = [q for q in points if (max_luts is None or q.luts <= max_luts)
-            and (max_ram is None or q.ram <= max_ram)]
+    within ``max_luts`` and ``max_ram`` ECP5 distributed-RAM cells, ring copies moved to block
+    RAM within ``max_bram`` BRAM36 where a point needs it (:meth:`FrontPoint.fit`; with
+    ``target_cycles``: the cheapest point that meets it, else the fastest), as a plan whose
+    period is the chain's replay. The returned points are the front as fitted (a point that
+    cannot fit as it is). Raises ValueError when not even the smallest point fits."""
+    points = [q.fit(max_luts, max_ram, max_bram) or q
+              for q in front(core_options(model, x, progress=progress))]
+    fits = [q for q in points if q.fits(max_luts, max_ram)]
     if not fits:
         limits = ([f"{max_luts:.0f} LUTs"] if max_luts is not None else []) + (
             [f"{max_ram:.0f} ECP5 distributed-RAM cells"] if max_ram is not None else [])

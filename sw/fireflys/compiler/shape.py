@@ -1,13 +1,17 @@
 """Structural choices of the sparse core that the generator (:mod:`fireflys.hwgen.params`) and
 the cycle model (:mod:`fireflys.compiler.perf`) share: the ring's slack, the depths of the
 scanner queues and of the FIFOs between cores, the windows in flight, which weight ROMs are
-block RAM (a core's output pixel buffers are a layer field, ``bufs``, that the planner sets)."""
+block RAM and the block RAM the weights and long scan lists may take (a core's output pixel
+buffers and ring memories are layer fields, ``bufs`` and ``ring``, that the planner sets)."""
 
 from __future__ import annotations
 
 NUM_WIN = 2            # windows in flight per core (window_unit NumWin)
 QUEUE_DEPTH = 16       # scanner queue words, i.e. credits (mask_scanner FifoDepth)
 WT_BLOCK_DEPTH = 1024  # weight ROMs deeper than this go to block RAM
+# block RAM36 of an accelerator's weights and long scan lists (the KV260 plan's target; ring
+# copies in block RAM come on top)
+BRAM36_BUDGET = 5.0
 
 
 def weights_in_block_ram(wt_depth: int) -> bool:

@@ -32,6 +32,7 @@ SCAN_BITS = 72  # widest scanner word (bits per plane), the default of every lay
 MAX_SCAN_BITS = 128
 BUFS = 4  # output pixel buffers of a core, the default of every layer
 MAX_BUFS = 64
+RINGS = ("lut", "block")  # where a core's scanners keep their ring copies (LUT-RAM, block RAM)
 MAX_K = 15
 MAX_IN_BITS = 16
 MAX_STORED_WIDTH = 32  # bias and theta are stored as int32
@@ -76,6 +77,7 @@ class CoreLayer:
     widths: dict[str, int] = field(default_factory=dict)
     scan_bits: int = SCAN_BITS  # widest scanner word (the planner may narrow it)
     bufs: int = BUFS  # output pixel buffers (a power of two; the planner may add some)
+    ring: str = "lut"  # the scanners' ring copies in LUT-RAM or block RAM (RINGS)
     # the hardware's dense baseline (fireflys.compiler.coreplan.dense_baseline): every weight,
     # zero or not, stored and visited; never saved (not a field of model.json)
     dense: bool = False
@@ -161,6 +163,7 @@ def _layer_json(ly: CoreLayer) -> dict[str, Any]:
         "pci": ly.pci,
         "scan_bits": ly.scan_bits,
         "bufs": ly.bufs,
+        "ring": ly.ring,
         "nnz": ly.nnz,
         "sparsity": round(ly.sparsity, 6),
     }
@@ -388,7 +391,9 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         bufs = lc.int_in(lj, "bufs", 2, MAX_BUFS) if "bufs" in lj else BUFS
         if bufs & (bufs - 1):
             raise lc.err("bufs", f"expected a power of two, got {bufs}")
-        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits, bufs)
+        ring = lc.choice(lj, "ring", RINGS) if "ring" in lj else "lut"
+        ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits, bufs,
+                       ring)
         nnz = lc.int_in(lj, "nnz", 0, weight.size)
         if nnz != ly.nnz:
             raise lc.err("nnz", f"says {nnz} but weights.npz has {ly.nnz} non-zero weights")

@@ -281,7 +281,7 @@ def _step_plan(f: _Flow) -> StepResult:
     if b.luts is not None and f.cfg.plan.get("max_detectors") is None:
         try:
             p, _, _ = plan_front(model, x[: f.cfg.sim_frames], target_cycles=target,
-                                 max_luts=float(b.luts), max_ram=b.ram)
+                                 max_luts=float(b.luts), max_ram=b.ram, max_bram=b.bram)
         except ValueError as e:
             return StepResult("plan", "FAIL", {}, str(e))
     else:
@@ -289,8 +289,8 @@ def _step_plan(f: _Flow) -> StepResult:
                  max_detectors=f.cfg.plan.get("max_detectors"), max_luts=b.luts)
     out = f.dir / "model_planned"
     compile_to_dir(p.apply(model), out)
-    fig = {"pco": p.pco, "scan_bits": p.scan_bits, "bufs": p.bufs, "period_cycles": p.period,
-           "luts_estimate": p.luts}
+    fig = {"pco": p.pco, "scan_bits": p.scan_bits, "bufs": p.bufs, "rings": p.rings,
+           "period_cycles": p.period, "luts_estimate": p.luts}
     if target is not None and p.period > target:
         return StepResult("plan", "FAIL", fig, f"frame period {p.period:.0f} cycles: the "
                           f"target {target:.0f} is not reached within the limits",

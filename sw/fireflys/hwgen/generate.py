@@ -59,7 +59,7 @@ def generate(model: CompiledModel, out_dir: str | Path, name: str = "model",
     ``model`` on the lanes of :func:`design_model`; with ``phi``, its layers' cores in Phi mode
     (pattern and PWP images too; ``match_rate``: patterns compared per cycle per layer);
     ``dense``: the dense baseline. Long scan lists go to block RAM within ``bram36_budget``
-    (default :data:`fireflys.hwgen.params.BRAM36_BUDGET`)."""
+    (default :data:`fireflys.compiler.shape.BRAM36_BUDGET`)."""
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise ValueError(f"core name must be letters, digits and '_', got {name!r}")
     out = Path(out_dir).resolve()

@@ -16,6 +16,7 @@ from fireflys.compiler.scanlist import (
     write_lists,
 )
 from fireflys.compiler.shape import (
+    BRAM36_BUDGET,
     NUM_WIN,
     QUEUE_DEPTH,
     fifo_depth_of,
@@ -41,9 +42,6 @@ class CoreParams:
     out_w: int
     out_shape: tuple[int, int, int]  # after pooling
     score: bool
-
-
-BRAM36_BUDGET = 5.0  # block RAM36 of an accelerator (the KV260 plan's target)
 
 
 def core_params(model: CompiledModel, mem_dir: Path,
@@ -111,6 +109,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
             "Score": int(cp.score), "Pool": cp.pool,
             "Hold": ring_slack(cp.kind, cp.kh, cp.kw, cp.w),
             "NumWin": NUM_WIN, "FifoDepth": QUEUE_DEPTH, "NumBuf": cp.bufs,
+            "RingBlock": int(cp.ring == "block"),
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",

@@ -80,7 +80,8 @@ def _doc(model: CompiledModel) -> dict[str, Any]:
         "arch": str(model.arch), "T": model.T, "encoding": model.encoding,
         "in_bits": model.in_bits, "readout": model.readout,
         "layers": [{"k": ly.k, "reset": ly.reset, "pco": ly.pco, "pci": ly.pci,
-                    "scan_bits": ly.scan_bits, "bufs": ly.bufs, "widths": dict(ly.widths)}
+                    "scan_bits": ly.scan_bits, "bufs": ly.bufs, "ring": ly.ring,
+                    "widths": dict(ly.widths)}
                    for ly in model.layers],
     }
 
@@ -237,7 +238,8 @@ def from_graph(graph: Any, where: str = "NIR graph") -> CompiledModel:
             theta=None if theta is None else theta.astype(np.int32), k=int(m["k"]),
             reset=m["reset"], pco=int(m["pco"]), pci=int(m["pci"]),
             widths={k2: int(v) for k2, v in m["widths"].items()},
-            scan_bits=int(m["scan_bits"]), bufs=int(m.get("bufs", BUFS))))
+            scan_bits=int(m["scan_bits"]), bufs=int(m.get("bufs", BUFS)),
+            ring=str(m.get("ring", "lut"))))
     return CompiledModel(arch=arch, T=int(T), encoding=enc, in_bits=int(in_bits),
                          readout=readout, layers=layers)
 
