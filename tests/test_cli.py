@@ -175,8 +175,10 @@ def test_plan_stays_within_a_lut_budget(tmp_path, capsys) -> None:
         assert rep["luts_predicted"] == pytest.approx(sum(
             area.core_luts(cp, perf.core_spw(cp))
             for cp in core_plans(whole_pixel_lanes(planned))))
+        assert [ly.fifo for ly in planned.layers] == rep["fifos"]
         assert rep["period_cycles"] == pytest.approx(chain_period(
-            with_pco(model, rep["pco"], rep["scan_bits"], rep["bufs"]), x))
+            with_pco(model, rep["pco"], rep["scan_bits"], rep["bufs"], rep["rings"],
+                     rep["fifos"]), x))
         # the picked point is the fastest of the front within the budget
         fits = [q for q in rep["front"] if q["luts_predicted"] <= budget]
         (picked,) = [q for q in rep["front"] if q["picked"]]

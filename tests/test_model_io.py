@@ -20,8 +20,8 @@ def _same(a, b) -> None:
     assert str(a.arch) == str(b.arch)
     assert (a.T, a.encoding, a.in_bits, a.readout) == (b.T, b.encoding, b.in_bits, b.readout)
     for x, y in zip(a.layers, b.layers, strict=True):
-        assert (x.k, x.reset, x.pco, x.pci, x.widths, x.scan_bits, x.bufs, x.ring) == (
-            y.k, y.reset, y.pco, y.pci, y.widths, y.scan_bits, y.bufs, y.ring)
+        assert (x.k, x.reset, x.pco, x.pci, x.widths, x.scan_bits, x.bufs, x.ring, x.fifo) == (
+            y.k, y.reset, y.pco, y.pci, y.widths, y.scan_bits, y.bufs, y.ring, y.fifo)
         np.testing.assert_array_equal(x.weight, y.weight)
         np.testing.assert_array_equal(x.bias, y.bias)
         assert (x.theta is None) == (y.theta is None)
@@ -117,6 +117,8 @@ def test_mismatched_shape(work: Path) -> None:
     (lambda d: d["layers"][1].__setitem__("bufs", 1), "field 'bufs': 1 is out of range"),
     (lambda d: d["layers"][1].__setitem__("bufs", 12), "field 'bufs': expected a power of two"),
     (lambda d: d["layers"][1].__setitem__("ring", "bram"), "layer 1 (L1): field 'ring'"),
+    (lambda d: d["layers"][0].__setitem__("fifo", 1), "layer 0 (L0): field 'fifo': 1 is out of"),
+    (lambda d: d["layers"][2].__setitem__("fifo", 8), "field 'fifo': the last core has no FIFO"),
     (lambda d: d["layers"][0].__setitem__("reset", "soft"), "layer 0 (L0): field 'reset'"),
     (lambda d: d["layers"][1].__setitem__("sparsity", float("nan")), "field 'sparsity'"),
     (lambda d: d["layers"][1].__setitem__("sparsity", 0.1), "field 'sparsity': says 0.1"),
@@ -186,7 +188,9 @@ def test_scan_bits_bufs_and_ring_are_optional(work: Path) -> None:
     m.layers[0].scan_bits = 24
     m.layers[0].bufs = 16
     m.layers[1].ring = "block"
+    m.layers[0].fifo = 64
     save_model(m, work)
     back = load_model(work)
     assert (back.layers[0].scan_bits, back.layers[0].bufs) == (24, 16)
     assert [ly.ring for ly in back.layers] == ["lut", "block", "lut"]
+    assert [ly.fifo for ly in back.layers] == [64, None, None]

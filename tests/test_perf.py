@@ -129,31 +129,36 @@ def test_model_equals_core_counters(tmp_path, case: str) -> None:
     assert (tr.busy, tr.occ) == (r["busy"], r["occ"])
 
 
-@pytest.mark.parametrize("arch,pco,bufs,rings", [
+@pytest.mark.parametrize("arch,pco,bufs,rings,fifo0", [
     # ring copies in block RAM (cores 0 and 2): the LUT-RAM rings' cycles
-    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2], [4, 4, 4], ["block", "lut", "block"]),
+    ("4x8x8-8c3p1-mp2-12c3p1-10fc", [1, 3, 2], [4, 4, 4], ["block", "lut", "block"], None),
     # a fast first core held back by a slow second one: its hand-offs wait for an empty
     # output register (a hand-off in the cycle the register is emptied makes core 0 busy
     # for a different number of cycles)
-    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1], [4, 4, 4], ["lut"] * 3),
+    # (and a 32-deep FIFO after core 0, 8 by default)
+    ("4x8x8-8c3p1-mp2-12c3p1-mp2-10fc", [2, 1, 1], [4, 4, 4], ["lut"] * 3, 32),
     # more output buffers: windows gathered further ahead of their hand-offs (the model's
     # frame period 448 cycles; 833 with 4 buffers per core)
-    ("2x10x10-4c3p1-mp2-6c3p1-10fc", [4, 6, 3], [16, 8, 2], ["lut"] * 3),
-], ids=["pco1-3-2-block-rings-0-2", "held-back-pco2-1-1", "bufs16-8-2-pco4-6-3"])
-def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int],
-                                      bufs: list[int], rings: list[str]) -> None:
+    ("2x10x10-4c3p1-mp2-6c3p1-10fc", [4, 6, 3], [16, 8, 2], ["lut"] * 3, None),
+], ids=["pco1-3-2-block-rings-0-2", "held-back-pco2-1-1-fifo32", "bufs16-8-2-pco4-6-3"])
+def test_model_equals_system_counters(tmp_path, arch: str, pco: list[int], bufs: list[int],
+                                      rings: list[str], fifo0: int | None) -> None:
     """The whole chain (FIFOs between the cores, back-pressure from a slow next core): every
     core's busy cycles, every detector's and the frame period, exactly."""
     model = random_model(arch, sparsity=0.6, seed=5, calib_frames=16, encoding="spikes", T=4,
                          pco=pco)
     for ly, b, r in zip(model.layers, bufs, rings, strict=True):
         ly.bufs, ly.ring = b, r
+    model.layers[0].fifo = fifo0
     compile_to_dir(model, tmp_path / "model")
     x = random_input(model, 8, np.random.default_rng(2), density=0.3)
     r = simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
     assert r.predicted == r.busy
     assert r.predicted_occ == r.occ
     assert r.predicted_period == pytest.approx(r.frame_period, abs=1e-9)
+    # the FC readout needs the whole first frame: its latency is at least one beat per pixel
+    pixels = model.layers[0].geom.in_shape[1] * model.layers[0].geom.in_shape[2]
+    assert pixels <= r.latency <= r.raw["first_out"]
 
 
 def test_plan_meets_its_target() -> None:
@@ -195,7 +200,7 @@ def test_front_walks_the_bottleneck() -> None:
     """pareto keeps, by LUTs, the options faster than every cheaper one; the front starts
     from every core's cheapest and moves the slowest core to its next option until it has
     none; a point where the period falls (LUTs grow)."""
-    from fireflys.compiler.plan import Option, front, pareto
+    from fireflys.compiler.front import Option, front, pareto
 
     a = pareto([Option(1, 72, 4, 100.0, 10.0), Option(2, 72, 4, 60.0, 20.0),
                 Option(2, 72, 16, 70.0, 21.0),  # slower than a cheaper option: dropped
@@ -212,7 +217,7 @@ def test_front_point_moves_rings_to_block_ram() -> None:
     """FrontPoint.fit: a point over its distributed-RAM (or LUT) budget moves the ring copies
     of the cores that save the most RAM cells per BRAM36 to block RAM, one at a time, until it
     fits; the cycles stay; without the block RAM it needs it does not fit."""
-    from fireflys.compiler.plan import FrontPoint, Option
+    from fireflys.compiler.front import FrontPoint, Option
 
     a = Option(2, 72, 4, 100.0, 1000.0, 300, block_luts=200.0, block_ram=200, block_bram=4.0)
     b = Option(4, 72, 4, 90.0, 2000.0, 500, block_luts=300.0, block_ram=400, block_bram=4.0)
@@ -258,7 +263,8 @@ def test_block_rings_trade_ram_cells_for_bram() -> None:
 def test_plan_front_picks_within_a_budget() -> None:
     """plan_front: the fastest point within the LUT budget, its period the chain's replay;
     with a target, the cheapest point meeting it; a budget under the smallest point fails."""
-    from fireflys.compiler.plan import chain_period, plan_front
+    from fireflys.compiler.front import plan_front
+    from fireflys.compiler.plan import chain_period
 
     model = random_model("2x10x10-4c3p1-mp2-6c3p1-10fc", sparsity=0.6, seed=5,
                          calib_frames=8, encoding="spikes", T=4, pco=[1, 1, 1])
@@ -275,6 +281,24 @@ def test_plan_front_picks_within_a_budget() -> None:
     assert t.period <= target and t.luts == min(r.luts for r in points if r.period <= target)
     with pytest.raises(ValueError, match="no design fits"):
         plan_front(model, x, max_luts=0.5 * points[0].luts)
+
+
+def test_deepen_fifos_keeps_what_the_chain_gains() -> None:
+    """deepen_fifos: the FIFO before the FC core (8 words by default, rows of 24 pixels)
+    gets 64 words, where the chain's replay gains (~19 %); the plan's period is that replay;
+    with no spare distributed RAM nothing changes."""
+    from fireflys.compiler.front import deepen_fifos
+    from fireflys.compiler.plan import CorePlan, Plan, chain_period
+
+    model = random_model("2x24x24-4c3p1-6c3p1-mp2-10fc", sparsity=0.6, seed=5, calib_frames=8,
+                         encoding="spikes", T=4, pco=[2, 2, 1])
+    x = random_input(model, 4, np.random.default_rng(2), density=0.3)
+    p = Plan([CorePlan(f"L{i}", c, 0.0, 0.0, {}) for i, c in enumerate([2, 2, 1])], 0.0, 5)
+    before = chain_period(p.apply(model), x)
+    q = deepen_fifos(model, x, p)
+    assert q.fifos == [None, 64, None]
+    assert q.period == chain_period(q.apply(model), x) < before
+    assert deepen_fifos(model, x, p, spare_ram=0).fifos == [None, None, None]
 
 
 def test_ecp5_ram_cells_of_the_shipped_model() -> None:

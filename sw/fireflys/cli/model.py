@@ -96,7 +96,7 @@ def _plan_phi(args: argparse.Namespace, model: CompiledModel, x: np.ndarray,
 def _plan_front(model, x, target: float | None, b):
     """:func:`fireflys.compiler.plan.plan_front` within the budget ``b`` with a progress bar
     over the cores."""
-    from fireflys.compiler.plan import plan_front
+    from fireflys.compiler.front import plan_front
     from fireflys.progress import bar
 
     with bar(len(model.layers), "cores' options", unit="core") as progress:
@@ -205,10 +205,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"parallelism plan for {model.arch}, from {len(x)} {frames_label(args)} frames "
           f"(cycles per frame predicted by {how})")
     print(f"{'core':<6}{'token':<16}{'PCO':>5}{'word bits':>10}{'buffers':>8}{'ring':>6}"
-          f"{'predicted':>11}{'LUT (est.)':>11}")
+          f"{'FIFO':>6}{'predicted':>11}{'LUT (est.)':>11}")
     for c, ly in zip(p.cores, model.layers, strict=True):
         print(f"{c.name:<6}{ly.geom.token():<16}{c.pco:>5}{c.scan_bits:>10}{c.bufs:>8}"
-              f"{c.ring:>6}{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
+              f"{c.ring:>6}{c.fifo or '-':>6}{c.cycles:>11.0f}{c.luts or 0:>11.0f}")
     fps = args.clock_mhz * 1e6 / p.period
     print(f"frame period {p.period:.0f} cycles -> {fps:.0f} frames/s at {args.clock_mhz:g} MHz; "
           f"{p.detectors} detectors, ~{p.luts:.0f} LUT (fireflys.compiler.area, an "
@@ -234,7 +234,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "model": str(args.model_dir), "arch": str(model.arch), "frames": len(x),
             **frames_about(args), "pco": p.pco, "period_cycles": p.period,
             "detectors": p.detectors, "luts_predicted": p.luts, "frames_per_s": fps,
-            "scan_bits": p.scan_bits, "bufs": p.bufs, "rings": p.rings,
+            "scan_bits": p.scan_bits, "bufs": p.bufs, "rings": p.rings, "fifos": p.fifos,
             "clock_mhz": args.clock_mhz,
             "lut_budget": b.luts, "device": dev.name if dev else None,
             "ram_budget": b.ram, "ring_bram36_budget": b.bram,

@@ -20,6 +20,7 @@ from fireflys.cli.options import (
     frames_label,
     positive,
 )
+from fireflys.compiler.device import DEFAULT_MARGIN, DEVICES
 from fireflys.core.model import load_model
 from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
 
@@ -87,6 +88,43 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
               f"-> {s['fps_ecp5']:.0f} frames/s")
     print(f"wrote {Path(args.out) / 'summary.json'} and the report next to it")
     return 0
+
+
+def cmd_bench_front(args: argparse.Namespace) -> int:
+    from fireflys.flow.benchfront import bench_front
+    from fireflys.progress import bar, say
+
+    model = load_model(args.model_dir)
+    n = max(args.frames, args.sim_frames, args.plan_frames)
+    x, _ = eval_frames(model, args.model_dir, args.dataset, n, args.seed, split="val",
+                       data_dir=args.data_dir)
+    if len(x) < n:
+        print(f"fireflys bench-front: only {len(x)} {frames_label(args)} frames, {n} asked",
+              file=sys.stderr)
+        return 2
+    print(f"bench-front: {model.arch} on {args.device} -> {args.out} (work {args.work}; "
+          "hours: each point's place and route takes up to an hour per seed)", flush=True)
+    with bar(len(model.layers), "cores' options", unit="core") as progress:
+        s = bench_front(model, Path(args.model_dir), x[:args.plan_frames], out=Path(args.out),
+                        work=Path(args.work), device=args.device, margin=args.margin,
+                        points=args.points, dataset=args.dataset, data_dir=args.data_dir,
+                        sim_frames=args.sim_frames, frames=args.frames,
+                        seeds=tuple(args.seeds), freq_mhz=args.freq, jobs=args.jobs,
+                        reuse=not args.no_reuse, preset=args.preset, say=say,
+                        progress=progress)
+    print(f"{'point':>5}{'cycles':>9}{'p99':>9}{'xcup LUT':>10}{'Fmax':>8}{'frames/s':>10}"
+          f"{'fits':>6}  PCO / rings")
+    for e in s["points"]:
+        fmax = e.get("ecp5_fmax_mhz")
+        print(f"{e['point']:>5}{e.get('cycles_per_frame', float('nan')):>9.0f}"
+              f"{e.get('cycles_per_frame_p99', float('nan')):>9.0f}"
+              f"{e.get('lut', float('nan')):>10.0f}{fmax or float('nan'):>8.1f}"
+              f"{e.get('fps_ecp5', float('nan')):>10.0f}{'yes' if e['fits_lfe5u_85f'] else 'no':>6}"
+              f"  {','.join(map(str, e['pco']))} / {','.join(r[0] for r in e['rings'])}"
+              + (f"  ({e['failed']['step']}: {e['failed']['message']})" if "failed" in e
+                 else ""))
+    print(f"wrote {Path(args.out) / 'summary.json'} and front.png")
+    return 1 if any("failed" in e for e in s["points"]) else 0
 
 
 DEFAULT_PHI_MODELS = ("scnn5_mnist=models/scnn5_mnist,scnn5_dense=models/scnn5_dense,"
@@ -198,6 +236,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     bh.add_argument("--work", help="work directory (default build/bench_hw/<name>)")
     bh.add_argument("--out", required=True, help="output directory (summary.json, report)")
     bh.set_defaults(func=cmd_bench_hw)
+
+    bf = sub.add_parser("bench-front", help="the planner's speed/area front measured: the "
+                        "front on a device, POINTS of it from the smallest to the fastest "
+                        "that fits, each built end to end (system test, soak, Yosys xcup, "
+                        "nextpnr-ecp5 seeds) -> OUT/summary.json + front.png",
+                        description="Hours on 2 cores: each point's place and route takes "
+                        "up to an hour per seed. Steps already done in WORK are kept "
+                        "(--no-reuse: run them again), so an interrupted run resumes.")
+    add_model_dir(bf)
+    add_frames(bf, 1000, "frames streamed back to back per point (default 1000)")
+    bf.add_argument("--sim-frames", type=count(1), default=200,
+                    help="frames of each point's system test (default 200)")
+    bf.add_argument("--plan-frames", type=count(1), default=50,
+                    help="held-out frames the planner replays (default 50)")
+    add_dataset(bf, default="mnist", split=False)
+    add_seed(bf, 1)
+    bf.add_argument("--device", choices=sorted(DEVICES), default="lfe5u-85f",
+                    help="the device whose budget the points fit (default lfe5u-85f)")
+    bf.add_argument("--margin", type=fraction, default=DEFAULT_MARGIN,
+                    help=f"share of the device a point may fill (default {DEFAULT_MARGIN:g})")
+    bf.add_argument("--points", type=count(2), default=4,
+                    help="design points built (default 4)")
+    bf.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],
+                    help="nextpnr seeds (default 1,2,3; the worst is quoted)")
+    bf.add_argument("--freq", type=positive(), default=ECP5_TARGET_MHZ,
+                    help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g})")
+    bf.add_argument("--jobs", type=count(1), default=1, metavar="N",
+                    help="nextpnr seeds run at a time (default 1)")
+    bf.add_argument("--no-reuse", action="store_true",
+                    help="run every step again (default: keep the steps done in WORK)")
+    bf.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
+                    help="compare each point with FireFly-S's published numbers")
+    bf.add_argument("--work", default="build/bench_front",
+                    help="work directory (default build/bench_front)")
+    bf.add_argument("--out", required=True, help="output directory (summary.json, front.png)")
+    bf.set_defaults(func=cmd_bench_front)
 
     bp = sub.add_parser("bench-phi", help="Phi against bitmap mode, per model: "
                         "operations, RTL cycles/frame (Verilator stream), Yosys xcup LUT -> "

@@ -44,7 +44,7 @@ from fireflys.compiler.scanlist import (
     scan_list,
     words_per_window,
 )
-from fireflys.compiler.shape import fifo_depth_of, ring_pixels
+from fireflys.compiler.shape import ring_pixels
 
 PEEL_PER_BIT = 9.5
 PEEL_BASE = 50.0
@@ -130,5 +130,5 @@ def ecp5_ram_cells(cp: CorePlan, spw: int, last: bool = False) -> int:
         wo = cp.w + 2 * cp.pad - cp.kw + 1
         cells += -(-(wo // 2) // 16) * -(-cp.out_width // 4)
     if not last:
-        cells += -(-fifo_depth_of(cp.out_shape) // 16) * -(-cp.out_width // 4)
+        cells += -(-cp.fifo // 16) * -(-cp.out_width // 4)
     return cells

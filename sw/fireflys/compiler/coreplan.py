@@ -16,6 +16,7 @@ import numpy as np
 
 from fireflys.compiler.bitmap import PackedLayer, addr_width, pack_layer, wt_depth
 from fireflys.compiler.sched import look, slot_of
+from fireflys.compiler.shape import fifo_depth_of
 from fireflys.core.model import CompiledModel
 
 
@@ -59,6 +60,7 @@ class CorePlan:
     scan_bits: int  # widest scanner word (CompiledModel layer field)
     bufs: int  # output pixel buffers (layer_core NumBuf; CompiledModel layer field)
     ring: str  # "lut" | "block": the scanners' ring copies (layer_core RingBlock; layer field)
+    fifo: int  # depth of the FIFO after the core (layer field, or shape.fifo_depth_of)
     dense: bool  # the dense baseline: every weight stored and visited (:func:`dense_baseline`)
 
 
@@ -82,7 +84,7 @@ def core_plan(model: CompiledModel, index: int) -> CorePlan:
         in_width=planes * ci,
         out_width=g.out_ch * ly.widths["score"] if score else model.T * g.out_ch,
         out_shape=g.out_shape, scan_bits=ly.scan_bits, bufs=ly.bufs, ring=ly.ring,
-        dense=ly.dense)
+        fifo=fifo_depth_of(g.out_shape) if ly.fifo is None else ly.fifo, dense=ly.dense)
 
 
 def dense_baseline(model: CompiledModel) -> CompiledModel:

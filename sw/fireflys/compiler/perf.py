@@ -49,7 +49,6 @@ from fireflys.compiler.scanlist import Entry, default_spw, scan_list, words_per_
 from fireflys.compiler.shape import (
     NUM_WIN,
     QUEUE_DEPTH,
-    fifo_depth_of,
     ring_pixels,
     weights_in_block_ram,
 )
@@ -421,7 +420,7 @@ def predict(model: CompiledModel, x: np.ndarray, res: golden.GoldenResult | None
     pushed: list[list[int]] = [[] for _ in range(n)]
     arrivals = [None] + [_Shifted(pushed[i], FIFO_LAT) for i in range(n - 1)]
     runs = [_replay(model, cp, lists, c, arrivals[i],
-                    written[i + 1] if i + 1 < n else None, fifo_depth_of(cp.out_shape),
+                    written[i + 1] if i + 1 < n else None, cp.fifo,
                     written[i], pushed[i])
             for i, (cp, (lists, c)) in enumerate(zip(plans, work, strict=True))]
     out: list[CoreTrace | None] = [None] * n

@@ -33,6 +33,7 @@ MAX_SCAN_BITS = 128
 BUFS = 4  # output pixel buffers of a core, the default of every layer
 MAX_BUFS = 64
 RINGS = ("lut", "block")  # where a core's scanners keep their ring copies (LUT-RAM, block RAM)
+MAX_FIFO = 256  # deepest FIFO after a core
 MAX_K = 15
 MAX_IN_BITS = 16
 MAX_STORED_WIDTH = 32  # bias and theta are stored as int32
@@ -78,6 +79,9 @@ class CoreLayer:
     scan_bits: int = SCAN_BITS  # widest scanner word (the planner may narrow it)
     bufs: int = BUFS  # output pixel buffers (a power of two; the planner may add some)
     ring: str = "lut"  # the scanners' ring copies in LUT-RAM or block RAM (RINGS)
+    # depth of the FIFO after the core (None: fireflys.compiler.shape.fifo_depth_of its output
+    # shape; the planner may deepen it; the last core has none)
+    fifo: int | None = None
     # the hardware's dense baseline (fireflys.compiler.coreplan.dense_baseline): every weight,
     # zero or not, stored and visited; never saved (not a field of model.json)
     dense: bool = False
@@ -164,6 +168,7 @@ def _layer_json(ly: CoreLayer) -> dict[str, Any]:
         "scan_bits": ly.scan_bits,
         "bufs": ly.bufs,
         "ring": ly.ring,
+        **({} if ly.fifo is None else {"fifo": ly.fifo}),
         "nnz": ly.nnz,
         "sparsity": round(ly.sparsity, 6),
     }
@@ -392,8 +397,11 @@ def load_model(model_dir: str | Path) -> CompiledModel:
         if bufs & (bufs - 1):
             raise lc.err("bufs", f"expected a power of two, got {bufs}")
         ring = lc.choice(lj, "ring", RINGS) if "ring" in lj else "lut"
+        fifo = lc.int_in(lj, "fifo", 2, MAX_FIFO) if "fifo" in lj else None
+        if fifo is not None and last:
+            raise lc.err("fifo", "the last core has no FIFO after it")
         ly = CoreLayer(geom, weight, bias, theta, k, reset, pco, pci, widths, scan_bits, bufs,
-                       ring)
+                       ring, fifo)
         nnz = lc.int_in(lj, "nnz", 0, weight.size)
         if nnz != ly.nnz:
             raise lc.err("nnz", f"says {nnz} but weights.npz has {ly.nnz} non-zero weights")

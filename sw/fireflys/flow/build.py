@@ -267,7 +267,8 @@ def _step_plan(f: _Flow) -> StepResult:
         return StepResult("plan", "SKIP", {}, "no 'plan' in the config: the model's PCO kept")
     from fireflys.compiler.compile import compile_to_dir
     from fireflys.compiler.device import DEFAULT_MARGIN, budget
-    from fireflys.compiler.plan import plan, plan_front
+    from fireflys.compiler.front import plan_front
+    from fireflys.compiler.plan import plan
 
     src = f.dir / "model" if (f.dir / "model" / "model.json").is_file() else Path(f.cfg.model)
     model = load_model(src)
@@ -290,6 +291,7 @@ def _step_plan(f: _Flow) -> StepResult:
     out = f.dir / "model_planned"
     compile_to_dir(p.apply(model), out)
     fig = {"pco": p.pco, "scan_bits": p.scan_bits, "bufs": p.bufs, "rings": p.rings,
+           "fifos": p.fifos,
            "period_cycles": p.period, "luts_estimate": p.luts}
     if target is not None and p.period > target:
         return StepResult("plan", "FAIL", fig, f"frame period {p.period:.0f} cycles: the "

@@ -19,7 +19,6 @@ from fireflys.compiler.shape import (
     BRAM36_BUDGET,
     NUM_WIN,
     QUEUE_DEPTH,
-    fifo_depth_of,
     ring_slack,
     weights_in_block_ram,
 )
@@ -42,6 +41,7 @@ class CoreParams:
     out_w: int
     out_shape: tuple[int, int, int]  # after pooling
     score: bool
+    fifo: int  # depth of the FIFO after the core
 
 
 def core_params(model: CompiledModel, mem_dir: Path,
@@ -118,12 +118,12 @@ def core_params(model: CompiledModel, mem_dir: Path,
             **({"Dense": 1} if cp.dense else {}),
         }
         cores.append(CoreParams(cp.name, p, cp.in_width, cp.out_width, cp.out_shape,
-                                cp.score))
+                                cp.score, cp.fifo))
     return cores
 
 
 def fifo_depth(c: CoreParams) -> int:
-    return fifo_depth_of(c.out_shape)
+    return c.fifo
 
 
 def perf_words(cores: list[CoreParams]) -> int:

@@ -81,7 +81,7 @@ def _doc(model: CompiledModel) -> dict[str, Any]:
         "in_bits": model.in_bits, "readout": model.readout,
         "layers": [{"k": ly.k, "reset": ly.reset, "pco": ly.pco, "pci": ly.pci,
                     "scan_bits": ly.scan_bits, "bufs": ly.bufs, "ring": ly.ring,
-                    "widths": dict(ly.widths)}
+                    "fifo": ly.fifo, "widths": dict(ly.widths)}
                    for ly in model.layers],
     }
 
@@ -239,7 +239,8 @@ def from_graph(graph: Any, where: str = "NIR graph") -> CompiledModel:
             reset=m["reset"], pco=int(m["pco"]), pci=int(m["pci"]),
             widths={k2: int(v) for k2, v in m["widths"].items()},
             scan_bits=int(m["scan_bits"]), bufs=int(m.get("bufs", BUFS)),
-            ring=str(m.get("ring", "lut"))))
+            ring=str(m.get("ring", "lut")),
+            fifo=None if m.get("fifo") is None else int(m["fifo"])))
     return CompiledModel(arch=arch, T=int(T), encoding=enc, in_bits=int(in_bits),
                          readout=readout, layers=layers)
 

@@ -193,6 +193,9 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
                                      default=None),
         "predicted_frame_period": sim.get("predicted_frame_period_cycles"),
         "sim_frame_period": sim.get("frame_period_cycles"),
+        # the system test's first frame through the empty pipeline: first input beat to class
+        # output (None: a simulation from before it was measured)
+        "latency_cycles": sim.get("latency_cycles"),
         "estimates": "LUT/FF/BRAM/DSP and LUT levels: Yosys synth_xilinx -family xcup "
                      "(KV260 sign-off needs Vivado); Fmax: nextpnr-ecp5 after place and route",
     }
@@ -202,8 +205,23 @@ def summary(name: str, sim: dict[str, Any], soak: dict[str, Any], xcup: dict[str
                   # the clock constraint given to nextpnr (Fmax is the routed design's timing
                   # analysis, whatever the target; older results did not record it)
                   "ecp5_target_mhz": ecp5.get("target_mhz"),
-                  "fps_ecp5": ecp5["worst_mhz"] * 1e6 / period})
+                  "fps_ecp5": ecp5["worst_mhz"] * 1e6 / period,
+                  "lfe5u_85f_utilization": lfe5u_85f_use(ecp5["cells"])})
+        if s["latency_cycles"] is not None:
+            s["latency_us"] = s["latency_cycles"] / ecp5["worst_mhz"]
     return s
+
+
+# the LFE5U-85F's resources as nextpnr-ecp5 counts them (RAM LUTs: 4 per TRELLIS_DPR16X4
+# cell, in an eighth of the slices)
+LFE5U_85F = {"TRELLIS_COMB": 83_640, "TRELLIS_FF": 83_640, "DP16KD": 208,
+             "TRELLIS_RAMW": 83_640 // 8 // 4}
+
+
+def lfe5u_85f_use(cells: dict[str, int]) -> dict[str, float]:
+    """Share of the LFE5U-85F each kind of placed cell takes (LUT4 logic and LUT-RAM
+    (TRELLIS_COMB), flip-flops, DP16KD block RAMs, distributed-RAM write ports)."""
+    return {k: round(cells.get(k, 0) / n, 4) for k, n in LFE5U_85F.items()}
 
 
 def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: Path, *,
@@ -262,6 +280,8 @@ def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: d
     s["bram36_budget"] = params.BRAM36_BUDGET if bram36_budget is None else bram36_budget
     s["pco"] = [ly.pco for ly in model.layers]
     s["scan_bits"] = [ly.scan_bits for ly in model.layers]
+    s["bufs"] = [ly.bufs for ly in model.layers]
+    s["rings"] = [ly.ring for ly in model.layers]
     s["spike_density"] = spike_densities(model, x_soak)
     out.mkdir(parents=True, exist_ok=True)
     rep = build(model, work / "sim.json", name, preset=preset)

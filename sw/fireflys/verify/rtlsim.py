@@ -66,6 +66,12 @@ class SimResult:
     def per_frame(self, values: list[int]) -> list[float]:
         return [v / self.frames for v in values]
 
+    @property
+    def latency(self) -> int:
+        """Cycles from the first input beat to the first class output: the first frame
+        through the empty pipeline."""
+        return self.raw["first_out"] - self.raw["first_in"]
+
 
 # everything the generated hardware, its images and the expected streams are computed by:
 # these parts of the package (templates included), and the RTL files
@@ -213,8 +219,8 @@ def simulate(
                                         i, index, got, want))
     layout = perf_layout(cores)
     words = dict(zip(layout, split_counters(int(f["perf"], 16), len(layout)), strict=True))
-    r = {k: int(f[k]) for k in ("cycles", "frames_out", "beats_in", "first_out", "mid_out",
-                                "last_out", "frame_count")}
+    r = {k: int(f[k]) for k in ("cycles", "frames_out", "beats_in", "first_in", "first_out",
+                                "mid_out", "last_out", "frame_count")}
     r["frame_error"] = bool(int(f["frame_error"]))
     for key in ("busy", "pairs", "pixels"):
         r[key] = [words[f"{c.name}.{key}"] for c in cores]
@@ -274,10 +280,13 @@ def perf_report(model: CompiledModel, r: SimResult, labels: np.ndarray | None = 
         "frame_period_prediction_error": (
             (r.predicted_period - r.frame_period) / r.frame_period if r.frame_period else 0.0),
         "total_cycles": r.cycles, "cores": cores,
+        # the first frame through the empty pipeline: its first input beat to its class output
+        "latency_cycles": r.latency,
     }
     if clock_mhz is not None:
         rep["clock_mhz"] = clock_mhz
         rep["frames_per_s"] = clock_mhz * 1e6 / r.frame_period if r.frame_period else None
+        rep["latency_us"] = rep["latency_cycles"] / clock_mhz
     return rep
 
 

@@ -32,7 +32,7 @@ module {{ tb_top }} #(
     void'($value$plusargs("reset_at=%d", reset_at));
     void'($value$plusargs("max=%d", max_cycles));
   end
-  logic [31:0] first_out_o, mid_out_o, last_out_o, in_count_o, out_count_o;
+  logic [31:0] first_in_o, first_out_o, mid_out_o, last_out_o, in_count_o, out_count_o;
   logic done_o, mismatch_o;
 
   localparam int unsigned Frames = {{ frames }};
@@ -89,6 +89,10 @@ module {{ tb_top }} #(
     end
   end
   assign in_count_o = in_idx;
+  always_ff @(posedge clk_i) begin  // the cycle of the first input beat
+    if (!srst_ni)                              first_in_o <= '0;
+    else if (s_valid && s_ready && in_idx == 0) first_in_o <= cycles;
+  end
   assign out_count_o = frames_out;
   assign done_o = (frames_out == Frames);
   always_ff @(posedge clk_i) begin
@@ -140,8 +144,8 @@ module {{ tb_top }} #(
     if (srst_ni && (mismatch_o || (done_o && pixels_done) || tick >= max_cycles)) begin
       $display("result: cycles %0d frames_out %0d beats_in %0d", cycles, out_count_o,
                in_count_o);
-      $display("result: first_out %0d mid_out %0d last_out %0d", first_out_o, mid_out_o,
-               last_out_o);
+      $display("result: first_in %0d first_out %0d mid_out %0d last_out %0d", first_in_o,
+               first_out_o, mid_out_o, last_out_o);
       $display("result: frame_count %0d frame_error %0d", frames_out, frame_error);
       $display("result: perf %0h", perf);
       $display("result: mismatch {{ mismatch_fmt }}", {{ mismatch_args }});
