@@ -13,6 +13,7 @@ import pytest
 from fireflys.cli.main import main
 from fireflys.compiler.compile import compile_to_dir, random_model
 from fireflys.core.model import load_model
+from fireflys.errors import ConfigError
 from fireflys.flow.build import load_config, parse_overrides
 
 
@@ -182,6 +183,23 @@ def test_make_synth_and_pnr_config_loads(steps: list[str]) -> None:
     assert cfg.freq_mhz >= 150 and len(cfg.seeds) >= 3
     make = (root / "Makefile").read_text()
     assert f"--set 'steps=[{', '.join(steps)}]'" in make
+
+
+def test_shipped_configs_load(tmp_path: Path) -> None:
+    """The shipped models' configs read (configs/fpga.yaml takes its model from make: above);
+    the fast one plans for the LFE5U-85F on 50 frames and runs every step; a plan's frames must
+    be a positive integer."""
+    root = Path(__file__).resolve().parents[1]
+    cfgs = {p.stem: load_config(p) for p in sorted((root / "configs").glob("scnn5_*.yaml"))}
+    assert set(cfgs) == {"scnn5_mnist", "scnn5_fast"}
+    fast = cfgs["scnn5_fast"]
+    assert fast.plan == {"device": "lfe5u-85f", "margin": 0.85, "frames": 50}
+    assert fast.steps == ["plan", "generate", "simulate", "soak", "synth", "pnr", "report"]
+    for bad in (0, "50", True):
+        c = _config(tmp_path / "bad.json", model="m", plan={"device": "lfe5u-85f",
+                                                            "frames": bad})
+        with pytest.raises(ConfigError, match="plan: frames: must be a positive integer"):
+            load_config(c)
 
 
 def test_reuse_only_results_of_the_same_inputs(tiny: Path, tmp_path: Path) -> None:

@@ -59,7 +59,9 @@ class BuildConfig:
     sim_frames: int = 8
     frames: int = 100
     seed: int = 1
-    plan: dict[str, float] | None = None  # {target_fps, clock_mhz}, {max_detectors}, {max_luts}
+    # {target_fps, clock_mhz}, {max_detectors}, {max_luts}, {device, margin}; frames: replayed
+    # by the planner (default sim_frames)
+    plan: dict[str, float] | None = None
     bram36: float | None = None  # block-RAM budget of the generated hardware
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
     freq_mhz: float = ECP5_TARGET_MHZ
@@ -164,9 +166,12 @@ def check_config(cfg: BuildConfig, where: str = "config") -> None:
         if not isinstance(cfg.plan, dict) or not (keys & set(cfg.plan)):
             raise ConfigError(f"{where}: plan: give target_fps (and clock_mhz), max_detectors, "
                               "max_luts or device (and margin)")
-        bad = sorted(set(cfg.plan) - keys - {"clock_mhz", "margin"})
+        bad = sorted(set(cfg.plan) - keys - {"clock_mhz", "margin", "frames"})
         if bad:
             raise ConfigError(f"{where}: plan: unknown field(s) {', '.join(bad)}")
+        n = cfg.plan.get("frames", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"{where}: plan: frames: must be a positive integer, got {n!r}")
         if "device" in cfg.plan:
             from fireflys.compiler.device import device
 
@@ -273,6 +278,7 @@ def _step_plan(f: _Flow) -> StepResult:
     src = f.dir / "model" if (f.dir / "model" / "model.json").is_file() else Path(f.cfg.model)
     model = load_model(src)
     x, _ = f.frames(model)
+    x = x[: int(f.cfg.plan.get("frames", f.cfg.sim_frames))]  # the frames the planner replays
     clock = float(f.cfg.plan.get("clock_mhz", ECP5_GOAL_MHZ))
     fps = f.cfg.plan.get("target_fps")
     target = clock * 1e6 / float(fps) if fps else None
@@ -281,12 +287,12 @@ def _step_plan(f: _Flow) -> StepResult:
                float(f.cfg.plan.get("margin", DEFAULT_MARGIN)))
     if b.luts is not None and f.cfg.plan.get("max_detectors") is None:
         try:
-            p, _, _ = plan_front(model, x[: f.cfg.sim_frames], target_cycles=target,
+            p, _, _ = plan_front(model, x, target_cycles=target,
                                  max_luts=float(b.luts), max_ram=b.ram, max_bram=b.bram)
         except ValueError as e:
             return StepResult("plan", "FAIL", {}, str(e))
     else:
-        p = plan(model, x[: f.cfg.sim_frames], target_cycles=target,
+        p = plan(model, x, target_cycles=target,
                  max_detectors=f.cfg.plan.get("max_detectors"), max_luts=b.luts)
     out = f.dir / "model_planned"
     compile_to_dir(p.apply(model), out)
