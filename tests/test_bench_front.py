@@ -28,6 +28,7 @@ def test_select_spans_the_front() -> None:
     assert len({id(q) for q in select(crowded, 4)}) == 4
 
 
+@pytest.mark.slow  # two Verilator builds and a planner run: make test-all
 def test_bench_front_builds_the_points(tmp_path) -> None:
     """A tiny model on the LFE5U-25F: two points built (generate, simulate, soak), each with
     its plan, 0 mismatches and the latency of its first frame; summary.json and the plot
