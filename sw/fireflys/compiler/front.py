@@ -236,22 +236,26 @@ def deepen_fifos(model: CompiledModel, x: np.ndarray, p: Plan,
                  spare_ram: float | None = None) -> Plan:
     """``p`` with the FIFOs between its cores deepened, one at a time in chain order, where
     the chain's replay on ``x`` gains more than FIFO_GAIN (a fast core waits on a slower
-    neighbour's bursts); within ``spare_ram`` more ECP5 distributed-RAM cells (None: no
-    limit). The plan's period is the chain's replay."""
+    neighbour's bursts), in passes until one deepens none (a FIFO can pay only once the next
+    one is deeper); within ``spare_ram`` more ECP5 distributed-RAM cells (None: no limit). The
+    plan's period is the chain's replay."""
     p = dataclasses.replace(p, cores=list(p.cores))
     period = chain_period(p.apply(model), x)
-    for i, ly in enumerate(model.layers[:-1]):
-        base = p.cores[i].fifo or fifo_depth_of(ly.geom.out_shape)
-        width = -(-core_plan(model, i).out_width // 4)
-        for depth in FIFO_DEPTHS:
-            cells = (-(-depth // 16) - -(-base // 16)) * width
-            if depth <= base or (spare_ram is not None and cells > spare_ram):
-                continue
-            trial = dataclasses.replace(p, cores=list(p.cores))
-            trial.cores[i] = dataclasses.replace(p.cores[i], fifo=depth)
-            per = chain_period(trial.apply(model), x)
-            if per < period * (1 - FIFO_GAIN):
-                p, period, base = trial, per, depth
-                spare_ram = None if spare_ram is None else spare_ram - cells
+    widths = [-(-core_plan(model, i).out_width // 4) for i in range(len(model.layers) - 1)]
+    deepened = True
+    while deepened:
+        deepened = False
+        for i, ly in enumerate(model.layers[:-1]):
+            base = p.cores[i].fifo or fifo_depth_of(ly.geom.out_shape)
+            for depth in FIFO_DEPTHS:
+                cells = (-(-depth // 16) - -(-base // 16)) * widths[i]
+                if depth <= base or (spare_ram is not None and cells > spare_ram):
+                    continue
+                trial = dataclasses.replace(p, cores=list(p.cores))
+                trial.cores[i] = dataclasses.replace(p.cores[i], fifo=depth)
+                per = chain_period(trial.apply(model), x)
+                if per < period * (1 - FIFO_GAIN):
+                    p, period, base, deepened = trial, per, depth, True
+                    spare_ram = None if spare_ram is None else spare_ram - cells
     p.period = period
     return p
