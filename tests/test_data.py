@@ -170,6 +170,13 @@ def test_cli_frames_are_the_runs_held_out_frames(tmp_path: Path) -> None:
     assert not np.array_equal(other[:50], xva[:50])
     cal = calib_frames(model, run / "model", "digits", 40, seed=0)
     np.testing.assert_array_equal(cal, xtr[:40])
+    # a planned copy elsewhere keeps the run's split (its held-out frames stay held out)
+    from fireflys.data import keep_run_split
+
+    (tmp_path / "planned").mkdir()
+    assert keep_run_split(run / "model", tmp_path / "planned")
+    assert run_split(tmp_path / "planned") == (3, 0.2)
+    assert not keep_run_split(tmp_path / "planned" / "nothing", tmp_path)
 
 
 def test_run_split_of_the_shipped_model() -> None:

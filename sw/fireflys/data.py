@@ -145,6 +145,20 @@ def heldout(dataset: str, n: int, seed: int,
     return holdout_split(n, fraction, seed)
 
 
+def keep_run_split(model_dir: str | Path, out_dir: str | Path) -> bool:
+    """Copy the training run's metrics that :func:`run_split` reads for ``model_dir`` to
+    ``out_dir/training_metrics.json`` (a planned copy of a model keeps its run's held-out
+    frames); False when the model has no run."""
+    import shutil
+
+    d = Path(model_dir)
+    for f in (d / "training_metrics.json", d.parent / "metrics.json"):
+        if f.is_file():
+            shutil.copy(f, Path(out_dir) / "training_metrics.json")
+            return True
+    return False
+
+
 def run_split(model_dir: str | Path) -> tuple[int, float]:
     """(seed, held-out fraction) of the training run that produced the model in
     ``model_dir``, from the run's metrics beside it (``MODEL/training_metrics.json``, as

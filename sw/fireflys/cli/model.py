@@ -252,8 +252,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
                             "ring": o.ring, "cycles": o.cycles, "luts_predicted": o.luts}
                            for o in q.options]} for q in points]})
     if args.apply:
+        from fireflys.data import keep_run_split
+
         compile_to_dir(p.apply(model), args.apply)
-        print(f"wrote the model with this plan to {args.apply}")
+        kept = keep_run_split(args.model_dir, args.apply)  # its held-out frames stay the run's
+        print(f"wrote the model with this plan to {args.apply}"
+              + (" (with its training run's metrics)" if kept else ""))
     return 0
 
 

@@ -21,7 +21,6 @@ against LUTs with the published accelerators (:data:`PUBLISHED`).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from fireflys.compiler.compile import compile_to_dir
 from fireflys.compiler.device import DEFAULT_MARGIN, budget
 from fireflys.compiler.front import FrontPoint, plan_front
 from fireflys.core.model import CompiledModel
+from fireflys.data import keep_run_split
 from fireflys.flow.build import BuildConfig, run_build
 from fireflys.hwgen.flowcmds import ECP5_TARGET_MHZ
 from fireflys.report.benchhw import lfe5u_85f_use, summary
@@ -141,9 +141,7 @@ def bench_front(model: CompiledModel, model_dir: Path, x_plan: np.ndarray, *, ou
         pdir = work / f"p{k}"
         mdir = pdir / "model"
         compile_to_dir(q.plan().apply(model), mdir)
-        for meta in ("training_metrics.json",):  # the run's split: the same held-out frames
-            if (model_dir / meta).is_file():
-                shutil.copy(model_dir / meta, mdir / meta)
+        keep_run_split(model_dir, mdir)  # the run's split: the same held-out frames
         cfg = BuildConfig(build_dir=str(pdir), model=str(mdir), name=f"p{k}",
                           steps=list(steps or STEPS), dataset=dataset, data_dir=data_dir,
                           sim_frames=sim_frames, frames=frames, seeds=list(seeds),
