@@ -149,8 +149,8 @@ def bench_front(model: CompiledModel, model_dir: Path, x_plan: np.ndarray, *, ou
                           report_dir=str(out / f"p{k}"))
         say(f"bench-front: point {k} (PCO {','.join(str(o.pco) for o in q.options)}) in {pdir}")
         entries.append(_entry(k, q, pdir, run_build(cfg, say=say)))
-        _write(out, b.device.name, margin, len(x_plan), dataset, frames, front, entries)
-    return _write(out, b.device.name, margin, len(x_plan), dataset, frames, front, entries)
+        s = _write(out, b.device.name, margin, len(x_plan), dataset, frames, front, entries)
+    return s  # written after each point (a long run leaves the points done so far)
 
 
 def _write(out: Path, device: str, margin: float, plan_frames: int, dataset: str, frames: int,
