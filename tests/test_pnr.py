@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
+from fireflys.eda import pnr as pnr_mod
 from fireflys.eda.pnr import HARNESS, block_ports, harness_sv, place_route, pnr
+from fireflys.eda.synth import SynthError
 from fireflys.paths import REPO
 
 SRC = """module wide_add #(parameter int unsigned N = 24) (
@@ -46,7 +50,7 @@ def test_harness_ports_and_lint() -> None:
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
 
 
-def test_pnr_reports_every_seed_and_the_worst() -> None:
+def test_pnr_reports_every_seed_and_the_worst(monkeypatch: pytest.MonkeyPatch) -> None:
     d, src = _block("run")
     r = pnr([src], "wide_add", d, params={"N": 24}, seeds=(1, 2))
     assert r.seeds == [1, 2] and len(r.fmax_mhz) == 2
@@ -61,3 +65,13 @@ def test_pnr_reports_every_seed_and_the_worst() -> None:
     assert p.seeds == [2, 1] and p.fmax_mhz == [r.fmax_mhz[1], r.fmax_mhz[0]]
     assert sorted(seen) == [1, 2] and p.worst_mhz == r.worst_mhz
     assert (d / "par" / "pnr_seed1.json").is_file() and (d / "par" / "pnr_seed2.json").is_file()
+
+    # reuse: the kept runs of the same netlist are read back without nextpnr (which is made
+    # unfindable here); another clock target is another run, and it needs nextpnr again
+    monkeypatch.setattr(pnr_mod.shutil, "which", lambda _: None)
+    k = place_route(d / "ecp5.json", "wide_add", d / "par", (1, 2), 200.0, reuse=True)
+    assert k.fmax_mhz == r.fmax_mhz
+    with pytest.raises(SynthError, match="not found"):
+        place_route(d / "ecp5.json", "wide_add", d / "par", (1,), 150.0, reuse=True)
+    with pytest.raises(SynthError, match="not found"):  # without reuse: placed again
+        place_route(d / "ecp5.json", "wide_add", d / "par", (1,), 200.0)

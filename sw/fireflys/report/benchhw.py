@@ -53,6 +53,12 @@ def inputs_digest(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def pnr_inputs(key: str, seeds: tuple[int, ...], freq_mhz: float) -> str:
+    """The inputs of a place-and-route result: the design's digest, its seeds and clock
+    target (a kept result with other seeds is made again; each seed's own run is reused)."""
+    return f"{key}/seeds={','.join(map(str, seeds))}/{freq_mhz:g}MHz"
+
+
 def cached(path: Path, reuse: bool, say: Say, what: str,
            run: Callable[[], dict[str, Any]], inputs: str | None = None) -> dict[str, Any]:
     """``run()``'s results, kept as JSON at ``path``; with ``reuse``, the kept results where
@@ -144,7 +150,7 @@ def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
 
 
 def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
-              freq_mhz: float, say: Say, jobs: int = 1) -> dict[str, Any]:
+              freq_mhz: float, say: Say, jobs: int = 1, reuse: bool = False) -> dict[str, Any]:
     from fireflys.eda.pnr import place_route, synth_ecp5
     from fireflys.hwgen.top import PNR_TOP
 
@@ -152,7 +158,7 @@ def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
     say("ECP5: Yosys synth_ecp5 of the whole accelerator...")
     net = synth_ecp5([*srcs, hw / f"{PNR_TOP}.sv"], PNR_TOP, work / "ecp5", data)
     r = place_route(net, PNR_TOP, work / "ecp5", seeds, freq_mhz,
-                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"), jobs=jobs)
+                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"), jobs=jobs, reuse=reuse)
     return r.as_dict()
 
 
@@ -260,7 +266,8 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     if pnr:
         ecp5 = cached(work / "ecp5.json", reuse, say,
                        f"nextpnr-ecp5, seeds {', '.join(map(str, seeds))}",
-                       lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs), key)
+                       lambda: step_ecp5(design, work, seeds, freq_mhz, say, jobs, reuse),
+                       pnr_inputs(key, seeds, freq_mhz))
     return write_reports(model, name, out, work, sim, soak, xcup, ecp5, x_soak, about=about,
                          preset=preset, bram36_budget=bram36_budget)
 
