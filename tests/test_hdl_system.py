@@ -122,7 +122,7 @@ def test_gate_level_netlist(tmp_path, arch: str, encoding: str) -> None:
 def test_shipped_scnn5_200_mnist_frames(tmp_path) -> None:
     """The shipped trained scnn5: 200 held-out MNIST frames with gaps and
     back-pressure, then again with a reset in the middle of a frame; every core's stream and
-    the readout bit-exact (needs ../shared/datasets/mnist)."""
+    the readout bit-exact (needs MNIST in $FIREFLYS_DATA/mnist)."""
     from fireflys.cli.options import eval_frames
     from fireflys.core.model import load_model
     from fireflys.paths import REPO

@@ -3,7 +3,8 @@
 - ``digits``: the embedded default (scikit-learn's 1797 8x8 handwritten digits, shipped with
   the package, no download): pixels 0..16 rescaled to IN_BITS unsigned integers.
 - ``mnist``: IDX files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
-  optionally the ``t10k-*`` test split) in a directory, read locally only. Pixels 0..255
+  optionally the ``t10k-*`` test split) in a directory: ``--data-dir``, else
+  :func:`default_mnist_dir` (where ``fireflys data mnist`` downloads them). Pixels 0..255
   rescaled to IN_BITS.
 
 Every loader returns ``([N, C, H, W] int64 pixels, [N] int64 labels)``; problems raise
@@ -13,14 +14,13 @@ Every loader returns ``([N, C, H, W] int64 pixels, [N] int64 labels)``; problems
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 
 from fireflys.errors import FireflysError
-from fireflys.paths import REPO
 
-DEFAULT_MNIST_DIR = REPO.parent / "shared" / "datasets" / "mnist"
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -78,8 +78,23 @@ def _idx_file(d: Path, stem: str) -> Path | None:
     return None
 
 
+def data_root() -> Path:
+    """Where datasets live by default: ``$FIREFLYS_DATA``, else ``$XDG_CACHE_HOME/fireflys``,
+    else ``~/.cache/fireflys``."""
+    env = os.environ.get("FIREFLYS_DATA")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "fireflys"
+
+
+def default_mnist_dir() -> Path:
+    """MNIST's default directory (``fireflys data mnist`` downloads into it)."""
+    return data_root() / "mnist"
+
+
 def _mnist_dir(data_dir: str | Path | None) -> Path:
-    return Path(data_dir) if data_dir is not None else DEFAULT_MNIST_DIR
+    return Path(data_dir) if data_dir is not None else default_mnist_dir()
 
 
 def mnist_split_available(data_dir: str | Path | None, split: str) -> bool:
@@ -102,8 +117,8 @@ def load_mnist(data_dir: str | Path | None = None, split: str = "train",
         if f is None:
             raise DatasetError(
                 f"MNIST {split} split not found in {d}: expected {pre}-{kind} or "
-                f"{pre}-{kind}.gz (IDX files from the MNIST distribution); put them there or "
-                f"pass --data-dir")
+                f"{pre}-{kind}.gz; run `fireflys data mnist --dir {d}` to download them, or "
+                f"put the IDX files there by hand, or pass --data-dir")
         files[kind] = f
     img = read_idx(files["images-idx3-ubyte"])
     lab = read_idx(files["labels-idx1-ubyte"])

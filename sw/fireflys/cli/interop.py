@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     im.add_argument("--calib-dataset", choices=("random", "digits", "mnist"), default="random",
                     help="calibration frames (training split; default random)")
     im.add_argument("--calib-frames", type=count(1), default=64, help="default 64")
-    im.add_argument("--data-dir", help="MNIST IDX directory (default "
-                    "../shared/datasets/mnist)")
+    im.add_argument("--data-dir", help="MNIST IDX directory (default $FIREFLYS_DATA/mnist, "
+                    "else ~/.cache/fireflys/mnist: `fireflys data mnist` fills it)")
     im.add_argument("--seed", type=SEED, default=0, help="random calibration frames")
     im.set_defaults(func=cmd_import)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fireflys.cli import flow, hardware, interop, model, phi, report, train, verify
+from fireflys.cli import data, flow, hardware, interop, model, phi, report, train, verify
 from fireflys.errors import FireflysError
 
-STAGES = (model, train, hardware, verify, phi, report, interop, flow)
+STAGES = (data, model, train, hardware, verify, phi, report, interop, flow)
 
 
 class Parser(argparse.ArgumentParser):

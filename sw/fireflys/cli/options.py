@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from fireflys.core.model import CompiledModel
-from fireflys.data import DEFAULT_MNIST_DIR
 from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ
 from fireflys.paths import REPO
 from fireflys.verify import frames
@@ -121,7 +120,8 @@ def add_split(p: argparse.ArgumentParser) -> None:
 def add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR",
                    help="MNIST: the directory of the IDX files (train-* for val, t10k-* for "
-                   f"test, raw or .gz; default {DEFAULT_MNIST_DIR})")
+                   "test, raw or .gz; default $FIREFLYS_DATA/mnist, else ~/.cache/fireflys/mnist, "
+                   "which `fireflys data mnist` fills)")
 
 
 def frames_about(args: argparse.Namespace) -> dict:

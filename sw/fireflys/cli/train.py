@@ -184,8 +184,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--dataset", choices=("digits", "mnist", "cifar10", "dvs-gesture"),
                    default="digits", help="digits: embedded; mnist: IDX files; cifar10: python "
                    "pickle batches; dvs-gesture: tonic's on-disk layout (local files only)")
-    t.add_argument("--data-dir", help="dataset directory (MNIST default: "
-                   "../shared/datasets/mnist)")
+    t.add_argument("--data-dir", help="dataset directory (MNIST default: $FIREFLYS_DATA/mnist, "
+                   "else ~/.cache/fireflys/mnist: `fireflys data mnist` fills it)")
     t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "
                    "model/)")
     t.add_argument("--epochs", type=count(1), default=10)

@@ -4,7 +4,6 @@ split (``split`` 'test', MNIST's t10k files)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +18,12 @@ DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
 
 
 def frames_about(dataset: str, split: str, data_dir: str | Path | None) -> dict:
-    """What a report says about its frames: dataset, split and, for MNIST, the directory (the
-    default one as ``../shared/datasets/mnist``, relative to the repository: no machine's
+    """What a report says about its frames: dataset, split and, for MNIST, the directory given
+    (``default``: the default data directory, whichever machine's it is: no machine's
     absolute path in a committed report)."""
-    from fireflys.data import DEFAULT_MNIST_DIR
-    from fireflys.paths import REPO
-
     out = {"dataset": dataset, "split": None if dataset == "random" else split}
     if dataset == "mnist":
-        out["data_dir"] = (str(Path(data_dir)) if data_dir
-                           else os.path.relpath(DEFAULT_MNIST_DIR, REPO))
+        out["data_dir"] = str(Path(data_dir)) if data_dir else "default"
     return out
 
 
