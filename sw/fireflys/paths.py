@@ -1,15 +1,29 @@
-"""Repository paths, and the one list of the hand-written RTL files (read from fusesoc.core)."""
+"""Where the package's hardware files are, and the one list of the hand-written RTL files
+(read from fusesoc.core).
+
+In a checkout (or an editable install) they are the repository's ``hdl/``, ``sim/``,
+``constraints/`` and ``fusesoc.core``; an installed wheel carries its own copy of them in
+``fireflys/_share`` (setup.py puts it there), so the package works with no checkout on disk.
+Default work directories are the checkout's ``build/``, else ``./build`` of the directory the
+command runs in.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-HDL = REPO / "hdl"
-SIM = REPO / "sim"
-BUILD = REPO / "build" / "sim"
-CORE_FILE = REPO / "fusesoc.core"
+PKG = Path(__file__).resolve().parent
+SHARE = PKG / "_share"  # a wheel's copy of the hardware files
+REPO = PKG.parents[1]  # the checkout (meaningful only where INSTALLED is False)
+INSTALLED = (SHARE / "fusesoc.core").is_file()
+ROOT = SHARE if INSTALLED else REPO
+HDL = ROOT / "hdl"
+SIM = ROOT / "sim"
+CONSTRAINTS = ROOT / "constraints"
+CORE_FILE = ROOT / "fusesoc.core"
+WORK = (Path.cwd() if INSTALLED else REPO) / "build"
+BUILD = WORK / "sim"
 
 
 @cache
@@ -20,7 +34,7 @@ def rtl_files() -> tuple[Path, ...]:
 
     doc = yaml.safe_load(CORE_FILE.read_text())
     files = doc["filesets"]["rtl"]["files"]
-    paths = tuple(REPO / f for f in files)
+    paths = tuple(ROOT / f for f in files)
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"{CORE_FILE}: RTL file {p} not found")

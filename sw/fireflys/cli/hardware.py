@@ -32,7 +32,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for k in ("top", "mem", "manifest", "core"):
         print(f"wrote {k}: {files[k]}")
     print(f"FuseSoC core fireflys:model:{name} (targets lint, sim, synth, pnr_ecp5, kv260), "
-          f"e.g. from the repository with the venv active:\n  fusesoc --cores-root . "
+          f"e.g. (verilator on PATH):\n  fusesoc --cores-root $(fireflys --cores-root) "
           f"--cores-root {out} run --target=sim fireflys:model:{name}")
     return 0
 

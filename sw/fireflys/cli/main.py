@@ -24,11 +24,32 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fireflys")
+    except PackageNotFoundError:  # sources on sys.path, not installed
+        return "unknown (not installed)"
+
+
+class _CoresRoot(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        from fireflys.paths import CORE_FILE
+
+        print(CORE_FILE.parent)
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="fireflys",
         description="FireFly-S flow: sparse SNN -> integer model -> verified FPGA accelerator.",
     )
+    p.add_argument("--version", action="version", version=f"fireflys {_version()}")
+    p.add_argument("--cores-root", action=_CoresRoot, nargs=0,
+                   help="print the directory of the hand-written RTL's FuseSoC core (give it "
+                   "to fusesoc --cores-root beside a generated model's directory) and exit")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     for stage in STAGES:
         stage.register(sub)

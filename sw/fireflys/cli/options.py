@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ
-from fireflys.paths import REPO
+from fireflys.paths import INSTALLED, REPO
 from fireflys.verify import frames
 from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
     SPLITS,
@@ -169,11 +169,13 @@ CLOCK_MHZ = ECP5_GOAL_MHZ  # the LFE5U-85F timing goal; docs/fpga.md has the mea
 def clock_of(mhz: float | None) -> tuple[float, str]:
     """The clock for frames/s and where it comes from: ``mhz`` as given, else the shipped
     scnn5's measured worst-seed nextpnr-ecp5 Fmax (reports/scnn5_mnist/summary.json, `make
-    bench-hw`), else the LFE5U-85F timing target."""
+    bench-hw`; in a checkout), else the LFE5U-85F timing target."""
     if mhz is not None:
         return mhz, "--clock-mhz"
     summary = REPO / "reports" / "scnn5_mnist" / "summary.json"
     try:
+        if INSTALLED:
+            raise OSError("an installed package carries no reports")
         fmax = float(json.loads(summary.read_text())["ecp5_fmax_mhz"])
         return fmax, ("the shipped scnn5's measured Fmax on the LFE5U-85F, worst of "
                       "nextpnr seeds: reports/scnn5_mnist/summary.json")

@@ -20,11 +20,11 @@ from fireflys.hwgen.flowcmds import (
 from fireflys.hwgen.params import TOP
 from fireflys.hwgen.render import render
 from fireflys.hwgen.top import PNR_TOP
-from fireflys.paths import REPO, rtl_files
+from fireflys.paths import CONSTRAINTS, rtl_files
 
 # copied next to the generated core (FuseSoC wants a core's files inside its directory)
-FLOW_FILES = [(REPO / "constraints" / "kv260.xdc", "flow/kv260.xdc"),
-              (REPO / "constraints" / "kv260_ooc.tcl", "flow/kv260_ooc.tcl")]
+FLOW_FILES = [(CONSTRAINTS / "kv260.xdc", "flow/kv260.xdc"),
+              (CONSTRAINTS / "kv260_ooc.tcl", "flow/kv260_ooc.tcl")]
 SYNTH_TCL = {"synth": "flow/fireflys_xcup.tcl", "pnr_ecp5": "flow/fireflys_ecp5.tcl"}
 KV260_PART = "xczu5ev-sfvc784-2-i"
 PNR_SEED = 1  # the pnr_ecp5 target's seed (`fireflys build` runs several)

@@ -27,9 +27,9 @@ from pathlib import Path
 from fireflys.core.model import CompiledModel
 from fireflys.core.widths import channel_sums
 from fireflys.errors import FireflysError
-from fireflys.paths import HDL, REPO
+from fireflys.paths import HDL, SIM
 
-FORMAL_DIR = REPO / "sim" / "formal"
+FORMAL_DIR = SIM / "formal"
 RTL_JOBS = ("stream_fifo", "frame_guard", "mask_scanner", "spike_peeler", "window_unit")
 
 

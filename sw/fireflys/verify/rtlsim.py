@@ -30,7 +30,7 @@ from fireflys.eda.synth import gate_netlist
 from fireflys.hwgen.generate import design_model, generate, sources
 from fireflys.hwgen.params import CORE, TOP, core_params, perf_layout
 from fireflys.hwgen.top import reset_latency
-from fireflys.paths import REPO, rtl_files
+from fireflys.paths import WORK, rtl_files
 from fireflys.phi import perf as phiperf
 from fireflys.phi.tables import PhiTables
 from fireflys.progress import Progress
@@ -179,7 +179,7 @@ def simulate(
     ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
     mdir = Path(model_dir)
     model = design_model(model, phi, dense)
-    wdir = (Path(work_dir) if work_dir else REPO / "build" / "rtl") / _model_key(mdir, phi, dense)
+    wdir = (Path(work_dir) if work_dir else WORK / "rtl") / _model_key(mdir, phi, dense)
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
         generate(model, hw, phi=phi, dense=dense)
