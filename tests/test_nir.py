@@ -19,7 +19,8 @@ SHIPPED = REPO / "models" / "scnn5_mnist"
 
 
 def assert_same_model(a_dir: Path, b_dir: Path) -> None:
-    """weights.npz arrays equal and model.json equal except the weights' file hash."""
+    """weights.npz arrays equal and model.json equal except the weights' file hash and the
+    imported model's provenance (a bit-exact import of a NIR file)."""
     a, b = np.load(a_dir / "weights.npz"), np.load(b_dir / "weights.npz")
     assert sorted(a.files) == sorted(b.files)
     for f in a.files:
@@ -28,6 +29,8 @@ def assert_same_model(a_dir: Path, b_dir: Path) -> None:
     ja, jb = (json.loads((d / "model.json").read_text()) for d in (a_dir, b_dir))
     ja.pop("weights_sha256")
     jb.pop("weights_sha256")
+    prov = jb.pop("provenance")
+    assert prov["source"] == "nir" and prov["fidelity"] == "bit-exact", prov
     assert ja == jb
 
 
@@ -35,7 +38,8 @@ def test_shipped_model_round_trip_with_the_cli(tmp_path: Path, capsys) -> None:
     f = tmp_path / "scnn5.nir"
     assert main(["nir", "export", str(SHIPPED), str(f)]) == 0
     assert main(["nir", "import", str(f), "--out", str(tmp_path / "back")]) == 0
-    assert "imported 1x28x28-7c3p1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "imported 1x28x28-7c3p1" in out and "fidelity: bit-exact" in out
     assert_same_model(SHIPPED, tmp_path / "back")
 
 

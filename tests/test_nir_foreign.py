@@ -117,7 +117,10 @@ def test_snntorch_layout_graph_imports_and_runs(neuron: str, tmp_path: Path, cap
                  "--calib-frames", "24"]) == 0
     text = capsys.readouterr().out
     assert "agreement with the float graph (not bit-exact)" in text
+    assert "fidelity: approximate (another tool's float graph" in text
     got = load_model(out)
+    prov = json.loads((out / "model.json").read_text())["provenance"]
+    assert prov["fidelity"] == "approximate" and prov["report"] == "nir_import.json"
     assert str(got.arch) == str(m.arch) and got.readout == "integrate"
     for a, b in zip(got.layers, m.layers, strict=True):
         np.testing.assert_array_equal(a.weight, b.weight)

@@ -35,13 +35,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     js = import_model(args.file, args.out, dt=args.dt, T=args.T, encoding=args.encoding,
                       in_bits=args.in_bits, calib=calib, calib_frames=args.calib_frames,
                       seed=args.seed)
+    import json
+
     m = load_model(js.parent)
     print(f"imported {m.arch} (T = {m.T}, {m.encoding} input, {m.readout} readout, "
           f"{m.sparsity * 100:.1f} % zero weights) to {js.parent}")
+    prov = json.loads(js.read_text())["provenance"]
+    if prov["fidelity"] == "bit-exact":
+        print("fidelity: bit-exact (a fireflys file: the integer model from its own metadata)")
+    else:
+        print(f"fidelity: approximate (another tool's float graph quantized to 4 bits per "
+              f"channel; predictions equal on {prov['prediction_agreement'] * 100:.2f} % of "
+              f"the calibration frames)")
     rep = js.parent / IMPORT_REPORT
-    if rep.is_file():
-        import json
-
+    if prov["fidelity"] == "approximate":
         r = json.loads(rep.read_text())
         print(f"quantized from a float graph (dt {r['dt']:g}) on {r['frames']} calibration "
               "frames; agreement with the float graph (not bit-exact):")
@@ -53,6 +60,18 @@ def cmd_import(args: argparse.Namespace) -> int:
                   f"{'-' if agree is None else f'{agree * 100:.2f} %':>9}")
         print(f"predictions equal on {r['prediction_agreement'] * 100:.2f} % of the frames; "
               f"report {rep}")
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from fireflys.interop.nir_matrix import markdown, support_matrix, write_into
+
+    table = markdown(support_matrix())
+    if args.write:
+        changed = write_into(args.write, table)
+        print(f"{args.write}: {'updated' if changed else 'already up to date'}")
+    else:
+        print(table)
     return 0
 
 
@@ -88,3 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "else ~/.cache/fireflys/mnist: `fireflys data mnist` fills it)")
     im.add_argument("--seed", type=SEED, default=0, help="random calibration frames")
     im.set_defaults(func=cmd_import)
+    mx = ns.add_parser("matrix", help="measure what of NIR comes through: every node type of "
+                       "the nir package against export and import (exact / approximate with "
+                       "the probe's agreement / refused with the reason), as a Markdown table")
+    mx.add_argument("--write", metavar="FILE", help="put the table between its markers in FILE "
+                    "(docs/nir.md), appended when it has none")
+    mx.set_defaults(func=cmd_matrix)

@@ -275,12 +275,31 @@ def import_model(path: str | Path, out_dir: str | Path, *, dt: float | None = No
                                  calib_frames, seed)
     js = save_model(model, out_dir)
     if report is not None:
+        report["fidelity"] = "approximate"
         (Path(out_dir) / IMPORT_REPORT).write_text(json.dumps(report, indent=2) + "\n")
+    doc = json.loads(js.read_text())
+    doc["provenance"] = provenance(p, report)
+    js.write_text(json.dumps(doc, indent=2) + "\n")
     try:
         load_model(out_dir)
     except ModelFormatError as e:
         raise NirError(f"{p}: the imported model is not valid ({e})") from None
     return js
+
+
+def provenance(path: Path, report: dict[str, Any] | None) -> dict[str, Any]:
+    """What model.json says of an imported model: the NIR file and the fidelity, ``bit-exact``
+    (a fireflys file: the integer model itself) or ``approximate`` (another tool's graph,
+    quantized: the agreement with its float graph, from the import report)."""
+    if report is None:
+        return {"source": "nir", "file": path.name, "fidelity": "bit-exact",
+                "why": "a fireflys file: the integer model from its own metadata"}
+    return {"source": "nir", "file": path.name, "fidelity": "approximate",
+            "why": "another tool's float graph quantized to 4 bits per channel",
+            "prediction_agreement": report["prediction_agreement"],
+            "spike_agreement": {ly["layer"]: ly["spike_agreement"] for ly in report["layers"]
+                                if "spike_agreement" in ly},
+            "calibration_frames": report["frames"], "report": IMPORT_REPORT}
 
 
 def _foreign(graph: Any, where: str, dt: float | None, T: int, encoding: str, in_bits: int,
