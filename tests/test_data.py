@@ -13,11 +13,11 @@ from fireflys.data import (
     DatasetError,
     holdout_split,
     load_cifar10,
-    load_dvs_gesture,
     load_mnist,
     mnist_split_available,
     read_idx,
 )
+from fireflys.events import load_dvs_gesture
 
 
 def _idx(arr: np.ndarray, code: int = 0x08) -> bytes:

@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "sw" / "fireflys"
 
 # layer of each top-level part of the package (a subpackage or a module); a module may import
 # its own layer and the layers listed as allowed for it
-BASE = {"errors", "paths", "data", "progress", "download"}
+BASE = {"errors", "paths", "data", "progress", "download", "events"}
 ORDER = ["core", "compiler", "interop", "phi", "hwgen", "eda", "verify", "report", "flow", "api",
          "cli"]
 
@@ -25,8 +25,9 @@ def allowed(part: str) -> set[str]:
     """The parts that ``part`` may import."""
     if part in BASE:
         # base modules: errors and paths import nothing of the package; data/progress only
-        # them; download also shows progress
-        extra = {"data": {"data"}, "progress": {"progress"}, "download": {"download", "progress"}}
+        # them; download also shows progress, events reads MNIST (its synthetic set)
+        extra = {"data": {"data"}, "progress": {"progress"}, "download": {"download", "progress"},
+                 "events": {"events", "data"}}
         return {"errors", "paths"} | extra.get(part, set())
     if part == "train":  # core <- train <- cli; train may use phi (pattern-aware fine-tuning)
         return BASE | {"core", "phi", "train"}

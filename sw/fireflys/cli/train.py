@@ -181,9 +181,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a sparse 4-bit SNN (Grad R + LSQ, snntorch) and "
                        "export it as a compiled model (OUT/model)")
     t.add_argument("--arch", required=True, help="architecture string or preset")
-    t.add_argument("--dataset", choices=("digits", "mnist", "cifar10", "dvs-gesture"),
+    t.add_argument("--dataset", choices=("digits", "mnist", "cifar10", "dvs-gesture", "nmnist",
+                                         "nmnist-synth"),
                    default="digits", help="digits: embedded; mnist: IDX files; cifar10: python "
-                   "pickle batches; dvs-gesture: tonic's on-disk layout (local files only)")
+                   "pickle batches; dvs-gesture: the AEDAT files as distributed or tonic's npy "
+                   "layout; nmnist: N-MNIST's Train/Test .bin files; nmnist-synth: N-MNIST-style "
+                   "events made from MNIST (offline; 2x34x34 input). Local files only")
     t.add_argument("--data-dir", help="dataset directory (MNIST default: $FIREFLYS_DATA/mnist, "
                    "else ~/.cache/fireflys/mnist: `fireflys data mnist` fills it)")
     t.add_argument("--out", required=True, help="run directory (checkpoint, metrics, plots, "

@@ -71,7 +71,8 @@ class TrainResult:
     reporting: bool = True  # False on DDP ranks other than 0 (they export and report nothing)
 
 
-ENCODING = {"digits": "direct", "mnist": "direct", "cifar10": "direct", "dvs-gesture": "spikes"}
+ENCODING = {"digits": "direct", "mnist": "direct", "cifar10": "direct", "dvs-gesture": "spikes",
+            "nmnist": "spikes", "nmnist-synth": "spikes"}
 
 
 RAMPS = ("linear", "cubic")

@@ -10,20 +10,25 @@ from fireflys.data import (
     heldout,
     load_cifar10,
     load_digits,
-    load_dvs_gesture,
     load_mnist,
     mnist_split_available,
 )
+from fireflys.events import load_dvs_gesture, load_nmnist, load_nmnist_synth
 from fireflys.train.config import ENCODING, TrainConfig
 
 
 def _train_split(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, str]:
     """All frames and labels of the dataset's training split, and its name."""
-    if cfg.dataset in ("cifar10", "dvs-gesture"):
+    if cfg.dataset == "nmnist-synth":
+        return (*load_nmnist_synth(cfg.data_dir, "train", cfg.T),
+                "N-MNIST-style events made from MNIST")
+    if cfg.dataset in ("cifar10", "dvs-gesture", "nmnist"):
         if cfg.data_dir is None:
             raise DatasetError(f"--dataset {cfg.dataset} needs --data-dir (local files only)")
         if cfg.dataset == "cifar10":
             return (*load_cifar10(cfg.data_dir, "train", cfg.in_bits), "CIFAR-10")
+        if cfg.dataset == "nmnist":
+            return (*load_nmnist(cfg.data_dir, "train", cfg.T), "N-MNIST")
         size = parse_arch(cfg.arch).in_shape[1]
         return (*load_dvs_gesture(cfg.data_dir, "train", cfg.T, size), "DVS-Gesture")
     if cfg.dataset == "digits":
@@ -49,11 +54,20 @@ def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 def load_test(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, str] | None:
     """The dataset's own test split (MNIST t10k, CIFAR-10 test batch, DVS-Gesture test
     recordings) as (x, y, note), or None when its files are absent (digits has none)."""
-    if cfg.dataset == "mnist":
+    if cfg.dataset in ("mnist", "nmnist-synth"):
         if not mnist_split_available(cfg.data_dir, "test"):
             return None
+        if cfg.dataset == "nmnist-synth":
+            xt, yt = load_nmnist_synth(cfg.data_dir, "test", cfg.T)
+            return xt, yt, f"N-MNIST-style events of MNIST t10k ({len(xt)} frames)"
         xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
         return xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
+    if cfg.dataset == "nmnist" and cfg.data_dir is not None:
+        try:
+            xt, yt = load_nmnist(cfg.data_dir, "test", cfg.T)
+        except DatasetError:
+            return None
+        return xt, yt, f"N-MNIST test split ({len(xt)} frames)"
     if cfg.dataset == "cifar10" and cfg.data_dir is not None:
         try:
             xt, yt = load_cifar10(cfg.data_dir, "test", cfg.in_bits)
