@@ -164,3 +164,7 @@ def test_nmnist_synth_trains_and_runs_bit_exact_through_the_rtl(tmp_path: Path,
     assert main(["compare", str(run), "--frames", "12", "--rtl-frames", "3"]) == 0
     out = capsys.readouterr().out
     assert "identical (spikes, scores, predictions): yes" in out
+    # the model commands take the same held-out frames by name
+    assert main(["golden", str(run / "model"), "--dataset", "nmnist-synth", "--data-dir",
+                 str(tmp_path / "mnist"), "--frames", "12"]) == 0
+    assert "nmnist-synth val" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from fireflys.verify.frames import (  # noqa: F401  (the commands' frames)
     eval_frames,
 )
 
-DATASETS = ("random", "digits", "mnist")
+DATASETS = ("random", "digits", "mnist", "nmnist-synth")
 
 
 class Number:
@@ -101,7 +101,8 @@ def add_dataset(p: argparse.ArgumentParser, default: str = "random",
     """``--dataset``, ``--split`` and ``--data-dir``: which frames a command evaluates on
     (``split`` False: training frames only, e.g. calibration; no ``--split``)."""
     p.add_argument("--dataset", choices=DATASETS, default=default,
-                   help="random frames, scikit-learn digits, or MNIST (IDX files)")
+                   help="random frames, scikit-learn digits, MNIST (IDX files), or the "
+                   "N-MNIST-style events made from them (2x34x34 spikes)")
     if split:
         add_split(p)
     else:

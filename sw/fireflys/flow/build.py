@@ -40,7 +40,7 @@ from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ, ECP5_TARGET_MHZ
 STEPS = ("export", "plan", "generate", "simulate", "soak", "synth", "pnr", "report")
 DEFAULT_STEPS = ("export", "plan", "generate", "simulate", "report")
 GOALS = ("cycles_per_frame", "lut", "ff", "bram36", "fmax_mhz")
-DATASETS = ("random", "digits", "mnist")
+DATASETS = ("random", "digits", "mnist", "nmnist-synth")
 
 
 @dataclass

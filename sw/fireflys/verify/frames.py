@@ -13,8 +13,10 @@ from fireflys.core.model import CompiledModel
 from fireflys.errors import ConfigError
 
 SPLITS = ("val", "test")
-# frame shape of each named dataset (both give direct-encoded pixels)
-DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
+# frame shape and encoding of each named dataset
+DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "nmnist-synth": (2, 34, 34)}
+DATASET_ENCODING = {"digits": "direct", "mnist": "direct", "nmnist-synth": "spikes"}
+MNIST_BASED = ("mnist", "nmnist-synth")  # read from the MNIST files
 
 
 def frames_about(dataset: str, split: str, data_dir: str | Path | None) -> dict:
@@ -22,28 +24,39 @@ def frames_about(dataset: str, split: str, data_dir: str | Path | None) -> dict:
     (``default``: the default data directory, whichever machine's it is: no machine's
     absolute path in a committed report)."""
     out = {"dataset": dataset, "split": None if dataset == "random" else split}
-    if dataset == "mnist":
+    if dataset in MNIST_BASED:
         out["data_dir"] = str(Path(data_dir)) if data_dir else "default"
     return out
 
 
 def _check_shape(model: CompiledModel, dataset: str) -> None:
-    shape = DATASET_INPUT[dataset]
-    if model.encoding != "direct" or model.arch.in_shape != shape:
-        raise InputError(f"dataset '{dataset}' gives {'x'.join(map(str, shape))} direct frames; "
+    shape, enc = DATASET_INPUT[dataset], DATASET_ENCODING[dataset]
+    if model.encoding != enc or model.arch.in_shape != shape:
+        raise InputError(f"dataset '{dataset}' gives {'x'.join(map(str, shape))} {enc} frames; "
                          f"model takes {'x'.join(map(str, model.arch.in_shape))} "
                          f"{model.encoding} input")
+
+
+def _load(model: CompiledModel, dataset: str, split: str, data_dir: str | Path | None):
+    from fireflys.data import load_digits, load_mnist
+
+    if dataset == "mnist":
+        return load_mnist(data_dir, split, model.in_bits)
+    if dataset == "nmnist-synth":
+        from fireflys.events import load_nmnist_synth
+
+        return load_nmnist_synth(data_dir, split, model.T)
+    return load_digits(model.in_bits)
 
 
 def _dataset_split(model: CompiledModel, dataset: str, model_dir: str | Path,
                    data_dir: str | Path | None = None):
     """All frames and labels of a named dataset's training split, with the (train, held-out)
     indices of the run that produced the model (:func:`fireflys.data.heldout`)."""
-    from fireflys.data import heldout, load_digits, load_mnist, run_split
+    from fireflys.data import heldout, run_split
 
     _check_shape(model, dataset)
-    x, y = (load_mnist(data_dir, "train", model.in_bits) if dataset == "mnist"
-            else load_digits(model.in_bits))
+    x, y = _load(model, dataset, "train", data_dir)
     seed, frac = run_split(model_dir)
     return x, y, heldout(dataset, len(x), seed, frac)
 
@@ -52,15 +65,13 @@ def test_split(model: CompiledModel, dataset: str,
                data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A named dataset's own test split (MNIST's t10k files; a clear error naming the missing
     files, or saying the dataset has none)."""
-    from fireflys.data import load_mnist
-
-    if dataset != "mnist":
+    if dataset not in MNIST_BASED:
         raise ConfigError(f"--split test: {dataset} frames have no test split (use --split val,"
                           " the held-out frames of the model's training run)"
                           if dataset == "digits" else
                           "--split test: random frames have no split (use --dataset mnist)")
     _check_shape(model, dataset)
-    return load_mnist(data_dir, "test", model.in_bits)
+    return _load(model, dataset, "test", data_dir)
 
 
 def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
