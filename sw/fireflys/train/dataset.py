@@ -62,23 +62,20 @@ def load_test(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, str] | None:
             return xt, yt, f"N-MNIST-style events of MNIST t10k ({len(xt)} frames)"
         xt, yt = load_mnist(cfg.data_dir, "test", cfg.in_bits)
         return xt, yt, f"MNIST t10k test split ({len(xt)} frames)"
-    if cfg.dataset == "nmnist" and cfg.data_dir is not None:
+    local = {  # datasets read from --data-dir only: loader of the test split, what it is
+        "nmnist": (lambda: load_nmnist(cfg.data_dir, "test", cfg.T), "N-MNIST test split",
+                   "frames"),
+        "cifar10": (lambda: load_cifar10(cfg.data_dir, "test", cfg.in_bits),
+                    "CIFAR-10 test batch", "frames"),
+        "dvs-gesture": (lambda: load_dvs_gesture(cfg.data_dir, "test", cfg.T,
+                                                 parse_arch(cfg.arch).in_shape[1]),
+                        "DVS-Gesture test split", "recordings"),
+    }
+    if cfg.dataset in local and cfg.data_dir is not None:
+        load, what, unit = local[cfg.dataset]
         try:
-            xt, yt = load_nmnist(cfg.data_dir, "test", cfg.T)
+            xt, yt = load()
         except DatasetError:
             return None
-        return xt, yt, f"N-MNIST test split ({len(xt)} frames)"
-    if cfg.dataset == "cifar10" and cfg.data_dir is not None:
-        try:
-            xt, yt = load_cifar10(cfg.data_dir, "test", cfg.in_bits)
-        except DatasetError:
-            return None
-        return xt, yt, f"CIFAR-10 test batch ({len(xt)} frames)"
-    if cfg.dataset == "dvs-gesture" and cfg.data_dir is not None:
-        try:
-            xt, yt = load_dvs_gesture(cfg.data_dir, "test", cfg.T,
-                                      parse_arch(cfg.arch).in_shape[1])
-        except DatasetError:
-            return None
-        return xt, yt, f"DVS-Gesture test split ({len(xt)} recordings)"
+        return xt, yt, f"{what} ({len(xt)} {unit})"
     return None
