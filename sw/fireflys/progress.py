@@ -10,18 +10,22 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-Progress = Callable[[int, int], None]  # (frames done, frames in all)
+Progress = Callable[[int, int], None]  # (frames done, frames in all); (0, n): the run starts
 
 
 @contextmanager
 def bar(total: int, desc: str, *, unit: str = "frame", disable: bool = False,
         position: int | None = None) -> Iterator[Progress]:
-    """A tqdm bar of ``total`` units and the callback that moves it to ``done``."""
+    """A tqdm bar of ``total`` units and the callback that moves it to ``done``; ``done`` 0
+    before any progress restarts its clock (a run that builds first reports (0, n) once the
+    build is done, so the rate and the time left are the run's, not the build's)."""
     lock = threading.Lock()
     with tqdm(total=total, desc=desc, unit=unit, disable=disable, position=position,
               leave=True) as b:
         def update(done: int, _total: int) -> None:
             with lock:
+                if done == 0 and b.n == 0:
+                    b.reset(total=total)
                 b.update(max(0, min(done, total) - b.n))
 
         yield update

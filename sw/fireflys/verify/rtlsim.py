@@ -110,6 +110,8 @@ def _run(exe: Path, plusargs: list[str], frames: int, progress: Progress | None,
     """Run the stream harness; report its progress lines, return its ``result:`` fields."""
     fields: dict[str, str] = {}
     tail: list[str] = []
+    if progress is not None:
+        progress(0, frames)  # built: the run starts
     with subprocess.Popen([str(exe), *plusargs], cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True) as p:
         assert p.stdout is not None

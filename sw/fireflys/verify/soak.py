@@ -132,6 +132,8 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
            f"+seed={seed}", "+times"]
     lines: list[str] = []
     out_at: list[int] = []
+    if progress is not None:
+        progress(0, len(x))  # built: the run starts
     with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as p:
         timer = threading.Timer(timeout, p.kill)  # the progress lines may be far apart
