@@ -189,6 +189,18 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_pnr_options(p: argparse.ArgumentParser) -> None:
+    """``--seeds``, ``--freq`` and ``--jobs`` of the nextpnr-ecp5 runs."""
+    p.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],
+                   help="nextpnr seeds (default 1,2,3; the worst is quoted)")
+    p.add_argument("--freq", type=positive(), default=ECP5_TARGET_MHZ,
+                   help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g}, above the "
+                   "150 MHz aim: the placer and router work on the paths that miss the target; "
+                   "Fmax is the routed design's timing analysis either way)")
+    p.add_argument("--jobs", type=count(1), default=1, metavar="N",
+                   help="nextpnr seeds run at a time (separate processes; default 1)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="hardware report of a compiled model: ops, cycles per "
                         "core (RTL), resources (Yosys), Fmax (nextpnr), plots, FireFly-S table")
@@ -212,16 +224,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="frames of the system test, per-core cycles (default 200)")
     add_dataset(bh, default="mnist")
     add_seed(bh, 1)
-    bh.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],
-                    help="nextpnr seeds (default 1,2,3; the worst is quoted)")
-    bh.add_argument("--freq", type=positive(), default=ECP5_TARGET_MHZ,
-                    help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g}, above "
-                    "the 150 MHz aim: "
-                    "the placer and router work on the paths that miss the target; Fmax is "
-                    "the routed design's timing analysis either way)")
+    add_pnr_options(bh)
     bh.add_argument("--no-pnr", action="store_true", help="skip the ECP5 place and route")
-    bh.add_argument("--jobs", type=count(1), default=1, metavar="N",
-                    help="nextpnr seeds run at a time (separate processes; default 1)")
     bh.add_argument("--reuse", action="store_true",
                     help="reuse the results of steps already in the work directory")
     bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
@@ -258,12 +262,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help=f"share of the device a point may fill (default {DEFAULT_MARGIN:g})")
     bf.add_argument("--points", type=count(2), default=4,
                     help="design points built (default 4)")
-    bf.add_argument("--seeds", type=IntList(0), default=[1, 2, 3],
-                    help="nextpnr seeds (default 1,2,3; the worst is quoted)")
-    bf.add_argument("--freq", type=positive(), default=ECP5_TARGET_MHZ,
-                    help=f"nextpnr target clock in MHz (default {ECP5_TARGET_MHZ:g})")
-    bf.add_argument("--jobs", type=count(1), default=1, metavar="N",
-                    help="nextpnr seeds run at a time (default 1)")
+    add_pnr_options(bf)
     bf.add_argument("--no-reuse", action="store_true",
                     help="run every step again (default: keep the steps done in WORK)")
     bf.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
