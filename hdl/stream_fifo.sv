@@ -66,13 +66,7 @@ module stream_fifo #(
   logic up, down;
   assign up   = push && !pop;
   assign down = pop && !push;
-  always_comb begin
-    for (int unsigned i = 0; i < Depth; i++) begin
-      occ_nx[i] = up ? ((i == 0) ? 1'b1 : occ_q[(i == 0) ? 0 : i - 1])
-                : down ? ((i == Depth - 1) ? 1'b0 : occ_q[(i == Depth - 1) ? i : i + 1])
-                : occ_q[i];
-    end
-  end
+  assign occ_nx = up ? ((occ_q << 1) | Depth'(1)) : down ? (occ_q >> 1) : occ_q;
   always_ff @(posedge clk_i) begin
     if (!srst_ni) begin
       occ_q   <= '0;
