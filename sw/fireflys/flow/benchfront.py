@@ -136,7 +136,9 @@ def bench_front(model: CompiledModel, model_dir: Path, x_plan: np.ndarray, *, ou
         f"at {margin:.0%}; building {len(chosen)}: "
         + "; ".join(f"{q.period:.0f} cycles / ~{q.luts:.0f} LUT" for q in chosen))
     out.mkdir(parents=True, exist_ok=True)
-    entries = []
+    entries: list[dict[str, Any]] = []
+    if not chosen:  # nothing fits: the summary says so, with no point built
+        return _write(out, b.device.name, margin, len(x_plan), dataset, frames, front, entries)
     for k, q in enumerate(chosen):
         pdir = work / f"p{k}"
         mdir = pdir / "model"
