@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from fireflys.cli.options import (
     SEED,
@@ -35,8 +36,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     js = import_model(args.file, args.out, dt=args.dt, T=args.T, encoding=args.encoding,
                       in_bits=args.in_bits, calib=calib, calib_frames=args.calib_frames,
                       seed=args.seed)
-    import json
-
     m = load_model(js.parent)
     print(f"imported {m.arch} (T = {m.T}, {m.encoding} input, {m.readout} readout, "
           f"{m.sparsity * 100:.1f} % zero weights) to {js.parent}")

@@ -174,8 +174,11 @@ def _layer_json(ly: CoreLayer) -> dict[str, Any]:
     }
 
 
-def save_model(model: CompiledModel, out_dir: str | Path) -> Path:
-    """Write ``model.json`` and ``weights.npz`` into ``out_dir`` (created); return the json path."""
+def save_model(model: CompiledModel, out_dir: str | Path,
+               provenance: dict[str, Any] | None = None) -> Path:
+    """Write ``model.json`` and ``weights.npz`` into ``out_dir`` (created); return the json path.
+    ``provenance``: where the model came from (an imported model's source and fidelity), kept
+    in model.json as it is."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if any(not ly.widths for ly in model.layers):
@@ -206,6 +209,8 @@ def save_model(model: CompiledModel, out_dir: str | Path) -> Path:
             for n, ly in zip(model.layer_names(), model.layers, strict=True)
         ],
     }
+    if provenance is not None:
+        doc["provenance"] = provenance
     js = out / "model.json"
     js.write_text(json.dumps(doc, indent=2) + "\n")
     return js

@@ -273,13 +273,10 @@ def import_model(path: str | Path, out_dir: str | Path, *, dt: float | None = No
     else:
         model, report = _foreign(graph, str(p), dt, T, encoding, in_bits, calib,
                                  calib_frames, seed)
-    js = save_model(model, out_dir)
+    js = save_model(model, out_dir, provenance(p, report))
     if report is not None:
         report["fidelity"] = "approximate"
         (Path(out_dir) / IMPORT_REPORT).write_text(json.dumps(report, indent=2) + "\n")
-    doc = json.loads(js.read_text())
-    doc["provenance"] = provenance(p, report)
-    js.write_text(json.dumps(doc, indent=2) + "\n")
     try:
         load_model(out_dir)
     except ModelFormatError as e:

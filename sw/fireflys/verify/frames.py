@@ -13,9 +13,9 @@ from fireflys.core.model import CompiledModel
 from fireflys.errors import ConfigError
 
 SPLITS = ("val", "test")
-# frame shape and encoding of each named dataset
-DATASET_INPUT = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "nmnist-synth": (2, 34, 34)}
-DATASET_ENCODING = {"digits": "direct", "mnist": "direct", "nmnist-synth": "spikes"}
+# frame shape and input encoding of each named dataset
+DATASET_INPUT = {"digits": ((1, 8, 8), "direct"), "mnist": ((1, 28, 28), "direct"),
+                 "nmnist-synth": ((2, 34, 34), "spikes")}
 MNIST_BASED = ("mnist", "nmnist-synth")  # read from the MNIST files
 
 
@@ -30,7 +30,7 @@ def frames_about(dataset: str, split: str, data_dir: str | Path | None) -> dict:
 
 
 def _check_shape(model: CompiledModel, dataset: str) -> None:
-    shape, enc = DATASET_INPUT[dataset], DATASET_ENCODING[dataset]
+    shape, enc = DATASET_INPUT[dataset]
     if model.encoding != enc or model.arch.in_shape != shape:
         raise InputError(f"dataset '{dataset}' gives {'x'.join(map(str, shape))} {enc} frames; "
                          f"model takes {'x'.join(map(str, model.arch.in_shape))} "
