@@ -125,13 +125,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     x, y = xva[:n], yva[:n]
     ex = export(net)
 
-    def same_layer(a, b) -> bool:
-        return (np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
-                and (a.theta is None) == (b.theta is None)
-                and (a.theta is None or np.array_equal(a.theta, b.theta)))
-
     if str(ex.model.arch) != str(model.arch) or not all(
-            same_layer(a, b) for a, b in zip(ex.model.layers, model.layers, strict=True)):
+            a.same_values(b) for a, b in zip(ex.model.layers, model.layers, strict=True)):
         print(f"fireflys compare: error: {model_dir} is not the export of "
               f"{args.run_dir}/checkpoint.pt", file=sys.stderr)
         return 2

@@ -94,6 +94,13 @@ class CoreLayer:
     def nnz(self) -> int:
         return int(np.count_nonzero(self.weight))
 
+    def same_values(self, other: CoreLayer) -> bool:
+        """Whether the integer parameters (weights, bias, thresholds) equal ``other``'s."""
+        return (np.array_equal(self.weight, other.weight)
+                and np.array_equal(self.bias, other.bias)
+                and (self.theta is None) == (other.theta is None)
+                and (self.theta is None or np.array_equal(self.theta, other.theta)))
+
     @property
     def sparsity(self) -> float:
         return 1.0 - self.nnz / self.weight.size
