@@ -100,10 +100,10 @@ sim: setup $(DEMO_RUN)/model/model.json
 	    --out-stall 0.2 --json build/demo/sim.json
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) -m "not slow" -q
+	$(PY) -m pytest -n $(JOBS) --dist worksteal -m "not slow" -q
 
 test-all: setup
-	$(PY) -m pytest -n $(JOBS) -q -m "slow or not slow"
+	$(PY) -m pytest -n $(JOBS) --dist worksteal -q -m "slow or not slow"
 
 lint: setup
 	ruff check sw tests sim

@@ -15,6 +15,7 @@ from fireflys.report.benchphi import bench_model, merged_entries, write_summary
 from helpers import patterned_spikes
 
 
+@pytest.mark.slow  # make bench-phi's flow
 def test_bench_phi_small_model(tmp_path) -> None:
     model = random_model("6x6x6-6c3p1-mp2-6c3p1-4fc", seed=5, calib_frames=16, T=4,
                          encoding="spikes", sparsity=0.3, pco=[2, 2, 2], pci=[6, 6, 6])

@@ -78,11 +78,14 @@ def test_formal_cli(tmp_path, capsys) -> None:
     assert "nothing to prove" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("seed", [2, 12, 21, pytest.param(0, marks=pytest.mark.slow)])
+SLOW_SEEDS = [pytest.param(s, marks=pytest.mark.slow) for s in (21, 0)]  # make test-all
+
+
+@pytest.mark.parametrize("seed", [2, 12, *SLOW_SEEDS])
 def test_neuron_proofs_of_a_model(seed, tmp_path) -> None:
     """The pipelined neuron (lif_neuron) of every channel of random models (seed 2: T = 3, spike
     input, integrate readout, zero reset; 12: T = 3, spike readout, subtract reset; 21: T = 4,
-    direct input, spike readout, an IF layer; 0 (slow, minutes): T = 6) against the wider
+    direct input, spike readout, an IF layer; 0: T = 6) against the wider
     reference within the compiler's bounds; one bit less membrane or score width fails (the
     random models' bounds are reached by all-positive or all-negative accumulators)."""
     model = random_compiled(np.random.default_rng(seed), "1x4x4-3c3p1-4fc")

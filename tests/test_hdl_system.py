@@ -54,6 +54,7 @@ def test_corrupted_weight_is_located(tmp_path) -> None:
         simulate(model, tmp_path / "model", x, work_dir=tmp_path / "w")
 
 
+@pytest.mark.slow  # the dense baseline is a benchmark design (make bench)
 def test_dense_baseline_same_outputs_more_cycles(tmp_path) -> None:
     """The dense baseline (every weight stored, every position visited): the same outputs as
     the golden model; its pairs counter counts every (weight, spike) pair, zero weights too;
@@ -97,9 +98,10 @@ def test_scnn5_200_frames(tmp_path) -> None:
     assert r.raw["frames_out"] == 200 and r.pairs == golden.run(model, x).work
 
 
+@pytest.mark.slow  # a netlist of ~10k cells simulated: make test-all
 @pytest.mark.parametrize("arch,encoding", [
     ("1x6x6-4c3p1-mp2-5fc", "direct"),
-    pytest.param("2x6x6-3c3p1-4fc", "spikes", marks=pytest.mark.slow),
+    ("2x6x6-3c3p1-4fc", "spikes"),
 ])
 def test_gate_level_netlist(tmp_path, arch: str, encoding: str) -> None:
     """Gate-level regression: Yosys' netlist of the generated top (read by yosys-slang, the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
+import pytest
 
 from fireflys.compiler.compile import random_input
 from fireflys.verify.soak import LONG, RESET, SHORT, make_plan, soak
@@ -58,6 +59,7 @@ def test_plan_has_a_reset_and_a_malformed_frame_when_asked() -> None:
     assert 1 <= int(((plan & RESET) > 0).sum()) <= 5
 
 
+@pytest.mark.slow  # Phi's RTL: test_hdl_system_random, test_hdl_core; resets: test_soak_resets_...
 def test_soak_phi_resets_and_malformed_frames(tmp_path) -> None:
     """Phi mode: resets between frames (the matcher and its ring restart) and
     malformed frames, with gaps and back-pressure; every output checked."""
