@@ -143,7 +143,7 @@ class _Detector:
     """One scanner + peeler, replayed entry by entry (see the module docstring)."""
 
     def __init__(self, entries: list[Entry]) -> None:
-        self.first = np.array([e.first for e in entries])
+        self.first = [bool(e.first) for e in entries]
         self.n = len(entries)
         self.credits: list[int] = []   # cycles at which outstanding credits come back
         self.s_last = -(1 << 40)       # last issue
@@ -152,48 +152,54 @@ class _Detector:
         self.issues: list[tuple[int, int]] = []  # runs of issue cycles [a, b]
         self.peels: list[tuple[int, int]] = []   # peel intervals [a, b]
 
-    def window(self, start: int, counts: np.ndarray) -> tuple[int, int]:
-        """Replay one window whose entries have ``counts`` positions, first issue no earlier
+    def window(self, start: int, counts: Sequence[int]) -> tuple[int, int]:
+        """Replay one window whose entries have ``counts`` positions (a list: this loop is the
+        planner's hot spot, so it works on Python ints and locals), first issue no earlier
         than ``start``; returns (last issue, last peel cycle of the closing word)."""
         s = max(start, self.s_last + 1)
         run0 = s
         pushed_grp = False
         close_end = 0
-        for e in range(self.n):
+        heap = self.credits
+        first = self.first
+        issues, peels = self.issues, self.peels
+        l_free, grp = self.l_free, self.grp
+        pop, push = heapq.heappop, heapq.heappush
+        n = self.n
+        for e in range(n):
             if e:
                 s += 1
-            heap = self.credits
             while heap and heap[0] <= s:
-                heapq.heappop(heap)
+                pop(heap)
             if len(heap) >= QUEUE_DEPTH:
-                back = heapq.heappop(heap)
+                back = pop(heap)
                 while heap and heap[0] <= back:
-                    heapq.heappop(heap)
+                    pop(heap)
                 if back > s:
                     if s - 1 >= run0:
-                        self.issues.append((run0, s - 1))
+                        issues.append((run0, s - 1))
                     s, run0 = back, back
-            k = int(counts[e])
-            last = e == self.n - 1
-            nonempty = k > 0
-            if self.first[e]:
+            k = counts[e]
+            if first[e]:
                 pushed_grp = False
-            if nonempty or last:
-                opens = nonempty and not pushed_grp
-                conflict = opens and last and self.grp and k <= 1
-                c = 2 if conflict else max(1, k)
-                load = max(s + VISIBLE, self.l_free)
-                self.peels.append((load + 1, load + c))
-                self.l_free = load + c
-                heapq.heappush(heap, load + c + 1)
-                self.grp = not last and (opens or self.grp)
+            if k or e == n - 1:
+                last = e == n - 1
+                opens = k > 0 and not pushed_grp
+                c = 2 if (opens and last and grp and k <= 1) else (k if k > 1 else 1)
+                load = s + VISIBLE if s + VISIBLE > l_free else l_free
+                peels.append((load + 1, load + c))
+                l_free = load + c
+                push(heap, l_free + 1)
+                grp = not last and (opens or grp)
                 if last:
-                    close_end = load + c
+                    close_end = l_free
+                if k:
+                    pushed_grp = True
             else:
-                heapq.heappush(heap, s + DROP_BACK)
-            pushed_grp = pushed_grp or nonempty
-        self.issues.append((run0, s))
+                push(heap, s + DROP_BACK)
+        issues.append((run0, s))
         self.s_last = s
+        self.l_free, self.grp = l_free, grp
         return s, close_end
 
 
@@ -270,6 +276,7 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
     depth = ring_pixels(cp.kind, cp.kh, cp.kw, cp.h, cp.w)
     lat = done_latency(model, cp)
     dets = [_Detector(scan) for scan in lists]
+    rows = [c.reshape(frames * nwin, c.shape[2]).tolist() for c in counts]  # per window
     total = frames * nwin
     gather = np.zeros(total, dtype=np.int64)
     retire = np.zeros(total, dtype=np.int64)
@@ -319,7 +326,7 @@ def _replay(model: CompiledModel, cp: CorePlan, lists: list[list[Entry]],
         if p >= cp.bufs:
             g = max(g, int(handoff[p - cp.bufs]) + 1)
         gather[p] = g
-        ends = [d.window(g + TAKE, counts[i][f, j]) for i, d in enumerate(dets)]
+        ends = [d.window(g + TAKE, rows[i][p]) for i, d in enumerate(dets)]
         r = max(s for s, _ in ends) + RETIRE
         retire[p] = max(r, int(retire[p - 1]) + 1) if p else r
         # into an empty output register: after the previous pixel's take (itself after the
