@@ -47,6 +47,23 @@ def test_soak_frame_periods(tmp_path) -> None:
     assert 36 <= r.period_mean and r.period_mean * 19 < r.cycles
 
 
+@pytest.mark.slow  # a second Verilator build of the same design: make test-all
+def test_threaded_testbench_gives_the_same_run(tmp_path) -> None:
+    """Verilator with two evaluation threads: the same verdict, cycles and output times as
+    one thread (gaps, stalls, a reset and a malformed frame included)."""
+    rng = np.random.default_rng(8)
+    model = random_compiled(rng, "1x6x6-4c3p1-mp2-6fc")
+    x = random_input(model, 12, rng, density=0.4)
+    plan = np.zeros(len(x), dtype=np.int64)
+    plan[5] |= RESET
+    plan[8] |= SHORT
+    runs = [soak(model, x, tmp_path / f"t{n}", plan=plan, threads=n) for n in (1, 2)]
+    assert all(r.passed for r in runs), [r.message for r in runs]
+    one, two = (r.as_dict() for r in runs)
+    for k in ("cycles", "resets", "malformed", "period_mean", "period_max", "message"):
+        assert one[k] == two[k], k
+
+
 def test_plan_has_a_reset_and_a_malformed_frame_when_asked() -> None:
     """Rates above 0 give at least one reset (never before the first frame) and one malformed
     frame however few frames are drawn; rate 0 gives none."""

@@ -123,7 +123,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     with bar(len(x), "soak") as progress:
         r = soak(model, x, args.work, in_gap=args.in_gap, out_stall=args.out_stall,
                  reset_rate=args.reset_rate, bad_rate=args.bad_rate, seed=args.seed,
-                 phi=tables, progress=progress)
+                 phi=tables, threads=args.threads, progress=progress)
     print(r.message)
     if r.period_mean is not None:
         print(f"cycles between outputs: mean {r.period_mean:.0f}, p50 {r.period_p50:.0f}, "
@@ -246,6 +246,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="probability of a malformed frame (tlast early or late)")
     add_seed(so, 1)
     add_phi(so)
+    so.add_argument("--threads", type=count(1, 16), default=1,
+                    help="Verilator threads of the testbench (default 1; more help only on "
+                         "idle cores)")
     so.add_argument("--work", default="build/soak", help="work directory")
     add_json(so, "write the result (JSON) here")
     so.set_defaults(func=cmd_soak)

@@ -80,10 +80,10 @@ def make_plan(frames: int, reset_rate: float, bad_rate: float,
 
 
 def build(model: CompiledModel, work: Path, vec: Path, frames: int,
-          phi: PhiTables | None = None) -> tuple[Path, int]:
+          phi: PhiTables | None = None, threads: int = 1) -> tuple[Path, int]:
     """Generate the hardware (``phi``: its layers' cores in Phi mode) and compile the
-    standalone testbench (reading its vectors from ``vec``); returns the binary and the input
-    beat width."""
+    standalone testbench (reading its vectors from ``vec``; ``threads``: Verilator's
+    evaluation threads); returns the binary and the input beat width."""
     hw = work / "hw"
     generate(model, hw, name="soak", phi=phi)
     manifest = json.loads((hw / "hw.json").read_text())
@@ -96,6 +96,7 @@ def build(model: CompiledModel, work: Path, vec: Path, frames: int,
     # -O3; short ones (tests) compile faster without; the code run once is never optimized
     long_run = frames >= LONG_RUN
     cmd = [ensure_verilator(), "--binary", "-Wall", *(["-O3"] if long_run else []),
+           *(["--threads", str(threads)] if threads > 1 else []),
            "--x-assign", "fast", "--x-initial", "fast", "-j", "2", "-MAKEFLAGS",
            "OPT_SLOW=-O0" + (" OPT_FAST=-O2" if long_run else ""),
            "--top-module", SIM_TB, "-Mdir", str(obj),
@@ -111,17 +112,19 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
          in_gap: float = 0.2, out_stall: float = 0.2, reset_rate: float = 0.002,
          bad_rate: float = 0.002, seed: int = 1, timeout: float = 7200,
          plan: np.ndarray | None = None, phi: PhiTables | None = None,
-         progress: Progress | None = None) -> SoakResult:
+         threads: int = 1, progress: Progress | None = None) -> SoakResult:
     """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
     can be given (codes RESET | SHORT | LONG per frame) instead of the random one. ``phi``:
     the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected).
+    ``threads``: the testbench's Verilator threads (the same results; faster only on
+    otherwise idle cores).
     ``progress(frames_out, frames)`` follows the testbench's progress lines."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     vec = work / "vec"
     vec.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    exe, in_w = build(model, work, vec, len(x), phi)
+    exe, in_w = build(model, work, vec, len(x), phi, threads)
     build_s = time.time() - t0
     write_vectors(model, x, golden.run(model, x), in_w, vec)
     if plan is None:
