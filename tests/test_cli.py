@@ -315,3 +315,21 @@ def test_numeric_options_refuse_values_out_of_range(cmd, opt, typ, capsys) -> No
         assert e.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "argument " in err[0] and opt in err[0], err
+
+
+def test_random_density_sets_the_frames_a_command_uses(tmp_path) -> None:
+    """--random-density: the share of non-zero pixels of random frames, recorded in the JSON;
+    dense frames cost the planner's replay more cycles than sparse ones."""
+    d = tmp_path / "m"
+    assert main(["compile", "--arch", "1x8x8-6c3p1-10fc", "--random-sparsity", "0.5",
+                 "--out", str(d)]) == 0
+    reps = {}
+    for dens in ("0.05", "1"):
+        js = tmp_path / f"plan{dens}.json"
+        assert main(["plan", str(d), "--max-detectors", "2", "--frames", "2",
+                     "--random-density", dens, "--json", str(js)]) == 0
+        reps[dens] = json.loads(js.read_text())
+        assert reps[dens]["random_density"] == float(dens)
+    assert reps["1"]["period_cycles"] > reps["0.05"]["period_cycles"]
+    with pytest.raises(SystemExit):
+        main(["plan", str(d), "--max-detectors", "2", "--random-density", "1.5"])

@@ -103,6 +103,9 @@ def add_dataset(p: argparse.ArgumentParser, default: str = "random",
     p.add_argument("--dataset", choices=DATASETS, default=default,
                    help="random frames, scikit-learn digits, MNIST (IDX files), or the "
                    "N-MNIST-style events made from them (2x34x34 spikes)")
+    p.add_argument("--random-density", type=fraction, default=0.2, metavar="D",
+                   help="--dataset random: fraction of non-zero pixels or spikes (default 0.2; "
+                   "1 = dense images)")
     if split:
         add_split(p)
     else:
@@ -126,8 +129,12 @@ def add_data_dir(p: argparse.ArgumentParser) -> None:
 
 
 def frames_about(args: argparse.Namespace) -> dict:
-    """:func:`fireflys.verify.frames.frames_about` of a command's options."""
-    return frames.frames_about(args.dataset, args.split, args.data_dir)
+    """:func:`fireflys.verify.frames.frames_about` of a command's options (and the density of
+    random frames)."""
+    about = frames.frames_about(args.dataset, args.split, args.data_dir)
+    if args.dataset == "random":
+        about["random_density"] = args.random_density
+    return about
 
 
 def frames_label(args: argparse.Namespace) -> str:
@@ -207,7 +214,7 @@ def phi_tables(args: argparse.Namespace, model: CompiledModel):
 
 
 def args_frames(args: argparse.Namespace, model: CompiledModel):
-    """:func:`eval_frames` from a command's ``model_dir``, ``--dataset``, ``--split``,
-    ``--data-dir``, ``--frames`` and ``--seed``."""
+    """:func:`eval_frames` from a command's ``model_dir``, ``--dataset``, ``--random-density``,
+    ``--split``, ``--data-dir``, ``--frames`` and ``--seed``."""
     return eval_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
-                       split=args.split, data_dir=args.data_dir)
+                       args.random_density, split=args.split, data_dir=args.data_dir)

@@ -72,8 +72,7 @@ def cmd_bench_hw(args: argparse.Namespace) -> int:
                  seeds=tuple(args.seeds), freq_mhz=args.freq, pnr=not args.no_pnr,
                  reuse=args.reuse, preset=args.preset, bram36_budget=args.bram36,
                  jobs=args.jobs,
-                 about={**frames_about(args), **({"random_density": args.random_density}
-                                                    if args.dataset == "random" else {})},
+                 about=frames_about(args),
                  say=say, bar=bar)
     print(f"{s['frames']} frames, {s['mismatches']} mismatches; cycles/frame mean "
           f"{s['cycles_per_frame']:.0f}, p99 {s['cycles_per_frame_p99']:.0f}"
@@ -230,9 +229,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="reuse the results of steps already in the work directory")
     bh.add_argument("--preset", choices=("scnn5", "scnn7", "scnn9"),
                     help="compare with FireFly-S's published numbers for this network")
-    bh.add_argument("--random-density", type=fraction, default=0.2, metavar="D",
-                    help="--dataset random: fraction of non-zero pixels or spikes (default 0.2; "
-                    "1 = dense images)")
     bh.add_argument("--bram36", type=NON_NEGATIVE, metavar="N",
                     help="block RAM36 budget of the generated hardware (long scan lists read "
                     "their masks from block RAM while it lasts; default 5)")
