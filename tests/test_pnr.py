@@ -65,6 +65,7 @@ def test_pnr_reports_every_seed_and_the_worst(monkeypatch: pytest.MonkeyPatch) -
     assert p.seeds == [2, 1] and p.fmax_mhz == [r.fmax_mhz[1], r.fmax_mhz[0]]
     assert sorted(seen) == [1, 2] and p.worst_mhz == r.worst_mhz
     assert (d / "par" / "pnr_seed1.json").is_file() and (d / "par" / "pnr_seed2.json").is_file()
+    assert "Max frequency for clock" in (d / "par" / "pnr_seed1.log").read_text()  # its log
 
     # reuse: the kept runs of the same netlist are read back without nextpnr (which is made
     # unfindable here); another clock target is another run, and it needs nextpnr again

