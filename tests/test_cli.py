@@ -331,5 +331,11 @@ def test_random_density_sets_the_frames_a_command_uses(tmp_path) -> None:
         reps[dens] = json.loads(js.read_text())
         assert reps[dens]["random_density"] == float(dens)
     assert reps["1"]["period_cycles"] > reps["0.05"]["period_cycles"]
+    # Phi's calibration frames (phi select, bench-phi) follow the same option
+    from fireflys.verify.frames import calib_frames
+
+    model = load_model(d)
+    sparse, dense = (calib_frames(model, d, "random", 4, 0, density=v) for v in (0.05, 1.0))
+    assert int((sparse != 0).sum()) < int((dense != 0).sum())
     with pytest.raises(SystemExit):
         main(["plan", str(d), "--max-detectors", "2", "--random-density", "1.5"])

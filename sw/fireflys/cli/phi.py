@@ -41,7 +41,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         raise ConfigError("--json: the choice per core is written with --auto")
     model = load_model(args.model_dir)
     calib = calib_frames(model, args.model_dir, args.dataset, args.frames, args.seed,
-                         data_dir=args.data_dir)
+                         data_dir=args.data_dir, density=args.random_density)
     k = None if args.k is None else dict.fromkeys(spike_layers(model), args.k)
     layers = None if args.layers is None else [int(v) for v in args.layers]
     cands = [phi.select(model, calib, q=q, k=k, layers=layers, seed=args.seed) for q in args.q]

@@ -95,8 +95,8 @@ def cmd_bench_front(args: argparse.Namespace) -> int:
 
     model = load_model(args.model_dir)
     n = max(args.frames, args.sim_frames, args.plan_frames)
-    x, _ = eval_frames(model, args.model_dir, args.dataset, n, args.seed, split="val",
-                       data_dir=args.data_dir)
+    x, _ = eval_frames(model, args.model_dir, args.dataset, n, args.seed, args.random_density,
+                       split="val", data_dir=args.data_dir)
     if len(x) < n:
         print(f"fireflys bench-front: only {len(x)} {frames_label(args)} frames, {n} asked",
               file=sys.stderr)
@@ -162,13 +162,13 @@ def cmd_bench_phi(args: argparse.Namespace) -> int:
     for name, d in models:
         model = load_model(d)
         x, y = eval_frames(model, d, args.dataset, args.frames, args.seed,
-                           split=args.split, data_dir=args.data_dir)
+                           args.random_density, split=args.split, data_dir=args.data_dir)
         if len(x) < args.frames:
             print(f"fireflys bench-phi: {d}: only {len(x)} {frames_label(args)} frames, "
                   f"--frames {args.frames} asked", file=sys.stderr)
             return 2
         cal = calib_frames(model, d, args.dataset, args.calib, args.seed,
-                           data_dir=args.data_dir)
+                           data_dir=args.data_dir, density=args.random_density)
         print(f"bench-phi: {name} ({model.arch}), bitmap and Phi mode, "
               f"{len(x)} {frames_label(args)} frames (work {Path(args.work) / name})",
               flush=True)

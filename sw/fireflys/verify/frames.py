@@ -96,12 +96,14 @@ def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: in
 
 
 def calib_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
-                 seed: int, data_dir: str | Path | None = None) -> np.ndarray:
+                 seed: int, data_dir: str | Path | None = None,
+                 density: float = 0.2) -> np.ndarray:
     """Calibration frames (Phi's pattern selection): training frames of the model's run,
-    never the held-out frames or the test split that the reports evaluate on."""
+    never the held-out frames or the test split that the reports evaluate on (random frames:
+    a fraction ``density`` non-zero, other ones than :func:`eval_frames`')."""
     if dataset == "random":
         from fireflys.compiler.compile import random_input
 
-        return random_input(model, n, np.random.default_rng(seed + 1))
+        return random_input(model, n, np.random.default_rng(seed + 1), density)
     x, _, (tr, _) = _dataset_split(model, dataset, model_dir, data_dir)
     return x[tr[:n]]
