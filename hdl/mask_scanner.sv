@@ -78,7 +78,7 @@ module mask_scanner #(
 ) (
   input  logic               clk_i,
   input  logic               srst_ni,
-  input  logic               wr_en_i,      // ring write (window_unit), registered here
+  input  logic               wr_en_i,      // ring write (window_unit), registered here twice
   input  logic [AW-1:0]      wr_addr_i,
   input  logic [PixW-1:0]    wr_data_i,    // wr_en_i's pixel, a cycle later (registered there)
   input  logic               desc_valid_i, // the next window (window_unit)
@@ -376,6 +376,26 @@ module mask_scanner #(
   end
 
 
+  // The ring write reaches this detector through its own register stage (kept: synthesis
+  // would merge the stages of all detectors back into one net). The window unit feeds every
+  // detector of its core, whose ring copies sit across the device: on ECP5 one net from the
+  // window unit's handshake logic to the block-RAM rings of 31 detectors was 6 ns of routing.
+  // The ring copies are written two cycles after the write's handshake; the first read of
+  // the pixel comes at least five cycles after it (at least three after the gather it
+  // enables, which is at least two after the write), and the last read of the pixel it
+  // overwrites came before the handshake: the stage changes no read.
+  logic                wr_en_p;
+  logic [AW-1:0]       wr_addr_p;
+  logic [PixW-1:0]     wr_data_p;
+  (* keep *) always_ff @(posedge clk_i) begin
+    if (!srst_ni) wr_en_p <= 1'b0;
+    else         wr_en_p <= wr_en_i;
+  end
+  (* keep *) always_ff @(posedge clk_i) begin
+    wr_addr_p <= wr_addr_i;
+    wr_data_p <= wr_data_i;
+  end
+
   logic [Kpw-1:0][PixW-1:0] px_rd;  // port i's pixel
   if (RingBlock) begin : g_ring_block
     // one block-RAM copy of the ring per read port, read at S1's address: the block RAM
@@ -390,13 +410,13 @@ module mask_scanner #(
       logic [AW-1:0] wr_addr_q;
       (* keep *) always_ff @(posedge clk_i) begin
         if (!srst_ni) wr_en_q <= 1'b0;
-        else         wr_en_q <= wr_en_i;
+        else         wr_en_q <= wr_en_p;
       end
       (* keep *) always_ff @(posedge clk_i) begin
-        wr_addr_q <= wr_addr_i;
+        wr_addr_q <= wr_addr_p;
       end
       always_ff @(posedge clk_i) begin
-        if (wr_en_q) ring[wr_addr_q] <= wr_data_i;
+        if (wr_en_q) ring[wr_addr_q] <= wr_data_p;
       end
       always_ff @(posedge clk_i) begin
         px_rd[i] <= ring[addr[i]];
@@ -414,8 +434,7 @@ module mask_scanner #(
     // address (kept: synthesis would merge the copies). One register for a whole ring placed a
     // bank's write-enable decode 9 ns of routing away from some of its LUT-RAM slices on ECP5,
     // one read-address net reaching every slice of a wide ring was 6 ns. The write data reaches
-    // one LUT-RAM input per bit: window_unit registers it once for all scanners (wr_data_i is
-    // already a cycle late)
+    // one LUT-RAM input per bit, from the detector's stage
     localparam int unsigned RGrpW = 32;
     localparam int unsigned NRGrp = (PixW + RGrpW - 1) / RGrpW;
     for (genvar g = 0; g < NRGrp; g++) begin : g_ring
@@ -426,13 +445,13 @@ module mask_scanner #(
       logic [AW-1:0] wr_addr_q;
       (* keep *) always_ff @(posedge clk_i) begin
         if (!srst_ni) wr_en_q <= 1'b0;
-        else         wr_en_q <= wr_en_i;
+        else         wr_en_q <= wr_en_p;
       end
       (* keep *) always_ff @(posedge clk_i) begin
-        wr_addr_q <= wr_addr_i;
+        wr_addr_q <= wr_addr_p;
       end
       always_ff @(posedge clk_i) begin
-        if (wr_en_q) ring[wr_addr_q] <= wr_data_i[Lo +: N];
+        if (wr_en_q) ring[wr_addr_q] <= wr_data_p[Lo +: N];
       end
       for (genvar i = 0; i < Kpw; i++) begin : g_port
         logic [AW-1:0] a_q;  // S2: the port's ring address

@@ -266,9 +266,9 @@ module window_unit #(
     return (s >= (AW + 1)'(Depth)) ? AW'(s - (AW + 1)'(Depth)) : AW'(s);
   endfunction
 
-  // each scanner registers the write's enable and address before its ring copies, the data
-  // is registered once here (a pixel is read at least three cycles after the gather it
-  // enables, which follows its write)
+  // each scanner registers the write twice before its ring copies, the data once here and
+  // once there (a pixel is read at least three cycles after the gather it enables, which is
+  // at least two cycles after its write)
   assign wr_en_o   = write;
   assign wr_addr_o = wptr_q;
   always_ff @(posedge clk_i) wr_data_o <= in_data_i;
