@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from fireflys.eda import pnr as pnr_mod
-from fireflys.eda.pnr import HARNESS, block_ports, harness_sv, place_route, pnr
+from fireflys.eda.pnr import HARNESS, block_ports, harness_sv, place_route, pnr, seed_phase
 from fireflys.eda.synth import SynthError
 from fireflys.paths import REPO
 
@@ -60,8 +60,10 @@ def test_pnr_reports_every_seed_and_the_worst(monkeypatch: pytest.MonkeyPatch) -
     # the seeds run in parallel processes give the same figures (nextpnr is deterministic
     # per seed), each seed's report in its own file
     seen: list[int] = []
+    lines: list[str] = []
     p = place_route(d / "ecp5.json", "wide_add", d / "par", (2, 1), 200.0,
-                    lambda s, f: seen.append(s), jobs=2)
+                    lambda s, f: seen.append(s), jobs=2, status=lines.append, every_s=0.1)
+    assert lines and all(ln.startswith("seed ") for ln in lines), lines  # while they ran
     assert p.seeds == [2, 1] and p.fmax_mhz == [r.fmax_mhz[1], r.fmax_mhz[0]]
     assert sorted(seen) == [1, 2] and p.worst_mhz == r.worst_mhz
     assert (d / "par" / "pnr_seed1.json").is_file() and (d / "par" / "pnr_seed2.json").is_file()
@@ -76,3 +78,25 @@ def test_pnr_reports_every_seed_and_the_worst(monkeypatch: pytest.MonkeyPatch) -
         place_route(d / "ecp5.json", "wide_add", d / "par", (1,), 150.0, reuse=True)
     with pytest.raises(SynthError, match="not found"):  # without reuse: placed again
         place_route(d / "ecp5.json", "wide_add", d / "par", (1,), 200.0)
+
+
+def test_seed_phase_reads_a_running_log() -> None:
+    """A running seed's phase from its log so far (nextpnr-ecp5's lines): each phase in turn;
+    a timing report after the router's last iteration ends it."""
+    log = ["Info: Packing IOs..",
+           "Info: Running main analytical placer, max placement attempts per cell = 1000.",
+           "Info:     at iteration #3, type ALL: wirelen solved = 1, spread = 2, legal = 3; "
+           "time = 0.1s",
+           "Info: Running simulated annealing placer for refinement.",
+           "Info: Max frequency for clock 'clk': 86.83 MHz (FAIL at 155.00 MHz)",
+           "Info: Running router2...",
+           "Info:     iter=12 wires=1199181 overused=2222 overuse=2228 tmgfail=3324 "
+           "archfail=NA",
+           "Info: Max frequency for clock 'clk': 120.50 MHz (FAIL at 155.00 MHz)"]
+    want = ["packing", "placing (analytical, starting)", "placing (analytical, iteration 3)",
+            "placing (annealing)", "placed, routing next", "routing (starting)",
+            "routing (iteration 12, 2,222 wires overused, 3,324 endpoints failing the target)",
+            "routed, timing analysis"]
+    assert seed_phase("") == "packing"
+    for n, w in enumerate(want, start=1):
+        assert seed_phase("\n".join(log[:n])) == w, (n, log[n - 1])

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from fireflys.hwgen.flowcmds import ECP5_NEXTPNR, ECP5_SYNTH, commands
 
 HARNESS = "pnr_harness"
 ECP5 = list(ECP5_NEXTPNR)
+STATUS_EVERY_S = 300.0  # a line on the running seeds this often (a large design's seed: ~1 h)
 
 
 @dataclass
@@ -165,31 +167,80 @@ def _one_seed(net: Path, work: Path, seed: int, freq_mhz: float, key: str,
     return r
 
 
+_ROUTER = re.compile(r"iter=(\d+) wires=\d+ overused=(\d+) .*tmgfail=(\d+)")
+_HEAP = re.compile(r"at iteration #(\d+), type ALL")
+
+
+def seed_phase(log: str) -> str:
+    """Where a running nextpnr-ecp5 seed is, from its log so far: packing, the analytical
+    placer's iteration, the annealing placer, or the router's iteration with the wires still
+    overused and the endpoints failing the target."""
+    timed = False  # a timing report after the line being read
+    for ln in reversed(log.splitlines()):
+        if "Max frequency for clock" in ln:
+            timed = True
+        elif m := _ROUTER.search(ln):
+            if timed:
+                return "routed, timing analysis"
+            it, over, fail = m.groups()
+            return (f"routing (iteration {it}, {int(over):,} wires overused, {int(fail):,} "
+                    "endpoints failing the target)")
+        elif "Running router" in ln or "Setting up routing" in ln:
+            return "routed, timing analysis" if timed else "routing (starting)"
+        elif "simulated annealing placer" in ln:
+            return "placed, routing next" if timed else "placing (annealing)"
+        elif m := _HEAP.search(ln):
+            return f"placing (analytical, iteration {m.group(1)})"
+        elif "analytical placer" in ln:
+            return "placing (analytical, starting)"
+    return "packing"
+
+
+def _log_tail(log: Path, size: int = 8192) -> str:
+    if not log.is_file():
+        return ""
+    with log.open("rb") as f:
+        f.seek(max(0, log.stat().st_size - size))
+        return f.read().decode(errors="replace")
+
+
 def place_route(net: Path, top: str, work: Path, seeds: tuple[int, ...] = (1, 2, 3),
                 freq_mhz: float = 200.0,
                 progress: Callable[[int, float], None] | None = None,
-                jobs: int = 1, reuse: bool = False) -> PnrResult:
+                jobs: int = 1, reuse: bool = False,
+                status: Callable[[str], None] | None = None,
+                every_s: float = STATUS_EVERY_S) -> PnrResult:
     """nextpnr-ecp5 (LFE5U-85F) of the netlist ``net`` with each seed, ``jobs`` seeds at a
     time (separate processes: each run is single-threaded); ``progress(seed, MHz)`` as each
-    one ends. The worst seed is the figure to quote. ``reuse`` keeps each seed's run made
-    from the same netlist (an interrupted or widened set of seeds places only the new ones)."""
+    one ends, ``status(line)`` every ``every_s`` seconds while seeds run (each one's phase,
+    :func:`seed_phase`). The worst seed is the figure to quote. ``reuse`` keeps each seed's
+    run made from the same netlist (an interrupted or widened set of seeds places only the
+    new ones)."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     key = _seed_key(net, freq_mhz)  # the netlist hashed once for all seeds
     done: dict[int, tuple[float, dict[str, int]]] = {}
-    if jobs <= 1 or len(seeds) <= 1:
-        for s in seeds:
-            done[s] = _one_seed(net, work, s, freq_mhz, key, reuse)
-            if progress is not None:
-                progress(s, done[s][0])
-    else:
-        with ProcessPoolExecutor(min(jobs, len(seeds))) as ex:
-            futs = {ex.submit(_one_seed, net, work, s, freq_mhz, key, reuse): s
-                    for s in seeds}
-            for f in as_completed(futs):
-                done[futs[f]] = f.result()
-                if progress is not None:
-                    progress(futs[f], done[futs[f]][0])
+    # threads wait on the nextpnr processes; the seeds start in the order given
+    with ThreadPoolExecutor(max(1, min(jobs, len(seeds)))) as ex:
+        futs: dict[Future[tuple[float, dict[str, int]]], int] = {
+            ex.submit(_one_seed, net, work, s, freq_mhz, key, reuse): s for s in seeds}
+        pending = set(futs)
+        try:
+            while pending:
+                fin, pending = wait(pending, timeout=every_s if status else None,
+                                    return_when=FIRST_COMPLETED)
+                for f in sorted(fin, key=lambda f: seeds.index(futs[f])):
+                    done[futs[f]] = f.result()
+                    if progress is not None:
+                        progress(futs[f], done[futs[f]][0])
+                running = sorted(futs[f] for f in pending if f.running())
+                if status is not None and not fin and running:
+                    status("; ".join(f"seed {s} "
+                                     f"{seed_phase(_log_tail(work / f'pnr_seed{s}.log'))}"
+                                     for s in running))
+        except BaseException:
+            ex.shutdown(wait=True, cancel_futures=True)  # the seeds not started yet
+            raise
     fmax = [done[s][0] for s in seeds]
     worst = min(seeds, key=lambda s: done[s][0])
     return PnrResult(top, list(seeds), fmax, min(fmax), done[worst][1], freq_mhz)

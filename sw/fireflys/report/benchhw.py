@@ -158,7 +158,8 @@ def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
     say("ECP5: Yosys synth_ecp5 of the whole accelerator...")
     net = synth_ecp5([*srcs, hw / f"{PNR_TOP}.sv"], PNR_TOP, work / "ecp5", data)
     r = place_route(net, PNR_TOP, work / "ecp5", seeds, freq_mhz,
-                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"), jobs=jobs, reuse=reuse)
+                    lambda s, f: say(f"ECP5: seed {s}: {f:.1f} MHz"), jobs=jobs, reuse=reuse,
+                    status=lambda line: say(f"ECP5: {line}"))
     return r.as_dict()
 
 
