@@ -13,6 +13,7 @@ from fireflys.compiler.compile import compile_to_dir, random_model
 from fireflys.eda.synth import SynthError, cell_summary, resources
 from fireflys.eda.yosys_shim import main as shim_main
 from fireflys.eda.yosys_shim import mounts, record_tcl
+from fireflys.report.benchhw import pnr_inputs
 from fireflys.report.report import FIREFLY_S, ReportError, build, pnr_fmax, table, write
 
 TINY = "1x6x6-4c3p1-mp2-5fc"
@@ -187,11 +188,16 @@ def test_bench_hw_end_to_end_without_pnr(tmp_path) -> None:
     assert main([*args, "--reuse"]) == 0
     assert (tmp_path / "work" / "xcup.json").stat().st_mtime_ns == stamp
     # a cached P&R result (as the ecp5 step writes it): frames/s quoted at its worst seed
+    made_from = pnr_inputs(json.loads((tmp_path / "work" / "xcup.json").read_text())["inputs"],
+                           (1, 2), 155.0)  # the same design, seeds and clock target
     (tmp_path / "work" / "ecp5.json").write_text(json.dumps(
         {"top": "fireflys_pnr_top", "seeds": [1, 2], "fmax_mhz": [120.0, 125.0],
-         "worst_mhz": 120.0, "cells": {"TRELLIS_FF": 10}, "target_mhz": 155.0}))
+         "worst_mhz": 120.0, "cells": {"TRELLIS_FF": 10}, "target_mhz": 155.0,
+         "inputs": made_from}))
     assert main([a for a in args if a != "--no-pnr"] + ["--reuse", "--seeds", "1,2"]) == 0
     rep = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert rep["clock_mhz"] == 120.0
     assert rep["fps"] == pytest.approx(120e6 / rep["cycles_per_frame"])
+    summ = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert rep["cycles_per_frame"] == summ["cycles_per_frame"]  # the stream's period
     assert "MHz (nextpnr-ecp5 Fmax, worst seed)" in (tmp_path / "rep" / "report.txt").read_text()
