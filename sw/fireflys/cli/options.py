@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from fireflys.compiler.compile import RANDOM_DENSITY
 from fireflys.core.model import CompiledModel
 from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ
 from fireflys.paths import INSTALLED, REPO
@@ -103,9 +104,9 @@ def add_dataset(p: argparse.ArgumentParser, default: str = "random",
     p.add_argument("--dataset", choices=DATASETS, default=default,
                    help="random frames, scikit-learn digits, MNIST (IDX files), or the "
                    "N-MNIST-style events made from them (2x34x34 spikes)")
-    p.add_argument("--random-density", type=fraction, default=0.2, metavar="D",
-                   help="--dataset random: fraction of non-zero pixels or spikes (default 0.2; "
-                   "1 = dense images)")
+    p.add_argument("--random-density", type=fraction, default=RANDOM_DENSITY, metavar="D",
+                   help="--dataset random: fraction of non-zero pixels or spikes (default "
+                   f"{RANDOM_DENSITY:g}; 1 = dense images)")
     if split:
         add_split(p)
     else:

@@ -32,9 +32,11 @@ from fireflys.core.model import (
 from fireflys.core.widths import layer_bounds
 from fireflys.errors import ConfigError
 
+RANDOM_DENSITY = 0.2  # random frames: the fraction of pixels or spikes non-zero, by default
+
 
 def random_input(model: CompiledModel, n: int, rng: np.random.Generator,
-                 density: float = 0.2) -> np.ndarray:
+                 density: float = RANDOM_DENSITY) -> np.ndarray:
     """Random frames: sparse pixels (direct) or Bernoulli spikes (event input)."""
     c, h, w = model.arch.in_shape
     if model.encoding == "direct":

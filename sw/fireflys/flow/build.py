@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fireflys.compiler.compile import RANDOM_DENSITY
 from fireflys.core.model import CompiledModel, load_model
 from fireflys.errors import ConfigError, FireflysError
 from fireflys.hwgen.flowcmds import ECP5_GOAL_MHZ, ECP5_TARGET_MHZ
@@ -55,7 +56,7 @@ class BuildConfig:
     dataset: str = "random"  # frames: random | digits | mnist
     split: str = "val"  # val: the run's held-out frames; test: the dataset's test split
     data_dir: str | None = None
-    random_density: float = 0.2
+    random_density: float = RANDOM_DENSITY
     sim_frames: int = 8
     frames: int = 100
     seed: int = 1

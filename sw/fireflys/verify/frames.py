@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fireflys.compiler.compile import RANDOM_DENSITY
 from fireflys.core.golden import InputError
 from fireflys.core.model import CompiledModel
 from fireflys.errors import ConfigError
@@ -75,7 +76,7 @@ def test_split(model: CompiledModel, dataset: str,
 
 
 def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
-                seed: int, density: float = 0.2, split: str = "val",
+                seed: int, density: float = RANDOM_DENSITY, split: str = "val",
                 data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``n`` frames (and labels) to evaluate a model on: random frames (a fraction
     ``density`` of pixels or spikes non-zero), the held-out frames of its training run
@@ -97,7 +98,7 @@ def eval_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: in
 
 def calib_frames(model: CompiledModel, model_dir: str | Path, dataset: str, n: int,
                  seed: int, data_dir: str | Path | None = None,
-                 density: float = 0.2) -> np.ndarray:
+                 density: float = RANDOM_DENSITY) -> np.ndarray:
     """Calibration frames (Phi's pattern selection): training frames of the model's run,
     never the held-out frames or the test split that the reports evaluate on (random frames:
     a fraction ``density`` non-zero, other ones than :func:`eval_frames`')."""
