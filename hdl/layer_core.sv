@@ -4,7 +4,8 @@
 // window_unit keeps the input ring and the windows in flight (no window copies); per detector
 // d: a mask_scanner walks its scan list (the (group, word) pairs with a non-zero weight mask,
 // <MemPrefix>_d<d>_list.hex; the masks alone in <MemPrefix>_d<d>_mask.hex, read from block
-// RAM where ListBlockOf[d]), reads the words from its ring copy (one per read port: LUT-RAM,
+// RAM where ListBlockOf[d]; the other fields alone in <MemPrefix>_d<d>_fields.hex, read from
+// block RAM two entries ahead where FieldBlockOf[d]), reads the words from its ring copy (one per read port: LUT-RAM,
 // or block RAM with RingBlock) and queues those with a position; a spike_peeler peels them,
 // one position per cycle for all time steps, weights in <MemPrefix>_d<d>_wt.hex; a lif_neuron
 // turns each group's sums into spikes (or a score) with the group's bias and threshold
@@ -62,6 +63,7 @@ module layer_core #(
   parameter int unsigned NumBuf    = 4,      // output pixel buffers (a power of two >= 2)
   parameter logic [Pco*16-1:0] EntriesOf = '0,  // scan-list length of detector d at [d*16]
   parameter logic [Pco-1:0] ListBlockOf = '0,   // bit d: detector d's masks in block RAM
+  parameter logic [Pco-1:0] FieldBlockOf = '0,  // bit d: its other list fields in block RAM
   parameter bit          RingBlock = 1'b0,   // the scanners' ring copies in block RAM
   parameter int unsigned SlotW     = 16,
   parameter logic [Co*SlotW-1:0] SlotOf = '0,  // slot of channel c; all zero: slot c
@@ -265,6 +267,7 @@ module layer_core #(
       .Entries(entries(d)), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile(Init ? {Pre, "list.hex"} : ""),
       .ListBlock(ListBlockOf[d]), .MaskFile(Init ? {Pre, "mask.hex"} : ""),
+      .FieldBlock(FieldBlockOf[d]), .FieldFile(Init ? {Pre, "fields.hex"} : ""),
       .Phi(Phi), .Nb(Nb), .IdxW(IdxW), .PRowW(PRowW), .Dense(Dense), .RingBlock(RingBlock)
     ) u_scan (
       .clk_i       (clk_i),

@@ -18,7 +18,8 @@
 // spike or not (the masks then hold every weight); nothing else changes.
 //
 // Pipeline: S0 issue (a credit per entry: the queue never overflows) + list ROM read (all
-// but the mask) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
+// but the mask; with FieldBlock the registered output of a block RAM read two entries ahead,
+// FieldFile) | S1 ring addresses (with ListBlock the mask's block-RAM read, MaskFile: one
 // mask per line; with RingBlock the ring copies' block-RAM reads) | S2 ring reads (last read
 // of the window: desc_fin_o; a block RAM's output), registered; mask ROM
 // read (LUTs), or the block RAM's output registered in the fabric | S3 AND mask, union, the
@@ -59,6 +60,11 @@ module mask_scanner #(
   parameter string       ListFile  = "",
   parameter bit          ListBlock = 1'b0,  // the masks in block RAM (MaskFile)
   parameter string       MaskFile  = "",
+  // the entries' other fields in block RAM (FieldFile: each entry less its mask, the word
+  // index in the low bits and ptr, tag, first (and the Phi fields) above), read two entries
+  // ahead: a long list's LUT ROM maps several LUTs deep
+  parameter bit          FieldBlock = 1'b0,
+  parameter string       FieldFile  = "",
   parameter bit          Phi       = 1'b0,
   parameter int unsigned Nb        = 1,   // Phi: pattern blocks per pixel
   parameter int unsigned IdxW      = 1,   // Phi: bits of a pattern index
@@ -118,6 +124,7 @@ module mask_scanner #(
   localparam int unsigned EW     = (Entries > 1) ? unsigned'($clog2(Entries)) : 1;
   localparam int unsigned EntB   = WIdxW + WordW + AddrW + TagW + 1;  // the plain fields
   localparam int unsigned EntW   = Phi ? EntB + NTok + PRowW : EntB;    // + token mask, row
+  localparam int unsigned FldW   = EntW - WordW;                        // less the mask
   localparam int unsigned QW     = SlotW;
   localparam int unsigned CrW    = QW + 1;
   localparam int unsigned Span   = 16;                      // bits per part count
@@ -211,8 +218,9 @@ module mask_scanner #(
   // registers' enable were 4 LUTs and a 2.7 ns route)
   logic              crok_q;
   logic              issue, elast, take;
+  logic              primed;  // the list read is ready (FieldBlock: two cycles after reset)
   assign elast  = elast_q;
-  assign issue  = hold_q && crok_q;
+  assign issue  = hold_q && crok_q && primed;
   assign take   = desc_valid_i && (!hold_q || (issue && elast));
   assign desc_take_o = take;
   assign scan_o = issue;
@@ -223,12 +231,53 @@ module mask_scanner #(
   /* verilator lint_off UNUSEDSIGNAL */  // each read uses part of the entry
   logic [EntW-1:0] ent;
   /* verilator lint_on UNUSEDSIGNAL */
-  lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_list (
-    .clk_i (clk_i),
-    .en_i  (issue),
-    .addr_i(e_q),
-    .data_o(ent)
-  );
+  if (FieldBlock) begin : g_field_block
+    // The list is read in a known order (0 .. Entries - 1, again and again), so the block RAM
+    // reads two entries ahead of e_q and its pipeline moves with each issue: before an issue,
+    // rd_q holds entry e_q and rd entry e_q + 1 (mod Entries) while pf_q addresses e_q + 2.
+    // After reset two reads fill it (primed); the first window comes later than that.
+    logic [FldW-1:0] rd, rd_q, fld_q;
+    logic [EW-1:0]   pf_q;
+    logic [1:0]      fill_q;  // reads done after reset, up to two
+    logic            adv;
+    assign primed = fill_q[1];
+    assign adv    = issue || !primed;
+    sync_rom #(.Width(FldW), .Depth(Entries), .InitFile(FieldFile), .AddrWidth(EW)) u_fields (
+      .clk_i (clk_i),
+      .en_i  (adv),
+      .addr_i(pf_q),
+      .data_o(rd)
+    );
+    always_ff @(posedge clk_i) begin
+      if (adv)   rd_q  <= rd;  // the block RAM's output, registered
+      if (issue) fld_q <= rd_q;
+    end
+    always_ff @(posedge clk_i) begin
+      if (!srst_ni) begin
+        pf_q   <= '0;
+        fill_q <= '0;
+      end else if (adv) begin
+        pf_q <= (pf_q == EW'(Entries - 1)) ? '0 : pf_q + EW'(1);
+        if (!primed) fill_q <= fill_q + 2'd1;
+      end
+    end
+    assign ent = {fld_q[FldW-1:WIdxW], WordW'(0), fld_q[WIdxW-1:0]};
+    // checks (simulation too): the read runs two entries ahead of the issue
+    always_ff @(posedge clk_i) begin
+      if (srst_ni && primed) begin
+        assert (32'(pf_q) == (32'(e_q) + 32'd2) % Entries)
+          else $error("mask_scanner: list fields read at %0d, entry %0d issued next", pf_q, e_q);
+      end
+    end
+  end else begin : g_field_lut
+    assign primed = 1'b1;
+    lut_rom #(.Width(EntW), .Depth(Entries), .InitFile(ListFile), .AddrWidth(EW)) u_list (
+      .clk_i (clk_i),
+      .en_i  (issue),
+      .addr_i(e_q),
+      .data_o(ent)
+    );
+  end
 
   // ------------------------------------------------------------------ S1: ring addresses
   logic          s1_valid, s1_last;
@@ -934,6 +983,9 @@ module mask_scanner #(
       assert (f_push_n - f_pop_n == f_queued);
       assert (wr_q - rd_q == QW'(f_queued));
       assert (wr1_q == wr_q + QW'(1));
+      // the list index, the next one and the last flag agree (the list fields' read ahead)
+      assert (32'(e_q) < Entries && e_nx_q == e_q + EW'(1)
+              && elast_q == (32'(e_q) == Entries - 1));
       assert (!s5_push || s5_addr == wr_q - QW'(1));
       assert (!s6_push || s6_addr == wr_q - QW'(1) - QW'(s5_push));
       // the slot written now is not one a queued or loaded word uses

@@ -1,6 +1,7 @@
 // Test harness (simulation only): window_unit feeding Pco mask_scanners, as in the sparse core.
 // Scanner d's list is <ListPrefix>_d<d>_list.hex with EntriesOf[d*16 +: 16] entries (its masks
-// read from <ListPrefix>_d<d>_mask.hex in block RAM where ListBlockOf[d]; the ring copies in
+// read from <ListPrefix>_d<d>_mask.hex in block RAM where ListBlockOf[d], its other fields
+// from <ListPrefix>_d<d>_fields.hex in block RAM where FieldBlockOf[d]; the ring copies in
 // block RAM with RingBlock); its queue fields are flattened, detector d at [d*<field width> +: <field width>].
 `default_nettype none
 
@@ -23,6 +24,7 @@ module scan_harness #(
   parameter logic [Pco*16-1:0] EntriesOf = '0,
   parameter string       ListPrefix = "",
   parameter logic [Pco-1:0] ListBlockOf = '0,
+  parameter logic [Pco-1:0] FieldBlockOf = '0,
   parameter bit          RingBlock  = 1'b0,
   // derived (not overridable)
   localparam int unsigned PixW      = L * Ci,
@@ -108,6 +110,8 @@ module scan_harness #(
       .Entries(32'(EntriesOf[d*16 +: 16])), .WtDepth(WtDepth), .TagW(TagW),
       .FifoDepth(FifoDepth), .ListFile($sformatf("%s_d%0d_list.hex", ListPrefix, d)),
       .ListBlock(ListBlockOf[d]), .MaskFile($sformatf("%s_d%0d_mask.hex", ListPrefix, d)),
+      .FieldBlock(FieldBlockOf[d]),
+      .FieldFile($sformatf("%s_d%0d_fields.hex", ListPrefix, d)),
       .RingBlock(RingBlock)
     ) u_scan (
       .clk_i       (clk_i),

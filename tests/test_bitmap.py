@@ -239,6 +239,31 @@ def test_shipped_scnn5_lists_in_block_ram_fit_five_bram36(tmp_path) -> None:
     assert len(masks) == 4 and all(len(m.read_text().split()) > 64 for m in masks)
 
 
+def test_long_lists_read_their_other_fields_from_block_ram(tmp_path) -> None:
+    """Lists longer than LUT_FIELD_DEPTH keep their fields (all but the mask) in block RAM,
+    within what the masks leave of the budget; the image is each list word less its mask. The
+    shipped plan's lists (at most 180 entries) stay in LUT ROMs."""
+    from fireflys.compiler.scanlist import field_word, whole_pixel_lanes, words_per_window
+    from fireflys.hwgen.params import core_params
+    from fireflys.paths import REPO
+
+    model = whole_pixel_lanes(load_model(REPO / "models" / "scnn5_mnist"))
+    cores = core_params(model, tmp_path)
+    assert all(set(c.params["FieldBlockOf"].split("'h")[1]) == {"0"} for c in cores)
+    cores = core_params(model, tmp_path, lut_field_depth=150)  # L5's 180 entries: 0.5 left
+    assert [c.params["FieldBlockOf"] for c in cores] == ["1'h0", "4'h0", "2'h0", "1'h0",
+                                                         "4'h0", "1'h1"]
+    cores = core_params(model, tmp_path, lut_field_depth=150, bram36_budget=4.0)  # none left
+    assert cores[5].params["FieldBlockOf"] == "1'h0"
+    p = cores[5].params  # FC on 3x3 x 64: 36 segments of 16 lanes, 2 per word
+    assert (p["KH"], p["KW"], p["Ci"], p["Pci"], p["Spw"]) == (3, 3, 64, 16, 2)
+    word, nw = 32, words_per_window(36, 2)
+    lists = (tmp_path / "L5_d0_list.hex").read_text().split()
+    fields = (tmp_path / "L5_d0_fields.hex").read_text().split()
+    assert len(fields) == len(lists) == 180
+    assert [int(f, 16) for f in fields] == [field_word(int(v, 16), word, nw) for v in lists]
+
+
 def test_dense_packing_stores_every_weight() -> None:
     """pack_hw(dense=True): every weight of a real channel is stored and has its mask bit, zero
     or not (phantom slots and padding lanes stay empty); it unpacks to the same weights."""

@@ -45,7 +45,8 @@ def test_scanner_proof_catches_a_body_write_to_a_used_slot(tmp_path) -> None:
     _mutant_fails(tmp_path, "mask_scanner", "whole", "assign wa = push_c ? wr1_c_q : wr_c_q;",
                   "assign wa = wr_c_q;",
                   ("lut_rom.sv", "sync_rom.sv", "popcount.sv", "adder_tree.sv"),
-                  ("mask_scanner_list.hex", "mask_scanner_list_phi.hex", "mask_scanner_mask.hex"))
+                  ("mask_scanner_list.hex", "mask_scanner_list_phi.hex", "mask_scanner_mask.hex",
+                   "mask_scanner_fields.hex"))
 
 
 def test_window_proof_catches_a_gather_that_trusts_a_stale_test(tmp_path) -> None:

@@ -10,7 +10,13 @@ import pytest
 
 from fireflys.compiler.bitmap import pack_hw, wt_depth
 from fireflys.compiler.memimg import write_hex
-from fireflys.compiler.scanlist import entry_width, entry_word, scan_list, words_per_window
+from fireflys.compiler.scanlist import (
+    entry_width,
+    entry_word,
+    field_word,
+    scan_list,
+    words_per_window,
+)
 from fireflys.paths import REPO, hdl_sources
 from fireflys.verify.hdlsim import run_cocotb
 from fireflys.verify.vectors import pack_rows
@@ -68,10 +74,15 @@ CASES = {  # id: (H, W, K, pad, CI, L, CO, PCO, PCI, SPW, weight density, spike 
     "empty-detector": (4, 4, 3, 0, 3, 1, 3, 3, 4, 3, 0.0, 0.5),
     "k1-two-px-words": (5, 5, 1, 0, 8, 1, 4, 2, 8, 2, 0.5, 0.3),
     "masks-in-block-ram": (5, 5, 3, 1, 10, 4, 9, 2, 10, 3, 0.2, 0.3),
+    "fields-in-block-ram": (5, 5, 3, 1, 10, 4, 9, 3, 10, 3, 0.15, 0.3),
+    "fields-in-block-ram-short-lists": (4, 4, 3, 0, 3, 1, 3, 3, 4, 3, 0.0, 0.5),
     "ring-in-block-ram": (6, 6, 3, 1, 7, 4, 6, 2, 8, 9, 0.3, 0.3),
     "ring-in-block-ram-half-pixel": (4, 4, 3, 1, 20, 2, 4, 2, 5, 2, 0.2, 0.4),
 }
-BLOCK = {"masks-in-block-ram": 0b01}  # ListBlockOf: detector 0 reads its masks from block RAM
+BLOCK = {"masks-in-block-ram": 0b01,  # ListBlockOf: detector 0 reads its masks from block RAM
+         "fields-in-block-ram": 0b011}
+# FieldBlockOf: the detectors that read their other list fields from block RAM, two ahead
+FIELD_BLOCK = {"fields-in-block-ram": 0b110, "fields-in-block-ram-short-lists": 0b111}
 RING_BLOCK = {"ring-in-block-ram", "ring-in-block-ram-half-pixel"}  # RingBlock: ring copies
 SLOW = {  # cases run by make test-all only
     "l4-like-1px-words",
@@ -88,7 +99,7 @@ def test_scanner_words_match_model(case: str) -> None:
     kh, kw = (h, w) if k == "fc" else (k, k)
     rng = np.random.default_rng(sum(map(ord, case)))
     wt = np.where(rng.random((co, kh, kw, c)) < wd, rng.integers(-8, 8, (co, kh, kw, c)), 0)
-    if case == "empty-detector":
+    if case in ("empty-detector", "fields-in-block-ram-short-lists"):
         wt[0] = np.where(rng.random((kh, kw, c)) < 0.3, 3, 0)  # only channel 0 has weights
     packed = pack_hw(wt.astype(np.int8), pco, pci)
     lists = [scan_list(packed, d, spw) for d in range(pco)]
@@ -101,9 +112,10 @@ def test_scanner_words_match_model(case: str) -> None:
     work.mkdir(parents=True, exist_ok=True)
     ew = entry_width(spw * pci, ptr_bits, tag_bits, nw)
     for d, entries in enumerate(lists):
-        write_hex(work / f"l_d{d}_list.hex",
-                  [entry_word(e, spw * pci, ptr_bits, tag_bits, nw) for e in entries], ew,
-                  signed=False)
+        image = [entry_word(e, spw * pci, ptr_bits, tag_bits, nw) for e in entries]
+        write_hex(work / f"l_d{d}_list.hex", image, ew, signed=False)
+        write_hex(work / f"l_d{d}_fields.hex", [field_word(v, spw * pci, nw) for v in image],
+                  ew - spw * pci, signed=False)
         write_hex(work / f"l_d{d}_mask.hex", [e.mask for e in entries], spw * pci, signed=False)
     x = (rng.random((3, lp, c, h, w)) < sd).astype(np.uint8)
     words = model_words(x, lists, kh, kw, pad, pci, spw)
@@ -121,6 +133,7 @@ def test_scanner_words_match_model(case: str) -> None:
                            "WtDepth": depth, "TagW": tag_bits, "FifoDepth": 8,
                            "EntriesOf": f"{16 * pco}'h{entries_of:x}",
                            "ListBlockOf": f"{pco}'h{BLOCK.get(case, 0):x}",
+                           "FieldBlockOf": f"{pco}'h{FIELD_BLOCK.get(case, 0):x}",
                            "RingBlock": int(case in RING_BLOCK),
                            "ListPrefix": f'"{work / "l"}"'},
                build_root=work / "sim_build", extra_env={"FIREFLYS_STIM": str(work / "stim.json")})

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from fireflys.compiler.coreplan import CorePlan
 from fireflys.compiler.scanlist import (
+    LUT_FIELD_DEPTH,
     LUT_LIST_DEPTH,
     bram36,
     entry_width,
@@ -72,7 +73,10 @@ def detector_luts(cp: CorePlan, spw: int, entries: int) -> float:
     scan = 60.0 + 1.5 * word
     words = words_per_window(cp.nseg, spw)
     ew = entry_width(word, cp.ptr_width, max(1, (cp.groups - 1).bit_length()), words)
-    rom_bits = ew if entries <= LUT_LIST_DEPTH else ew - word
+    # the list ROM's bits in LUTs: the whole entry, less the mask (in block RAM), none (all
+    # in block RAM: fireflys.hwgen.params)
+    rom_bits = (ew if entries <= LUT_LIST_DEPTH else
+                ew - word if entries <= LUT_FIELD_DEPTH else 0)
     scan += 1.5 * rom_bits * -(-entries // 64)
     return peel + queue + ring + scan + NEURON
 

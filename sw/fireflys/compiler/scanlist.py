@@ -110,6 +110,13 @@ def entry_word(e: Entry, word_bits: int, ptr_bits: int, tag_bits: int, words: in
     return value
 
 
+def field_word(entry: int, word_bits: int, words: int) -> int:
+    """A list ROM word without its mask: the word index, then ptr, tag, first (and the Phi
+    fields) right above it (the image of a list whose other fields are in block RAM)."""
+    wbits = max(1, (words - 1).bit_length())
+    return entry & ((1 << wbits) - 1) | (entry >> (wbits + word_bits)) << wbits
+
+
 def entry_width(word_bits: int, ptr_bits: int, tag_bits: int, words: int,
                 phi_bits: int = 0) -> int:
     """Bits of a list ROM word (``phi_bits``: the Phi fields' together)."""
@@ -145,17 +152,25 @@ def whole_pixel_lanes(model: CompiledModel, max_bits: int = MAX_WORD_BITS) -> Co
     return m
 
 
+def list_width(p: PackedLayer, spw: int, ptr_bits: int, phi: PhiFields | None = None) -> int:
+    """Bits of a list ROM word of layer ``p`` with ``spw`` segments per word (the mask is
+    ``spw * p.pci`` of them)."""
+    return entry_width(spw * p.pci, ptr_bits, max(1, (p.groups - 1).bit_length()),
+                       words_per_window(p.nseg, spw),
+                       spw * phi.nb + phi.row_bits if phi else 0)
+
+
 def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
                 ptr_bits: int, phi: PhiFields | None = None) -> list[int]:
-    """Write ``<name>_d<d>_list.hex`` (whole entries; with ``phi`` the Phi fields too) and
-    ``<name>_d<d>_mask.hex`` (the masks alone, for a list in block RAM) for every detector of
-    a core; returns the list lengths."""
+    """Write ``<name>_d<d>_list.hex`` (whole entries; with ``phi`` the Phi fields too),
+    ``<name>_d<d>_mask.hex`` (the masks alone, for a list in block RAM) and
+    ``<name>_d<d>_fields.hex`` (the entries less their masks, for a long list whose other
+    fields are in block RAM too) for every detector of a core; returns the list lengths."""
     out = Path(out_dir)
     words = words_per_window(p.nseg, spw)
     tag_bits = max(1, (p.groups - 1).bit_length())
     tok_bits = spw * phi.nb if phi else 0
-    width = entry_width(spw * p.pci, ptr_bits, tag_bits, words,
-                        tok_bits + phi.row_bits if phi else 0)
+    width = list_width(p, spw, ptr_bits, phi)
 
     def fields(e: Entry) -> tuple[int, int, int, int] | None:
         if phi is None:
@@ -166,10 +181,12 @@ def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
     lengths = []
     for d in range(p.pco):
         entries = scan_list(p, d, spw)
-        write_hex(out / f"{name}_d{d}_list.hex",
-                  [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words, fields(e))
-                   for e in entries],
-                  width, signed=False)
+        image = [entry_word(e, spw * p.pci, ptr_bits, tag_bits, words, fields(e))
+                 for e in entries]
+        write_hex(out / f"{name}_d{d}_list.hex", image, width, signed=False)
+        write_hex(out / f"{name}_d{d}_fields.hex",
+                  [field_word(v, spw * p.pci, words) for v in image], width - spw * p.pci,
+                  signed=False)
         write_hex(out / f"{name}_d{d}_mask.hex", [e.mask for e in entries], spw * p.pci,
                   signed=False)
         lengths.append(len(entries))
@@ -177,6 +194,9 @@ def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
 
 
 LUT_LIST_DEPTH = 64  # longest list whose masks stay in LUTs (one LUT6 per bit and bank)
+# longest list whose other fields (word, ptr, tag, first) stay in a LUT ROM: on scnn9 a
+# 1,548-entry list ROM mapped 6-7 LUTs deep on xcup, a 234-entry one 3
+LUT_FIELD_DEPTH = 256
 
 # Xilinx RAMB18 shapes (bits wide, words deep); a RAMB36 is two of them
 _RAMB18 = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
@@ -203,3 +223,18 @@ def block_lists(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
             chosen.add(key)
             used += cost
     return chosen
+
+
+def block_fields(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
+                 lut_depth: int = LUT_FIELD_DEPTH) -> set[tuple[int, int]]:
+    """Which scan lists keep their other fields (the entry less its mask) in block RAM, read
+    two entries ahead: ``lists`` maps (core, detector) to (entries, field bits). The lists
+    longer than ``lut_depth`` entries, the most bits first, while their RAMB18s fit
+    ``budget`` (BRAM36); the rest stay in LUT ROMs."""
+    return block_lists(lists, budget, lut_depth)
+
+
+def block_bram36(lists: dict[tuple[int, int], tuple[int, int]],
+                 chosen: set[tuple[int, int]]) -> float:
+    """Block RAM36 the ``chosen`` lists of ``lists`` ((entries, bits) each) take."""
+    return sum(bram36(lists[k][1], lists[k][0]) for k in chosen)

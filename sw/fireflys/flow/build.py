@@ -234,7 +234,7 @@ class _Flow:
         from fireflys.report.benchhw import cached, inputs_digest
 
         return cached(self.work / f"{name}.json", bool(self.cfg.reuse), self.say, what, run,
-                      inputs(inputs_digest(self.model_dir())))
+                      inputs(inputs_digest(self.model_dir(), self.cfg.bram36)))
 
     def design(self):
         """The hardware of the current model, generated into the work directory."""
@@ -325,7 +325,8 @@ def _step_simulate(f: _Flow) -> StepResult:
     n = f.cfg.sim_frames
     try:
         r = f.keep("sim", f"system test, {n} frames", lambda: step_sim(
-            model, f.model_dir(), x[:n], None if y is None else y[:n], f.work, None))
+            model, f.model_dir(), x[:n], None if y is None else y[:n], f.work, None,
+            f.cfg.bram36))
     except MismatchError as e:
         return StepResult("simulate", "FAIL", {"mismatches": None}, f"RTL != golden: {e}")
     fig = {"frames": n, "mismatches": 0, "frame_period_cycles": r["frame_period_cycles"],
@@ -342,7 +343,7 @@ def _step_soak(f: _Flow) -> StepResult:
     x, _ = f.frames(model)
     try:
         r = f.keep("soak", "Verilator stream", lambda: step_soak(model, x[: f.cfg.frames],
-                                                                 f.work, None))
+                                                                 f.work, None, f.cfg.bram36))
     except BenchError as e:
         return StepResult("soak", "FAIL", {"mismatches": None}, str(e))
     cyc = float(r["period_mean"])

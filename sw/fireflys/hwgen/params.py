@@ -8,11 +8,15 @@ from pathlib import Path
 
 from fireflys.compiler.coreplan import core_plans
 from fireflys.compiler.scanlist import (
+    LUT_FIELD_DEPTH,
     LUT_LIST_DEPTH,
     PhiFields,
+    block_bram36,
+    block_fields,
     block_lists,
     bram36,
     default_spw,
+    list_width,
     write_lists,
 )
 from fireflys.compiler.shape import (
@@ -48,6 +52,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
                    spw: dict[int, int] | None = None,
                    bram36_budget: float | None = None,
                    lut_list_depth: int = LUT_LIST_DEPTH,
+                   lut_field_depth: int = LUT_FIELD_DEPTH,
                    phi: PhiTables | None = None,
                    match_rate: dict[int, int] | None = None) -> list[CoreParams]:
     """Every core's ``layer_core`` parameters; writes the scan lists into
@@ -56,13 +61,16 @@ def core_params(model: CompiledModel, mem_dir: Path,
     :func:`fireflys.compiler.scanlist.default_spw`). Weight ROMs deeper than WT_BLOCK_DEPTH
     are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
     RAM, longest first, within what ``bram36_budget`` (default BRAM36_BUDGET) leaves
-    (:func:`fireflys.compiler.scanlist.block_lists`). With ``phi`` (the Phi tables), the
-    cores of its layers in Phi mode, their matcher and PWP images written too
+    (:func:`fireflys.compiler.scanlist.block_lists`), and those longer than
+    ``lut_field_depth`` their other fields too, in what is left (``block_fields``). With
+    ``phi`` (the Phi tables), the cores of its layers in Phi mode, their matcher and PWP
+    images written too
     (``match_rate``: patterns compared per cycle per layer, default
     :func:`fireflys.phi.hw.match_rate`)."""
     plans = []
     phi_params: dict[int, dict[str, int]] = {}
-    lists: dict[tuple[int, int], tuple[int, int]] = {}
+    lists: dict[tuple[int, int], tuple[int, int]] = {}  # (entries, mask bits)
+    field_lists: dict[tuple[int, int], tuple[int, int]] = {}  # (entries, other bits)
     wt_bram = 0.0
     for cp in core_plans(model):
         if cp.direct and cp.score:
@@ -88,16 +96,21 @@ def core_params(model: CompiledModel, mem_dir: Path,
             fields = PhiFields(tl.nb, tl.k, phihw.row_bits(cp, tl))
         lengths = write_lists(mem_dir, cp.name, cp.packed, w, cp.ptr_width, fields)
         lists.update({(cp.index, d): (n, w * cp.pci) for d, n in enumerate(lengths)})
+        other = list_width(cp.packed, w, cp.ptr_width, fields) - w * cp.pci
+        field_lists.update({(cp.index, d): (n, other) for d, n in enumerate(lengths)})
         if weights_in_block_ram(cp.wt_depth):
             wt_bram += cp.pco * bram36(4, cp.wt_depth)
         plans.append((cp, w, lengths))
     budget = BRAM36_BUDGET if bram36_budget is None else bram36_budget
     block = block_lists(lists, budget - wt_bram, lut_list_depth)
+    fblock = block_fields(field_lists, budget - wt_bram - block_bram36(lists, block),
+                          lut_field_depth)
     cores = []
     for (cp, w, lengths), ly in zip(plans, model.layers, strict=True):
         wd = cp.widths
         slot_word = sum(int(v) << (SLOT_W * c) for c, v in enumerate(cp.slot_of))
         list_block = sum(1 << d for d in range(cp.pco) if (cp.index, d) in block)
+        field_block = sum(1 << d for d in range(cp.pco) if (cp.index, d) in fblock)
         p = {
             "L": cp.planes, "T": model.T, "Ci": cp.ci, "H": cp.h, "W": cp.w, "KH": cp.kh,
             "KW": cp.kw, "Pad": cp.pad, "Co": cp.co, "Pco": cp.pco, "Pci": cp.pci, "Spw": w,
@@ -112,6 +125,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
             "RingBlock": int(cp.ring == "block"),
             "EntriesOf": f"{16 * cp.pco}'h{sum(n << (16 * d) for d, n in enumerate(lengths)):x}",
             "ListBlockOf": f"{cp.pco}'h{list_block:x}",
+            "FieldBlockOf": f"{cp.pco}'h{field_block:x}",
             "SlotW": SLOT_W, "SlotOf": f"{SLOT_W * cp.co}'h{slot_word:x}",
             "MemPrefix": f'"{(mem_dir / cp.name).resolve()}"',
             **phi_params.get(cp.index, {}),

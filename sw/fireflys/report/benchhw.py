@@ -40,9 +40,10 @@ from fireflys.progress import Progress
 Say = Callable[[str], None]
 
 
-def inputs_digest(model_dir: Path) -> str:
+def inputs_digest(model_dir: Path, bram36_budget: float | None = None) -> str:
     """Digest of what a step's results are made from: the RTL (hdl/), the generator
-    (fireflys.hwgen: code and templates) and the model directory's files."""
+    (fireflys.hwgen: code and templates), the model directory's files and the block-RAM
+    budget the hardware is generated for (None: the default)."""
     gen = Path(__file__).resolve().parents[1] / "hwgen"
     files = [*sorted(HDL.glob("*.sv")), *sorted(gen.rglob("*.py")),
              *sorted((gen / "templates").glob("*")),
@@ -50,6 +51,8 @@ def inputs_digest(model_dir: Path) -> str:
     h = hashlib.sha256()
     for p in files:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
+    if bram36_budget is not None:
+        h.update(f"bram36 {bram36_budget:g}".encode())
     return h.hexdigest()[:16]
 
 
@@ -91,20 +94,22 @@ def with_bar(bar: Callable[[int, str], Any] | None, n: int, desc: str,
 
 
 def step_sim(model: CompiledModel, model_dir: Path, x: np.ndarray, y: np.ndarray | None,
-             work: Path, progress: Progress | None) -> dict[str, Any]:
+             work: Path, progress: Progress | None,
+             bram36_budget: float | None = None) -> dict[str, Any]:
     from fireflys.verify.rtlsim import perf_report, simulate
 
     # raises MismatchError on any stream mismatch
-    r = simulate(model, model_dir, x, work_dir=work / "sim", progress=progress)
+    r = simulate(model, model_dir, x, work_dir=work / "sim", progress=progress,
+                 bram36_budget=bram36_budget)
     return perf_report(model, r, labels=y)
 
 
 def step_soak(model: CompiledModel, x: np.ndarray, work: Path,
-              progress: Progress | None) -> dict[str, Any]:
+              progress: Progress | None, bram36_budget: float | None = None) -> dict[str, Any]:
     from fireflys.verify.soak import soak
 
     r = soak(model, x, work / "soak", in_gap=0.0, out_stall=0.0, reset_rate=0.0,
-             bad_rate=0.0, progress=progress)
+             bad_rate=0.0, progress=progress, bram36_budget=bram36_budget)
     if not r.passed:
         raise BenchError(f"soak of {len(x)} frames failed: {r.message}")
     return r.as_dict()
@@ -244,16 +249,16 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
     the streamed frames (golden model). ``jobs``: nextpnr seeds run at a time."""
     work = work.resolve()  # the simulators run in directories of their own
     work.mkdir(parents=True, exist_ok=True)
-    key = inputs_digest(model_dir)
+    key = inputs_digest(model_dir, bram36_budget)
 
     sim = cached(work / "sim.json", reuse, say,
                   f"system test, {len(x_sim)} frames",
                   lambda: with_bar(bar, len(x_sim), "RTL", lambda p: step_sim(
-                      model, model_dir, x_sim, y_sim, work, p)), key)
+                      model, model_dir, x_sim, y_sim, work, p, bram36_budget)), key)
     soak = cached(work / "soak.json", reuse, say,
                    f"Verilator stream, {len(x_soak)} frames back to back",
                    lambda: with_bar(bar, len(x_soak), "soak", lambda p: step_soak(
-                       model, x_soak, work, p)), key)
+                       model, x_soak, work, p, bram36_budget)), key)
     made: list[Design] = []
 
     def design() -> Design:  # generated once per run, by the first step that needs it

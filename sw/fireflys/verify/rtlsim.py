@@ -88,15 +88,18 @@ def _source_files() -> list[Path]:
     return out + list(rtl_files())
 
 
-def _model_key(model_dir: Path, phi: PhiTables | None = None, dense: bool = False) -> str:
-    """Build-cache key: the model files, the Phi tables and every source the hardware and the
-    expected streams depend on (:func:`_source_files`)."""
+def _model_key(model_dir: Path, phi: PhiTables | None = None, dense: bool = False,
+               bram36_budget: float | None = None) -> str:
+    """Build-cache key: the model files, the Phi tables, the block-RAM budget and every source
+    the hardware and the expected streams depend on (:func:`_source_files`)."""
     h = hashlib.sha256()
     for f in ("model.json", "weights.npz"):
         h.update((model_dir / f).read_bytes())
     for src in _source_files():
         h.update(src.read_bytes())
     h.update(b"dense" if dense else b"sparse")
+    if bram36_budget is not None:
+        h.update(f"bram36 {bram36_budget:g}".encode())
     if phi is not None:
         h.update(f"phi {phi.q}".encode())
         for li in sorted(phi.layers):
@@ -166,6 +169,7 @@ def simulate(
     phi: PhiTables | None = None,
     progress: Progress | None = None,
     dense: bool = False,
+    bram36_budget: float | None = None,
 ) -> SimResult:
     """Stream frames ``x`` through the model's RTL (random input gaps and output stalls with
     the given probabilities, optionally a reset ``reset_at`` cycles in, after which every
@@ -178,14 +182,17 @@ def simulate(
     ``phi``: the tables' layers run in Phi mode (``pairs`` then counts PWP adds + pairs).
     ``dense``: the dense baseline (the same datapath, nothing skipped: ``pairs`` then counts
     every (weight, spike) pair, zero weights too).
+    ``bram36_budget``: the block RAM the hardware is generated for (see
+    :func:`fireflys.hwgen.generate.generate`): the synthesized design's.
     ``progress(frames_out, frames)`` is called every few seconds while the simulation runs."""
     mdir = Path(model_dir)
     model = design_model(model, phi, dense)
-    wdir = (Path(work_dir) if work_dir else WORK / "rtl") / _model_key(mdir, phi, dense)
+    wdir = ((Path(work_dir) if work_dir else WORK / "rtl")
+            / _model_key(mdir, phi, dense, bram36_budget))
     hw = wdir / "hw"
     if not (hw / "hw.json").is_file():
-        generate(model, hw, phi=phi, dense=dense)
-    cores = core_params(model, hw / "mem", phi=phi)
+        generate(model, hw, phi=phi, dense=dense, bram36_budget=bram36_budget)
+    cores = core_params(model, hw / "mem", phi=phi, bram36_budget=bram36_budget)
     res = golden.run(model, x)
     frames = len(x)
     run_dir = (wdir / f"run-{frames}{'-gl' if gate_level else ''}").resolve()
@@ -334,7 +341,8 @@ def simulate_core(
     """Run core ``index`` alone (cocotb ``sim/tb_core.py``): every peeler result and every
     output word against the golden model. Returns the core's counters. ``spw``: segments per
     scanner word (default automatic); lanes of whole pixels unless ``model_pci`` (the model's
-    PCI); ``list_block``: every scan list's masks in block RAM, however short; ``phi``: the
+    PCI); ``list_block``: every scan list's masks and other fields in block RAM, however
+    short; ``phi``: the
     core in Phi mode if the tables hold its layer, on :func:`fireflys.phi.perf.phi_lanes`'
     lanes, ``match_rate`` patterns compared per cycle; ``dense``: the dense baseline."""
     if phi is not None or not model_pci:
@@ -345,7 +353,8 @@ def simulate_core(
     mem = wdir / "mem"
     write_memories(model, mem, bitmap=False)
     cp = core_params(model, mem, {index: spw} if spw else None,
-                     **({"lut_list_depth": 0, "bram36_budget": 1e9} if list_block else {}),
+                     **({"lut_list_depth": 0, "lut_field_depth": 0, "bram36_budget": 1e9}
+                        if list_block else {}),
                      phi=phi, match_rate={index: match_rate} if match_rate else None)[index]
     res = golden.run(model, x)
     beats = [w for f in layer_inputs(model, x, res, index) for w in f]

@@ -80,12 +80,14 @@ def make_plan(frames: int, reset_rate: float, bad_rate: float,
 
 
 def build(model: CompiledModel, work: Path, vec: Path, frames: int,
-          phi: PhiTables | None = None, threads: int = 1) -> tuple[Path, int]:
-    """Generate the hardware (``phi``: its layers' cores in Phi mode) and compile the
-    standalone testbench (reading its vectors from ``vec``; ``threads``: Verilator's
-    evaluation threads); returns the binary and the input beat width."""
+          phi: PhiTables | None = None, threads: int = 1,
+          bram36_budget: float | None = None) -> tuple[Path, int]:
+    """Generate the hardware (``phi``: its layers' cores in Phi mode; ``bram36_budget``: see
+    :func:`fireflys.hwgen.generate.generate`) and compile the standalone testbench (reading
+    its vectors from ``vec``; ``threads``: Verilator's evaluation threads); returns the
+    binary and the input beat width."""
     hw = work / "hw"
-    generate(model, hw, name="soak", phi=phi)
+    generate(model, hw, name="soak", phi=phi, bram36_budget=bram36_budget)
     manifest = json.loads((hw / "hw.json").read_text())
     _, h, w = model.arch.in_shape
     tb = work / f"{SIM_TB}.sv"
@@ -112,19 +114,21 @@ def soak(model: CompiledModel, x: np.ndarray, work: str | Path, *,
          in_gap: float = 0.2, out_stall: float = 0.2, reset_rate: float = 0.002,
          bad_rate: float = 0.002, seed: int = 1, timeout: float = 7200,
          plan: np.ndarray | None = None, phi: PhiTables | None = None,
-         threads: int = 1, progress: Progress | None = None) -> SoakResult:
+         threads: int = 1, progress: Progress | None = None,
+         bram36_budget: float | None = None) -> SoakResult:
     """Stream frames ``x`` through the RTL of ``model`` (see the module docstring); a plan
     can be given (codes RESET | SHORT | LONG per frame) instead of the random one. ``phi``:
     the tables' layers run in Phi mode (Phi is lossless: the same outputs are expected).
     ``threads``: the testbench's Verilator threads (the same results; faster only on
-    otherwise idle cores).
+    otherwise idle cores). ``bram36_budget``: the block RAM the hardware is generated for
+    (the synthesized design's).
     ``progress(frames_out, frames)`` follows the testbench's progress lines."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     vec = work / "vec"
     vec.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    exe, in_w = build(model, work, vec, len(x), phi, threads)
+    exe, in_w = build(model, work, vec, len(x), phi, threads, bram36_budget)
     build_s = time.time() - t0
     write_vectors(model, x, golden.run(model, x), in_w, vec)
     if plan is None:
