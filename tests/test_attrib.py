@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fireflys.eda.attrib import lut_by_scope
+from fireflys.eda.attrib import core_breakdown, lut_by_scope
 from fireflys.eda.levels import read_netlist, xcup_netlist
 from fireflys.paths import REPO
 from helpers import netlist_cell
@@ -32,10 +32,10 @@ def test_charges_logic_to_the_first_named_net_downstream() -> None:
     names = {"u_core1.g_det[0].u_peel.q": [5], "u_core1.g_det[1].u_peel.q": [7],
              "u_core1.g_mem[3].rd": [8], "$abc$1": [3, 4]}
     got = lut_by_scope(_netlist(cells, names), depth=3, keep_index=("u_core",))
-    assert got["u_core1.g_det[*].u_peel"] == {"lut_logic": 3.0, "lut_mem": 0.0, "carry": 0.0,
-                                             "ff": 2.0}
+    assert got["u_core1.g_det[*].u_peel"] == {"lut_logic": 3.0, "inv": 1.0, "lut_mem": 0.0,
+                                             "carry": 0.0, "ff": 2.0}
     assert got["u_core1.g_mem[*]"]["lut_mem"] == 8.0  # a RAM32M16 is 8 LUTs
-    assert got["?"] == {"lut_logic": 1.0, "lut_mem": 0.0, "carry": 0.0, "ff": 2.0}
+    assert got["?"] == {"lut_logic": 1.0, "inv": 0.0, "lut_mem": 0.0, "carry": 0.0, "ff": 2.0}
     assert set(lut_by_scope(_netlist(cells, names), depth=1)) == {"u_core1", "?"}
 
 
@@ -61,3 +61,37 @@ def test_yosys_netlist_of_two_instances() -> None:
     luts = sum(c["type"].startswith("LUT") or c["type"] == "INV"
                for c in cells["cells"].values())
     assert sum(v["lut_logic"] for v in got.values()) == luts
+
+
+def test_core_breakdown_by_unit() -> None:
+    """Cells go to their core's unit (a FIFO to the core before it, block RAM by its cell's
+    name, the rest to top); INV cells are left out of the LUTs as Yosys' statistics do."""
+    cells = {
+        "l1": netlist_cell("LUT4", {"I0": [1]}, {"O": [2]}),
+        "f1": netlist_cell("FDRE", {"D": [2]}, {"Q": [3]}),       # u_core0.u_win.base_q
+        "l2": netlist_cell("LUT6", {"I0": [3]}, {"O": [4]}),      # u_core0.g_det[1].u_scan.e_q
+        "i2": netlist_cell("INV", {"I": [3]}, {"O": [5]}),
+        "f2": netlist_cell("FDRE", {"D": [5]}, {"Q": [6]}),       # u_core0.g_det[1].u_scan.e_q
+        "r1": netlist_cell("RAM64M8", {"ADDRA": [6]}, {"DOA": [7]}),  # u_core0.g_wr[2].buf
+        "l3": netlist_cell("LUT2", {"I0": [7]}, {"O": [8]}),      # u_fifo0.g_grp[0].mem
+        "l4": netlist_cell("LUT3", {"I0": [8]}, {"O": [9]}),      # valid (top)
+        "l5": netlist_cell("LUT5", {"I0": [9]}, {"O": [12]}),     # core1_data (core 1's port)
+        "b1": netlist_cell("RAMB36E2", {"ADDRARDADDR": [9]}, {"DOUTADOUT": [10]}),
+        "b2": netlist_cell("RAMB18E2", {"ADDRARDADDR": [9]}, {"DOUTADOUT": [11]}),
+    }
+    cells["u_core1.g_det[0].u_scan.g_mask_block.u_mask.mem.0.0"] = cells.pop("b1")
+    cells["u_core1.g_det[0].u_peel.g_bram.u_wt.mem.0.0"] = cells.pop("b2")
+    names = {"u_core0.u_win.base_q": [3], "u_core0.g_det[1].u_scan.e_q": [4, 6],
+             "u_core0.g_wr[2].buf": [7], "u_fifo0.g_grp[0].mem": [8], "valid": [9],
+             "core1_data": [12]}
+    b = core_breakdown(_netlist(cells, names))
+    c0, c1 = b["cores"]
+    assert c0["units"]["window"] == {"lut": 1.0, "lut_mem": 0.0, "ff": 1.0, "bram36": 0.0}
+    assert c0["units"]["scanners"] == {"lut": 1.0, "lut_mem": 0.0, "ff": 1.0, "bram36": 0.0}
+    assert c0["units"]["output"]["lut_mem"] == 8.0  # a RAM64M8 is 8 LUTs
+    assert c0["units"]["fifo"]["lut"] == 1.0
+    assert (c0["lut"], c0["ff"]) == (11.0, 2.0)
+    assert c1["units"]["scanners"]["bram36"] == 1.0
+    assert c1["units"]["peelers"]["bram36"] == 0.5 and c1["bram36"] == 1.5
+    assert c1["units"]["output"]["lut"] == 1.0
+    assert b["top"]["lut"] == 1.0

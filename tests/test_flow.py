@@ -228,3 +228,36 @@ def test_reuse_only_results_of_the_same_inputs(tiny: Path, tmp_path: Path) -> No
     assert cached(p, True, said.append, "step", run, inputs_digest(other))["figure"] == 2
     assert "made from other RTL, generator or model: running again" in said[-3]
     assert cached(p, False, said.append, "step", run, key)["figure"] == 3  # no reuse: runs
+
+
+def test_report_breaks_the_resources_down_by_core_and_unit(tiny: Path, tmp_path: Path) -> None:
+    """An xcup result with the netlist's per-core breakdown: summary.json keeps it, the
+    report's per-core LUT/FF/BRAM36 columns and its unit tables show it."""
+    import numpy as np
+
+    from fireflys.compiler.compile import random_input
+    from fireflys.report.benchhw import write_reports
+
+    b = tmp_path / "b"
+    c = _config(tmp_path / "c.json", model=str(tiny), build_dir=str(b), sim_frames=2, frames=4,
+                steps=["generate", "simulate", "soak"])
+    assert main(["build", str(c)]) == 0
+    work = b / "work"
+    sim, soak = (json.loads((work / f"{n}.json").read_text()) for n in ("sim", "soak"))
+    model = load_model(tiny)
+    units = [{"window": {"lut": 7.0, "lut_mem": 0.0, "ff": 3.0, "bram36": 0.0},
+              "scanners": {"lut": 20.0 + i, "lut_mem": 8.0, "ff": 9.0, "bram36": 0.5}}
+             for i in range(len(model.layers))]
+    cores = [{"units": u, "lut": 27.0 + i, "lut_mem": 8.0, "ff": 12.0, "bram36": 0.5}
+             for i, u in enumerate(units)]
+    bd = {"cores": cores, "top": {"lut": 4.0, "lut_mem": 0.0, "ff": 2.0, "bram36": 0.0}}
+    xcup = {"resources": {"lut": 59.0, "lut_logic": 43.0, "lut_mem": 16.0, "ff": 26.0,
+                          "bram36": 1.0, "dsp": 0}, "lut_levels_max": 4, "breakdown": bd}
+    x = random_input(model, 4, np.random.default_rng(1))
+    s = write_reports(model, "tiny", tmp_path / "rep", work, sim, soak, xcup, None, x)
+    assert s["per_core_resources"] == bd
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert [o["resources_xcup"]["lut"] for o in rep["layers"]] == [27.0, 28.0]
+    txt = (tmp_path / "rep" / "report.txt").read_text()
+    assert re.search(r"LUT by unit +window +scanners", txt)
+    assert re.search(r"\nL1 +7 +21 .* 28\n", txt)

@@ -144,14 +144,31 @@ def synth_xcup(design: Design, work: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def step_xcup(design: Callable[[], Design], work: Path) -> dict[str, Any]:
+    from fireflys.eda.attrib import core_breakdown
     from fireflys.eda.levels import levels, read_netlist
     from fireflys.hwgen.params import TOP
 
     net, total = synth_xcup(design(), work)
-    lv = levels(read_netlist(net), TOP)
+    doc = read_netlist(net)
+    lv = levels(doc, TOP)
     return {"resources": total, "lut_levels_max": lv.lut_levels_max,
             "carry_on_path": lv.carry_on_path, "muxf_on_path": lv.muxf_on_path,
-            "deepest_endpoints": lv.per_endpoint_top, "deepest_path": lv.path}
+            "deepest_endpoints": lv.per_endpoint_top, "deepest_path": lv.path,
+            "breakdown": core_breakdown(doc, TOP)}
+
+
+def add_breakdown(xcup: dict[str, Any], work: Path) -> dict[str, Any]:
+    """A kept xcup result from before the per-core breakdown: add it from its netlist (kept
+    in ``work``/xcup) where that is still there."""
+    from fireflys.eda.attrib import core_breakdown
+    from fireflys.eda.levels import read_netlist
+    from fireflys.hwgen.params import TOP
+
+    net = work / "xcup" / f"{TOP}_xcup.json"
+    if "breakdown" not in xcup and net.is_file():
+        xcup["breakdown"] = core_breakdown(read_netlist(net), TOP)
+        (work / "xcup.json").write_text(json.dumps(xcup, indent=2) + "\n")
+    return xcup
 
 
 def step_ecp5(design: Callable[[], Design], work: Path, seeds: tuple[int, ...],
@@ -266,8 +283,9 @@ def bench_hw(model: CompiledModel, model_dir: Path, name: str, out: Path, work: 
             made.append(generate_design(model, work, bram36_budget))
         return made[0]
 
-    xcup = cached(work / "xcup.json", reuse, say, "Yosys synth_xilinx xcup (whole design)",
-                   lambda: step_xcup(design, work), key)
+    xcup = add_breakdown(cached(work / "xcup.json", reuse, say,
+                                "Yosys synth_xilinx xcup (whole design)",
+                                lambda: step_xcup(design, work), key), work)
     ecp5 = None
     if pnr:
         ecp5 = cached(work / "ecp5.json", reuse, say,
@@ -303,8 +321,14 @@ def write_reports(model: CompiledModel, name: str, out: Path, work: Path, sim: d
     rep["cycles_per_frame_system_test"] = rep["cycles_per_frame"]
     rep["cycles_per_frame"] = rep["cycles_per_frame_stream"] = s["cycles_per_frame"]
     quote_clock(rep, rep["clock_mhz"], rep["clock_source"])
-    # whole design, flat (a per-core split needs a hierarchical run: far slower)
+    # whole design, flat; per core and unit an attribution of that netlist (a hierarchical
+    # run would split it by construction, but is far slower)
     rep["resources_xcup_flat"] = dict(xcup["resources"], lut_levels_max=xcup["lut_levels_max"])
+    b = xcup.get("breakdown")
+    if b is not None and len(b["cores"]) == len(rep["layers"]):
+        rep["breakdown_xcup"] = s["per_core_resources"] = b
+        for o, c in zip(rep["layers"], b["cores"], strict=True):
+            o["resources_xcup"] = {k: c[k] for k in ("lut", "lut_mem", "ff", "bram36")}
     if ecp5 is not None:
         rep["ecp5"] = {"fmax_mhz": ecp5["worst_mhz"], "seeds": ecp5["fmax_mhz"],
                        "utilization": ecp5["cells"]}

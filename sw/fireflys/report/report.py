@@ -171,6 +171,8 @@ def table(rep: dict[str, Any]) -> str:
     if "ecp5" in rep:
         lines.append(f"ECP5 (nextpnr, LFE5U-85F): Fmax {rep['ecp5']['fmax_mhz']:.1f} MHz, "
                      f"{rep['fps_at_ecp5_fmax']:.0f} frames/s")
+    if "breakdown_xcup" in rep:
+        lines += ["", *breakdown_table(rep["breakdown_xcup"], [o["name"] for o in rep["layers"]])]
     if "firefly_s" in rep:
         f = rep["firefly_s"]
         lines.append("")
@@ -180,6 +182,31 @@ def table(rep: dict[str, Any]) -> str:
                 fmt = "12.1f" if k == "bram36" else "12.0f"
                 lines.append(f"{k:18s} {f['ours'][k]:{fmt}} {f['theirs'][k]:{fmt}}")
     return "\n".join(lines)
+
+
+UNIT_COLUMNS = ("window", "scanners", "peelers", "neurons", "pool", "output", "fifo")
+
+
+def breakdown_table(b: dict[str, Any], names: list[str]) -> list[str]:
+    """Where the LUTs and flip-flops go, per core and unit
+    (:func:`fireflys.eda.attrib.core_breakdown`)."""
+    lines = []
+    for what, key in (("LUT", "lut"), ("FF", "ff"), ("BRAM36", "bram36")):
+        fmt = "9.1f" if key == "bram36" else "9.0f"
+        lines.append(f"{what + ' by unit':14s} " + " ".join(f"{u:>9s}" for u in UNIT_COLUMNS)
+                     + f" {'total':>9s}")
+        for n, c in zip(names, b["cores"], strict=True):
+            lines.append(f"{n:14s} " + " ".join(
+                format(c["units"][u][key], fmt) if u in c["units"] else "-".rjust(9)
+                for u in UNIT_COLUMNS) + f" {c[key]:{fmt}}")
+        lines.append(f"{'guard, readout':14s} {'':{10 * len(UNIT_COLUMNS) - 1}s} "
+                     f"{b['top'][key]:{fmt}}")
+        lines.append("")
+    lines.append("(an attribution of the flat xcup netlist: each cell goes to the first named "
+                 "net it drives; scanners include their ring copies, scan lists and queues, "
+                 "peelers their weight ROMs, output the output buffers and the rest of the "
+                 "core, fifo the FIFO after the core)")
+    return lines
 
 
 def bars(path: Path, names: list[str], series: list[tuple[str, list[float]]], ylabel: str,
