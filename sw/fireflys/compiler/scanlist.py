@@ -194,9 +194,10 @@ def write_lists(out_dir: str | Path, name: str, p: PackedLayer, spw: int,
 
 
 LUT_LIST_DEPTH = 64  # longest list whose masks stay in LUTs (one LUT6 per bit and bank)
-# longest list whose other fields (word, ptr, tag, first) stay in a LUT ROM: on scnn9 a
-# 1,548-entry list ROM mapped 6-7 LUTs deep on xcup, a 234-entry one 3
-LUT_FIELD_DEPTH = 256
+# longest list whose other fields (word, ptr, tag, first) stay in a LUT ROM (three LUT6
+# banks): in scnn9's whole xcup netlist its 1,548-entry and then its 234-entry list ROMs set
+# the 7-level paths (alone they map 6 and 3 deep: ABC shares the decoding across the design)
+LUT_FIELD_DEPTH = 192
 
 # Xilinx RAMB18 shapes (bits wide, words deep); a RAMB36 is two of them
 _RAMB18 = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))

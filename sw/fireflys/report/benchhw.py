@@ -42,10 +42,12 @@ Say = Callable[[str], None]
 
 def inputs_digest(model_dir: Path, bram36_budget: float | None = None) -> str:
     """Digest of what a step's results are made from: the RTL (hdl/), the generator
-    (fireflys.hwgen: code and templates), the model directory's files and the block-RAM
-    budget the hardware is generated for (None: the default)."""
+    (fireflys.hwgen: code and templates), the compiler it calls (fireflys.compiler: the scan
+    lists, what goes to block RAM), the model directory's files and the block-RAM budget the
+    hardware is generated for (None: the default)."""
     gen = Path(__file__).resolve().parents[1] / "hwgen"
-    files = [*sorted(HDL.glob("*.sv")), *sorted(gen.rglob("*.py")),
+    comp = Path(__file__).resolve().parents[1] / "compiler"
+    files = [*sorted(HDL.glob("*.sv")), *sorted(gen.rglob("*.py")), *sorted(comp.glob("*.py")),
              *sorted((gen / "templates").glob("*")),
              *sorted(p for p in Path(model_dir).rglob("*") if p.is_file())]
     h = hashlib.sha256()
