@@ -211,11 +211,12 @@ def bram36(width: int, depth: int) -> float:
 
 def block_lists(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
                 lut_depth: int = LUT_LIST_DEPTH) -> set[tuple[int, int]]:
-    """Which scan lists keep their masks in block RAM: ``lists`` maps (core, detector) to
-    (entries, mask bits). A list longer than ``lut_depth`` entries maps its LUT ROM several
-    LUTs deep (ABC shares address decoders across the mask bits; 7-8 levels measured on
-    scnn5's 87-107-entry lists), so those go to block RAM, the most mask bits first, while
-    their RAMB18s fit ``budget`` (BRAM36); the rest stay in LUTs."""
+    """Which scan lists keep their masks (or, with ``lut_depth`` LUT_FIELD_DEPTH and the
+    field bits, their other fields) in block RAM: ``lists`` maps (core, detector) to
+    (entries, bits). A list longer than ``lut_depth`` entries maps its LUT ROM several LUTs
+    deep (ABC shares address decoders across the bits; 7-8 levels measured on scnn5's
+    87-107-entry mask lists), so those go to block RAM, the most bits first, while their
+    RAMB18s fit ``budget`` (BRAM36); the rest stay in LUTs."""
     chosen: set[tuple[int, int]] = set()
     used = 0.0
     for key, (n, width) in sorted(lists.items(), key=lambda kv: (-kv[1][0] * kv[1][1], kv[0])):
@@ -224,15 +225,6 @@ def block_lists(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
             chosen.add(key)
             used += cost
     return chosen
-
-
-def block_fields(lists: dict[tuple[int, int], tuple[int, int]], budget: float,
-                 lut_depth: int = LUT_FIELD_DEPTH) -> set[tuple[int, int]]:
-    """Which scan lists keep their other fields (the entry less its mask) in block RAM, read
-    two entries ahead: ``lists`` maps (core, detector) to (entries, field bits). The lists
-    longer than ``lut_depth`` entries, the most bits first, while their RAMB18s fit
-    ``budget`` (BRAM36); the rest stay in LUT ROMs."""
-    return block_lists(lists, budget, lut_depth)
 
 
 def block_bram36(lists: dict[tuple[int, int], tuple[int, int]],

@@ -12,7 +12,6 @@ from fireflys.compiler.scanlist import (
     LUT_LIST_DEPTH,
     PhiFields,
     block_bram36,
-    block_fields,
     block_lists,
     bram36,
     default_spw,
@@ -62,7 +61,7 @@ def core_params(model: CompiledModel, mem_dir: Path,
     are block RAM; the scan lists longer than ``lut_list_depth`` keep their masks in block
     RAM, longest first, within what ``bram36_budget`` (default BRAM36_BUDGET) leaves
     (:func:`fireflys.compiler.scanlist.block_lists`), and those longer than
-    ``lut_field_depth`` their other fields too, in what is left (``block_fields``). With
+    ``lut_field_depth`` their other fields too, in what is left (``block_lists`` again). With
     ``phi`` (the Phi tables), the cores of its layers in Phi mode, their matcher and PWP
     images written too
     (``match_rate``: patterns compared per cycle per layer, default
@@ -103,8 +102,8 @@ def core_params(model: CompiledModel, mem_dir: Path,
         plans.append((cp, w, lengths))
     budget = BRAM36_BUDGET if bram36_budget is None else bram36_budget
     block = block_lists(lists, budget - wt_bram, lut_list_depth)
-    fblock = block_fields(field_lists, budget - wt_bram - block_bram36(lists, block),
-                          lut_field_depth)
+    fblock = block_lists(field_lists, budget - wt_bram - block_bram36(lists, block),
+                         lut_field_depth)
     cores = []
     for (cp, w, lengths), ly in zip(plans, model.layers, strict=True):
         wd = cp.widths
